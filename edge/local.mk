@@ -1,0 +1,1 @@
+# edge/local.mk - sources, tests and fuzz targets of this part.

@@ -1,0 +1,1 @@
+# hooks/local.mk - sources, tests and fuzz targets of this part.

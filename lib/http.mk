@@ -1,0 +1,1 @@
+# lib/http.mk - sources, tests and fuzz targets of this part.

@@ -1,0 +1,1 @@
+# lib/s3.mk - sources, tests and fuzz targets of this part.

@@ -1,0 +1,1 @@
+# lib/sign.mk - sources, tests and fuzz targets of this part.

@@ -1,0 +1,1 @@
+# objstore/local.mk - sources, tests and fuzz targets of this part.

@@ -1,0 +1,1 @@
+# publish/local.mk - sources, tests and fuzz targets of this part.

@@ -1,0 +1,1 @@
+# sites/local.mk - sources, tests and fuzz targets of this part.
