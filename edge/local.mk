@@ -1,1 +1,26 @@
 # edge/local.mk - sources, tests and fuzz targets of this part.
+libpier_a_SOURCES += edge/path.c edge/encoding.c edge/range.c
+noinst_HEADERS += edge/path.h edge/encoding.h edge/range.h
+
+EDGE_TESTS = tests/edge/test_path tests/edge/test_encoding \
+	tests/edge/test_range
+check_PROGRAMS += $(EDGE_TESTS)
+TESTS += $(EDGE_TESTS)
+tests_edge_test_path_SOURCES = tests/edge/test_path.c
+tests_edge_test_path_CFLAGS = $(TEST_CFLAGS)
+tests_edge_test_path_LDADD = $(TEST_LDADD)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_edge_path
+EXTRA_DIST += tests/fuzz/fuzz_edge_path.c
+tests_edge_test_encoding_SOURCES = tests/edge/test_encoding.c
+tests_edge_test_encoding_CFLAGS = $(TEST_CFLAGS)
+tests_edge_test_encoding_LDADD = $(TEST_LDADD)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_edge_encoding
+EXTRA_DIST += tests/fuzz/fuzz_edge_encoding.c
+tests_edge_test_range_SOURCES = tests/edge/test_range.c
+tests_edge_test_range_CFLAGS = $(TEST_CFLAGS)
+tests_edge_test_range_LDADD = $(TEST_LDADD)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_edge_range
+EXTRA_DIST += tests/fuzz/fuzz_edge_range.c
