@@ -1208,12 +1208,20 @@ deliver_body(struct pier_http_conn *c)
 {
     struct pier_err err;
 
-    while (c->body_fn != NULL && !c->body_paused && !c->body_done
-           && c->state == CS_REQ && c->rmode != RM_CORE) {
+    while (c->body_fn != NULL && !c->body_paused && c->state == CS_REQ
+           && c->rmode != RM_CORE) {
         size_t avail = c->in.len - c->head_len, used, dlen;
         char *p = c->in.data + c->head_len;
         int rc;
 
+        if (c->body_done) {
+            /* The end, told only when the handler wants more. */
+            pier_http_body_fn *fn = c->body_fn;
+
+            c->body_fn = NULL;
+            fn(&c->req, PIER_STR_NULL, c->body_ctx);
+            break;
+        }
         if (c->req.chunked) {
             if (avail == 0) {
                 break;
@@ -1255,12 +1263,6 @@ deliver_body(struct pier_http_conn *c)
                     c->body_done = true;
                 }
             }
-        }
-        if (c->body_done && c->body_fn != NULL) {
-            pier_http_body_fn *fn = c->body_fn;
-
-            c->body_fn = NULL;
-            fn(&c->req, PIER_STR_NULL, c->body_ctx);
         }
     }
     /* Waiting for body bytes from the client: the io time-out runs. */
@@ -2034,7 +2036,7 @@ pier_http_conns_cut(struct pier_http_worker *w)
 {
     struct pier_http_conn *c;
 
-    while ((c = w->conns) != NULL) {
+    for (c = w->conns; c != NULL; c = w->conns) {
         PIER_CHECK_OBJ(c, PIER_HTTP_CONN_MAGIC);
         if (c->state == CS_LINGER) {
             c->state = CS_REQ; /* so conn_close does not linger again */

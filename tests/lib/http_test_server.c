@@ -297,7 +297,8 @@ main(int argc, char **argv)
         hello[i] = (char) ('a' + i % 26);
     }
     hello[sizeof(hello) - 1] = '\n';
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    for (opt = getopt_long(argc, argv, "", opts, NULL); opt != -1;
+         opt = getopt_long(argc, argv, "", opts, NULL)) {
         switch (opt) {
         case 'w': cfg.workers = (unsigned) num(optarg); break;
         case 'l': host = optarg; break;
