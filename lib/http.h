@@ -41,8 +41,10 @@
  * Pipelined requests wait in the connection's input buffer and are parsed
  * only once the previous response has left, so responses leave in request
  * order. The core allocates nothing per request on this path: each
- * connection's buffers are sized when it is accepted and reset between
- * requests; the functions that do allocate say so.
+ * connection's buffers are sized when it is accepted (the input buffer
+ * holds max_header_bytes + 16 KiB of body, so the request's views never
+ * move) and reset between requests; the functions that do allocate say
+ * so.
  *
  * Request smuggling: the core rejects with 400 and closes: both
  * Content-Length and Transfer-Encoding, two Content-Lengths (even equal),
@@ -95,8 +97,10 @@ struct pier_http_config {
     /* Borrowed; NULL: no access log. See lib/accesslog.h. */
     struct pier_accesslog *access_log;
     /* Called on each worker thread after its loop is set up and before it
-     * accepts, and again when it stops; either may be NULL. They may keep
-     * per-worker state with pier_http_worker_set_data(). */
+     * accepts, and on its loop once it stopped and its connections are
+     * gone; either may be NULL. on_worker_start may open handles on the
+     * worker's loop (and keep them with pier_http_worker_set_data());
+     * on_worker_stop must close them, or the loop never ends. */
     void (*on_worker_start)(struct pier_http_worker *w, void *udata);
     void (*on_worker_stop)(struct pier_http_worker *w, void *udata);
     /* SIGHUP, on the thread in pier_http_server_run(), after the core has
@@ -246,7 +250,10 @@ void pier_http_req_on_finish(struct pier_http_req *req,
  * Sends "100 Continue" first when the client asked for it. Bad chunked
  * framing, a body past max_body_bytes (413) or a client that stops
  * sending (408) end the request through the core's own answer when no
- * response has started, and the finish callback.
+ * response has left yet (the handler's own response calls are then
+ * ignored), and the finish callback. fn may run before read_body or
+ * resume returns, when the bytes are already there. The end (data.len ==
+ * 0) comes only when fn is not paused.
  */
 typedef int pier_http_body_fn(struct pier_http_req *req, struct pier_str data,
                               void *ctx);
