@@ -9,3 +9,6 @@ tests_lib_test_s3client_SOURCES = tests/lib/test_s3client.c \
 	tests/lib/s3_test_origin.c
 tests_lib_test_s3client_CFLAGS = $(TEST_CFLAGS)
 tests_lib_test_s3client_LDADD = $(TEST_LDADD)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_s3xml
+EXTRA_DIST += tests/fuzz/fuzz_s3xml.c tests/fuzz/corpus/s3xml
