@@ -383,9 +383,9 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    /* A header line past the cap is dropped: only the known ones matter. */
     if (pier_buf_add(&r->resp.headers_raw, p, n) != PIER_OK) {
-        return n;
+        /* Past HEADERS_MAX: the line is dropped, the response goes on. */
+        PIER_DEBUG("s3", "%s: header line dropped", r->what);
     }
     return n;
 }
