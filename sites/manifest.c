@@ -50,6 +50,7 @@ struct sites_manifest {
     char *headers;
     size_t headers_len;
     struct sites_redirects *rd; /* parsed by seal */
+    struct sites_headers *hd;
 };
 
 struct sites_change {
@@ -445,6 +446,7 @@ sites_manifest_free(struct sites_manifest *m)
     pier_free(m->redirects);
     pier_free(m->headers);
     sites_redirects_free(m->rd);
+    sites_headers_free(m->hd);
     m->magic = 0;
     pier_free(m);
 }
@@ -585,11 +587,16 @@ sites_manifest_seal(struct sites_manifest *m, struct pier_err *err)
             return PIER_ERR;
         }
     }
-    /* XXX: the _headers text is parsed here once sites/headers.c has its
-     * parser. */
     m->rd = sites_redirects_parse("_redirects", m->redirects, m->redirects_len,
                                   err);
     if (m->rd == NULL) {
+        pier_free(by_alias);
+        return PIER_ERR;
+    }
+    m->hd = sites_headers_parse("_headers", m->headers, m->headers_len, err);
+    if (m->hd == NULL) {
+        sites_redirects_free(m->rd);
+        m->rd = NULL;
         pier_free(by_alias);
         return PIER_ERR;
     }
@@ -688,6 +695,14 @@ sites_manifest_redirects(const struct sites_manifest *m)
     PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
     PIER_ASSERT(m->sealed);
     return m->rd;
+}
+
+const struct sites_headers *
+sites_manifest_headers(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    return m->hd;
 }
 
 struct pier_str

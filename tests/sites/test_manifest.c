@@ -15,6 +15,7 @@
 
 #include "lib/buf.h"
 #include "sites/manifest.h"
+#include "sites/headers.h"
 #include "sites/redirects.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -646,7 +647,22 @@ test_manifest_rules_parsed(void **state)
                                            PIER_STR("/old"), 0, &to, &err),
                      301);
     assert_string_equal(to.data, "/new");
+    pier_buf_reset(&to);
+    assert_int_equal(sites_headers_match(sites_manifest_headers(m),
+                                         PIER_STR("/index.html"), &to, &err),
+                     1);
+    assert_string_equal(to.data, "X-Frame-Options: DENY\r\n");
     pier_buf_release(&to);
+    sites_manifest_free(m);
+
+    m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
+    assert_non_null(m);
+    assert_int_equal(sites_manifest_set_rules(m, NULL, 0, "/a\n  Connection: x",
+                                              18, &err),
+                     PIER_OK);
+    assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
+    assert_string_equal(err.msg, "_headers:2: header 'Connection' may not be "
+                                 "set by a site");
     sites_manifest_free(m);
 
     m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
