@@ -49,7 +49,7 @@ struct sites_headers {
  * sets them from what it sends, and a site that could set them could
  * split or smuggle responses. */
 static const char *const forbidden[] = {
-    "connection", "content-encoding",  "content-length", "content-range",
+    "connection", "content-encoding",  "content-length",   "content-range",
     "host",       "keep-alive",        "proxy-connection", "te",
     "trailer",    "transfer-encoding", "upgrade",
 };
@@ -140,14 +140,16 @@ path_line(struct sites_headers *h, const char *name, unsigned line,
     char why[200];
     struct block *b;
 
-    if (p.len > 7 && (strncasecmp(p.ptr, "http://", 7) == 0
-                      || strncasecmp(p.ptr, "https://", 8) == 0)) {
+    if (p.len > 7
+        && (strncasecmp(p.ptr, "http://", 7) == 0
+            || strncasecmp(p.ptr, "https://", 8) == 0)) {
         return pier_err_set(err, "%s:%u: a path with a host is not supported",
                             name, line);
     }
     if (p.ptr[0] != '/' && memchr(p.ptr, ':', p.len) != NULL) {
-        return pier_err_set(err, "%s:%u: a header line must be indented "
-                                 "under its path",
+        return pier_err_set(err,
+                            "%s:%u: a header line must be indented "
+                            "under its path",
                             name, line);
     }
     if (memchr(p.ptr, ' ', p.len) != NULL
@@ -184,8 +186,7 @@ header_line(struct sites_headers *h, const char *name, unsigned line,
     unsigned id;
 
     if (h->n == 0) {
-        return pier_err_set(err, "%s:%u: a header before any path", name,
-                            line);
+        return pier_err_set(err, "%s:%u: a header before any path", name, line);
     }
     if (colon == NULL) {
         return pier_err_set(err, "%s:%u: a header line needs 'Name: value'",
@@ -195,19 +196,22 @@ header_line(struct sites_headers *h, const char *name, unsigned line,
     hv = pier_str_make(colon + 1, l.len - hn.len - 1);
     /* "Name : value" is not HTTP (RFC 9112 5.1 forbids the blank) but is
      * easy to type; trim blanks around both. */
-    while (hn.len > 0 && (hn.ptr[hn.len - 1] == ' ' || hn.ptr[hn.len - 1] == '\t')) {
+    while (hn.len > 0
+           && (hn.ptr[hn.len - 1] == ' ' || hn.ptr[hn.len - 1] == '\t')) {
         hn.len--;
     }
     while (hv.len > 0 && (hv.ptr[0] == ' ' || hv.ptr[0] == '\t')) {
         hv.ptr++;
         hv.len--;
     }
-    while (hv.len > 0 && (hv.ptr[hv.len - 1] == ' ' || hv.ptr[hv.len - 1] == '\t')) {
+    while (hv.len > 0
+           && (hv.ptr[hv.len - 1] == ' ' || hv.ptr[hv.len - 1] == '\t')) {
         hv.len--;
     }
     if (pier_str_caseeq(hn, PIER_STR("Basic-Auth"))) {
-        return pier_err_set(err, "%s:%u: Basic-Auth is not supported (it "
-                                 "would send the passwords to every visitor)",
+        return pier_err_set(err,
+                            "%s:%u: Basic-Auth is not supported (it "
+                            "would send the passwords to every visitor)",
                             name, line);
     }
     if (sites_header_check(hn, hv, &herr) != PIER_OK) {
@@ -246,8 +250,8 @@ header_line(struct sites_headers *h, const char *name, unsigned line,
 
 /* One complete line: [p, p + len), indented or not. */
 static int
-do_line(struct sites_headers *h, const char *name, unsigned line,
-        bool indented, struct pier_str l, struct pier_err *err)
+do_line(struct sites_headers *h, const char *name, unsigned line, bool indented,
+        struct pier_str l, struct pier_err *err)
 {
     while (l.len > 0 && (l.ptr[0] == ' ' || l.ptr[0] == '\t')) {
         l.ptr++;
@@ -287,8 +291,8 @@ sites_headers_parse(const char *name, const char *text, size_t n,
         unsigned char c = (unsigned char) text[i];
 
         if (c == '\n') {
-            if (do_line(h, name, line, indented, pier_str_make(text + start, len),
-                        err)
+            if (do_line(h, name, line, indented,
+                        pier_str_make(text + start, len), err)
                 != PIER_OK) {
                 goto fail;
             }
@@ -355,8 +359,8 @@ sites_headers_sets(const struct sites_headers *h, struct pier_str path,
             continue;
         }
         for (j = 0; j < b->nh; j++) {
-            if (pier_str_caseeq(name, pier_str_make(b->h[j].name,
-                                                    b->h[j].nlen))) {
+            if (pier_str_caseeq(name,
+                                pier_str_make(b->h[j].name, b->h[j].nlen))) {
                 return true;
             }
         }
@@ -366,8 +370,8 @@ sites_headers_sets(const struct sites_headers *h, struct pier_str path,
 
 /* Append "Name: v1, v2\r\n" for name id, from header j of block i on. */
 static int
-emit(const struct sites_headers *h, const uint64_t *matched, size_t i,
-     size_t j, struct pier_buf *out)
+emit(const struct sites_headers *h, const uint64_t *matched, size_t i, size_t j,
+     struct pier_buf *out)
 {
     const struct hdr *first = &h->b[i].h[j];
     unsigned id = first->id;

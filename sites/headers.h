@@ -35,11 +35,11 @@
 #include "lib/core.h"
 #include "lib/err.h"
 
-#define SITES_HEADER_NAME_MAX   256
-#define SITES_HEADER_VALUE_MAX  4096
-#define SITES_HEADERS_LINE_MAX  8192 /* bytes of one line */
+#define SITES_HEADER_NAME_MAX    256
+#define SITES_HEADER_VALUE_MAX   4096
+#define SITES_HEADERS_LINE_MAX   8192 /* bytes of one line */
 #define SITES_HEADERS_BLOCKS_MAX 4096 /* path patterns in one file */
-#define SITES_HEADERS_NAMES_MAX 256  /* distinct header names in one file */
+#define SITES_HEADERS_NAMES_MAX  256  /* distinct header names in one file */
 
 struct sites_headers; /* opaque */
 

@@ -198,8 +198,8 @@ sites_record_add_domain(struct sites_record *r, const char *domain,
         return pier_err_set(err, "more than %d domains",
                             SITES_RECORD_DOMAINS_MAX);
     }
-    r->domains = pier_realloc(r->domains,
-                              (r->ndomains + 1) * sizeof(*r->domains));
+    r->domains =
+        pier_realloc(r->domains, (r->ndomains + 1) * sizeof(*r->domains));
     r->domains[r->ndomains++] = d;
     return PIER_OK;
 }
@@ -457,8 +457,8 @@ sites_domains_free(struct sites_domains *t)
 }
 
 int
-sites_domains_add(struct sites_domains *t, const char *domain,
-                  const char *site, struct pier_err *err)
+sites_domains_add(struct sites_domains *t, const char *domain, const char *site,
+                  struct pier_err *err)
 {
     char *d;
     struct dom *x;

@@ -34,9 +34,9 @@
 
 #include <stdint.h>
 
-#define SITES_NAME_MAX   63  /* a site name is one DNS label */
-#define SITES_DOMAIN_MAX 253 /* DNS; a record's lines cap it lower */
-#define SITES_BRANCH_MAX 128
+#define SITES_NAME_MAX           63  /* a site name is one DNS label */
+#define SITES_DOMAIN_MAX         253 /* DNS; a record's lines cap it lower */
+#define SITES_BRANCH_MAX         128
 #define SITES_RECORD_DOMAINS_MAX 100
 
 /* A site name: one DNS label in lower case, [a-z0-9-], 1..63 bytes, no

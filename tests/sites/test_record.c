@@ -131,9 +131,9 @@ test_record_parse_and_format(void **state)
 
     /* Defaults. */
     sites_record_release(&r2);
-    assert_int_equal(sites_record_parse(&r2, "x.ini", "[site]\nname=x\n", 14,
-                                        &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_record_parse(&r2, "x.ini", "[site]\nname=x\n", 14, &err),
+        PIER_OK);
     assert_string_equal(r2.branch, "main");
     assert_int_equal(r2.ndomains, 0);
     assert_false(r2.redirect_https);
@@ -214,9 +214,10 @@ test_record_errors_name_line(void **state)
 
     (void) state;
     for (i = 0; i < PIER_NELEMS(cases); i++) {
-        int n = snprintf(text, sizeof(text),
-                         "[site]\nhsts_subdomains = 1\n%s\ndomain = a.com\nname = b\n",
-                         cases[i].line);
+        int n = snprintf(
+            text, sizeof(text),
+            "[site]\nhsts_subdomains = 1\n%s\ndomain = a.com\nname = b\n",
+            cases[i].line);
 
         sites_record_init(&r);
         memset(&err, 0, sizeof(err));
@@ -235,17 +236,19 @@ test_record_errors_name_line(void **state)
     }
     /* inih reports a section with its first key. */
     sites_record_init(&r);
-    assert_int_equal(sites_record_parse(&r, "x.ini", "[site]\nname = a\n"
-                                        "[other]\nk = v\n", 28, &err),
+    assert_int_equal(sites_record_parse(&r, "x.ini",
+                                        "[site]\nname = a\n"
+                                        "[other]\nk = v\n",
+                                        28, &err),
                      PIER_ERR);
     assert_string_equal(err.msg, "x.ini:4: unknown section [other]");
-    assert_int_equal(sites_record_parse(&r, "x.ini", "[site]\nbranch = b\n", 18,
-                                        &err),
-                     PIER_ERR);
+    assert_int_equal(
+        sites_record_parse(&r, "x.ini", "[site]\nbranch = b\n", 18, &err),
+        PIER_ERR);
     assert_string_equal(err.msg, "x.ini: no name");
-    assert_int_equal(sites_record_parse(&r, "x.ini", "[site]\nname = a\0b\n",
-                                        18, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        sites_record_parse(&r, "x.ini", "[site]\nname = a\0b\n", 18, &err),
+        PIER_ERR);
     assert_string_equal(err.msg, "x.ini:2: NUL byte");
     memset(text, 'a', sizeof(text));
     memcpy(text, "[site]\nname = ", 14);
@@ -274,11 +277,9 @@ mk_table(void)
                      PIER_OK);
     assert_int_equal(sites_domains_add(t, "www.example.com", "www", &err),
                      PIER_OK);
-    assert_int_equal(sites_domains_add(t, "Example.COM", "www", &err),
-                     PIER_OK);
+    assert_int_equal(sites_domains_add(t, "Example.COM", "www", &err), PIER_OK);
     /* The same pair twice is fine. */
-    assert_int_equal(sites_domains_add(t, "example.com", "www", &err),
-                     PIER_OK);
+    assert_int_equal(sites_domains_add(t, "example.com", "www", &err), PIER_OK);
     assert_int_equal(sites_domains_seal(t, &err), PIER_OK);
     return t;
 }
@@ -325,8 +326,8 @@ test_record_domain_lookup(void **state)
     check_host(t, "[::1]:8080", NULL);
     check_host(t, "a..example.com", NULL);
     check_host(t, "a b.example.com", NULL);
-    assert_null(sites_domains_lookup(t, pier_str_make("blog.example.com\0x",
-                                                      18)));
+    assert_null(
+        sites_domains_lookup(t, pier_str_make("blog.example.com\0x", 18)));
     assert_null(sites_domains_lookup(t, PIER_STR_NULL));
     sites_domains_free(t);
     sites_domains_free(NULL);
@@ -364,8 +365,8 @@ test_record_domain_conflicts(void **state)
 static void
 test_record_byte_varied(void **state)
 {
-    static const char subst[] = {' ', '\n', '=', '[', ']', ';', '*', '.',
-                                 'X', '#', 0};
+    static const char subst[] = {' ', '\n', '=', '[', ']', ';',
+                                 '*', '.',  'X', '#', 0};
     char buf[sizeof(record_ini)];
     size_t n = sizeof(record_ini) - 1, i, k;
     struct sites_record r;
