@@ -1,12 +1,14 @@
 # publish/local.mk - sources, tests and fuzz targets of this part.
 libpier_a_SOURCES += publish/ref.c publish/css.c publish/url.c publish/html.c \
-	publish/compress.c publish/settings.c publish/tree.c
+	publish/compress.c publish/settings.c publish/tree.c \
+	publish/graph.c
 noinst_HEADERS += publish/ref.h publish/css.h publish/url.h publish/html.h \
-	publish/compress.h publish/settings.h publish/tree.h
+	publish/compress.h publish/settings.h publish/tree.h \
+	publish/graph.h
 
 PUBLISH_TESTS = tests/publish/test_css tests/publish/test_html \
 	tests/publish/test_url tests/publish/test_compress \
-	tests/publish/test_tree
+	tests/publish/test_tree tests/publish/test_graph
 check_PROGRAMS += $(PUBLISH_TESTS)
 TESTS += $(PUBLISH_TESTS)
 tests_publish_test_css_SOURCES = tests/publish/test_css.c
@@ -24,6 +26,9 @@ tests_publish_test_compress_LDADD = $(TEST_LDADD)
 tests_publish_test_tree_SOURCES = tests/publish/test_tree.c
 tests_publish_test_tree_CFLAGS = $(TEST_CFLAGS)
 tests_publish_test_tree_LDADD = $(TEST_LDADD)
+tests_publish_test_graph_SOURCES = tests/publish/test_graph.c
+tests_publish_test_graph_CFLAGS = $(TEST_CFLAGS)
+tests_publish_test_graph_LDADD = $(TEST_LDADD)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_css tests/fuzz/fuzz_html
 EXTRA_DIST += tests/fuzz/fuzz_css.c tests/fuzz/fuzz_html.c
