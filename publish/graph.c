@@ -298,7 +298,13 @@ finish(struct publish_graph *g, size_t i, struct pier_err *err)
     }
     pier_free(owned_urls);
     pier_free(urls);
-    publish_sha256_hex(o->data, o->len, o->sha256);
+    if (in->sha256 != NULL && !o->rewritten) {
+        PIER_ASSERT(strlen(in->sha256) == PUBLISH_SHA256_HEX - 1);
+        memcpy(o->sha256, in->sha256, PUBLISH_SHA256_HEX);
+    } else {
+        PIER_ASSERT(o->data != NULL || o->len == 0);
+        publish_sha256_hex(o->data != NULL ? o->data : "", o->len, o->sha256);
+    }
     if (nd->asset && !nd->plain) {
         hashed_path(in->path, o->sha256, g->o.hash_len, &b);
         nd->hashed = pier_buf_detach(&b, NULL);
@@ -389,6 +395,8 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
     for (i = 0; i < n; i++) {
         g->byname[i] = i;
         g->nodes[i].kind = kind_of(files[i].path);
+        /* Documents are parsed: their bytes must be there. */
+        PIER_ASSERT(files[i].data != NULL || g->nodes[i].kind == k_other);
     }
     qsort_r(g->byname, n, sizeof(*g->byname), cmp_byname, g);
     for (i = 0; i < n; i++) {

@@ -30,9 +30,12 @@
 
 /* One file of the site, as input. */
 struct publish_graph_in {
-    const char *path; /* site path, no leading slash */
-    const char *data; /* its bytes */
+    const char *path;   /* site path, no leading slash */
+    const char *data;   /* its bytes */
     size_t len;
+    const char *sha256; /* NULL, or the bytes' SHA-256 in hex, known from
+                         * the live manifest: then data may be NULL (never
+                         * for HTML or CSS, which are parsed) */
 };
 
 /* One file of the site, as published. */
@@ -40,7 +43,7 @@ struct publish_graph_out {
     const char *path;   /* the input's path */
     const char *hashed; /* the asset's hashed site path; NULL for entries */
     const char *data;   /* published bytes: rewritten HTML or CSS, or the
-                         * input's own bytes */
+                         * input's own (NULL when the input gave none) */
     size_t len;
     char sha256[PUBLISH_SHA256_HEX]; /* of data */
     const char *type;                /* Content-Type, static */

@@ -61,7 +61,7 @@ name_for(const char *path, const char *bytes, size_t n, char *out,
     pier_buf_release(&b);
 }
 
-#define IN(p, s) {(p), (s), sizeof(s) - 1}
+#define IN(p, s) {(p), (s), sizeof(s) - 1, NULL}
 
 static void
 test_graph_hashes_children_first(void **state)
@@ -286,6 +286,31 @@ test_graph_without_hashing(void **state)
     publish_graph_free(g);
 }
 
+/* A file whose SHA-256 the live manifest knows need not be read. */
+static void
+test_graph_known_hash_without_bytes(void **state)
+{
+    static const char sha[] = "1111111111111111111111111111111111111111111111"
+                              "111111111111111111";
+    const struct publish_graph_in in[] = {
+        IN("index.html", "<img src=big.jpg>"),
+        {"big.jpg", NULL, 123456, sha},
+    };
+    struct publish_graph *g;
+    const struct publish_graph_out *o;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    o = out_of(g, "big.jpg");
+    assert_null(o->data);
+    assert_int_equal(o->len, 123456);
+    assert_string_equal(o->sha256, sha);
+    assert_string_equal(o->hashed, "big.11111111.jpg");
+    assert_string_equal(out_of(g, "index.html")->data,
+                        "<img src=big.11111111.jpg>");
+    publish_graph_free(g);
+}
+
 static void
 test_graph_hashed_path_forms(void **state)
 {
@@ -318,6 +343,7 @@ main(void)
         cmocka_unit_test(test_graph_missing_files_warn_with_line),
         cmocka_unit_test(test_graph_base_href),
         cmocka_unit_test(test_graph_without_hashing),
+        cmocka_unit_test(test_graph_known_hash_without_bytes),
         cmocka_unit_test(test_graph_hashed_path_forms),
     };
 
