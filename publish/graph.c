@@ -86,6 +86,12 @@ kind_of(const char *path)
     return k_other;
 }
 
+bool
+publish_graph_parses(const char *path)
+{
+    return kind_of(path) != k_other;
+}
+
 static int
 cmp_byname(const void *a, const void *b, void *arg)
 {

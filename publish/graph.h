@@ -79,6 +79,10 @@ const struct publish_graph_out *publish_graph_get(const struct publish_graph *g,
 size_t publish_graph_nwarnings(const struct publish_graph *g);
 const char *publish_graph_warning(const struct publish_graph *g, size_t i);
 
+/* True for the files the graph parses (HTML and CSS, by extension): their
+ * bytes must be given. */
+bool publish_graph_parses(const char *path);
+
 /* Write the hashed name of path into out (reset first): "css/site.css"
  * and "3f9a1c2e..." give "css/site.3f9a1c2e.css"; a name without an
  * extension ("LICENSE", ".env") gets ".<hash>" at its end. */
