@@ -36,8 +36,8 @@ struct sites_pattern {
 
 /* Parse src into p (zeroed by the caller). On failure returns PIER_ERR
  * with a reason in why (no prefix), and p needs no release. */
-int sites_pattern_parse(struct sites_pattern *p, struct pier_str src,
-                        char *why, size_t whylen);
+int sites_pattern_parse(struct sites_pattern *p, struct pier_str src, char *why,
+                        size_t whylen);
 void sites_pattern_release(struct sites_pattern *p);
 
 /* Match a normalised path. vars (SITES_PATTERN_VARS_MAX long) receives

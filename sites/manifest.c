@@ -50,6 +50,7 @@ struct sites_manifest {
     char *headers;
     size_t headers_len;
     struct sites_redirects *rd; /* parsed by seal */
+    struct sites_headers *hd;
 };
 
 struct sites_change {
@@ -210,8 +211,8 @@ sites_deploy_id_new(int64_t now, const char *commit,
         len += 7;
         out[len++] = '-';
     }
-    snprintf(out + len, SITES_DEPLOY_ID_MAX + 1 - len, "%02x%02x%02x",
-             rnd[0], rnd[1], rnd[2]);
+    snprintf(out + len, SITES_DEPLOY_ID_MAX + 1 - len, "%02x%02x%02x", rnd[0],
+             rnd[1], rnd[2]);
     PIER_ASSERT(sites_deploy_id_ok(pier_str_cstr(out)));
     return PIER_OK;
 }
@@ -299,8 +300,7 @@ entry_check(const struct sites_entry *e, struct pier_err *err)
         break;
     case SITES_CLASS_ASSET:
         if (e->alias == NULL || !sites_path_ok(pier_str_cstr(e->alias))) {
-            return pier_err_set(err, "'%.200s': bad or missing alias",
-                                e->path);
+            return pier_err_set(err, "'%.200s': bad or missing alias", e->path);
         }
         break;
     default:
@@ -445,6 +445,7 @@ sites_manifest_free(struct sites_manifest *m)
     pier_free(m->redirects);
     pier_free(m->headers);
     sites_redirects_free(m->rd);
+    sites_headers_free(m->hd);
     m->magic = 0;
     pier_free(m);
 }
@@ -474,8 +475,7 @@ sites_manifest_set_rules(struct sites_manifest *m, const char *redirects,
     PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
     PIER_ASSERT(!m->sealed);
     if (redirects_len > SITES_RULES_MAX || headers_len > SITES_RULES_MAX) {
-        return pier_err_set(err, "rules longer than %d bytes",
-                            SITES_RULES_MAX);
+        return pier_err_set(err, "rules longer than %d bytes", SITES_RULES_MAX);
     }
     pier_free(m->redirects);
     pier_free(m->headers);
@@ -585,11 +585,16 @@ sites_manifest_seal(struct sites_manifest *m, struct pier_err *err)
             return PIER_ERR;
         }
     }
-    /* XXX: the _headers text is parsed here once sites/headers.c has its
-     * parser. */
     m->rd = sites_redirects_parse("_redirects", m->redirects, m->redirects_len,
                                   err);
     if (m->rd == NULL) {
+        pier_free(by_alias);
+        return PIER_ERR;
+    }
+    m->hd = sites_headers_parse("_headers", m->headers, m->headers_len, err);
+    if (m->hd == NULL) {
+        sites_redirects_free(m->rd);
+        m->rd = NULL;
         pier_free(by_alias);
         return PIER_ERR;
     }
@@ -690,6 +695,14 @@ sites_manifest_redirects(const struct sites_manifest *m)
     return m->rd;
 }
 
+const struct sites_headers *
+sites_manifest_headers(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    return m->hd;
+}
+
 struct pier_str
 sites_manifest_headers_text(const struct sites_manifest *m)
 {
@@ -735,9 +748,9 @@ entry_to_json(const struct sites_entry *e)
         }
     }
     json_object_set_new(o, "enc", enc);
-    json_object_set_new(o, "class", json_string(e->klass == SITES_CLASS_ASSET
-                                                    ? "asset"
-                                                    : "entry"));
+    json_object_set_new(
+        o, "class",
+        json_string(e->klass == SITES_CLASS_ASSET ? "asset" : "entry"));
     if (e->git_blob[0] != '\0') {
         json_object_set_new(o, "git", json_string(e->git_blob));
     }
@@ -747,8 +760,8 @@ entry_to_json(const struct sites_entry *e)
     if (e->nheaders > 0) {
         hs = json_array();
         for (i = 0; i < e->nheaders; i++) {
-            json_array_append_new(hs, json_pack("[ss]", e->headers[i].name,
-                                                 e->headers[i].value));
+            json_array_append_new(
+                hs, json_pack("[ss]", e->headers[i].name, e->headers[i].value));
         }
         json_object_set_new(o, "headers", hs);
     }
@@ -1093,8 +1106,7 @@ sites_manifest_decode(const char *json, size_t n, struct pier_err *err)
     if (get_head(root, "manifest", &hd, err) != PIER_OK
         || get_str(root, "deploy", true, &deploy, NULL, "manifest", err)
                != PIER_OK
-        || get_rules(root, "manifest", &r, &rlen, &h, &hlen, err)
-               != PIER_OK) {
+        || get_rules(root, "manifest", &r, &rlen, &h, &hlen, err) != PIER_OK) {
         goto fail;
     }
     m = sites_manifest_new(hd.site, deploy, hd.parent, hd.commit, hd.created,
@@ -1268,8 +1280,7 @@ delta_new(const char *site, const char *from, const char *to,
 
 /* Append a change; e (checked) is copied, NULL for a removal. */
 static void
-delta_push(struct sites_delta *d, const char *path,
-           const struct sites_entry *e)
+delta_push(struct sites_delta *d, const char *path, const struct sites_entry *e)
 {
     struct sites_change *c;
 
@@ -1503,7 +1514,8 @@ sites_delta_decode(const char *json, size_t n, struct pier_err *err)
     }
     if ((from != NULL && !sites_deploy_id_ok(pier_str_cstr(from)))
         || !sites_deploy_id_ok(pier_str_cstr(to))
-        || (hd.parent != NULL && !sites_deploy_id_ok(pier_str_cstr(hd.parent)))) {
+        || (hd.parent != NULL
+            && !sites_deploy_id_ok(pier_str_cstr(hd.parent)))) {
         pier_err_set(err, "delta: bad deploy id");
         goto fail;
     }

@@ -80,11 +80,11 @@
 
 #include <stdint.h>
 
-#define SITES_PATH_MAX      1024 /* bytes of a path or alias */
-#define SITES_SHA256_HEX    64
-#define SITES_GIT_HEX_MAX   64 /* sha1 repositories use 40 */
-#define SITES_DEPLOY_ID_MAX 64 /* bytes, without the NUL */
-#define SITES_TYPE_MAX      255
+#define SITES_PATH_MAX          1024 /* bytes of a path or alias */
+#define SITES_SHA256_HEX        64
+#define SITES_GIT_HEX_MAX       64 /* sha1 repositories use 40 */
+#define SITES_DEPLOY_ID_MAX     64 /* bytes, without the NUL */
+#define SITES_TYPE_MAX          255
 #define SITES_ENTRY_HEADERS_MAX 64
 
 enum sites_class {
@@ -116,10 +116,10 @@ struct sites_header {
  * borrowed (copied). */
 struct sites_entry {
     const char *path;
-    char sha256[SITES_SHA256_HEX + 1];    /* lowercase hex */
-    const char *type;                     /* Content-Type */
-    uint64_t size;                        /* identity bytes */
-    uint64_t enc_size[SITES_ENC_MAX];     /* 0: no such variant */
+    char sha256[SITES_SHA256_HEX + 1]; /* lowercase hex */
+    const char *type;                  /* Content-Type */
+    uint64_t size;                     /* identity bytes */
+    uint64_t enc_size[SITES_ENC_MAX];  /* 0: no such variant */
     enum sites_class klass;
     char git_blob[SITES_GIT_HEX_MAX + 1]; /* "" when unknown */
     const char *alias;                    /* assets only, else NULL */
@@ -144,6 +144,7 @@ int sites_deploy_id_new(int64_t now, const char *commit,
 
 struct sites_manifest;  /* opaque */
 struct sites_redirects; /* sites/redirects.h */
+struct sites_headers;   /* sites/headers.h */
 
 /* Start a manifest for deploy of site. parent and commit may be NULL.
  * NULL with err set when a name or id is malformed. The caller owns the
@@ -164,8 +165,9 @@ int sites_manifest_set_rules(struct sites_manifest *m, const char *redirects,
                              size_t redirects_len, const char *headers,
                              size_t headers_len, struct pier_err *err);
 /* Sort, check for duplicate paths and aliases (an alias may not be
- * another path either), parse the rules (errors "_redirects:LINE: ..."). After PIER_OK the manifest is
- * read-only. On PIER_ERR it is unchanged but can only be freed. */
+ * another path either), parse the rules (errors "_redirects:LINE: ...",
+ * "_headers:LINE: ..."). After PIER_OK the manifest is read-only. On PIER_ERR
+ * it is unchanged but can only be freed. */
 int sites_manifest_seal(struct sites_manifest *m, struct pier_err *err);
 
 /* Accessors of a sealed manifest; strings valid until it is freed.
@@ -189,6 +191,9 @@ const struct sites_entry *sites_manifest_get(const struct sites_manifest *m,
  * freed. Any thread may match them. */
 const struct sites_redirects *
 sites_manifest_redirects(const struct sites_manifest *m);
+/* The parsed _headers rules, the same way. */
+const struct sites_headers *
+sites_manifest_headers(const struct sites_manifest *m);
 /* The rules' source text ("" when none); valid until m is freed. */
 struct pier_str sites_manifest_redirects_text(const struct sites_manifest *m);
 struct pier_str sites_manifest_headers_text(const struct sites_manifest *m);
@@ -238,8 +243,8 @@ bool sites_delta_rules_changed(const struct sites_delta *d);
 size_t sites_delta_count(const struct sites_delta *d);
 /* The i-th change in path order: sets *path and returns the new record,
  * or NULL when the path disappeared. Valid until d is freed. */
-const struct sites_entry *sites_delta_at(const struct sites_delta *d,
-                                         size_t i, const char **path);
+const struct sites_entry *sites_delta_at(const struct sites_delta *d, size_t i,
+                                         const char **path);
 
 /* Append the delta's JSON to out. */
 int sites_delta_encode(const struct sites_delta *d, struct pier_buf *out,

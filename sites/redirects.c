@@ -165,8 +165,9 @@ compile_to(struct rule *r, struct pier_str to, char *why, size_t whylen)
         }
         if (memchr(to.ptr, '?', to.len) != NULL
             || memchr(to.ptr, '#', to.len) != NULL) {
-            snprintf(why, whylen, "the target of status %d has no query "
-                                  "string or fragment",
+            snprintf(why, whylen,
+                     "the target of status %d has no query "
+                     "string or fragment",
                      r->status);
             return PIER_ERR;
         }
@@ -188,8 +189,8 @@ compile_to(struct rule *r, struct pier_str to, char *why, size_t whylen)
             || !sites_name_start((unsigned char) to.ptr[i + 1])) {
             continue;
         }
-        for (k = i + 2; k < to.len && sites_name_byte((unsigned char) to.ptr[k]);
-             k++) {
+        for (k = i + 2;
+             k < to.len && sites_name_byte((unsigned char) to.ptr[k]); k++) {
         }
         name = pier_str_make(to.ptr + i + 1, k - i - 1);
         if (add_lit(r, to.ptr + lit, i - lit, why, whylen) != PIER_OK) {
@@ -197,8 +198,9 @@ compile_to(struct rule *r, struct pier_str to, char *why, size_t whylen)
         }
         if (pier_str_eq(name, PIER_STR("splat"))) {
             if (!r->from.splat) {
-                snprintf(why, whylen, "':splat' in the target but no '*' in "
-                                      "the source");
+                snprintf(why, whylen,
+                         "':splat' in the target but no '*' in "
+                         "the source");
                 return PIER_ERR;
             }
             r->parts[r->nparts++].kind = PART_SPLAT;
@@ -294,8 +296,7 @@ compile_line(struct rule *r, const struct pier_str *f, size_t nf, char *why,
     }
     if (i < nf) {
         if (has_byte(f[i], '=')) {
-            snprintf(why, whylen,
-                     "conditions ('%.*s') are not supported",
+            snprintf(why, whylen, "conditions ('%.*s') are not supported",
                      (int) (f[i].len > 64 ? 64 : f[i].len), f[i].ptr);
         } else {
             snprintf(why, whylen, "unexpected field '%.*s'",
@@ -449,9 +450,8 @@ add_capture(struct pier_buf *to, struct pier_str v, int status)
 }
 
 int
-sites_redirects_match(const struct sites_redirects *rules,
-                      struct pier_str path, unsigned flags,
-                      struct pier_buf *to, struct pier_err *err)
+sites_redirects_match(const struct sites_redirects *rules, struct pier_str path,
+                      unsigned flags, struct pier_buf *to, struct pier_err *err)
 {
     struct pier_str vars[SITES_PATTERN_VARS_MAX], splat;
     size_t i, k, len0 = to->len;
@@ -484,8 +484,9 @@ sites_redirects_match(const struct sites_redirects *rules,
             }
             if (rc != PIER_OK) {
                 pier_buf_truncate(to, len0);
-                return pier_err_set(err, "redirect target longer than %zu "
-                                         "bytes",
+                return pier_err_set(err,
+                                    "redirect target longer than %zu "
+                                    "bytes",
                                     to->max);
             }
         }

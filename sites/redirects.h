@@ -50,8 +50,8 @@
 #include "lib/core.h"
 #include "lib/err.h"
 
-#define SITES_REDIRECTS_LINE_MAX 4096 /* bytes of one line */
-#define SITES_REDIRECTS_VARS_MAX 16   /* placeholders in one FROM */
+#define SITES_REDIRECTS_LINE_MAX  4096 /* bytes of one line */
+#define SITES_REDIRECTS_VARS_MAX  16   /* placeholders in one FROM */
 #define SITES_REDIRECTS_RULES_MAX 100000
 
 /* The path being matched names a file of the site: skip rules without

@@ -41,8 +41,7 @@ round_trip(const struct sites_manifest *m)
                 abort();
             }
             if (e->alias != NULL
-                && sites_manifest_get(m2, pier_str_cstr(e->alias), NULL)
-                       != e) {
+                && sites_manifest_get(m2, pier_str_cstr(e->alias), NULL) != e) {
                 abort();
             }
         }

@@ -14,17 +14,18 @@
 #include <cmocka.h>
 
 #include "lib/buf.h"
+#include "sites/headers.h"
 #include "sites/manifest.h"
 #include "sites/redirects.h"
 
-#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define SHA_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
-#define GIT_1 "1111111111111111111111111111111111111111"
+#define SHA_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SHA_C  "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define GIT_1  "1111111111111111111111111111111111111111"
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
-#define ID_1 "20261124T093000Z-0123456-3f9a1c"
-#define ID_2 "20261124T093100Z-0123456-77aa00"
-#define ID_3 "20261124T093200Z-0123456-0b0b0b"
+#define ID_1   "20261124T093000Z-0123456-3f9a1c"
+#define ID_2   "20261124T093100Z-0123456-77aa00"
+#define ID_3   "20261124T093200Z-0123456-0b0b0b"
 
 static const struct sites_header frame_hdr[] = {{"X-Frame-Options", "DENY"}};
 
@@ -150,8 +151,8 @@ test_manifest_json_round_trip(void **state)
     assert_int_equal(sites_manifest_count(m2), 4);
     e = sites_manifest_get(m2, PIER_STR("/index.html"), NULL);
     assert_non_null(e);
-    assert_true(sites_entry_eq(e, sites_manifest_get(m, PIER_STR("/index.html"),
-                                                     NULL)));
+    assert_true(sites_entry_eq(
+        e, sites_manifest_get(m, PIER_STR("/index.html"), NULL)));
     assert_string_equal(e->git_blob, GIT_1);
     encode(m2, &b);
     assert_int_equal(a.len, b.len);
@@ -186,7 +187,9 @@ test_manifest_zstd_round_trip_and_limits(void **state)
     assert_non_null(strstr(err.msg, "longer than"));
     /* Exactly the JSON's length fits. */
     m2 = sites_manifest_load_zst(z.data, z.len, json.len, &err);
-    if (m2 == NULL) { fail_msg("%s", err.msg); }
+    if (m2 == NULL) {
+        fail_msg("%s", err.msg);
+    }
     sites_manifest_free(m2);
     /* Truncated frame. */
     assert_null(sites_manifest_load_zst(z.data, z.len - 3, 1 << 20, &err));
@@ -206,8 +209,7 @@ test_manifest_zstd_round_trip_and_limits(void **state)
     pier_buf_reset(&z);
     assert_int_equal(sites_zstd_compress("abc", 3, 1, &z, &err), PIER_OK);
     assert_int_equal(sites_zstd_compress("def", 3, 1, &z, &err), PIER_OK);
-    assert_int_equal(sites_zstd_decompress(z.data, z.len, &out, &err),
-                     PIER_OK);
+    assert_int_equal(sites_zstd_decompress(z.data, z.len, &out, &err), PIER_OK);
     assert_string_equal(out.data, "abcdef");
     pier_buf_release(&out);
     pier_buf_release(&z);
@@ -331,8 +333,10 @@ test_manifest_add_checks_fields(void **state)
     assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
     e = mk_entry("/a\tb", SHA_A, "text/html", 1);
     assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
-    e = mk_entry("/a", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                 "text/html", 1);
+    e = mk_entry(
+        "/a",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "text/html", 1);
     assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
     assert_non_null(strstr(err.msg, "'/a': bad sha256"));
     e = mk_entry("/a", SHA_A, "text/html", 1);
@@ -383,12 +387,10 @@ test_manifest_deploy_ids(void **state)
 
     (void) state;
     /* 2026-11-24 09:30:00 UTC */
-    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, a, &err),
-                     PIER_OK);
+    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, a, &err), PIER_OK);
     assert_int_equal(strlen(a), 17 + 7 + 1 + 6);
     assert_memory_equal(a, "20261124T093000Z-0123456-", 25);
-    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, b, &err),
-                     PIER_OK);
+    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, b, &err), PIER_OK);
     assert_int_equal(sites_deploy_id_new(1795512601, NULL, c, &err), PIER_OK);
     assert_memory_equal(c, "20261124T093001Z-", 17);
     assert_int_equal(strlen(c), 17 + 6);
@@ -433,11 +435,11 @@ test_manifest_delta_compute_apply(void **state)
     assert_int_equal(sites_manifest_add(m2, &e, &err), PIER_OK);
     e = mk_entry("/new.html", SHA_B, "text/html", 3);
     assert_int_equal(sites_manifest_add(m2, &e, &err), PIER_OK);
-    assert_int_equal(sites_manifest_set_rules(
-                         m2, redirects, sizeof(redirects) - 1,
-                         sites_manifest_headers_text(m1).ptr,
-                         sites_manifest_headers_text(m1).len, &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_manifest_set_rules(m2, redirects, sizeof(redirects) - 1,
+                                 sites_manifest_headers_text(m1).ptr,
+                                 sites_manifest_headers_text(m1).len, &err),
+        PIER_OK);
     assert_int_equal(sites_manifest_seal(m2, &err), PIER_OK);
 
     d = sites_delta_compute(m1, m2, &err);
@@ -646,14 +648,29 @@ test_manifest_rules_parsed(void **state)
                                            PIER_STR("/old"), 0, &to, &err),
                      301);
     assert_string_equal(to.data, "/new");
+    pier_buf_reset(&to);
+    assert_int_equal(sites_headers_match(sites_manifest_headers(m),
+                                         PIER_STR("/index.html"), &to, &err),
+                     1);
+    assert_string_equal(to.data, "X-Frame-Options: DENY\r\n");
     pier_buf_release(&to);
     sites_manifest_free(m);
 
     m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
     assert_non_null(m);
-    assert_int_equal(sites_manifest_set_rules(m, bad, sizeof(bad) - 1, NULL, 0,
-                                              &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_manifest_set_rules(m, NULL, 0, "/a\n  Connection: x", 18, &err),
+        PIER_OK);
+    assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
+    assert_string_equal(err.msg, "_headers:2: header 'Connection' may not be "
+                                 "set by a site");
+    sites_manifest_free(m);
+
+    m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
+    assert_non_null(m);
+    assert_int_equal(
+        sites_manifest_set_rules(m, bad, sizeof(bad) - 1, NULL, 0, &err),
+        PIER_OK);
     assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
     assert_non_null(strstr(err.msg, "_redirects:2: status 999"));
     sites_manifest_free(m);

@@ -173,9 +173,8 @@ test_redirects_target_limit(void **state)
     (void) state;
     pier_buf_init(&to, 16);
     assert_int_equal(pier_buf_adds(&to, "ab"), PIER_OK);
-    assert_int_equal(sites_redirects_match(r, PIER_STR("/xyzxyz"), 0, &to,
-                                           &err),
-                     PIER_ERR);
+    assert_int_equal(
+        sites_redirects_match(r, PIER_STR("/xyzxyz"), 0, &to, &err), PIER_ERR);
     assert_string_equal(to.data, "ab");
     assert_non_null(strstr(err.msg, "longer than 16"));
     assert_int_equal(sites_redirects_match(r, PIER_STR("/x"), 0, &to, &err),
@@ -311,8 +310,8 @@ match_any(const struct sites_redirects *r)
 static void
 test_redirects_byte_varied(void **state)
 {
-    static const char subst[] = {' ', '\n', '\r', ':', '*', '/', '%', '!',
-                                 '#', '=', '?', 'x', '2', '\t', 0};
+    static const char subst[] = {' ', '\n', '\r', ':', '*', '/',  '%', '!',
+                                 '#', '=',  '?',  'x', '2', '\t', 0};
     char buf[sizeof(sample)];
     size_t n = sizeof(sample) - 1, i, k, ok = 0, bad = 0;
     struct pier_err err;
