@@ -633,8 +633,8 @@ edge_cache_free(struct edge_cache *c)
     pier_free(c);
 }
 
-struct edge_blob *
-edge_cache_get(struct edge_cache *c, const struct edge_key *k)
+static struct edge_blob *
+lookup(struct edge_cache *c, const struct edge_key *k, bool count)
 {
     struct shard *s;
     struct edge_cache_node *n;
@@ -648,12 +648,26 @@ edge_cache_get(struct edge_cache *c, const struct edge_key *k)
         b = container_of(n, struct edge_blob, node);
         tier_touch(&s->mem, n);
         edge_blob_ref(b);
+    }
+    if (count && b != NULL) {
         s->hits++;
-    } else {
+    } else if (count) {
         s->misses++;
     }
     PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
     return b;
+}
+
+struct edge_blob *
+edge_cache_get(struct edge_cache *c, const struct edge_key *k)
+{
+    return lookup(c, k, true);
+}
+
+struct edge_blob *
+edge_cache_find(struct edge_cache *c, const struct edge_key *k)
+{
+    return lookup(c, k, false);
 }
 
 bool

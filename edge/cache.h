@@ -119,6 +119,11 @@ void edge_cache_free(struct edge_cache *c);
 struct edge_blob *edge_cache_get(struct edge_cache *c,
                                  const struct edge_key *k);
 
+/* The same, not counted in the hit and miss statistics: for a second look
+ * at a key a request already missed (edge/fetch.c). */
+struct edge_blob *edge_cache_find(struct edge_cache *c,
+                                  const struct edge_key *k);
+
 /* Whether a blob of size bytes may enter the memory tier. */
 bool edge_cache_fits(const struct edge_cache *c, uint64_t size);
 
