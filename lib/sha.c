@@ -1,0 +1,367 @@
+/*
+ * lib/sha.c - digests, MACs and encodings on OpenSSL EVP and zlib.
+ *
+ * Everything here either cannot fail on valid arguments or reports bad
+ * input (hex, base64) through its result. OpenSSL calls that fail on valid
+ * arguments mean the library is broken or memory is gone: assert.
+ */
+#include "config.h"
+
+#include "lib/sha.h"
+
+#include <pthread.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <zlib.h>
+
+static const EVP_MD *
+md_of(enum pier_hash_kind kind)
+{
+    switch (kind) {
+    case PIER_HASH_SHA256:
+        return EVP_sha256();
+    case PIER_HASH_SHA1:
+        return EVP_sha1();
+    case PIER_HASH_MD5:
+        return EVP_md5();
+    }
+    PIER_ASSERT(!"unknown hash kind");
+    return NULL;
+}
+
+size_t
+pier_hash_len(enum pier_hash_kind kind)
+{
+    switch (kind) {
+    case PIER_HASH_SHA256:
+        return PIER_SHA256_LEN;
+    case PIER_HASH_SHA1:
+        return PIER_SHA1_LEN;
+    case PIER_HASH_MD5:
+        return PIER_MD5_LEN;
+    }
+    PIER_ASSERT(!"unknown hash kind");
+    return 0;
+}
+
+void
+pier_hash_init(struct pier_hash *h, enum pier_hash_kind kind)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+    PIER_ASSERT(ctx != NULL);
+    PIER_ASSERT(EVP_DigestInit_ex(ctx, md_of(kind), NULL) == 1);
+    h->magic = PIER_HASH_MAGIC;
+    h->kind = kind;
+    h->ctx = ctx;
+}
+
+void
+pier_hash_release(struct pier_hash *h)
+{
+    if (h->magic == 0) {
+        return;
+    }
+    PIER_CHECK_OBJ(h, PIER_HASH_MAGIC);
+    EVP_MD_CTX_free(h->ctx);
+    h->ctx = NULL;
+    h->magic = 0;
+}
+
+void
+pier_hash_update(struct pier_hash *h, const void *p, size_t n)
+{
+    PIER_CHECK_OBJ(h, PIER_HASH_MAGIC);
+    if (n > 0) {
+        PIER_ASSERT(EVP_DigestUpdate(h->ctx, p, n) == 1);
+    }
+}
+
+void
+pier_hash_final(struct pier_hash *h, unsigned char *out)
+{
+    unsigned int len = 0;
+
+    PIER_CHECK_OBJ(h, PIER_HASH_MAGIC);
+    PIER_ASSERT(EVP_DigestFinal_ex(h->ctx, out, &len) == 1);
+    PIER_ASSERT(len == pier_hash_len(h->kind));
+    /* Ready for the next message without a new context. */
+    PIER_ASSERT(EVP_DigestInit_ex(h->ctx, NULL, NULL) == 1);
+}
+
+void
+pier_hash_reset(struct pier_hash *h)
+{
+    PIER_CHECK_OBJ(h, PIER_HASH_MAGIC);
+    PIER_ASSERT(EVP_DigestInit_ex(h->ctx, NULL, NULL) == 1);
+}
+
+static void
+digest(enum pier_hash_kind kind, const void *p, size_t n, unsigned char *out)
+{
+    unsigned int len = 0;
+
+    PIER_ASSERT(EVP_Digest(p, n, out, &len, md_of(kind), NULL) == 1);
+    PIER_ASSERT(len == pier_hash_len(kind));
+}
+
+void
+pier_sha256(const void *p, size_t n, unsigned char out[PIER_SHA256_LEN])
+{
+    digest(PIER_HASH_SHA256, p, n, out);
+}
+
+void
+pier_sha256_hex(const void *p, size_t n, char out[65])
+{
+    unsigned char md[PIER_SHA256_LEN];
+
+    pier_sha256(p, n, md);
+    pier_hex(md, sizeof(md), out);
+}
+
+void
+pier_sha1(const void *p, size_t n, unsigned char out[PIER_SHA1_LEN])
+{
+    digest(PIER_HASH_SHA1, p, n, out);
+}
+
+void
+pier_md5(const void *p, size_t n, unsigned char out[PIER_MD5_LEN])
+{
+    digest(PIER_HASH_MD5, p, n, out);
+}
+
+static void
+hmac(const EVP_MD *md, size_t mdlen, const void *key, size_t keylen,
+     const void *p, size_t n, unsigned char *out)
+{
+    unsigned int len = 0;
+    /* HMAC() wants non-NULL pointers even for empty input. */
+    static const unsigned char empty[1];
+
+    PIER_ASSERT(keylen <= INT32_MAX);
+    PIER_ASSERT(HMAC(md, keylen > 0 ? key : empty, (int) keylen,
+                     n > 0 ? p : empty, n, out, &len)
+                != NULL);
+    PIER_ASSERT(len == mdlen);
+}
+
+void
+pier_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+                 unsigned char out[PIER_SHA256_LEN])
+{
+    hmac(EVP_sha256(), PIER_SHA256_LEN, key, keylen, p, n, out);
+}
+
+void
+pier_hmac_sha1(const void *key, size_t keylen, const void *p, size_t n,
+               unsigned char out[PIER_SHA1_LEN])
+{
+    hmac(EVP_sha1(), PIER_SHA1_LEN, key, keylen, p, n, out);
+}
+
+uint32_t
+pier_crc32(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+
+    /* zlib takes uInt lengths: feed huge buffers in slices. */
+    while (n > 0) {
+        uInt k = n > 0x40000000u ? 0x40000000u : (uInt) n;
+
+        crc = (uint32_t) crc32(crc, s, k);
+        s += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* CRC-32C, reflected polynomial 0x82F63B78 (RFC 3720, appendix B.4),
+ * one table lookup per byte. OpenSSL and zlib have no CRC-32C. */
+static uint32_t crc32c_table[256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void
+crc32c_make_table(void)
+{
+    uint32_t i, j, c;
+
+    for (i = 0; i < 256; i++) {
+        c = i;
+        for (j = 0; j < 8; j++) {
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        }
+        crc32c_table[i] = c;
+    }
+}
+
+uint32_t
+pier_crc32c(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    size_t i;
+
+    PIER_ASSERT(pthread_once(&crc32c_once, crc32c_make_table) == 0);
+    crc = ~crc;
+    for (i = 0; i < n; i++) {
+        crc = crc32c_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
+    }
+    return ~crc;
+}
+
+void
+pier_hex(const void *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *s = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[s[i] >> 4];
+        out[2 * i + 1] = digits[s[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}
+
+static int
+hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int
+pier_unhex(const char *s, unsigned char *out, size_t outlen)
+{
+    size_t i;
+
+    for (i = 0; i < outlen; i++) {
+        int hi = hexval((unsigned char) s[2 * i]);
+        int lo = hexval((unsigned char) s[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return PIER_ERR;
+        }
+        out[i] = (unsigned char) (hi << 4 | lo);
+    }
+    return PIER_OK;
+}
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+pier_base64_encode(const void *p, size_t n, char *out)
+{
+    const unsigned char *s = p;
+    size_t i, o = 0;
+
+    for (i = 0; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t) s[i] << 16 | (uint32_t) s[i + 1] << 8 | s[i + 2];
+
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = b64[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t) s[i] << 16;
+
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t) s[i] << 16 | (uint32_t) s[i + 1] << 8;
+
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int
+b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+int
+pier_base64_decode(const char *s, size_t n, unsigned char *out,
+                   size_t outmax, size_t *outlen, struct pier_err *err)
+{
+    size_t i, o = 0, pad = 0;
+
+    if (n % 4 != 0) {
+        return pier_err_set(err, "base64 length %zu is not a multiple of 4",
+                            n);
+    }
+    if (n >= 1 && s[n - 1] == '=') {
+        pad = (n >= 2 && s[n - 2] == '=') ? 2 : 1;
+    }
+    if ((n / 4) * 3 - pad > outmax) {
+        return pier_err_set(err, "base64 value too long");
+    }
+    for (i = 0; i < n; i += 4) {
+        int v[4], k;
+        uint32_t w;
+        bool last = i + 4 == n;
+
+        for (k = 0; k < 4; k++) {
+            unsigned char c = (unsigned char) s[i + k];
+
+            v[k] = b64val(c);
+            if (v[k] < 0 && !(last && c == '=' && k >= 4 - (int) pad)) {
+                return pier_err_set(err, "bad base64 character 0x%02x", c);
+            }
+        }
+        w = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12;
+        out[o++] = (unsigned char) (w >> 16);
+        if (last && pad == 2) {
+            if ((v[1] & 15) != 0) {
+                return pier_err_set(err, "base64 value has trailing bits");
+            }
+            break;
+        }
+        w |= (uint32_t) v[2] << 6;
+        out[o++] = (unsigned char) (w >> 8);
+        if (last && pad == 1) {
+            if ((v[2] & 3) != 0) {
+                return pier_err_set(err, "base64 value has trailing bits");
+            }
+            break;
+        }
+        w |= (uint32_t) v[3];
+        out[o++] = (unsigned char) w;
+    }
+    *outlen = o;
+    return PIER_OK;
+}

@@ -1,0 +1,1621 @@
+/*
+ * sites/manifest.c - manifests and deploy deltas: build, seal, look up,
+ * JSON and zstd, diff and apply.
+ *
+ * A manifest keeps its entries in one array sorted by path, and a second
+ * array of pointers to the assets sorted by alias, so that a lookup is one
+ * or two binary searches and touches no allocator: the edge calls it on
+ * every request, from every loop, without a lock. Everything the JSON
+ * brings in is checked here once, on load, so the edge never has to doubt
+ * a path, a hash or a header it found in a manifest.
+ */
+#include "config.h"
+
+#include "sites/manifest.h"
+
+#include "sites/headers.h"
+#include "sites/record.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#define SITES_MANIFEST_MAGIC 0x6d1f3a29u
+#define SITES_DELTA_MAGIC    0x2b84c0e7u
+#define MANIFEST_FORMAT      1
+#define SITES_RULES_MAX      (1024 * 1024) /* bytes of _redirects/_headers */
+
+struct sites_manifest {
+    unsigned magic;
+    bool sealed;
+    char *site;
+    char *deploy;
+    char *parent; /* NULL for a first deploy */
+    char *commit; /* NULL when not from git */
+    int64_t created;
+    struct sites_entry *e; /* sorted by path once sealed */
+    size_t n;
+    size_t cap;
+    const struct sites_entry **by_alias; /* the assets, sorted by alias */
+    size_t nalias;
+    char *redirects; /* NUL-terminated source text, never NULL */
+    size_t redirects_len;
+    char *headers;
+    size_t headers_len;
+};
+
+struct sites_change {
+    char *path;
+    struct sites_entry *e; /* NULL: the path disappeared */
+};
+
+struct sites_delta {
+    unsigned magic;
+    char *site;
+    char *from; /* may be NULL */
+    char *to;
+    char *parent; /* the parent recorded in to's manifest; may be NULL */
+    char *commit; /* may be NULL */
+    int64_t created;
+    struct sites_change *c; /* sorted by path */
+    size_t n;
+    size_t cap;
+    bool rules_changed;
+    char *redirects; /* set only when rules_changed */
+    size_t redirects_len;
+    char *headers;
+    size_t headers_len;
+};
+
+static const char *const enc_names[SITES_ENC_MAX] = {"br", "zstd", "gzip"};
+static const char *const enc_suffixes[SITES_ENC_MAX] = {".br", ".zst", ".gz"};
+
+const char *
+sites_enc_name(enum sites_enc enc)
+{
+    PIER_ASSERT((unsigned) enc < SITES_ENC_MAX);
+    return enc_names[enc];
+}
+
+const char *
+sites_enc_suffix(enum sites_enc enc)
+{
+    PIER_ASSERT((unsigned) enc < SITES_ENC_MAX);
+    return enc_suffixes[enc];
+}
+
+/* Checks of single fields. */
+
+static bool
+hex_ok(const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A git object id: 40 (sha1) or 64 (sha256) lowercase hex digits. */
+static bool
+git_id_ok(const char *p, size_t n)
+{
+    return (n == 40 || n == 64) && hex_ok(p, n);
+}
+
+bool
+sites_path_ok(struct pier_str path)
+{
+    size_t i, seg;
+
+    if (path.ptr == NULL || path.len < 2 || path.len > SITES_PATH_MAX
+        || path.ptr[0] != '/') {
+        return false;
+    }
+    seg = 1; /* where the current segment starts */
+    for (i = 1; i <= path.len; i++) {
+        unsigned char c;
+
+        if (i == path.len || path.ptr[i] == '/') {
+            size_t len = i - seg;
+
+            if (len == 0 || (len == 1 && path.ptr[seg] == '.')
+                || (len == 2 && path.ptr[seg] == '.'
+                    && path.ptr[seg + 1] == '.')) {
+                return false;
+            }
+            seg = i + 1;
+            continue;
+        }
+        c = (unsigned char) path.ptr[i];
+        if (c < 0x20 || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+digits_ok(const char *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+sites_deploy_id_ok(struct pier_str id)
+{
+    size_t i;
+
+    /* "YYYYMMDDTHHMMSSZ-" is 17 bytes. */
+    if (id.ptr == NULL || id.len < 18 || id.len > SITES_DEPLOY_ID_MAX
+        || !digits_ok(id.ptr, 8) || id.ptr[8] != 'T'
+        || !digits_ok(id.ptr + 9, 6) || id.ptr[15] != 'Z'
+        || id.ptr[16] != '-') {
+        return false;
+    }
+    for (i = 17; i < id.len; i++) {
+        char c = id.ptr[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+sites_deploy_id_new(int64_t now, const char *commit,
+                    char out[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+{
+    time_t t = (time_t) now;
+    struct tm tm;
+    unsigned char rnd[3];
+    size_t len;
+    ssize_t got;
+
+    if (commit != NULL && !git_id_ok(commit, strlen(commit))) {
+        return pier_err_set(err, "bad commit id '%.80s'", commit);
+    }
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999
+        || tm.tm_year + 1900 < 1000) {
+        return pier_err_set(err, "time %" PRId64 " out of range", now);
+    }
+    got = getrandom(rnd, sizeof(rnd), 0);
+    if (got != (ssize_t) sizeof(rnd)) {
+        return pier_err_sys(err, got < 0 ? errno : EIO,
+                            "cannot read random bytes");
+    }
+    len = strftime(out, SITES_DEPLOY_ID_MAX + 1, "%Y%m%dT%H%M%SZ-", &tm);
+    PIER_ASSERT(len == 17);
+    if (commit != NULL) {
+        memcpy(out + len, commit, 7);
+        len += 7;
+        out[len++] = '-';
+    }
+    snprintf(out + len, SITES_DEPLOY_ID_MAX + 1 - len, "%02x%02x%02x",
+             rnd[0], rnd[1], rnd[2]);
+    PIER_ASSERT(sites_deploy_id_ok(pier_str_cstr(out)));
+    return PIER_OK;
+}
+
+/* Entries. */
+
+static bool
+type_ok(const char *p)
+{
+    size_t i, n = strlen(p);
+
+    if (n == 0 || n > SITES_TYPE_MAX) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        if ((unsigned char) p[i] < 0x20 || (unsigned char) p[i] >= 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+str_eq0(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL) {
+        return a == b;
+    }
+    return strcmp(a, b) == 0;
+}
+
+bool
+sites_entry_eq(const struct sites_entry *a, const struct sites_entry *b)
+{
+    size_t i;
+
+    if (strcmp(a->path, b->path) != 0 || strcmp(a->sha256, b->sha256) != 0
+        || strcmp(a->type, b->type) != 0 || a->size != b->size
+        || a->klass != b->klass || strcmp(a->git_blob, b->git_blob) != 0
+        || !str_eq0(a->alias, b->alias) || a->nheaders != b->nheaders) {
+        return false;
+    }
+    for (i = 0; i < SITES_ENC_MAX; i++) {
+        if (a->enc_size[i] != b->enc_size[i]) {
+            return false;
+        }
+    }
+    for (i = 0; i < a->nheaders; i++) {
+        if (strcmp(a->headers[i].name, b->headers[i].name) != 0
+            || strcmp(a->headers[i].value, b->headers[i].value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Check what one record says, naming its path in the message. */
+static int
+entry_check(const struct sites_entry *e, struct pier_err *err)
+{
+    size_t i;
+    struct pier_err herr;
+
+    if (e->path == NULL || !sites_path_ok(pier_str_cstr(e->path))) {
+        return pier_err_set(err, "bad path '%.200s'",
+                            e->path != NULL ? e->path : "(null)");
+    }
+    if (strlen(e->sha256) != SITES_SHA256_HEX
+        || !hex_ok(e->sha256, SITES_SHA256_HEX)) {
+        return pier_err_set(err, "'%.200s': bad sha256", e->path);
+    }
+    if (e->type == NULL || !type_ok(e->type)) {
+        return pier_err_set(err, "'%.200s': bad content type", e->path);
+    }
+    if (e->git_blob[0] != '\0'
+        && !git_id_ok(e->git_blob, strnlen(e->git_blob, sizeof(e->git_blob)))) {
+        return pier_err_set(err, "'%.200s': bad git blob id", e->path);
+    }
+    switch (e->klass) {
+    case SITES_CLASS_ENTRY:
+        if (e->alias != NULL) {
+            return pier_err_set(err, "'%.200s': an entry has no alias",
+                                e->path);
+        }
+        break;
+    case SITES_CLASS_ASSET:
+        if (e->alias == NULL || !sites_path_ok(pier_str_cstr(e->alias))) {
+            return pier_err_set(err, "'%.200s': bad or missing alias",
+                                e->path);
+        }
+        break;
+    default:
+        return pier_err_set(err, "'%.200s': bad class", e->path);
+    }
+    if (e->nheaders > SITES_ENTRY_HEADERS_MAX) {
+        return pier_err_set(err, "'%.200s': more than %d headers", e->path,
+                            SITES_ENTRY_HEADERS_MAX);
+    }
+    for (i = 0; i < e->nheaders; i++) {
+        if (e->headers[i].name == NULL || e->headers[i].value == NULL) {
+            return pier_err_set(err, "'%.200s': header without name or value",
+                                e->path);
+        }
+        if (sites_header_check(pier_str_cstr(e->headers[i].name),
+                               pier_str_cstr(e->headers[i].value), &herr)
+            != PIER_OK) {
+            return pier_err_set(err, "'%.200s': %s", e->path, herr.msg);
+        }
+    }
+    return PIER_OK;
+}
+
+/* Deep copy of a checked record. */
+static void
+entry_copy(struct sites_entry *dst, const struct sites_entry *src)
+{
+    struct sites_header *h = NULL;
+    size_t i;
+
+    *dst = *src;
+    dst->path = pier_strdup(src->path);
+    dst->type = pier_strdup(src->type);
+    dst->alias = src->alias != NULL ? pier_strdup(src->alias) : NULL;
+    if (src->nheaders > 0) {
+        h = pier_calloc(src->nheaders, sizeof(*h));
+        for (i = 0; i < src->nheaders; i++) {
+            h[i].name = pier_strdup(src->headers[i].name);
+            h[i].value = pier_strdup(src->headers[i].value);
+        }
+    }
+    dst->headers = h;
+}
+
+static void
+entry_release(struct sites_entry *e)
+{
+    size_t i;
+
+    pier_free((char *) e->path);
+    pier_free((char *) e->type);
+    pier_free((char *) e->alias);
+    for (i = 0; i < e->nheaders; i++) {
+        pier_free((char *) e->headers[i].name);
+        pier_free((char *) e->headers[i].value);
+    }
+    pier_free((struct sites_header *) e->headers);
+    memset(e, 0, sizeof(*e));
+}
+
+/* Byte order of two views; the order strcmp gives NUL-free strings. */
+static int
+str_cmp(struct pier_str a, struct pier_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
+
+    if (c != 0) {
+        return c;
+    }
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/* Manifests. */
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? pier_strdup(s) : NULL;
+}
+
+static char *
+text_dup(const char *p, size_t n)
+{
+    return p != NULL ? pier_strndup(p, n) : pier_strdup("");
+}
+
+struct sites_manifest *
+sites_manifest_new(const char *site, const char *deploy, const char *parent,
+                   const char *commit, int64_t created, struct pier_err *err)
+{
+    struct sites_manifest *m;
+
+    if (site == NULL || !sites_name_ok(pier_str_cstr(site))) {
+        pier_err_set(err, "bad site name '%.80s'",
+                     site != NULL ? site : "(null)");
+        return NULL;
+    }
+    if (deploy == NULL || !sites_deploy_id_ok(pier_str_cstr(deploy))) {
+        pier_err_set(err, "bad deploy id '%.80s'",
+                     deploy != NULL ? deploy : "(null)");
+        return NULL;
+    }
+    if (parent != NULL && !sites_deploy_id_ok(pier_str_cstr(parent))) {
+        pier_err_set(err, "bad parent deploy id '%.80s'", parent);
+        return NULL;
+    }
+    if (commit != NULL && !git_id_ok(commit, strlen(commit))) {
+        pier_err_set(err, "bad commit id '%.80s'", commit);
+        return NULL;
+    }
+    m = pier_calloc(1, sizeof(*m));
+    m->magic = SITES_MANIFEST_MAGIC;
+    m->site = pier_strdup(site);
+    m->deploy = pier_strdup(deploy);
+    m->parent = dup_or_null(parent);
+    m->commit = dup_or_null(commit);
+    m->created = created;
+    m->redirects = pier_strdup("");
+    m->headers = pier_strdup("");
+    return m;
+}
+
+void
+sites_manifest_free(struct sites_manifest *m)
+{
+    size_t i;
+
+    if (m == NULL) {
+        return;
+    }
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    for (i = 0; i < m->n; i++) {
+        entry_release(&m->e[i]);
+    }
+    pier_free(m->e);
+    pier_free(m->by_alias);
+    pier_free(m->site);
+    pier_free(m->deploy);
+    pier_free(m->parent);
+    pier_free(m->commit);
+    pier_free(m->redirects);
+    pier_free(m->headers);
+    m->magic = 0;
+    pier_free(m);
+}
+
+int
+sites_manifest_add(struct sites_manifest *m, const struct sites_entry *e,
+                   struct pier_err *err)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(!m->sealed);
+    if (entry_check(e, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (m->n == m->cap) {
+        m->cap = m->cap == 0 ? 64 : m->cap * 2;
+        m->e = pier_realloc(m->e, m->cap * sizeof(*m->e));
+    }
+    entry_copy(&m->e[m->n++], e);
+    return PIER_OK;
+}
+
+int
+sites_manifest_set_rules(struct sites_manifest *m, const char *redirects,
+                         size_t redirects_len, const char *headers,
+                         size_t headers_len, struct pier_err *err)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(!m->sealed);
+    if (redirects_len > SITES_RULES_MAX || headers_len > SITES_RULES_MAX) {
+        return pier_err_set(err, "rules longer than %d bytes",
+                            SITES_RULES_MAX);
+    }
+    pier_free(m->redirects);
+    pier_free(m->headers);
+    m->redirects = text_dup(redirects, redirects != NULL ? redirects_len : 0);
+    m->redirects_len = redirects != NULL ? redirects_len : 0;
+    m->headers = text_dup(headers, headers != NULL ? headers_len : 0);
+    m->headers_len = headers != NULL ? headers_len : 0;
+    return PIER_OK;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+    const struct sites_entry *x = a, *y = b;
+
+    return strcmp(x->path, y->path);
+}
+
+static int
+cmp_alias(const void *a, const void *b)
+{
+    const struct sites_entry *const *x = a, *const *y = b;
+
+    return strcmp((*x)->alias, (*y)->alias);
+}
+
+static const struct sites_entry *
+find_path(const struct sites_manifest *m, struct pier_str path)
+{
+    size_t lo = 0, hi = m->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = str_cmp(path, pier_str_cstr(m->e[mid].path));
+
+        if (c == 0) {
+            return &m->e[mid];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+static const struct sites_entry *
+find_alias(const struct sites_manifest *m, struct pier_str path)
+{
+    size_t lo = 0, hi = m->nalias;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = str_cmp(path, pier_str_cstr(m->by_alias[mid]->alias));
+
+        if (c == 0) {
+            return m->by_alias[mid];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+int
+sites_manifest_seal(struct sites_manifest *m, struct pier_err *err)
+{
+    const struct sites_entry **by_alias;
+    size_t i, nalias = 0;
+
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(!m->sealed);
+    if (m->n > 1) {
+        qsort(m->e, m->n, sizeof(*m->e), cmp_entry);
+    }
+    for (i = 1; i < m->n; i++) {
+        if (strcmp(m->e[i - 1].path, m->e[i].path) == 0) {
+            return pier_err_set(err, "path '%.200s' listed twice",
+                                m->e[i].path);
+        }
+    }
+    by_alias = pier_calloc(m->n + 1, sizeof(*by_alias));
+    for (i = 0; i < m->n; i++) {
+        if (m->e[i].klass == SITES_CLASS_ASSET) {
+            by_alias[nalias++] = &m->e[i];
+        }
+    }
+    if (nalias > 1) {
+        qsort(by_alias, nalias, sizeof(*by_alias), cmp_alias);
+    }
+    for (i = 0; i < nalias; i++) {
+        /* An alias that is also a path would make a URL mean two files. */
+        if (i > 0 && strcmp(by_alias[i - 1]->alias, by_alias[i]->alias) == 0) {
+            pier_err_set(err, "alias '%.200s' of '%.200s' listed twice",
+                         by_alias[i]->alias, by_alias[i]->path);
+            pier_free(by_alias);
+            return PIER_ERR;
+        }
+        if (find_path(m, pier_str_cstr(by_alias[i]->alias)) != NULL) {
+            pier_err_set(err, "alias '%.200s' of '%.200s' is also a path",
+                         by_alias[i]->alias, by_alias[i]->path);
+            pier_free(by_alias);
+            return PIER_ERR;
+        }
+    }
+    /* XXX: the _redirects and _headers text is parsed here once
+     * sites/redirects.c and sites/headers.c have their parsers. */
+    m->by_alias = by_alias;
+    m->nalias = nalias;
+    m->sealed = true;
+    return PIER_OK;
+}
+
+const char *
+sites_manifest_site(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return m->site;
+}
+
+const char *
+sites_manifest_deploy(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return m->deploy;
+}
+
+const char *
+sites_manifest_parent(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return m->parent;
+}
+
+const char *
+sites_manifest_commit(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return m->commit;
+}
+
+int64_t
+sites_manifest_created(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return m->created;
+}
+
+size_t
+sites_manifest_count(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return m->n;
+}
+
+const struct sites_entry *
+sites_manifest_at(const struct sites_manifest *m, size_t i)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    PIER_ASSERT(i < m->n);
+    return &m->e[i];
+}
+
+const struct sites_entry *
+sites_manifest_get(const struct sites_manifest *m, struct pier_str path,
+                   bool *hashed)
+{
+    const struct sites_entry *e;
+
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    if (hashed != NULL) {
+        *hashed = false;
+    }
+    if (path.ptr == NULL) {
+        return NULL;
+    }
+    e = find_path(m, path);
+    if (e != NULL) {
+        return e;
+    }
+    e = find_alias(m, path);
+    if (e != NULL && hashed != NULL) {
+        *hashed = true;
+    }
+    return e;
+}
+
+struct pier_str
+sites_manifest_redirects_text(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return pier_str_make(m->redirects, m->redirects_len);
+}
+
+struct pier_str
+sites_manifest_headers_text(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    return pier_str_make(m->headers, m->headers_len);
+}
+
+uint64_t
+sites_manifest_bytes(const struct sites_manifest *m)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    for (i = 0; i < m->n; i++) {
+        sum += m->e[i].size;
+    }
+    return sum;
+}
+
+/* JSON. */
+
+static json_t *
+str_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+entry_to_json(const struct sites_entry *e)
+{
+    json_t *o = json_object(), *enc, *hs;
+    size_t i;
+
+    json_object_set_new(o, "sha256", json_string(e->sha256));
+    json_object_set_new(o, "type", json_string(e->type));
+    json_object_set_new(o, "size", json_integer((json_int_t) e->size));
+    enc = json_object();
+    for (i = 0; i < SITES_ENC_MAX; i++) {
+        if (e->enc_size[i] > 0) {
+            json_object_set_new(enc, enc_names[i],
+                                json_integer((json_int_t) e->enc_size[i]));
+        }
+    }
+    json_object_set_new(o, "enc", enc);
+    json_object_set_new(o, "class", json_string(e->klass == SITES_CLASS_ASSET
+                                                    ? "asset"
+                                                    : "entry"));
+    if (e->git_blob[0] != '\0') {
+        json_object_set_new(o, "git", json_string(e->git_blob));
+    }
+    if (e->alias != NULL) {
+        json_object_set_new(o, "alias", json_string(e->alias));
+    }
+    if (e->nheaders > 0) {
+        hs = json_array();
+        for (i = 0; i < e->nheaders; i++) {
+            json_array_append_new(hs, json_pack("[ss]", e->headers[i].name,
+                                                 e->headers[i].value));
+        }
+        json_object_set_new(o, "headers", hs);
+    }
+    return o;
+}
+
+/* A string member, NULL when absent or null; PIER_ERR when of another
+ * type or holding a NUL. */
+static int
+get_str(const json_t *o, const char *key, bool required, const char **out,
+        size_t *len, const char *what, struct pier_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+
+    *out = NULL;
+    if (len != NULL) {
+        *len = 0;
+    }
+    if (v == NULL || json_is_null(v)) {
+        if (required) {
+            return pier_err_set(err, "%s: missing \"%s\"", what, key);
+        }
+        return PIER_OK;
+    }
+    if (!json_is_string(v)) {
+        return pier_err_set(err, "%s: \"%s\" is not a string", what, key);
+    }
+    *out = json_string_value(v);
+    if (len != NULL) {
+        *len = json_string_length(v);
+    } else if (strlen(*out) != json_string_length(v)) {
+        return pier_err_set(err, "%s: \"%s\" holds a NUL", what, key);
+    }
+    return PIER_OK;
+}
+
+static int
+get_uint(const json_t *v, uint64_t *out)
+{
+    json_int_t i;
+
+    if (!json_is_integer(v)) {
+        return PIER_ERR;
+    }
+    i = json_integer_value(v);
+    if (i < 0) {
+        return PIER_ERR;
+    }
+    *out = (uint64_t) i;
+    return PIER_OK;
+}
+
+/* Read one record into e, whose strings point into o (valid while o
+ * lives); headers go to hbuf (SITES_ENTRY_HEADERS_MAX long). Checked. */
+static int
+entry_from_json(const char *path, const json_t *o, struct sites_entry *e,
+                struct sites_header *hbuf, struct pier_err *err)
+{
+    const char *s, *cls;
+    const json_t *enc, *hs, *v;
+    const char *key;
+    size_t i, len;
+    char what[240];
+
+    memset(e, 0, sizeof(*e));
+    e->path = path;
+    snprintf(what, sizeof(what), "'%.200s'", path);
+    if (!json_is_object(o)) {
+        return pier_err_set(err, "%s: not an object", what);
+    }
+    if (get_str(o, "sha256", true, &s, NULL, what, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (strlen(s) != SITES_SHA256_HEX) {
+        return pier_err_set(err, "%s: bad sha256", what);
+    }
+    memcpy(e->sha256, s, SITES_SHA256_HEX + 1);
+    if (get_str(o, "type", true, &e->type, NULL, what, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (get_uint(json_object_get(o, "size"), &e->size) != PIER_OK) {
+        return pier_err_set(err, "%s: bad or missing \"size\"", what);
+    }
+    enc = json_object_get(o, "enc");
+    if (enc != NULL && !json_is_object(enc)) {
+        return pier_err_set(err, "%s: \"enc\" is not an object", what);
+    }
+    json_object_foreach((json_t *) enc, key, v)
+    {
+        for (i = 0; i < SITES_ENC_MAX; i++) {
+            if (strcmp(key, enc_names[i]) == 0) {
+                break;
+            }
+        }
+        if (i == SITES_ENC_MAX) {
+            continue; /* an encoding this version does not serve */
+        }
+        if (get_uint(v, &e->enc_size[i]) != PIER_OK || e->enc_size[i] == 0) {
+            return pier_err_set(err, "%s: bad size of encoding %s", what,
+                                enc_names[i]);
+        }
+    }
+    if (get_str(o, "class", true, &cls, NULL, what, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (strcmp(cls, "entry") == 0) {
+        e->klass = SITES_CLASS_ENTRY;
+    } else if (strcmp(cls, "asset") == 0) {
+        e->klass = SITES_CLASS_ASSET;
+    } else {
+        return pier_err_set(err, "%s: unknown class '%.40s'", what, cls);
+    }
+    if (get_str(o, "git", false, &s, NULL, what, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (s != NULL) {
+        len = strlen(s);
+        if (len >= sizeof(e->git_blob)) {
+            return pier_err_set(err, "%s: bad git blob id", what);
+        }
+        memcpy(e->git_blob, s, len + 1);
+    }
+    if (get_str(o, "alias", false, &e->alias, NULL, what, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    hs = json_object_get(o, "headers");
+    if (hs != NULL && !json_is_null(hs)) {
+        if (!json_is_array(hs)) {
+            return pier_err_set(err, "%s: \"headers\" is not an array", what);
+        }
+        if (json_array_size(hs) > SITES_ENTRY_HEADERS_MAX) {
+            return pier_err_set(err, "%s: more than %d headers", what,
+                                SITES_ENTRY_HEADERS_MAX);
+        }
+        json_array_foreach(hs, i, v)
+        {
+            const json_t *n = json_array_get(v, 0), *val = json_array_get(v, 1);
+
+            if (!json_is_array(v) || json_array_size(v) != 2
+                || !json_is_string(n) || !json_is_string(val)
+                || strlen(json_string_value(n)) != json_string_length(n)
+                || strlen(json_string_value(val)) != json_string_length(val)) {
+                return pier_err_set(err, "%s: header %zu is not [name, value]",
+                                    what, i);
+            }
+            hbuf[i].name = json_string_value(n);
+            hbuf[i].value = json_string_value(val);
+        }
+        e->headers = hbuf;
+        e->nheaders = json_array_size(hs);
+    }
+    return entry_check(e, err);
+}
+
+struct dump_ctx {
+    struct pier_buf *out;
+    bool full;
+};
+
+static int
+dump_cb(const char *p, size_t n, void *data)
+{
+    struct dump_ctx *d = data;
+
+    if (pier_buf_add(d->out, p, n) != PIER_OK) {
+        d->full = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Dump j (which is freed) as compact JSON onto out. */
+static int
+dump_json(json_t *j, struct pier_buf *out, const char *what,
+          struct pier_err *err)
+{
+    struct dump_ctx d = {out, false};
+    size_t len0 = out->len;
+    int r;
+
+    r = json_dump_callback(j, dump_cb, &d, JSON_COMPACT);
+    json_decref(j);
+    if (r != 0) {
+        pier_buf_truncate(out, len0);
+        if (d.full) {
+            return pier_err_set(err, "%s: JSON longer than %zu bytes", what,
+                                out->max);
+        }
+        return pier_err_set(err, "%s: cannot encode JSON", what);
+    }
+    return PIER_OK;
+}
+
+static json_t *
+text_json(const char *p, size_t n)
+{
+    /* Rules text may hold any byte the site's author typed; jansson
+     * refuses to encode invalid UTF-8, so such a file is stored as is
+     * only when it is UTF-8 (json_stringn returns NULL otherwise). */
+    json_t *s = json_stringn(p, n);
+
+    return s != NULL ? s : json_null();
+}
+
+int
+sites_manifest_encode(const struct sites_manifest *m, struct pier_buf *out,
+                      struct pier_err *err)
+{
+    json_t *root, *files, *r, *h;
+    size_t i;
+
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    r = text_json(m->redirects, m->redirects_len);
+    h = text_json(m->headers, m->headers_len);
+    if (json_is_null(r) || json_is_null(h)) {
+        json_decref(r);
+        json_decref(h);
+        return pier_err_set(err, "manifest: rules are not valid UTF-8");
+    }
+    root = json_object();
+    json_object_set_new(root, "format", json_integer(MANIFEST_FORMAT));
+    json_object_set_new(root, "site", json_string(m->site));
+    json_object_set_new(root, "deploy", json_string(m->deploy));
+    json_object_set_new(root, "parent", str_or_null(m->parent));
+    json_object_set_new(root, "commit", str_or_null(m->commit));
+    json_object_set_new(root, "created", json_integer(m->created));
+    files = json_object();
+    for (i = 0; i < m->n; i++) {
+        json_object_set_new(files, m->e[i].path, entry_to_json(&m->e[i]));
+    }
+    json_object_set_new(root, "files", files);
+    json_object_set_new(root, "redirects", r);
+    json_object_set_new(root, "headers", h);
+    return dump_json(root, out, "manifest", err);
+}
+
+static json_t *
+load_json(const char *json, size_t n, const char *what, struct pier_err *err)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    root = json_loadb(json, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        pier_err_set(err, "%s: %d:%d: %s", what, jerr.line, jerr.column,
+                     jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        pier_err_set(err, "%s: not a JSON object", what);
+        return NULL;
+    }
+    return root;
+}
+
+/* The header fields shared by a manifest and a delta. */
+struct head {
+    const char *site;
+    const char *parent;
+    const char *commit;
+    int64_t created;
+};
+
+static int
+get_head(const json_t *root, const char *what, struct head *h,
+         struct pier_err *err)
+{
+    const json_t *v;
+
+    if (get_str(root, "site", true, &h->site, NULL, what, err) != PIER_OK
+        || get_str(root, "parent", false, &h->parent, NULL, what, err)
+               != PIER_OK
+        || get_str(root, "commit", false, &h->commit, NULL, what, err)
+               != PIER_OK) {
+        return PIER_ERR;
+    }
+    v = json_object_get(root, "created");
+    if (!json_is_integer(v)) {
+        return pier_err_set(err, "%s: bad or missing \"created\"", what);
+    }
+    h->created = json_integer_value(v);
+    return PIER_OK;
+}
+
+/* The rules text members, "" when absent. */
+static int
+get_rules(const json_t *root, const char *what, const char **r, size_t *rlen,
+          const char **h, size_t *hlen, struct pier_err *err)
+{
+    if (get_str(root, "redirects", false, r, rlen, what, err) != PIER_OK
+        || get_str(root, "headers", false, h, hlen, what, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    return PIER_OK;
+}
+
+/* Prefix err's message with what. */
+static void
+err_prefix(struct pier_err *err, const char *what)
+{
+    size_t w, n;
+
+    if (err == NULL) {
+        return;
+    }
+    w = strlen(what);
+    PIER_ASSERT(w + 2 < sizeof(err->msg));
+    n = strnlen(err->msg, sizeof(err->msg) - 1);
+    if (n > sizeof(err->msg) - 1 - (w + 2)) {
+        n = sizeof(err->msg) - 1 - (w + 2);
+    }
+    memmove(err->msg + w + 2, err->msg, n);
+    memcpy(err->msg, what, w);
+    err->msg[w] = ':';
+    err->msg[w + 1] = ' ';
+    err->msg[w + 2 + n] = '\0';
+}
+
+struct sites_manifest *
+sites_manifest_decode(const char *json, size_t n, struct pier_err *err)
+{
+    json_t *root;
+    const json_t *files, *v;
+    const char *deploy, *path, *r, *h;
+    size_t rlen, hlen;
+    struct sites_manifest *m = NULL;
+    struct sites_header hbuf[SITES_ENTRY_HEADERS_MAX];
+    struct sites_entry e;
+    struct head hd;
+
+    root = load_json(json, n, "manifest", err);
+    if (root == NULL) {
+        return NULL;
+    }
+    v = json_object_get(root, "format");
+    if (!json_is_integer(v) || json_integer_value(v) != MANIFEST_FORMAT) {
+        pier_err_set(err, "manifest: \"format\" is not %d", MANIFEST_FORMAT);
+        goto fail;
+    }
+    if (get_head(root, "manifest", &hd, err) != PIER_OK
+        || get_str(root, "deploy", true, &deploy, NULL, "manifest", err)
+               != PIER_OK
+        || get_rules(root, "manifest", &r, &rlen, &h, &hlen, err)
+               != PIER_OK) {
+        goto fail;
+    }
+    m = sites_manifest_new(hd.site, deploy, hd.parent, hd.commit, hd.created,
+                           err);
+    if (m == NULL) {
+        err_prefix(err, "manifest");
+        goto fail;
+    }
+    files = json_object_get(root, "files");
+    if (!json_is_object(files)) {
+        pier_err_set(err, "manifest: \"files\" is not an object");
+        goto fail;
+    }
+    json_object_foreach((json_t *) files, path, v)
+    {
+        if (entry_from_json(path, v, &e, hbuf, err) != PIER_OK
+            || sites_manifest_add(m, &e, err) != PIER_OK) {
+            err_prefix(err, "manifest");
+            goto fail;
+        }
+    }
+    if (sites_manifest_set_rules(m, r, rlen, h, hlen, err) != PIER_OK
+        || sites_manifest_seal(m, err) != PIER_OK) {
+        err_prefix(err, "manifest");
+        goto fail;
+    }
+    json_decref(root);
+    return m;
+
+fail:
+    sites_manifest_free(m);
+    json_decref(root);
+    return NULL;
+}
+
+/* zstd. */
+
+int
+sites_zstd_compress(const void *p, size_t n, int level, struct pier_buf *out,
+                    struct pier_err *err)
+{
+    size_t bound = ZSTD_compressBound(n), r;
+    char *dst;
+
+    dst = pier_buf_reserve(out, bound);
+    if (dst == NULL) {
+        return pier_err_set(err, "zstd: output longer than %zu bytes",
+                            out->max);
+    }
+    r = ZSTD_compress(dst, pier_buf_avail(out), p, n, level);
+    if (ZSTD_isError(r)) {
+        if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+            return pier_err_set(err, "zstd: output longer than %zu bytes",
+                                out->max);
+        }
+        return pier_err_set(err, "zstd: %s", ZSTD_getErrorName(r));
+    }
+    pier_buf_commit(out, r);
+    return PIER_OK;
+}
+
+int
+sites_zstd_decompress(const void *p, size_t n, struct pier_buf *out,
+                      struct pier_err *err)
+{
+    ZSTD_DCtx *dctx;
+    ZSTD_inBuffer in = {p, n, 0};
+    size_t len0 = out->len, last = 0;
+    char scratch[1];
+    bool full = false;
+
+    if (n == 0) {
+        return pier_err_set(err, "zstd: empty input");
+    }
+    dctx = ZSTD_createDCtx();
+    if (dctx == NULL) {
+        return pier_err_set(err, "zstd: cannot create a context");
+    }
+    /* Run until all input is taken and zstd has nothing left to flush: a
+     * frame in progress (last != 0) whose previous call filled the output
+     * may hold more. A call after a finished frame would start a new one,
+     * so none is made then. */
+    while (in.pos < in.size || (last != 0 && full)) {
+        char *dst = pier_buf_reserve(out, 64 * 1024);
+        size_t in0 = in.pos;
+        ZSTD_outBuffer o;
+
+        /* At the maximum a one-byte scratch tells whether the frame has
+         * more to give (too long) or was done. */
+        o.dst = dst != NULL ? dst : scratch;
+        o.size = dst != NULL ? pier_buf_avail(out) : sizeof(scratch);
+        o.pos = 0;
+        last = ZSTD_decompressStream(dctx, &o, &in);
+        if (ZSTD_isError(last)) {
+            ZSTD_freeDCtx(dctx);
+            pier_buf_truncate(out, len0);
+            return pier_err_set(err, "zstd: %s", ZSTD_getErrorName(last));
+        }
+        if (dst == NULL && o.pos > 0) {
+            ZSTD_freeDCtx(dctx);
+            pier_buf_truncate(out, len0);
+            return pier_err_set(err, "zstd: content longer than %zu bytes",
+                                out->max);
+        }
+        if (dst != NULL) {
+            pier_buf_commit(out, o.pos);
+        }
+        full = o.pos == o.size;
+        if (o.pos == 0 && in.pos == in0) {
+            break; /* no progress: the frame wants input we do not have */
+        }
+    }
+    ZSTD_freeDCtx(dctx);
+    if (last != 0) {
+        pier_buf_truncate(out, len0);
+        return pier_err_set(err, "zstd: truncated frame");
+    }
+    return PIER_OK;
+}
+
+int
+sites_manifest_store_zst(const struct sites_manifest *m, int level,
+                         struct pier_buf *out, struct pier_err *err)
+{
+    struct pier_buf json;
+    int r;
+
+    pier_buf_init(&json, SIZE_MAX);
+    r = sites_manifest_encode(m, &json, err);
+    if (r == PIER_OK) {
+        r = sites_zstd_compress(json.data, json.len, level, out, err);
+    }
+    pier_buf_release(&json);
+    return r;
+}
+
+struct sites_manifest *
+sites_manifest_load_zst(const void *p, size_t n, size_t max,
+                        struct pier_err *err)
+{
+    struct pier_buf json;
+    struct sites_manifest *m = NULL;
+
+    pier_buf_init(&json, max);
+    if (sites_zstd_decompress(p, n, &json, err) == PIER_OK) {
+        m = sites_manifest_decode(json.data, json.len, err);
+    } else {
+        err_prefix(err, "manifest");
+    }
+    pier_buf_release(&json);
+    return m;
+}
+
+/* Deltas. */
+
+static struct sites_delta *
+delta_new(const char *site, const char *from, const char *to,
+          const char *parent, const char *commit, int64_t created)
+{
+    struct sites_delta *d = pier_calloc(1, sizeof(*d));
+
+    d->magic = SITES_DELTA_MAGIC;
+    d->site = pier_strdup(site);
+    d->from = dup_or_null(from);
+    d->to = pier_strdup(to);
+    d->parent = dup_or_null(parent);
+    d->commit = dup_or_null(commit);
+    d->created = created;
+    return d;
+}
+
+/* Append a change; e (checked) is copied, NULL for a removal. */
+static void
+delta_push(struct sites_delta *d, const char *path,
+           const struct sites_entry *e)
+{
+    struct sites_change *c;
+
+    if (d->n == d->cap) {
+        d->cap = d->cap == 0 ? 16 : d->cap * 2;
+        d->c = pier_realloc(d->c, d->cap * sizeof(*d->c));
+    }
+    c = &d->c[d->n++];
+    c->path = pier_strdup(path);
+    c->e = NULL;
+    if (e != NULL) {
+        c->e = pier_malloc(sizeof(*c->e));
+        entry_copy(c->e, e);
+    }
+}
+
+void
+sites_delta_free(struct sites_delta *d)
+{
+    size_t i;
+
+    if (d == NULL) {
+        return;
+    }
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    for (i = 0; i < d->n; i++) {
+        pier_free(d->c[i].path);
+        if (d->c[i].e != NULL) {
+            entry_release(d->c[i].e);
+            pier_free(d->c[i].e);
+        }
+    }
+    pier_free(d->c);
+    pier_free(d->site);
+    pier_free(d->from);
+    pier_free(d->to);
+    pier_free(d->parent);
+    pier_free(d->commit);
+    pier_free(d->redirects);
+    pier_free(d->headers);
+    d->magic = 0;
+    pier_free(d);
+}
+
+static void
+delta_set_rules(struct sites_delta *d, const char *r, size_t rlen,
+                const char *h, size_t hlen)
+{
+    d->rules_changed = true;
+    d->redirects = text_dup(r, r != NULL ? rlen : 0);
+    d->redirects_len = r != NULL ? rlen : 0;
+    d->headers = text_dup(h, h != NULL ? hlen : 0);
+    d->headers_len = h != NULL ? hlen : 0;
+}
+
+struct sites_delta *
+sites_delta_compute(const struct sites_manifest *from,
+                    const struct sites_manifest *to, struct pier_err *err)
+{
+    struct sites_delta *d;
+    size_t i = 0, j = 0, nfrom;
+
+    PIER_CHECK_OBJ(to, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(to->sealed);
+    if (from != NULL) {
+        PIER_CHECK_OBJ(from, SITES_MANIFEST_MAGIC);
+        PIER_ASSERT(from->sealed);
+        if (strcmp(from->site, to->site) != 0) {
+            pier_err_set(err, "delta: manifests of sites '%s' and '%s'",
+                         from->site, to->site);
+            return NULL;
+        }
+    }
+    d = delta_new(to->site, from != NULL ? from->deploy : NULL, to->deploy,
+                  to->parent, to->commit, to->created);
+    nfrom = from != NULL ? from->n : 0;
+    /* Both arrays are sorted by path: one merge walk. */
+    while (i < nfrom || j < to->n) {
+        int c;
+
+        if (i == nfrom) {
+            c = 1;
+        } else if (j == to->n) {
+            c = -1;
+        } else {
+            c = strcmp(from->e[i].path, to->e[j].path);
+        }
+        if (c < 0) {
+            delta_push(d, from->e[i].path, NULL);
+            i++;
+        } else if (c > 0) {
+            delta_push(d, to->e[j].path, &to->e[j]);
+            j++;
+        } else {
+            if (!sites_entry_eq(&from->e[i], &to->e[j])) {
+                delta_push(d, to->e[j].path, &to->e[j]);
+            }
+            i++;
+            j++;
+        }
+    }
+    if (from == NULL || from->redirects_len != to->redirects_len
+        || memcmp(from->redirects, to->redirects, to->redirects_len) != 0
+        || from->headers_len != to->headers_len
+        || memcmp(from->headers, to->headers, to->headers_len) != 0) {
+        delta_set_rules(d, to->redirects, to->redirects_len, to->headers,
+                        to->headers_len);
+    }
+    return d;
+}
+
+const char *
+sites_delta_site(const struct sites_delta *d)
+{
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    return d->site;
+}
+
+const char *
+sites_delta_from(const struct sites_delta *d)
+{
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    return d->from;
+}
+
+const char *
+sites_delta_to(const struct sites_delta *d)
+{
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    return d->to;
+}
+
+bool
+sites_delta_rules_changed(const struct sites_delta *d)
+{
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    return d->rules_changed;
+}
+
+size_t
+sites_delta_count(const struct sites_delta *d)
+{
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    return d->n;
+}
+
+const struct sites_entry *
+sites_delta_at(const struct sites_delta *d, size_t i, const char **path)
+{
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    PIER_ASSERT(i < d->n);
+    if (path != NULL) {
+        *path = d->c[i].path;
+    }
+    return d->c[i].e;
+}
+
+int
+sites_delta_encode(const struct sites_delta *d, struct pier_buf *out,
+                   struct pier_err *err)
+{
+    json_t *root, *changes, *r = NULL, *h = NULL;
+    size_t i;
+
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    if (d->rules_changed) {
+        r = text_json(d->redirects, d->redirects_len);
+        h = text_json(d->headers, d->headers_len);
+        if (json_is_null(r) || json_is_null(h)) {
+            json_decref(r);
+            json_decref(h);
+            return pier_err_set(err, "delta: rules are not valid UTF-8");
+        }
+    }
+    root = json_object();
+    json_object_set_new(root, "site", json_string(d->site));
+    json_object_set_new(root, "from_deploy", str_or_null(d->from));
+    json_object_set_new(root, "to_deploy", json_string(d->to));
+    json_object_set_new(root, "parent", str_or_null(d->parent));
+    json_object_set_new(root, "commit", str_or_null(d->commit));
+    json_object_set_new(root, "created", json_integer(d->created));
+    changes = json_object();
+    for (i = 0; i < d->n; i++) {
+        json_object_set_new(changes, d->c[i].path,
+                            d->c[i].e != NULL ? entry_to_json(d->c[i].e)
+                                              : json_null());
+    }
+    json_object_set_new(root, "changes", changes);
+    json_object_set_new(root, "rules_changed", json_boolean(d->rules_changed));
+    if (d->rules_changed) {
+        json_object_set_new(root, "redirects", r);
+        json_object_set_new(root, "headers", h);
+    }
+    return dump_json(root, out, "delta", err);
+}
+
+static int
+cmp_change(const void *a, const void *b)
+{
+    const struct sites_change *x = a, *y = b;
+
+    return strcmp(x->path, y->path);
+}
+
+struct sites_delta *
+sites_delta_decode(const char *json, size_t n, struct pier_err *err)
+{
+    json_t *root;
+    const json_t *changes, *v, *rc;
+    const char *from, *to, *path, *r, *h;
+    size_t rlen, hlen;
+    struct sites_delta *d = NULL;
+    struct sites_header hbuf[SITES_ENTRY_HEADERS_MAX];
+    struct sites_entry e;
+    struct head hd;
+
+    root = load_json(json, n, "delta", err);
+    if (root == NULL) {
+        return NULL;
+    }
+    if (get_head(root, "delta", &hd, err) != PIER_OK
+        || get_str(root, "from_deploy", false, &from, NULL, "delta", err)
+               != PIER_OK
+        || get_str(root, "to_deploy", true, &to, NULL, "delta", err)
+               != PIER_OK) {
+        goto fail;
+    }
+    if (!sites_name_ok(pier_str_cstr(hd.site))) {
+        pier_err_set(err, "delta: bad site name '%.80s'", hd.site);
+        goto fail;
+    }
+    if ((from != NULL && !sites_deploy_id_ok(pier_str_cstr(from)))
+        || !sites_deploy_id_ok(pier_str_cstr(to))
+        || (hd.parent != NULL && !sites_deploy_id_ok(pier_str_cstr(hd.parent)))) {
+        pier_err_set(err, "delta: bad deploy id");
+        goto fail;
+    }
+    if (hd.commit != NULL && !git_id_ok(hd.commit, strlen(hd.commit))) {
+        pier_err_set(err, "delta: bad commit id");
+        goto fail;
+    }
+    rc = json_object_get(root, "rules_changed");
+    if (!json_is_boolean(rc)) {
+        pier_err_set(err, "delta: bad or missing \"rules_changed\"");
+        goto fail;
+    }
+    d = delta_new(hd.site, from, to, hd.parent, hd.commit, hd.created);
+    if (json_is_true(rc)) {
+        if (get_rules(root, "delta", &r, &rlen, &h, &hlen, err) != PIER_OK) {
+            goto fail;
+        }
+        if (rlen > SITES_RULES_MAX || hlen > SITES_RULES_MAX) {
+            pier_err_set(err, "delta: rules longer than %d bytes",
+                         SITES_RULES_MAX);
+            goto fail;
+        }
+        delta_set_rules(d, r, rlen, h, hlen);
+    }
+    changes = json_object_get(root, "changes");
+    if (!json_is_object(changes)) {
+        pier_err_set(err, "delta: \"changes\" is not an object");
+        goto fail;
+    }
+    json_object_foreach((json_t *) changes, path, v)
+    {
+        if (json_is_null(v)) {
+            if (!sites_path_ok(pier_str_cstr(path))) {
+                pier_err_set(err, "delta: bad path '%.200s'", path);
+                goto fail;
+            }
+            delta_push(d, path, NULL);
+            continue;
+        }
+        if (entry_from_json(path, v, &e, hbuf, err) != PIER_OK) {
+            err_prefix(err, "delta");
+            goto fail;
+        }
+        delta_push(d, path, &e);
+    }
+    if (d->n > 1) {
+        qsort(d->c, d->n, sizeof(*d->c), cmp_change);
+    }
+    json_decref(root);
+    return d;
+
+fail:
+    sites_delta_free(d);
+    json_decref(root);
+    return NULL;
+}
+
+struct sites_manifest *
+sites_manifest_apply(const struct sites_manifest *from,
+                     const struct sites_delta *d, struct pier_err *err)
+{
+    struct sites_manifest *m;
+    size_t i = 0, j = 0;
+    int r;
+
+    PIER_CHECK_OBJ(from, SITES_MANIFEST_MAGIC);
+    PIER_CHECK_OBJ(d, SITES_DELTA_MAGIC);
+    PIER_ASSERT(from->sealed);
+    if (strcmp(from->site, d->site) != 0) {
+        pier_err_set(err, "delta: for site '%s', not '%s'", d->site,
+                     from->site);
+        return NULL;
+    }
+    if (d->from == NULL || strcmp(from->deploy, d->from) != 0) {
+        pier_err_set(err, "delta: from deploy '%s', not '%s'",
+                     d->from != NULL ? d->from : "(none)", from->deploy);
+        return NULL;
+    }
+    m = sites_manifest_new(d->site, d->to, d->parent, d->commit, d->created,
+                           err);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->cap = from->n + d->n;
+    m->e = pier_malloc((m->cap > 0 ? m->cap : 1) * sizeof(*m->e));
+    /* Both are sorted by path: one merge walk. */
+    while (i < from->n || j < d->n) {
+        int c;
+
+        if (i == from->n) {
+            c = 1;
+        } else if (j == d->n) {
+            c = -1;
+        } else {
+            c = strcmp(from->e[i].path, d->c[j].path);
+        }
+        if (c < 0) {
+            entry_copy(&m->e[m->n++], &from->e[i]);
+            i++;
+            continue;
+        }
+        if (c > 0 && d->c[j].e == NULL) {
+            pier_err_set(err, "delta: removes '%.200s', which '%s' lacks",
+                         d->c[j].path, from->deploy);
+            sites_manifest_free(m);
+            return NULL;
+        }
+        if (d->c[j].e != NULL) {
+            entry_copy(&m->e[m->n++], d->c[j].e);
+        }
+        if (c == 0) {
+            i++;
+        }
+        j++;
+    }
+    /* Both texts were checked against SITES_RULES_MAX when they came in,
+     * so this cannot fail. */
+    if (d->rules_changed) {
+        r = sites_manifest_set_rules(m, d->redirects, d->redirects_len,
+                                     d->headers, d->headers_len, err);
+    } else {
+        r = sites_manifest_set_rules(m, from->redirects, from->redirects_len,
+                                     from->headers, from->headers_len, err);
+    }
+    PIER_ASSERT(r == PIER_OK);
+    if (sites_manifest_seal(m, err) != PIER_OK) {
+        err_prefix(err, "delta");
+        sites_manifest_free(m);
+        return NULL;
+    }
+    return m;
+}
