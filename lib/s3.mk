@@ -1,12 +1,11 @@
 # lib/s3.mk - the S3 client (libcurl multi on libuv, signed with lib's
 # SigV4) and its test against a loopback S3 test origin.
-# XXX: built once branch sign (lib/sigv4.h, lib/sha.h) is merged; until
-# then the lines below stay commented out so that the tree builds.
-#libpier_a_SOURCES += lib/s3client.c lib/s3client_xml.c
-#noinst_HEADERS += lib/s3client.h tests/lib/s3_test_origin.h
-#check_PROGRAMS += tests/lib/test_s3client
-#TESTS += tests/lib/test_s3client
-#tests_lib_test_s3client_SOURCES = tests/lib/test_s3client.c \
-#	tests/lib/s3_test_origin.c
-#tests_lib_test_s3client_CFLAGS = $(TEST_CFLAGS)
-#tests_lib_test_s3client_LDADD = $(TEST_LDADD)
+libpier_a_SOURCES += lib/s3client.c lib/s3client_xml.c
+noinst_HEADERS += lib/s3client.h tests/lib/s3_test_origin.h
+
+check_PROGRAMS += tests/lib/test_s3client
+TESTS += tests/lib/test_s3client
+tests_lib_test_s3client_SOURCES = tests/lib/test_s3client.c \
+	tests/lib/s3_test_origin.c
+tests_lib_test_s3client_CFLAGS = $(TEST_CFLAGS)
+tests_lib_test_s3client_LDADD = $(TEST_LDADD)

@@ -15,6 +15,10 @@
 #include <fcntl.h>
 #include <http_parser.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +41,7 @@ struct object {
 
 struct conn {
     int fd;
+    SSL *ssl; /* NULL on plain HTTP */
     http_parser parser;
     struct s3_test_origin *o;
     struct pier_buf url, body;
@@ -51,6 +56,7 @@ struct s3_test_origin {
     pthread_t thread;
     pthread_mutex_t mu;
     int lfd, wake[2];
+    SSL_CTX *tls; /* NULL on plain HTTP */
     char endpoint[64];
     char *akid, *secret, *region, *bucket, *token;
     struct conn *conns[MAX_CONNS];
@@ -149,7 +155,20 @@ static void
 send_all(struct conn *k, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
+        ssize_t w;
+
+        if (k->ssl != NULL) {
+            int m = SSL_write(k->ssl, p, n > INT32_MAX ? INT32_MAX : (int) n);
+
+            if (m <= 0) {
+                k->close_after = true;
+                return;
+            }
+            p += m;
+            n -= (size_t) m;
+            continue;
+        }
+        w = send(k->fd, p, n, MSG_NOSIGNAL);
 
         if (w < 0 && errno == EINTR) {
             continue;
@@ -848,6 +867,9 @@ static const http_parser_settings settings = {
 static void
 conn_free(struct conn *k)
 {
+    if (k->ssl != NULL) {
+        SSL_free(k->ssl);
+    }
     conn_reset(k);
     pier_buf_release(&k->url);
     pier_buf_release(&k->body);
@@ -860,22 +882,35 @@ static bool
 conn_read(struct conn *k)
 {
     char buf[65536];
-    ssize_t n = recv(k->fd, buf, sizeof(buf), 0);
+    ssize_t n;
     size_t used;
 
-    if (n < 0 && errno == EINTR) {
-        return true;
-    }
-    if (n <= 0) {
-        return false;
-    }
-    if (k->stalled) {
-        return !k->close_after; /* ignore everything */
-    }
-    used = http_parser_execute(&k->parser, &settings, buf, (size_t) n);
-    if (used != (size_t) n || HTTP_PARSER_ERRNO(&k->parser) != HPE_OK) {
-        return false;
-    }
+    do {
+        if (k->ssl != NULL) {
+            /* Blocking: a record the poll saw start arrives whole soon. */
+            int m = SSL_read(k->ssl, buf, sizeof(buf));
+
+            n = m > 0 ? m : -1;
+            if (m <= 0) {
+                return false;
+            }
+        } else {
+            n = recv(k->fd, buf, sizeof(buf), 0);
+            if (n < 0 && errno == EINTR) {
+                return true;
+            }
+            if (n <= 0) {
+                return false;
+            }
+        }
+        if (k->stalled) {
+            continue; /* ignore everything */
+        }
+        used = http_parser_execute(&k->parser, &settings, buf, (size_t) n);
+        if (used != (size_t) n || HTTP_PARSER_ERRNO(&k->parser) != HPE_OK) {
+            return false;
+        }
+    } while (!k->close_after && k->ssl != NULL && SSL_pending(k->ssl) > 0);
     return !k->close_after;
 }
 
@@ -938,8 +973,19 @@ run(void *arg)
                 pier_buf_init(&k->body, SIZE_MAX);
                 http_parser_init(&k->parser, HTTP_REQUEST);
                 k->parser.data = k;
-                o->conns[o->nconns++] = k;
                 o->st.connections++;
+                if (o->tls != NULL) {
+                    k->ssl = SSL_new(o->tls);
+                    PIER_ASSERT(k->ssl != NULL);
+                    SSL_set_fd(k->ssl, fd);
+                }
+                if (k->ssl != NULL && SSL_accept(k->ssl) != 1) {
+                    /* A client that refused our certificate. */
+                    ERR_clear_error();
+                    conn_free(k);
+                } else {
+                    o->conns[o->nconns++] = k;
+                }
                 if (o->nconns > o->st.peak_connections) {
                     o->st.peak_connections = (unsigned) o->nconns;
                 }
@@ -949,9 +995,9 @@ run(void *arg)
     }
 }
 
-struct s3_test_origin *
-s3_test_origin_start(const char *akid, const char *secret, const char *region,
-                     const char *bucket, const char *token)
+static struct s3_test_origin *
+start(const char *akid, const char *secret, const char *region,
+      const char *bucket, const char *token, SSL_CTX *tls)
 {
     struct s3_test_origin *o = pier_calloc(1, sizeof(*o));
     struct sockaddr_in sin = {0};
@@ -975,8 +1021,9 @@ s3_test_origin_start(const char *akid, const char *secret, const char *region,
         || getsockname(o->lfd, (struct sockaddr *) &sin, &sl) != 0) {
         die("bind");
     }
-    snprintf(o->endpoint, sizeof(o->endpoint), "http://127.0.0.1:%u",
-             (unsigned) ntohs(sin.sin_port));
+    o->tls = tls;
+    snprintf(o->endpoint, sizeof(o->endpoint), "%s://127.0.0.1:%u",
+             tls != NULL ? "https" : "http", (unsigned) ntohs(sin.sin_port));
     if (pipe2(o->wake, O_CLOEXEC) != 0) {
         die("pipe");
     }
@@ -984,6 +1031,72 @@ s3_test_origin_start(const char *akid, const char *secret, const char *region,
         die("pthread_create");
     }
     return o;
+}
+
+struct s3_test_origin *
+s3_test_origin_start(const char *akid, const char *secret, const char *region,
+                     const char *bucket, const char *token)
+{
+    return start(akid, secret, region, bucket, token, NULL);
+}
+
+/* A P-256 key and a self-signed certificate for IP 127.0.0.1, valid for
+ * an hour, in a server context; the certificate also goes to cert_file. */
+static SSL_CTX *
+make_tls(const char *cert_file)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    X509_NAME *name;
+    X509V3_CTX v3;
+    X509_EXTENSION *ext;
+    static const char *const exts[][2] = {
+        {"basicConstraints", "critical,CA:TRUE"},
+        {"subjectAltName", "IP:127.0.0.1"},
+        {"keyUsage", "critical,digitalSignature,keyCertSign"},
+    };
+    size_t i;
+    FILE *fp;
+
+    PIER_ASSERT(ctx != NULL && key != NULL && x != NULL);
+    PIER_ASSERT(X509_set_version(x, 2) == 1);
+    PIER_ASSERT(ASN1_INTEGER_set(X509_get_serialNumber(x), 1) == 1);
+    PIER_ASSERT(X509_gmtime_adj(X509_getm_notBefore(x), -60) != NULL);
+    PIER_ASSERT(X509_gmtime_adj(X509_getm_notAfter(x), 3600) != NULL);
+    PIER_ASSERT(X509_set_pubkey(x, key) == 1);
+    name = X509_get_subject_name(x);
+    PIER_ASSERT(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                           (const unsigned char *) "pier test",
+                                           -1, -1, 0)
+                == 1);
+    PIER_ASSERT(X509_set_issuer_name(x, name) == 1);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    for (i = 0; i < PIER_NELEMS(exts); i++) {
+        ext = X509V3_EXT_conf(NULL, &v3, exts[i][0], exts[i][1]);
+        PIER_ASSERT(ext != NULL);
+        PIER_ASSERT(X509_add_ext(x, ext, -1) == 1);
+        X509_EXTENSION_free(ext);
+    }
+    PIER_ASSERT(X509_sign(x, key, EVP_sha256()) > 0);
+    PIER_ASSERT(SSL_CTX_use_certificate(ctx, x) == 1);
+    PIER_ASSERT(SSL_CTX_use_PrivateKey(ctx, key) == 1);
+    PIER_ASSERT(SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1);
+    fp = fopen(cert_file, "w");
+    PIER_ASSERT(fp != NULL);
+    PIER_ASSERT(PEM_write_X509(fp, x) == 1);
+    PIER_ASSERT(fclose(fp) == 0);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return ctx;
+}
+
+struct s3_test_origin *
+s3_test_origin_start_tls(const char *akid, const char *secret,
+                         const char *region, const char *bucket,
+                         const char *cert_file)
+{
+    return start(akid, secret, region, bucket, NULL, make_tls(cert_file));
 }
 
 void
@@ -1006,6 +1119,7 @@ s3_test_origin_stop(struct s3_test_origin *o)
     close(o->wake[0]);
     close(o->wake[1]);
     pthread_mutex_destroy(&o->mu);
+    SSL_CTX_free(o->tls);
     pier_free(o->akid);
     pier_free(o->secret);
     pier_free(o->region);

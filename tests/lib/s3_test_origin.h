@@ -29,10 +29,17 @@ struct s3_test_origin; /* opaque */
 struct s3_test_origin *
 s3_test_origin_start(const char *akid, const char *secret, const char *region,
                      const char *bucket, const char *token);
+/* The same over TLS (1.2 and 1.3) with a fresh self-signed certificate
+ * for IP 127.0.0.1, written as PEM to cert_file for clients to trust. */
+struct s3_test_origin *s3_test_origin_start_tls(const char *akid,
+                                                const char *secret,
+                                                const char *region,
+                                                const char *bucket,
+                                                const char *cert_file);
 /* Stop the thread, close every socket, free everything. */
 void s3_test_origin_stop(struct s3_test_origin *o);
 
-/* "http://127.0.0.1:PORT"; valid until stop. */
+/* "http://127.0.0.1:PORT" ("https://" with TLS); valid until stop. */
 const char *s3_test_origin_endpoint(const struct s3_test_origin *o);
 
 /* The next n requests are answered with status and an S3 error. */
