@@ -15,6 +15,7 @@
 
 #include "sites/headers.h"
 #include "sites/record.h"
+#include "sites/redirects.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,8 @@ struct sites_manifest {
     size_t redirects_len;
     char *headers;
     size_t headers_len;
+    struct sites_redirects *rd; /* parsed by seal */
+    struct sites_headers *hd;
 };
 
 struct sites_change {
@@ -442,6 +445,8 @@ sites_manifest_free(struct sites_manifest *m)
     pier_free(m->commit);
     pier_free(m->redirects);
     pier_free(m->headers);
+    sites_redirects_free(m->rd);
+    sites_headers_free(m->hd);
     m->magic = 0;
     pier_free(m);
 }
@@ -582,8 +587,19 @@ sites_manifest_seal(struct sites_manifest *m, struct pier_err *err)
             return PIER_ERR;
         }
     }
-    /* XXX: the _redirects and _headers text is parsed here once
-     * sites/redirects.c and sites/headers.c have their parsers. */
+    m->rd = sites_redirects_parse("_redirects", m->redirects, m->redirects_len,
+                                  err);
+    if (m->rd == NULL) {
+        pier_free(by_alias);
+        return PIER_ERR;
+    }
+    m->hd = sites_headers_parse("_headers", m->headers, m->headers_len, err);
+    if (m->hd == NULL) {
+        sites_redirects_free(m->rd);
+        m->rd = NULL;
+        pier_free(by_alias);
+        return PIER_ERR;
+    }
     m->by_alias = by_alias;
     m->nalias = nalias;
     m->sealed = true;
@@ -671,6 +687,22 @@ sites_manifest_redirects_text(const struct sites_manifest *m)
 {
     PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
     return pier_str_make(m->redirects, m->redirects_len);
+}
+
+const struct sites_redirects *
+sites_manifest_redirects(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    return m->rd;
+}
+
+const struct sites_headers *
+sites_manifest_headers(const struct sites_manifest *m)
+{
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    return m->hd;
 }
 
 struct pier_str

@@ -142,7 +142,9 @@ int sites_deploy_id_new(int64_t now, const char *commit,
                         char out[SITES_DEPLOY_ID_MAX + 1],
                         struct pier_err *err);
 
-struct sites_manifest; /* opaque */
+struct sites_manifest;  /* opaque */
+struct sites_redirects; /* sites/redirects.h */
+struct sites_headers;   /* sites/headers.h */
 
 /* Start a manifest for deploy of site. parent and commit may be NULL.
  * NULL with err set when a name or id is malformed. The caller owns the
@@ -163,7 +165,7 @@ int sites_manifest_set_rules(struct sites_manifest *m, const char *redirects,
                              size_t redirects_len, const char *headers,
                              size_t headers_len, struct pier_err *err);
 /* Sort, check for duplicate paths and aliases (an alias may not be
- * another path either), parse the rules. After PIER_OK the manifest is
+ * another path either), parse the rules (errors "_redirects:LINE: ...", "_headers:LINE: ..."). After PIER_OK the manifest is
  * read-only. On PIER_ERR it is unchanged but can only be freed. */
 int sites_manifest_seal(struct sites_manifest *m, struct pier_err *err);
 
@@ -184,6 +186,13 @@ const struct sites_entry *sites_manifest_at(const struct sites_manifest *m,
 const struct sites_entry *sites_manifest_get(const struct sites_manifest *m,
                                              struct pier_str path,
                                              bool *hashed);
+/* The parsed _redirects rules (never NULL; maybe empty); valid until m is
+ * freed. Any thread may match them. */
+const struct sites_redirects *
+sites_manifest_redirects(const struct sites_manifest *m);
+/* The parsed _headers rules, the same way. */
+const struct sites_headers *
+sites_manifest_headers(const struct sites_manifest *m);
 /* The rules' source text ("" when none); valid until m is freed. */
 struct pier_str sites_manifest_redirects_text(const struct sites_manifest *m);
 struct pier_str sites_manifest_headers_text(const struct sites_manifest *m);

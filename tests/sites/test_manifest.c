@@ -15,6 +15,8 @@
 
 #include "lib/buf.h"
 #include "sites/manifest.h"
+#include "sites/headers.h"
+#include "sites/redirects.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -626,6 +628,56 @@ test_manifest_decode_byte_varied(void **state)
     sites_manifest_free(m);
 }
 
+/* The rules are parsed on seal and on load; a bad rule fails either,
+ * naming its file and line. */
+static void
+test_manifest_rules_parsed(void **state)
+{
+    struct sites_manifest *m = mk_site(ID_1, NULL, SHA_A);
+    struct pier_buf to;
+    struct pier_err err;
+    static const char bad[] = "/a /b\n/c /d 999\n";
+    static const char json[] =
+        "{\"format\":1,\"site\":\"blog\",\"deploy\":\"" ID_1
+        "\",\"created\":0,\"files\":{},\"redirects\":\"/x\\n\"}";
+
+    (void) state;
+    pier_buf_init(&to, 256);
+    assert_int_equal(sites_redirects_match(sites_manifest_redirects(m),
+                                           PIER_STR("/old"), 0, &to, &err),
+                     301);
+    assert_string_equal(to.data, "/new");
+    pier_buf_reset(&to);
+    assert_int_equal(sites_headers_match(sites_manifest_headers(m),
+                                         PIER_STR("/index.html"), &to, &err),
+                     1);
+    assert_string_equal(to.data, "X-Frame-Options: DENY\r\n");
+    pier_buf_release(&to);
+    sites_manifest_free(m);
+
+    m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
+    assert_non_null(m);
+    assert_int_equal(sites_manifest_set_rules(m, NULL, 0, "/a\n  Connection: x",
+                                              18, &err),
+                     PIER_OK);
+    assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
+    assert_string_equal(err.msg, "_headers:2: header 'Connection' may not be "
+                                 "set by a site");
+    sites_manifest_free(m);
+
+    m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
+    assert_non_null(m);
+    assert_int_equal(sites_manifest_set_rules(m, bad, sizeof(bad) - 1, NULL, 0,
+                                              &err),
+                     PIER_OK);
+    assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
+    assert_non_null(strstr(err.msg, "_redirects:2: status 999"));
+    sites_manifest_free(m);
+    assert_null(sites_manifest_decode(json, sizeof(json) - 1, &err));
+    assert_string_equal(err.msg, "manifest: _redirects:1: a rule needs a "
+                                 "source and a target");
+}
+
 int
 main(void)
 {
@@ -642,6 +694,7 @@ main(void)
         cmocka_unit_test(test_manifest_delta_decode_refuses),
         cmocka_unit_test(test_manifest_apply_refuses_missing_removal),
         cmocka_unit_test(test_manifest_decode_byte_varied),
+        cmocka_unit_test(test_manifest_rules_parsed),
     };
 
     return cmocka_run_group_tests_name("sites/manifest", tests, NULL, NULL);
