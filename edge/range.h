@@ -26,6 +26,10 @@ struct edge_range {
 int edge_range_parse(const char *p, size_t n, uint64_t size,
                      struct edge_range *r);
 
+/* Room for any Content-Range value: "bytes " and three 20-digit numbers,
+ * '-', '/' and the NUL. */
+#define EDGE_RANGE_CONTENT_RANGE_MAX 72
+
 /* Write the Content-Range value into out, NUL-terminated: "bytes
  * first-last/size" for a 206, or with r NULL the 416 form, an asterisk in
  * place of the range. Returns its length, or 0 if cap is too small. */

@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint64_t sizes[] = {0, 1, 2, 100, 4096, UINT64_MAX};
     struct edge_range r;
-    char cr[64];
+    char cr[EDGE_RANGE_CONTENT_RANGE_MAX];
     size_t i;
     int st;
 
