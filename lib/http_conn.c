@@ -703,8 +703,9 @@ core_error(struct pier_http_conn *c, int status)
     if (c->state == CS_CLOSED || c->state == CS_LINGER) {
         return;
     }
-    if (c->head_sent || c->writing) {
-        conn_close(c, false); /* too late for a status: cut */
+    if (c->head_sent || c->writing
+        || (c->tls != NULL && !pier_tls_conn_ready(c->tls))) {
+        conn_close(c, false); /* too late, or too early, for a status */
         return;
     }
     pier_buf_reset(&c->uhdr);
