@@ -137,6 +137,7 @@ struct pier_http_conn {
 };
 
 static void process(struct pier_http_conn *c);
+static void access_log(struct pier_http_conn *c);
 static void conn_close(struct pier_http_conn *c, bool linger);
 static void core_error(struct pier_http_conn *c, int status);
 static void xmit_done(struct pier_http_conn *c);
@@ -542,6 +543,14 @@ conn_close(struct pier_http_conn *c, bool linger)
     }
     if (c->state == CS_LINGER) {
         linger = false;
+    }
+    if (c->dispatched) {
+        /* Cut in the middle: logged with what left, 499 (nginx's "client
+         * closed request") when no status did. */
+        if (c->status == 0) {
+            c->status = 499;
+        }
+        access_log(c);
     }
     finish_req(c, false);
     if (c->fd >= 0) {
