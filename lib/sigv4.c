@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "lib/sha.h"
+#include "lib/sigv2.h"
 
 #define ADD(call)              \
     do {                       \
@@ -487,7 +488,7 @@ out:
 /* The verifier's canonical headers: those named in signed_list, in its
  * order. A signed header the request lacks fails the signature. */
 static int
-__attribute__((unused)) canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
+canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
                          struct pier_str signed_list, struct pier_buf *canon,
                          struct pier_err *err)
 {
@@ -1041,4 +1042,523 @@ pier_query_get(struct pier_str query, struct pier_str name,
     }
     pier_buf_release(&dec);
     return rc;
+}
+
+/*
+ * Verification.
+ */
+
+static bool
+starts_with(struct pier_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+}
+
+static struct pier_str
+trim(struct pier_str s)
+{
+    while (s.len > 0 && is_space((unsigned char) s.ptr[0])) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len > 0 && is_space((unsigned char) s.ptr[s.len - 1])) {
+        s.len--;
+    }
+    return s;
+}
+
+static bool
+has_param(struct pier_str query, const char *name)
+{
+    struct pier_buf v;
+    struct pier_err ignore;
+    int rc;
+
+    pier_buf_init(&v, SIZE_MAX);
+    rc = pier_query_get(query, pier_str_cstr(name), &v, &ignore);
+    pier_buf_release(&v);
+    return rc == PIER_OK;
+}
+
+/* The parts of a credential: "AKID/YYYYMMDD/region/service/aws4_request".
+ * The key id is everything before the last four parts. */
+struct cred {
+    struct pier_str akid, date8, region, service, scope;
+};
+
+static int
+parse_credential(struct pier_str c, struct cred *cr)
+{
+    const char *slash[4];
+    size_t found = 0, i;
+
+    for (i = c.len; i > 0 && found < 4; i--) {
+        if (c.ptr[i - 1] == '/') {
+            slash[found++] = c.ptr + i - 1;
+        }
+    }
+    if (found < 4) {
+        return PIER_ERR;
+    }
+    /* slash[3] ends the key id, slash[2] the date, slash[1] the region,
+     * slash[0] the service. */
+    cr->akid = pier_str_make(c.ptr, (size_t) (slash[3] - c.ptr));
+    cr->date8 = pier_str_make(slash[3] + 1, (size_t) (slash[2] - slash[3] - 1));
+    cr->region = pier_str_make(slash[2] + 1,
+                               (size_t) (slash[1] - slash[2] - 1));
+    cr->service = pier_str_make(slash[1] + 1,
+                                (size_t) (slash[0] - slash[1] - 1));
+    cr->scope = pier_str_make(slash[3] + 1,
+                              (size_t) (c.ptr + c.len - slash[3] - 1));
+    if (cr->akid.len == 0 || cr->date8.len != 8 || !digits(cr->date8.ptr, 8)
+        || cr->region.len == 0 || cr->service.len == 0
+        || !pier_str_eq(pier_str_make(slash[0] + 1, (size_t) (c.ptr + c.len
+                                                               - slash[0]
+                                                               - 1)),
+                        PIER_STR("aws4_request"))) {
+        return PIER_ERR;
+    }
+    return PIER_OK;
+}
+
+/* "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." */
+static int
+parse_authorization(struct pier_str v, struct pier_str *cred,
+                    struct pier_str *signed_list, struct pier_str *sig)
+{
+    size_t i, e;
+
+    *cred = *signed_list = *sig = PIER_STR_NULL;
+    v = trim(v);
+    if (!starts_with(v, PIER_SIGV4_ALGORITHM)
+        || v.len == strlen(PIER_SIGV4_ALGORITHM)
+        || !is_space((unsigned char) v.ptr[strlen(PIER_SIGV4_ALGORITHM)])) {
+        return PIER_ERR;
+    }
+    for (i = strlen(PIER_SIGV4_ALGORITHM); i < v.len; i = e + 1) {
+        struct pier_str item, name, value, *slot;
+        const char *eq;
+
+        for (e = i; e < v.len && v.ptr[e] != ','; e++) {
+        }
+        item = trim(pier_str_make(v.ptr + i, e - i));
+        eq = memchr(item.ptr, '=', item.len);
+        if (item.len == 0 || eq == NULL) {
+            return PIER_ERR;
+        }
+        name = pier_str_make(item.ptr, (size_t) (eq - item.ptr));
+        value = pier_str_make(eq + 1, item.len - name.len - 1);
+        if (pier_str_eq(name, PIER_STR("Credential"))) {
+            slot = cred;
+        } else if (pier_str_eq(name, PIER_STR("SignedHeaders"))) {
+            slot = signed_list;
+        } else if (pier_str_eq(name, PIER_STR("Signature"))) {
+            slot = sig;
+        } else {
+            return PIER_ERR;
+        }
+        if (slot->ptr != NULL || value.len == 0) {
+            return PIER_ERR;
+        }
+        *slot = value;
+    }
+    return cred->ptr != NULL && signed_list->ptr != NULL && sig->ptr != NULL
+               ? PIER_OK
+               : PIER_ERR;
+}
+
+static bool
+list_has(struct pier_str list, struct pier_str name)
+{
+    size_t i = 0, e;
+
+    while (i <= list.len) {
+        for (e = i; e < list.len && list.ptr[e] != ';'; e++) {
+        }
+        if (pier_str_caseeq(pier_str_make(list.ptr + i, e - i), name)) {
+            return true;
+        }
+        i = e + 1;
+    }
+    return false;
+}
+
+static bool
+is_hex64(struct pier_str s)
+{
+    size_t i;
+
+    if (s.len != 64) {
+        return false;
+    }
+    for (i = 0; i < 64; i++) {
+        if (hexval((unsigned char) s.ptr[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+payload_mode(struct pier_str v, struct pier_sigv4_auth *auth,
+             struct pier_err *err)
+{
+    size_t i;
+
+    if (is_hex64(v)) {
+        auth->payload = PIER_PAYLOAD_SIGNED;
+        for (i = 0; i < 64; i++) {
+            unsigned char c = (unsigned char) v.ptr[i];
+
+            auth->payload_sha256[i] =
+                (char) (c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+        }
+        auth->payload_sha256[64] = '\0';
+    } else if (pier_str_eq(v, PIER_STR(PIER_SIGV4_UNSIGNED_PAYLOAD))) {
+        auth->payload = PIER_PAYLOAD_UNSIGNED;
+    } else if (pier_str_eq(v, PIER_STR(PIER_SIGV4_STREAMING_PAYLOAD))) {
+        auth->payload = PIER_PAYLOAD_STREAMING;
+    } else if (pier_str_eq(v, PIER_STR(PIER_SIGV4_STREAMING_TRAILER))) {
+        auth->payload = PIER_PAYLOAD_STREAMING_TRAILER;
+    } else if (pier_str_eq(v,
+                           PIER_STR(PIER_SIGV4_STREAMING_UNSIGNED_TRAILER))) {
+        auth->payload = PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+    } else {
+        return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                           "bad x-amz-content-sha256 value");
+    }
+    return PIER_OK;
+}
+
+static int
+trailer_checksum(struct pier_str v, enum pier_checksum *ck,
+                 struct pier_err *err)
+{
+    v = trim(v);
+    if (v.ptr == NULL || v.len == 0) {
+        *ck = PIER_CHECKSUM_NONE;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-crc32"))) {
+        *ck = PIER_CHECKSUM_CRC32;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-crc32c"))) {
+        *ck = PIER_CHECKSUM_CRC32C;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-sha1"))) {
+        *ck = PIER_CHECKSUM_SHA1;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-sha256"))) {
+        *ck = PIER_CHECKSUM_SHA256;
+    } else {
+        return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                           "unsupported x-amz-trailer '%.64s'",
+                           v.ptr != NULL ? v.ptr : "");
+    }
+    return PIER_OK;
+}
+
+/* What the two SigV4 forms have parsed, for the common check. */
+struct v4in {
+    enum pier_sigv4_form form;
+    enum pier_s3 malformed; /* AUTH_HEADER_MALFORMED or AUTH_QUERY_PARAMS */
+    struct cred cred;
+    struct pier_str amz_date;
+    struct pier_str signed_list;
+    struct pier_str signature;
+    struct pier_str payload_hash;
+    unsigned long expires_s; /* query form */
+};
+
+static int
+v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
+         struct pier_sigv4_auth *auth, struct pier_err *err)
+{
+    const char *service = req->service != NULL ? req->service : "s3";
+    const char *secret;
+    struct pier_buf creq, sts;
+    char crhash[65], sig[65];
+    unsigned char key[32];
+    time_t t;
+    int rc = PIER_ERR;
+
+    if (req->region != NULL
+        && !pier_str_eq(in->cred.region, pier_str_cstr(req->region))) {
+        return pier_err_s3(err, in->malformed,
+                           "credential region '%.*s' is wrong; expecting "
+                           "'%s'",
+                           (int) (in->cred.region.len > 64
+                                      ? 64
+                                      : in->cred.region.len),
+                           in->cred.region.ptr, req->region);
+    }
+    if (!pier_str_eq(in->cred.service, pier_str_cstr(service))) {
+        return pier_err_s3(err, in->malformed,
+                           "credential service is not '%s'", service);
+    }
+    if (pier_sigv4_parse_date(in->amz_date, &t) != PIER_OK) {
+        return pier_err_s3(err, in->malformed, "bad X-Amz-Date");
+    }
+    if (memcmp(in->amz_date.ptr, in->cred.date8.ptr, 8) != 0) {
+        return pier_err_s3(err, in->malformed,
+                           "credential date is not X-Amz-Date's");
+    }
+    if (in->cred.scope.len >= sizeof(auth->scope)) {
+        return pier_err_s3(err, in->malformed, "credential scope too long");
+    }
+    if (!list_has(in->signed_list, PIER_STR("host"))) {
+        return pier_err_s3(err, in->malformed,
+                           "SignedHeaders does not include host");
+    }
+    if (in->cred.akid.len >= sizeof(auth->access_key_id)) {
+        return pier_err_s3(err, PIER_S3_INVALID_ACCESS_KEY_ID,
+                           "access key id of %zu bytes", in->cred.akid.len);
+    }
+    secret = req->lookup(req->lookup_data, in->cred.akid);
+    if (secret == NULL) {
+        return pier_err_s3(err, PIER_S3_INVALID_ACCESS_KEY_ID,
+                           "unknown access key id '%.*s'",
+                           (int) in->cred.akid.len, in->cred.akid.ptr);
+    }
+    if (in->form == PIER_AUTH_V4_HEADER) {
+        if (t > req->now + PIER_SIGV4_MAX_SKEW_S
+            || t < req->now - PIER_SIGV4_MAX_SKEW_S) {
+            return pier_err_s3(err, PIER_S3_REQUEST_TIME_TOO_SKEWED,
+                               "request time is %lld s from now",
+                               (long long) (t - req->now));
+        }
+    } else {
+        if (t > req->now + PIER_SIGV4_MAX_SKEW_S) {
+            return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
+                               "request is not valid yet");
+        }
+        if (req->now - t > (time_t) in->expires_s) {
+            return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
+                               "request has expired");
+        }
+    }
+
+    pier_buf_init(&creq, SIZE_MAX);
+    pier_buf_init(&sts, SIZE_MAX);
+    if (pier_buf_addstr(&creq, req->method) != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK) {
+        PIER_ASSERT(!"unlimited buffer full");
+    }
+    if (add_uri(req->path, pier_sigv4_is_s3(service), true, &creq, err)
+            != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK
+        || canonical_query(req->query,
+                           in->form == PIER_AUTH_V4_QUERY
+                               ? PIER_STR("X-Amz-Signature")
+                               : PIER_STR_NULL,
+                           &creq, err)
+               != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK
+        || canonical_headers_signed(req->headers, req->nheaders,
+                                    in->signed_list, &creq, err)
+               != PIER_OK) {
+        goto out;
+    }
+    if (pier_buf_addch(&creq, '\n') != PIER_OK
+        || add_lower(&creq, in->signed_list) != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK
+        || pier_buf_addstr(&creq, in->payload_hash) != PIER_OK) {
+        PIER_ASSERT(!"unlimited buffer full");
+    }
+    pier_sha256_hex(creq.data, creq.len, crhash);
+    if (pier_buf_addf(&sts, "%s\n%.16s\n%.*s\n%s", PIER_SIGV4_ALGORITHM,
+                      in->amz_date.ptr, (int) in->cred.scope.len,
+                      in->cred.scope.ptr, crhash)
+        != PIER_OK) {
+        PIER_ASSERT(!"unlimited buffer full");
+    }
+    pier_sigv4_signing_key(secret, in->cred.date8, in->cred.region,
+                           in->cred.service, key);
+    pier_sigv4_hmac_hex(key, pier_buf_str(&sts), sig);
+    if (in->signature.len != 64
+        || CRYPTO_memcmp(sig, in->signature.ptr, 64) != 0) {
+        rc = pier_err_s3(err, PIER_S3_SIGNATURE_DOES_NOT_MATCH,
+                         "signature does not match for key '%.*s'",
+                         (int) in->cred.akid.len, in->cred.akid.ptr);
+        goto out;
+    }
+    auth->form = in->form;
+    memcpy(auth->access_key_id, in->cred.akid.ptr, in->cred.akid.len);
+    auth->access_key_id[in->cred.akid.len] = '\0';
+    auth->request_time = t;
+    memcpy(auth->signing_key, key, sizeof(key));
+    memcpy(auth->seed_signature, sig, sizeof(sig));
+    memcpy(auth->amz_date, in->amz_date.ptr, 16);
+    auth->amz_date[16] = '\0';
+    memcpy(auth->scope, in->cred.scope.ptr, in->cred.scope.len);
+    auth->scope[in->cred.scope.len] = '\0';
+    rc = PIER_OK;
+out:
+    OPENSSL_cleanse(key, sizeof(key));
+    pier_buf_release(&creq);
+    pier_buf_release(&sts);
+    return rc;
+}
+
+static int
+v4_header(const struct pier_sigv4_verify_req *req, struct pier_str authz,
+          struct pier_sigv4_auth *auth, struct pier_err *err)
+{
+    struct v4in in;
+    struct pier_str cred, trailer;
+    const char *service = req->service != NULL ? req->service : "s3";
+
+    memset(&in, 0, sizeof(in));
+    in.form = PIER_AUTH_V4_HEADER;
+    in.malformed = PIER_S3_AUTH_HEADER_MALFORMED;
+    if (parse_authorization(authz, &cred, &in.signed_list, &in.signature)
+        != PIER_OK) {
+        return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
+                           "malformed SigV4 Authorization header");
+    }
+    if (parse_credential(cred, &in.cred) != PIER_OK) {
+        return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
+                           "malformed SigV4 credential");
+    }
+    in.amz_date = trim(pier_kv_get(req->headers, req->nheaders,
+                                   PIER_STR("x-amz-date")));
+    if (in.amz_date.ptr == NULL) {
+        return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
+                           "SigV4 request without x-amz-date");
+    }
+    in.payload_hash = trim(pier_kv_get(req->headers, req->nheaders,
+                                       PIER_STR("x-amz-content-sha256")));
+    if (in.payload_hash.ptr == NULL) {
+        if (pier_sigv4_is_s3(service)) {
+            return pier_err_s3(err, PIER_S3_INVALID_REQUEST,
+                               "missing required header "
+                               "x-amz-content-sha256");
+        }
+        in.payload_hash = PIER_STR(PIER_SIGV4_EMPTY_SHA256);
+    }
+    if (payload_mode(in.payload_hash, auth, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (auth->payload == PIER_PAYLOAD_STREAMING_TRAILER
+        || auth->payload == PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
+        trailer = pier_kv_get(req->headers, req->nheaders,
+                              PIER_STR("x-amz-trailer"));
+        if (trailer_checksum(trailer, &auth->trailer, err) != PIER_OK) {
+            return PIER_ERR;
+        }
+    }
+    return v4_check(req, &in, auth, err);
+}
+
+static int
+v4_query(const struct pier_sigv4_verify_req *req, struct pier_sigv4_auth *auth,
+         struct pier_err *err)
+{
+    static const char *const names[] = {
+        "X-Amz-Algorithm", "X-Amz-Credential",    "X-Amz-Date",
+        "X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature",
+    };
+    struct pier_buf v[PIER_NELEMS(names)], sha;
+    struct v4in in;
+    struct pier_err ignore;
+    size_t i;
+    int rc = PIER_ERR;
+
+    memset(&in, 0, sizeof(in));
+    in.form = PIER_AUTH_V4_QUERY;
+    in.malformed = PIER_S3_AUTH_QUERY_PARAMS;
+    pier_buf_init(&sha, 256);
+    for (i = 0; i < PIER_NELEMS(names); i++) {
+        pier_buf_init(&v[i], 4096);
+    }
+    for (i = 0; i < PIER_NELEMS(names); i++) {
+        if (pier_query_get(req->query, pier_str_cstr(names[i]), &v[i],
+                           &ignore)
+                != PIER_OK
+            || v[i].len == 0) {
+            rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                             "missing or bad %s", names[i]);
+            goto out;
+        }
+    }
+    if (strcmp(v[0].data, PIER_SIGV4_ALGORITHM) != 0) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "X-Amz-Algorithm must be %s", PIER_SIGV4_ALGORITHM);
+        goto out;
+    }
+    if (parse_credential(pier_buf_str(&v[1]), &in.cred) != PIER_OK) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "malformed X-Amz-Credential");
+        goto out;
+    }
+    in.amz_date = pier_buf_str(&v[2]);
+    if (v[3].len > 6 || !digits(v[3].data, v[3].len)) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "bad X-Amz-Expires");
+        goto out;
+    }
+    in.expires_s = strtoul(v[3].data, NULL, 10);
+    if (in.expires_s < 1 || in.expires_s > PIER_SIGV4_MAX_EXPIRES_S) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "X-Amz-Expires must be 1 to %d s",
+                         PIER_SIGV4_MAX_EXPIRES_S);
+        goto out;
+    }
+    in.signed_list = pier_buf_str(&v[4]);
+    in.signature = pier_buf_str(&v[5]);
+    /* Presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself carries
+     * a hash (as minio's clients may). */
+    if (pier_query_get(req->query, PIER_STR("X-Amz-Content-Sha256"), &sha,
+                       &ignore)
+        == PIER_OK) {
+        in.payload_hash = pier_buf_str(&sha);
+    } else {
+        in.payload_hash = PIER_STR(PIER_SIGV4_UNSIGNED_PAYLOAD);
+    }
+    if (payload_mode(in.payload_hash, auth, err) != PIER_OK) {
+        goto out;
+    }
+    rc = v4_check(req, &in, auth, err);
+out:
+    for (i = 0; i < PIER_NELEMS(names); i++) {
+        pier_buf_release(&v[i]);
+    }
+    pier_buf_release(&sha);
+    return rc;
+}
+
+int
+pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
+                  struct pier_sigv4_auth *auth, struct pier_err *err)
+{
+    struct pier_str authz;
+    bool q4, q2;
+
+    PIER_ASSERT(req->lookup != NULL);
+    memset(auth, 0, sizeof(*auth));
+    authz = trim(pier_kv_get(req->headers, req->nheaders,
+                             PIER_STR("Authorization")));
+    q4 = has_param(req->query, "X-Amz-Algorithm")
+      || has_param(req->query, "X-Amz-Signature");
+    q2 = !q4
+      && (has_param(req->query, "AWSAccessKeyId")
+          || has_param(req->query, "Signature"));
+    if (authz.ptr != NULL) {
+        if (q4 || q2) {
+            return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                               "only one auth mechanism allowed");
+        }
+        if (starts_with(authz, PIER_SIGV4_ALGORITHM)) {
+            return v4_header(req, authz, auth, err);
+        }
+        if (starts_with(authz, "AWS ")) {
+            return pier_sigv2_verify(req, PIER_AUTH_V2_HEADER, auth, err);
+        }
+        return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
+                           "unsupported Authorization type");
+    }
+    if (q4) {
+        return v4_query(req, auth, err);
+    }
+    if (q2) {
+        return pier_sigv2_verify(req, PIER_AUTH_V2_QUERY, auth, err);
+    }
+    return pier_err_s3(err, PIER_S3_ACCESS_DENIED, "request is not signed");
 }

@@ -269,8 +269,8 @@ struct pier_sigv4_auth {
     enum pier_payload_mode payload;
     char payload_sha256[65]; /* PIER_PAYLOAD_SIGNED: expected lowercase hex */
     enum pier_checksum trailer; /* trailer modes: the declared checksum */
-    time_t request_time;        /* x-amz-date, Date, or for presigned and
-                                   SigV2 query forms the signing time */
+    time_t request_time;        /* when it was signed (X-Amz-Date, Date);
+                                   SigV2 query form: its Expires */
     /* What lib/awschunk.h needs to check chunk signatures (SigV4 only). */
     unsigned char signing_key[32];
     char seed_signature[65]; /* the request's signature */
@@ -278,6 +278,8 @@ struct pier_sigv4_auth {
     char scope[128];         /* "date/region/service/aws4_request" */
 };
 
+/* PIER_OK with auth filled, or PIER_ERR with err->s3 set (auth is then
+ * undefined). Borrows req. Any thread. */
 int pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
                       struct pier_sigv4_auth *auth, struct pier_err *err);
 
