@@ -662,6 +662,33 @@ sites_manifest_seal(struct sites_manifest *m, struct pier_err *err)
     return PIER_OK;
 }
 
+void
+sites_manifest_assert(const struct sites_manifest *m)
+{
+    size_t i, nalias = 0;
+    struct pier_err err;
+
+    PIER_CHECK_OBJ(m, SITES_MANIFEST_MAGIC);
+    PIER_ASSERT(m->sealed);
+    PIER_ASSERT(m->rd != NULL && m->hd != NULL);
+    PIER_ASSERT(m->redirects != NULL && m->headers != NULL);
+    for (i = 0; i < m->n; i++) {
+        PIER_ASSERT(entry_check(&m->e[i], &err) == PIER_OK);
+        PIER_ASSERT(i == 0 || strcmp(m->e[i - 1].path, m->e[i].path) < 0);
+        if (m->e[i].klass == SITES_CLASS_ASSET) {
+            nalias++;
+        }
+    }
+    PIER_ASSERT(nalias == m->nalias);
+    for (i = 0; i < m->nalias; i++) {
+        const struct sites_entry *e = m->by_alias[i];
+
+        PIER_ASSERT(e >= m->e && e < m->e + m->n);
+        PIER_ASSERT(i == 0 || strcmp(m->by_alias[i - 1]->alias, e->alias) < 0);
+        PIER_ASSERT(find_path(m, pier_str_cstr(e->alias)) == NULL);
+    }
+}
+
 const char *
 sites_manifest_site(const struct sites_manifest *m)
 {

@@ -173,6 +173,10 @@ int sites_manifest_set_rules(struct sites_manifest *m, const char *redirects,
  * it is unchanged but can only be freed. */
 int sites_manifest_seal(struct sites_manifest *m, struct pier_err *err);
 
+/* Check every invariant of a sealed manifest (sorted unique paths, a
+ * valid record each, the alias index); panics on a broken one. O(n). */
+void sites_manifest_assert(const struct sites_manifest *m);
+
 /* Accessors of a sealed manifest; strings valid until it is freed.
  * parent and commit may be NULL. */
 const char *sites_manifest_site(const struct sites_manifest *m);

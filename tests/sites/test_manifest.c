@@ -76,6 +76,7 @@ mk_site(const char *id, const char *parent, const char *index_sha)
                                               sizeof(headers) - 1, &err),
                      PIER_OK);
     assert_int_equal(sites_manifest_seal(m, &err), PIER_OK);
+    sites_manifest_assert(m);
     return m;
 }
 
@@ -143,6 +144,7 @@ test_manifest_json_round_trip(void **state)
     assert_non_null(strstr(a.data, "\"alias\":\"/style.bbbbbbbbbb.css\""));
     m2 = sites_manifest_decode(a.data, a.len, &err);
     assert_non_null(m2);
+    sites_manifest_assert(m2);
     assert_string_equal(sites_manifest_site(m2), "blog");
     assert_string_equal(sites_manifest_deploy(m2), ID_2);
     assert_string_equal(sites_manifest_parent(m2), ID_1);
@@ -468,6 +470,7 @@ test_manifest_delta_compute_apply(void **state)
 
     m3 = sites_manifest_apply(m1, d2, &err);
     assert_non_null(m3);
+    sites_manifest_assert(m3);
     encode(m2, &a);
     encode(m3, &b);
     assert_string_equal(a.data, b.data);
@@ -614,6 +617,7 @@ test_manifest_decode_byte_varied(void **state)
             a.data[i] = subst[k];
             m2 = sites_manifest_decode(a.data, a.len, &err);
             if (m2 != NULL) {
+                sites_manifest_assert(m2);
                 ok++;
                 sites_manifest_free(m2);
             } else {
