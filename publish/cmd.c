@@ -18,7 +18,8 @@
 
 static const char usage_line[] =
     "--site NAME [--repo PATH] [--ref REF] [--dry-run] [--endpoint URL] "
-    "[--bucket NAME] [--region R] [--jobs N]";
+    "[--bucket NAME] [--region R] [--jobs N] [--edge URL]... "
+    "[--edge-token T]";
 
 static void
 help(void)
@@ -36,7 +37,11 @@ help(void)
            "  --bucket NAME    the bucket (default: pier)\n"
            "  --region R       the region (default: $AWS_REGION or "
            "us-east-1)\n"
-           "  --jobs N         requests in flight (default: %d)\n\n"
+           "  --jobs N         requests in flight (default: %d)\n"
+           "  --edge URL       an edge's admin URL the deploy delta is POSTed "
+           "to\n                   (repeatable)\n"
+           "  --edge-token T   the edges' bearer token (default: "
+           "$PIER_EDGE_TOKEN)\n\n"
            "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
            "AWS_SESSION_TOKEN.\n\nThe repository's pier.ini:\n",
            usage_line, PUBLISH_JOBS_DEFAULT);
@@ -46,6 +51,10 @@ help(void)
 static void
 summary(const struct publish_opts *o, const struct publish_result *r)
 {
+    if (r->edges_ok + r->edges_failed > 0) {
+        printf("%s: edges: %zu applied the delta, %zu did not (%.0f ms)\n",
+               o->site, r->edges_ok, r->edges_failed, r->ms_notify);
+    }
     if (r->noop) {
         printf("%s: nothing to do: deploy %s has the same tree (%.0f ms)\n",
                o->site, r->deploy, r->ms_total);
@@ -75,6 +84,54 @@ summary(const struct publish_opts *o, const struct publish_result *r)
     }
 }
 
+/* What the flags say about the store. */
+struct store_args {
+    const char *endpoint;
+    const char *bucket;
+    const char *region;
+};
+
+/* After the flags: the store, the publish, the summary. */
+static int
+run(struct publish_opts *o, const struct store_args *a)
+{
+    struct publish_result res;
+    struct pier_s3_config cfg;
+    struct pier_err err;
+
+    if (!sites_name_ok(pier_str_cstr(o->site))) {
+        return pier_cli_fail("publish", "'%s' is not a site name", o->site);
+    }
+    /* The environment first, then the flags over it. XXX: pier.conf's
+     * [publish] section (after `pier up`) is not read yet. */
+    pier_s3_config_init(&cfg);
+    pier_s3_config_from_env(&cfg);
+    if (a->endpoint != NULL) {
+        cfg.endpoint = a->endpoint;
+    }
+    if (a->region != NULL) {
+        cfg.region = a->region;
+    }
+    cfg.bucket = a->bucket;
+    if (cfg.endpoint != NULL && cfg.access_key_id != NULL
+        && cfg.secret_access_key != NULL) {
+        o->s3 = &cfg;
+    } else if (!o->dry_run) {
+        return pier_cli_fail("publish",
+                             "no object store: give --endpoint (or "
+                             "AWS_ENDPOINT_URL) and AWS_ACCESS_KEY_ID and "
+                             "AWS_SECRET_ACCESS_KEY");
+    }
+    if (o->edge_token == NULL) {
+        o->edge_token = getenv("PIER_EDGE_TOKEN");
+    }
+    if (publish_run(o, &res, &err) != PIER_OK) {
+        return pier_cli_fail("publish", "%s", err.msg);
+    }
+    summary(o, &res);
+    return res.lost_race ? 1 : 0;
+}
+
 int
 pier_cmd_publish(int argc, char **argv)
 {
@@ -87,17 +144,18 @@ pier_cmd_publish(int argc, char **argv)
         {"bucket", required_argument, NULL, 'b'},
         {"region", required_argument, NULL, 'g'},
         {"jobs", required_argument, NULL, 'j'},
+        {"edge", required_argument, NULL, 'E'},
+        {"edge-token", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct publish_opts o = {.out_fd = 2};
-    struct publish_result res;
-    struct pier_s3_config cfg;
-    struct pier_err err;
-    const char *endpoint = NULL, *bucket = "pier", *region = NULL;
-    char *end;
+    struct store_args a = {.bucket = "pier"};
+    const char **edges = NULL;
+    size_t nedges = 0;
     unsigned long jobs;
-    int c;
+    char *end;
+    int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -115,63 +173,52 @@ pier_cmd_publish(int argc, char **argv)
             o.dry_run = true;
             break;
         case 'e':
-            endpoint = optarg;
+            a.endpoint = optarg;
             break;
         case 'b':
-            bucket = optarg;
+            a.bucket = optarg;
             break;
         case 'g':
-            region = optarg;
+            a.region = optarg;
             break;
         case 'j':
             jobs = strtoul(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || jobs == 0 || jobs > 256) {
+                pier_free(edges);
                 return pier_cli_usage("publish", usage_line,
                                       "--jobs wants 1 to 256, not '%s'",
                                       optarg);
             }
             o.jobs = (unsigned) jobs;
             break;
+        case 'E':
+            edges = pier_realloc(edges, (nedges + 1) * sizeof(*edges));
+            edges[nedges++] = optarg;
+            break;
+        case 'T':
+            o.edge_token = optarg;
+            break;
         case 'h':
+            pier_free(edges);
             help();
             return 0;
         default:
+            pier_free(edges);
             return pier_cli_usage("publish", usage_line, "unknown option");
         }
     }
-    if (optind < argc) {
+    if (optind < argc || o.site == NULL) {
+        pier_free(edges);
+        if (o.site == NULL) {
+            return pier_cli_usage("publish", usage_line,
+                                  "--site is required");
+        }
         return pier_cli_usage("publish", usage_line, "unexpected '%s'",
                               argv[optind]);
     }
-    if (o.site == NULL) {
-        return pier_cli_usage("publish", usage_line, "--site is required");
-    }
-    if (!sites_name_ok(pier_str_cstr(o.site))) {
-        return pier_cli_fail("publish", "'%s' is not a site name", o.site);
-    }
-    /* The environment first, then the flags over it. XXX: pier.conf's
-     * [publish] section (after `pier up`) is not read yet. */
-    pier_s3_config_init(&cfg);
-    pier_s3_config_from_env(&cfg);
-    if (endpoint != NULL) {
-        cfg.endpoint = endpoint;
-    }
-    if (region != NULL) {
-        cfg.region = region;
-    }
-    cfg.bucket = bucket;
-    if (cfg.endpoint != NULL && cfg.access_key_id != NULL
-        && cfg.secret_access_key != NULL) {
-        o.s3 = &cfg;
-    } else if (!o.dry_run) {
-        return pier_cli_fail("publish",
-                             "no object store: give --endpoint (or "
-                             "AWS_ENDPOINT_URL) and AWS_ACCESS_KEY_ID and "
-                             "AWS_SECRET_ACCESS_KEY");
-    }
-    if (publish_run(&o, &res, &err) != PIER_OK) {
-        return pier_cli_fail("publish", "%s", err.msg);
-    }
-    summary(&o, &res);
-    return res.lost_race ? 1 : 0;
+    o.edges = edges;
+    o.nedges = nedges;
+    rc = run(&o, &a);
+    pier_free(edges);
+    return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "publish/compress.h"
 #include "publish/graph.h"
+#include "publish/notify.h"
 #include "publish/tree.h"
 
 #include <errno.h>
@@ -76,6 +77,7 @@ struct ctx {
     size_t nblobs;
     size_t *blob_of; /* per graph output */
     struct sites_manifest *m;
+    struct sites_delta *delta;
 };
 
 static void PIER_PRINTF(2, 3)
@@ -911,11 +913,54 @@ activate(struct ctx *x, struct pier_err *err)
     return PIER_OK;
 }
 
+/* Step 7: the delta to every edge; their answers are reported, not
+ * acted on. */
+static int
+notify(struct ctx *x, struct pier_err *err)
+{
+    const struct publish_opts *o = x->o;
+    struct publish_edge_result *r;
+    struct pier_buf json;
+    size_t i;
+
+    pier_buf_init(&json, SIZE_MAX);
+    if (sites_delta_encode(x->delta, &json, err) != PIER_OK) {
+        pier_buf_release(&json);
+        return PIER_ERR;
+    }
+    r = pier_calloc(o->nedges, sizeof(*r));
+    publish_notify(o->edges, o->nedges, o->edge_token, json.data, json.len,
+                   o->edge_timeout_ms != 0 ? o->edge_timeout_ms : 5000, r);
+    for (i = 0; i < o->nedges; i++) {
+        if (r[i].ok) {
+            x->res->edges_ok++;
+            say(x, "edge %s: applied (%.0f ms)", o->edges[i], r[i].ms);
+        } else {
+            char why[300];
+
+            x->res->edges_failed++;
+            if (r[i].status != 0) {
+                snprintf(why, sizeof(why), "status %d %s", r[i].status,
+                         r[i].msg);
+            } else {
+                snprintf(why, sizeof(why), "%s", r[i].msg);
+            }
+            say(x, "edge %s: not applied: %s (%.0f ms); it will find the "
+                   "new deploy by polling live/",
+                o->edges[i], why, r[i].ms);
+        }
+    }
+    pier_free(r);
+    pier_buf_release(&json);
+    return PIER_OK;
+}
+
 static void
 ctx_release(struct ctx *x)
 {
     size_t i;
 
+    sites_delta_free(x->delta);
     sites_manifest_free(x->m);
     sites_manifest_free(x->old);
     publish_graph_free(x->g);
@@ -997,20 +1042,22 @@ run(struct ctx *x, struct pier_err *err)
     if (make_manifest(x, err) != PIER_OK) {
         return PIER_ERR;
     }
-    {
-        struct sites_delta *d = sites_delta_compute(x->old, x->m, err);
-
-        if (d == NULL) {
-            return PIER_ERR;
-        }
-        res->changed = sites_delta_count(d);
-        sites_delta_free(d);
+    x->delta = sites_delta_compute(x->old, x->m, err);
+    if (x->delta == NULL) {
+        return PIER_ERR;
     }
+    res->changed = sites_delta_count(x->delta);
     t = now_ms();
     if (!o->dry_run && activate(x, err) != PIER_OK) {
         return PIER_ERR;
     }
     res->ms_activate = now_ms() - t;
+    t = now_ms();
+    if (!o->dry_run && !res->lost_race && o->nedges > 0
+        && notify(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    res->ms_notify = now_ms() - t;
     res->ms_total = now_ms() - t0;
     return PIER_OK;
 }
