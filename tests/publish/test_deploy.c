@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "publish/deploy.h"
+#include "publish/history.h"
 #include "tests/lib/s3_test_origin.h"
 
 #include <arpa/inet.h>
@@ -508,6 +509,65 @@ test_deploy_tells_the_edges(void **state)
     pier_buf_release(&st.req);
 }
 
+static void
+test_deploy_history_and_rollback(void **state)
+{
+    struct publish_deploy_info *v;
+    struct publish_rollback_result rb;
+    struct pier_s3_sync *s3;
+    struct pier_err err;
+    struct pier_buf live;
+    size_t n, i;
+
+    (void) state;
+    s3 = pier_s3_sync_new(&cfg, &err);
+    assert_non_null(s3);
+    pier_buf_init(&live, SIZE_MAX);
+    assert_true(s3_test_origin_get(origin, "live/blog", &live));
+    /* first, one page, stylesheet, fixed, edge: oldest first. */
+    assert_int_equal(publish_deploys_list(s3, "blog", 2, &v, &n, &err),
+                     PIER_OK);
+    assert_int_equal(n, 5);
+    for (i = 0; i + 1 < n; i++) {
+        assert_true(strcmp(v[i].id, v[i + 1].id) < 0);
+        assert_false(v[i].live);
+    }
+    assert_true(v[4].live);
+    assert_string_equal(v[4].id, live.data);
+    assert_false(v[2].loaded);
+    assert_true(v[3].loaded && v[4].loaded);
+    assert_int_equal(strlen(v[4].commit), 40);
+    assert_true(v[4].files > 0 && v[4].bytes > 0);
+    /* Back to the previous deploy: live moves, edges would hear of it. */
+    assert_int_equal(publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1,
+                                      &rb, &err),
+                     PIER_OK);
+    assert_string_equal(rb.from, v[4].id);
+    assert_string_equal(rb.to, v[3].id);
+    assert_int_equal(rb.changed, 2); /* dry.txt and edge.txt go away */
+    assert_live_is(v[3].id);
+    /* Forward again by id; then the errors. */
+    assert_int_equal(publish_rollback(s3, "blog", v[4].id, NULL, 0, NULL, 0,
+                                      -1, &rb, &err),
+                     PIER_OK);
+    assert_live_is(v[4].id);
+    assert_int_equal(publish_rollback(s3, "blog", v[4].id, NULL, 0, NULL, 0,
+                                      -1, &rb, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "already live"));
+    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope",
+                                      NULL, 0, NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
+    assert_live_is(v[4].id);
+    assert_int_equal(publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0,
+                                      -1, &rb, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "no live deploy"));
+    pier_free(v);
+    pier_buf_release(&live);
+    pier_s3_sync_free(s3);
+}
+
 /* Stands in for a second publisher: when the build has started (after
  * ours read live/blog), it flips live/blog itself, then lets the build
  * finish. */
@@ -562,6 +622,7 @@ main(void)
         cmocka_unit_test(test_deploy_second_site_uploads_no_blob),
         cmocka_unit_test(test_deploy_dry_run_writes_nothing),
         cmocka_unit_test(test_deploy_tells_the_edges),
+        cmocka_unit_test(test_deploy_history_and_rollback),
         cmocka_unit_test(test_deploy_lost_race_leaves_winner_live),
     };
 
