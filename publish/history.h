@@ -2,7 +2,8 @@
  * publish/history.h - a site's deploys in the store, and rollback.
  *
  * Deploys are the manifests under sites/<site>/deploys/; ids sort by time
- * (sites_deploy_id_new), so the listing's order is their history. A
+ * (sites_deploy_id_new) to the second, so the listing's order is their
+ * history; within a second, only the manifests' parent links tell. A
  * rollback flips live/<site> back to an earlier deploy with the same
  * conditional write as a publish (If-Match on the pointer's ETag) and
  * uploads nothing: the earlier deploy's blobs were never deleted while it
@@ -26,7 +27,7 @@ struct publish_deploy_info {
     bool loaded; /* the manifest was read (else only id and live) */
 };
 
-/* List site's deploys, oldest first, into *out (the caller frees it with
+/* List site's deploys in id order (by time, to the second) into *out (the caller frees it with
  * pier_free); the last `load` of them have their manifests read for the
  * details (0: none). */
 int publish_deploys_list(struct pier_s3_sync *s3, const char *site,
