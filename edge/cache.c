@@ -844,6 +844,13 @@ edge_cache_disk_store(struct edge_cache *c, const struct edge_blob *b,
 }
 
 bool
+edge_cache_disk_enabled(const struct edge_cache *c)
+{
+    PIER_CHECK_OBJ(c, CACHE_MAGIC);
+    return c->dir != NULL;
+}
+
+bool
 edge_cache_disk_has(struct edge_cache *c, const struct edge_key *k)
 {
     struct shard *s;

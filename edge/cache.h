@@ -139,6 +139,9 @@ struct edge_blob *edge_cache_put(struct edge_cache *c, struct edge_blob *b);
  * immutable). Readers holding it keep their bytes. */
 void edge_cache_drop(struct edge_cache *c, const struct edge_key *k);
 
+/* Whether there is a disk tier. */
+bool edge_cache_disk_enabled(const struct edge_cache *c);
+
 /* Disk tier. Blocking: call from a thread pool. Without a disk tier,
  * store does nothing and load finds nothing. */
 

@@ -1,10 +1,11 @@
 # edge/local.mk - sources, tests and fuzz targets of this part.
 libpier_a_SOURCES += edge/path.c edge/encoding.c edge/range.c \
 	edge/verify.c edge/cache.c edge/fetch.c edge/hazard.c \
-	edge/hosts.c
+	edge/hosts.c edge/server.c edge/serve.c
+pier_SOURCES += edge/cmd.c
 noinst_HEADERS += edge/path.h edge/encoding.h edge/range.h \
 	edge/verify.h edge/cache.h edge/fetch.h edge/hazard.h \
-	edge/hosts.h
+	edge/hosts.h edge/server.h edge/internal.h
 
 EDGE_TESTS = tests/edge/test_path tests/edge/test_encoding \
 	tests/edge/test_range tests/edge/test_verify tests/edge/test_cache \

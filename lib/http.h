@@ -140,6 +140,12 @@ int pier_http_server_listen(struct pier_http_server *srv, const char *name,
                             pier_http_handler_fn *handler, void *udata,
                             struct pier_err *err);
 
+/* Split "HOST:PORT" or "[IPV6]:PORT" (a --listen flag) into host (hostlen
+ * bytes, NUL-terminated, brackets removed) and *port (0 to 65535).
+ * PIER_ERR with err set when s is not of that form. */
+int pier_http_split_addr(const char *s, char *host, size_t hostlen,
+                         unsigned *port, struct pier_err *err);
+
 /* The bound address of listener name as "HOST:PORT" ("[::1]:8080" for
  * IPv6) into out (n bytes; 64 is enough); PIER_ERR if there is no such
  * listener. */

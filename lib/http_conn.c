@@ -137,6 +137,7 @@ struct pier_http_conn {
 };
 
 static void process(struct pier_http_conn *c);
+static void access_log(struct pier_http_conn *c);
 static void conn_close(struct pier_http_conn *c, bool linger);
 static void core_error(struct pier_http_conn *c, int status);
 static void xmit_done(struct pier_http_conn *c);
@@ -543,6 +544,14 @@ conn_close(struct pier_http_conn *c, bool linger)
     if (c->state == CS_LINGER) {
         linger = false;
     }
+    if (c->dispatched) {
+        /* Cut in the middle: logged with what left, 499 (nginx's "client
+         * closed request") when no status did. */
+        if (c->status == 0) {
+            c->status = 499;
+        }
+        access_log(c);
+    }
     finish_req(c, false);
     if (c->fd >= 0) {
         close(c->fd);
@@ -703,8 +712,9 @@ core_error(struct pier_http_conn *c, int status)
     if (c->state == CS_CLOSED || c->state == CS_LINGER) {
         return;
     }
-    if (c->head_sent || c->writing) {
-        conn_close(c, false); /* too late for a status: cut */
+    if (c->head_sent || c->writing
+        || (c->tls != NULL && !pier_tls_conn_ready(c->tls))) {
+        conn_close(c, false); /* too late, or too early, for a status */
         return;
     }
     pier_buf_reset(&c->uhdr);

@@ -1,8 +1,9 @@
 # objstore/local.mk - sources, tests and fuzz targets of this part.
 libpier_a_SOURCES += objstore/store.c objstore/keys.c objstore/router.c \
-	objstore/xml.c
+	objstore/xml.c objstore/server.c
 noinst_HEADERS += objstore/store.h objstore/keys.h objstore/router.h \
-	objstore/xml.h
+	objstore/xml.h objstore/server.h
+pier_SOURCES += objstore/cmd.c
 
 objstore_tests = tests/objstore/test_store tests/objstore/test_keys \
 	tests/objstore/test_router tests/objstore/test_xml

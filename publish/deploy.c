@@ -12,6 +12,8 @@
 
 #include "publish/compress.h"
 #include "publish/graph.h"
+#include "publish/internal.h"
+#include "publish/notify.h"
 #include "publish/tree.h"
 
 #include <errno.h>
@@ -23,9 +25,6 @@
 #include <unistd.h>
 
 #define JOB_MAGIC        0x6b2e91d4u
-#define LIVE_MAX         1024                  /* bytes of live/<site> */
-#define MANIFEST_ZST_MAX (256u * 1024 * 1024)  /* a stored manifest */
-#define MANIFEST_MAX     (1024u * 1024 * 1024) /* its JSON */
 #define BUILD_TAIL_MAX   4096
 
 const char *
@@ -76,6 +75,7 @@ struct ctx {
     size_t nblobs;
     size_t *blob_of; /* per graph output */
     struct sites_manifest *m;
+    struct sites_delta *delta;
 };
 
 static void PIER_PRINTF(2, 3)
@@ -112,14 +112,14 @@ now_ms(void)
     return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
 }
 
-static bool
-is_404(const struct pier_err *err)
+bool
+publish_err_is_404(const struct pier_err *err)
 {
     return err->http == 404 || err->s3 == PIER_S3_NO_SUCH_KEY;
 }
 
-static bool
-is_412(const struct pier_err *err)
+bool
+publish_err_is_412(const struct pier_err *err)
 {
     return err->http == 412 || err->s3 == PIER_S3_PRECONDITION_FAILED;
 }
@@ -127,11 +127,133 @@ is_412(const struct pier_err *err)
 /* A synchronous request; resp is initialised here, released by the
  * caller. */
 static int
-sync_req(struct ctx *x, enum pier_s3_op op, const struct pier_s3_request *r,
-         struct pier_s3_response *resp, struct pier_err *err)
+sync_req(struct pier_s3_sync *s3, enum pier_s3_op op,
+         const struct pier_s3_request *r, struct pier_s3_response *resp,
+         struct pier_err *err)
 {
     pier_s3_response_init(resp);
-    return pier_s3_sync_run(x->s3, op, r, resp, err);
+    return pier_s3_sync_run(s3, op, r, resp, err);
+}
+
+/* Copy a deploy id out of a body, without trailing white space. */
+static bool
+take_id(const struct pier_buf *body, char id[SITES_DEPLOY_ID_MAX + 1])
+{
+    size_t n = body->len;
+
+    while (n > 0 && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'
+                     || body->data[n - 1] == ' ')) {
+        n--;
+    }
+    if (!sites_deploy_id_ok(pier_str_make(body->data, n))) {
+        return false;
+    }
+    memcpy(id, body->data, n);
+    id[n] = '\0';
+    return true;
+}
+
+int
+publish_live_read(struct pier_s3_sync *s3, const char *site,
+                  char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+                  struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    char key[512];
+
+    id[0] = '\0';
+    *etag = NULL;
+    snprintf(key, sizeof(key), "live/%s", site);
+    r.key = key;
+    r.max_body = PUBLISH_LIVE_MAX;
+    if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK) {
+        pier_s3_response_release(&resp);
+        if (publish_err_is_404(err)) {
+            pier_err_clear(err);
+            return PIER_OK; /* the site has no deploy yet */
+        }
+        return PIER_ERR;
+    }
+    if (!take_id(&resp.body, id)) {
+        pier_s3_response_release(&resp);
+        return pier_err_set(err, "live/%s does not hold a deploy id", site);
+    }
+    *etag = pier_strndup(resp.etag.ptr, resp.etag.len);
+    pier_s3_response_release(&resp);
+    return PIER_OK;
+}
+
+struct sites_manifest *
+publish_manifest_fetch(struct pier_s3_sync *s3, const char *site,
+                       const char *id, struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct sites_manifest *m;
+    char key[512];
+
+    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", site, id);
+    r.key = key;
+    r.max_body = PUBLISH_MANIFEST_ZST_MAX;
+    if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK) {
+        pier_s3_response_release(&resp);
+        return NULL;
+    }
+    m = sites_manifest_load_zst(resp.body.data, resp.body.len,
+                                PUBLISH_MANIFEST_MAX, err);
+    pier_s3_response_release(&resp);
+    return m;
+}
+
+int
+publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
+                  const char *etag, bool *lost,
+                  char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct pier_s3_header h = {PIER_STR("Content-Type"),
+                               PIER_STR("text/plain")};
+    char key[512];
+    int rc;
+
+    *lost = false;
+    winner[0] = '\0';
+    /* Conditional on the pointer we read, so that of two concurrent
+     * writers exactly one wins. */
+    snprintf(key, sizeof(key), "live/%s", site);
+    r.key = key;
+    r.body = id;
+    r.body_len = strlen(id);
+    r.headers = &h;
+    r.nheaders = 1;
+    if (etag != NULL) {
+        r.if_match = etag;
+    } else {
+        r.if_none_match = "*";
+    }
+    rc = sync_req(s3, PIER_S3_OP_PUT, &r, &resp, err);
+    pier_s3_response_release(&resp);
+    if (rc == PIER_OK) {
+        return PIER_OK;
+    }
+    if (!publish_err_is_412(err)) {
+        return PIER_ERR;
+    }
+    /* Lost the race: say who won. */
+    pier_err_clear(err);
+    *lost = true;
+    memset(&r, 0, sizeof(r));
+    r.key = key;
+    r.max_body = PUBLISH_LIVE_MAX;
+    if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK
+        || !take_id(&resp.body, winner)) {
+        winner[0] = '\0';
+    }
+    pier_s3_response_release(&resp);
+    pier_err_clear(err);
+    return PIER_OK;
 }
 
 static int
@@ -157,55 +279,20 @@ find_known(const struct ctx *x, const char *sha)
 static int
 read_live(struct ctx *x, struct pier_err *err)
 {
-    struct pier_s3_request r = {0};
-    struct pier_s3_response resp;
-    char key[512], id[SITES_DEPLOY_ID_MAX + 1];
     size_t n, i;
-    int rc;
 
     if (x->s3 == NULL) {
         return PIER_OK; /* a dry run without a store: as a first deploy */
     }
-    snprintf(key, sizeof(key), "live/%s", x->o->site);
-    r.key = key;
-    r.max_body = LIVE_MAX;
-    rc = sync_req(x, PIER_S3_OP_GET, &r, &resp, err);
-    if (rc != PIER_OK) {
-        pier_s3_response_release(&resp);
-        if (is_404(err)) {
-            pier_err_clear(err);
-            return PIER_OK; /* the site's first deploy */
-        }
+    if (publish_live_read(x->s3, x->o->site, x->res->previous, &x->live_etag,
+                          err)
+        != PIER_OK) {
         return PIER_ERR;
     }
-    n = resp.body.len;
-    while (n > 0 && (resp.body.data[n - 1] == '\n'
-                     || resp.body.data[n - 1] == '\r'
-                     || resp.body.data[n - 1] == ' ')) {
-        n--;
+    if (x->res->previous[0] == '\0') {
+        return PIER_OK; /* the site's first deploy */
     }
-    if (!sites_deploy_id_ok(pier_str_make(resp.body.data, n))) {
-        pier_s3_response_release(&resp);
-        return pier_err_set(err, "live/%s does not hold a deploy id",
-                            x->o->site);
-    }
-    memcpy(id, resp.body.data, n);
-    id[n] = '\0';
-    x->live_etag = pier_strndup(resp.etag.ptr, resp.etag.len);
-    pier_s3_response_release(&resp);
-    snprintf(x->res->previous, sizeof(x->res->previous), "%s", id);
-
-    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", x->o->site, id);
-    memset(&r, 0, sizeof(r));
-    r.key = key;
-    r.max_body = MANIFEST_ZST_MAX;
-    if (sync_req(x, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK) {
-        pier_s3_response_release(&resp);
-        return PIER_ERR;
-    }
-    x->old = sites_manifest_load_zst(resp.body.data, resp.body.len,
-                                     MANIFEST_MAX, err);
-    pier_s3_response_release(&resp);
+    x->old = publish_manifest_fetch(x->s3, x->o->site, x->res->previous, err);
     if (x->old == NULL) {
         return PIER_ERR;
     }
@@ -644,7 +731,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
             j->step = J_HEAD_VAR;
             j->e = 0;
             head_variant(j);
-        } else if (is_404(err)) {
+        } else if (publish_err_is_404(err)) {
             PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
             if (j->en->compress && j->b->data != NULL) {
                 j->step = J_COMPRESS;
@@ -664,7 +751,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
         if (err == NULL) {
             j->b->enc[j->e] =
                 resp->content_length > 0 ? (uint64_t) resp->content_length : 0;
-        } else if (is_404(err)) {
+        } else if (publish_err_is_404(err)) {
             j->b->enc[j->e] = 0;
         } else {
             job_fail(j, err);
@@ -677,7 +764,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
         }
         return;
     case J_PUT_VAR:
-        if (err != NULL && !is_412(err)) {
+        if (err != NULL && !publish_err_is_412(err)) {
             job_fail(j, err);
             return;
         }
@@ -689,7 +776,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
         put_next(j);
         return;
     case J_PUT_ID:
-        if (err != NULL && !is_412(err)) {
+        if (err != NULL && !publish_err_is_412(err)) {
             job_fail(j, err);
             return;
         }
@@ -845,7 +932,7 @@ activate(struct ctx *x, struct pier_err *err)
     char key[512];
     int rc;
 
-    pier_buf_init(&zst, MANIFEST_ZST_MAX);
+    pier_buf_init(&zst, PUBLISH_MANIFEST_ZST_MAX);
     if (sites_manifest_store_zst(x->m, 3, &zst, err) != PIER_OK) {
         pier_buf_release(&zst);
         return PIER_ERR;
@@ -858,57 +945,79 @@ activate(struct ctx *x, struct pier_err *err)
     r.if_none_match = "*";
     r.headers = &h;
     r.nheaders = 1;
-    rc = sync_req(x, PIER_S3_OP_PUT, &r, &resp, err);
+    rc = sync_req(x->s3, PIER_S3_OP_PUT, &r, &resp, err);
     pier_s3_response_release(&resp);
     x->res->bytes_uploaded += zst.len;
     pier_buf_release(&zst);
     if (rc != PIER_OK) {
         return PIER_ERR;
     }
+    return publish_live_flip(x->s3, x->o->site, x->res->deploy, x->live_etag,
+                             &x->res->lost_race, x->res->winner, err);
+}
 
-    /* The flip: conditional on the pointer we read, so that of two
-     * concurrent deploys exactly one wins. */
-    snprintf(key, sizeof(key), "live/%s", x->o->site);
-    memset(&r, 0, sizeof(r));
-    h = (struct pier_s3_header){PIER_STR("Content-Type"),
-                                PIER_STR("text/plain")};
-    r.key = key;
-    r.body = x->res->deploy;
-    r.body_len = strlen(x->res->deploy);
-    r.headers = &h;
-    r.nheaders = 1;
-    if (x->live_etag != NULL) {
-        r.if_match = x->live_etag;
-    } else {
-        r.if_none_match = "*";
-    }
-    rc = sync_req(x, PIER_S3_OP_PUT, &r, &resp, err);
-    pier_s3_response_release(&resp);
-    if (rc == PIER_OK) {
+int
+publish_notify_delta(const struct sites_delta *delta,
+                     const char *const *edges, size_t nedges,
+                     const char *token, unsigned timeout_ms, int out_fd,
+                     size_t *ok, size_t *failed, struct pier_err *err)
+{
+    struct publish_edge_result *r;
+    struct pier_buf json;
+    size_t i;
+
+    *ok = 0;
+    *failed = 0;
+    if (nedges == 0) {
         return PIER_OK;
     }
-    if (!is_412(err)) {
+    pier_buf_init(&json, SIZE_MAX);
+    if (sites_delta_encode(delta, &json, err) != PIER_OK) {
+        pier_buf_release(&json);
         return PIER_ERR;
     }
-    /* Lost the race: say who won. */
-    pier_err_clear(err);
-    x->res->lost_race = true;
-    memset(&r, 0, sizeof(r));
-    r.key = key;
-    r.max_body = LIVE_MAX;
-    if (sync_req(x, PIER_S3_OP_GET, &r, &resp, err) == PIER_OK) {
-        size_t n = resp.body.len;
+    r = pier_calloc(nedges, sizeof(*r));
+    publish_notify(edges, nedges, token, json.data, json.len,
+                   timeout_ms != 0 ? timeout_ms : 5000, r);
+    for (i = 0; i < nedges; i++) {
+        char why[300];
 
-        while (n > 0 && (resp.body.data[n - 1] == '\n'
-                         || resp.body.data[n - 1] == ' ')) {
-            n--;
+        if (r[i].ok) {
+            (*ok)++;
+            if (out_fd >= 0) {
+                dprintf(out_fd, "edge %s: applied (%.0f ms)\n", edges[i],
+                        r[i].ms);
+            }
+            continue;
         }
-        snprintf(x->res->winner, sizeof(x->res->winner), "%.*s", (int) n,
-                 resp.body.data);
+        (*failed)++;
+        if (r[i].status != 0) {
+            snprintf(why, sizeof(why), "status %d %s", r[i].status, r[i].msg);
+        } else {
+            snprintf(why, sizeof(why), "%s", r[i].msg);
+        }
+        if (out_fd >= 0) {
+            dprintf(out_fd,
+                    "edge %s: not applied: %s (%.0f ms); it will find the "
+                    "new deploy by polling live/\n",
+                    edges[i], why, r[i].ms);
+        }
     }
-    pier_s3_response_release(&resp);
-    pier_err_clear(err);
+    pier_free(r);
+    pier_buf_release(&json);
     return PIER_OK;
+}
+
+/* Step 7: the delta to every edge; their answers are reported, not
+ * acted on. */
+static int
+notify(struct ctx *x, struct pier_err *err)
+{
+    const struct publish_opts *o = x->o;
+
+    return publish_notify_delta(x->delta, o->edges, o->nedges, o->edge_token,
+                                o->edge_timeout_ms, o->out_fd,
+                                &x->res->edges_ok, &x->res->edges_failed, err);
 }
 
 static void
@@ -916,6 +1025,7 @@ ctx_release(struct ctx *x)
 {
     size_t i;
 
+    sites_delta_free(x->delta);
     sites_manifest_free(x->m);
     sites_manifest_free(x->old);
     publish_graph_free(x->g);
@@ -997,20 +1107,22 @@ run(struct ctx *x, struct pier_err *err)
     if (make_manifest(x, err) != PIER_OK) {
         return PIER_ERR;
     }
-    {
-        struct sites_delta *d = sites_delta_compute(x->old, x->m, err);
-
-        if (d == NULL) {
-            return PIER_ERR;
-        }
-        res->changed = sites_delta_count(d);
-        sites_delta_free(d);
+    x->delta = sites_delta_compute(x->old, x->m, err);
+    if (x->delta == NULL) {
+        return PIER_ERR;
     }
+    res->changed = sites_delta_count(x->delta);
     t = now_ms();
     if (!o->dry_run && activate(x, err) != PIER_OK) {
         return PIER_ERR;
     }
     res->ms_activate = now_ms() - t;
+    t = now_ms();
+    if (!o->dry_run && !res->lost_race && o->nedges > 0
+        && notify(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    res->ms_notify = now_ms() - t;
     res->ms_total = now_ms() - t0;
     return PIER_OK;
 }

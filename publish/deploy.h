@@ -18,12 +18,14 @@
  *   5. the manifest, PUT to sites/<site>/deploys/<id>.json.zst;
  *   6. live/<site> flipped with If-Match on the old ETag (If-None-Match: *
  *      for a first deploy); when another deploy won, it stays live and
- *      the result says so.
+ *      the result says so;
+ *   7. the delta from the live deploy (sites/manifest.h) POSTed to every
+ *      edge (publish/notify.h), each answer or failure reported.
  * Nothing is live until step 6, so a failure anywhere before leaves the
- * site as it was.
+ * site as it was; an edge that does not answer does not undo anything.
  *
- * XXX: not done yet: the delta POSTed to edges (their admin API has not
- * landed), pier.conf's [publish] section, a progress bar, SRI integrity.
+ * XXX: not done yet: pier.conf's [publish] section, a progress bar, SRI
+ * integrity, reusing parse results of unchanged HTML between deploys.
  */
 #ifndef PUBLISH_DEPLOY_H
 #define PUBLISH_DEPLOY_H
@@ -43,6 +45,10 @@ struct publish_opts {
     unsigned jobs;                    /* requests in flight; 0: 16 */
     const struct pier_s3_config *s3;  /* the store (bucket included) */
     int out_fd;                       /* progress lines; -1: none */
+    const char *const *edges;         /* admin URLs the delta is POSTed to */
+    size_t nedges;
+    const char *edge_token;           /* bearer token, or NULL */
+    unsigned edge_timeout_ms;         /* 0: 5000 */
     int64_t now;                      /* 0: the clock (tests set it) */
 };
 
@@ -60,8 +66,9 @@ struct publish_result {
     size_t variants_uploaded;
     uint64_t bytes_uploaded; /* identity and variants */
     size_t changed;   /* paths in the delta from the live deploy */
+    size_t edges_ok, edges_failed;
     size_t warnings;
-    double ms_read, ms_graph, ms_upload, ms_activate, ms_total;
+    double ms_read, ms_graph, ms_upload, ms_activate, ms_notify, ms_total;
 };
 
 /* Publish one commit of one site. PIER_OK when the new deploy is live, or

@@ -1,10 +1,11 @@
 # publish/local.mk - sources, tests and fuzz targets of this part.
 libpier_a_SOURCES += publish/ref.c publish/css.c publish/url.c publish/html.c \
 	publish/compress.c publish/settings.c publish/tree.c \
-	publish/graph.c publish/deploy.c
+	publish/graph.c publish/deploy.c publish/notify.c publish/history.c
 noinst_HEADERS += publish/ref.h publish/css.h publish/url.h publish/html.h \
 	publish/compress.h publish/settings.h publish/tree.h \
-	publish/graph.h publish/deploy.h
+	publish/graph.h publish/deploy.h publish/notify.h publish/history.h \
+	publish/internal.h
 pier_SOURCES += publish/cmd.c
 
 PUBLISH_TESTS = tests/publish/test_css tests/publish/test_html \

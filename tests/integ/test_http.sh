@@ -22,7 +22,7 @@ start_server main "$server" --workers 2 --ipv6 \
     --tls-cert "$work/a.pem" --tls-key "$work/a.key" \
     --sni "b.test=$work/b.pem,$work/b.key" --file "$work/file" \
     --access-log "$work/access.log" --max-header-bytes 4096 --max-headers 20 \
-    --max-body 4M --header-timeout-ms 1500 --keepalive-timeout-ms 2000 \
+    --max-body 4M --header-timeout-ms 3000 --keepalive-timeout-ms 2000 \
     --io-timeout-ms 3000 --whole-max 8M
 addr=$(ready_addr main http)
 addr6=$(ready_addr main http6)
@@ -100,7 +100,7 @@ check "413: declared body" rejected 413 < <(printf 'POST /echo HTTP/1.1\r\nHost:
 check "413: chunked body" rejected 413 < <(printf 'POST /whole HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n500000\r\n'; head -c $((0x500000)) /dev/zero; printf '\r\n0\r\n\r\n')
 
 # Slowloris: half a request, then nothing; 408 and a close, in time.
-slow_out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n' | raw "$addr" 6)
+slow_out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n' | raw "$addr" 8)
 check "408 slowloris" bash -c "grep -q '^HTTP/1.1 408 ' <<<'$slow_out' && grep -q '^\[closed\]$' <<<'$slow_out'"
 # Idle keep-alive: one answer, then a quiet close.
 idle_out=$(printf 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n' | raw "$addr" 6)

@@ -406,6 +406,41 @@ test_http_eof_midway(void **state)
     run_end(&r);
 }
 
+static void
+test_http_split_addr(void **state)
+{
+    char host[64];
+    unsigned port;
+    struct pier_err err;
+
+    (void) state;
+    assert_int_equal(pier_http_split_addr("127.0.0.1:0", host, sizeof(host),
+                                          &port, &err),
+                     PIER_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 0);
+    assert_int_equal(pier_http_split_addr("[::1]:8443", host, sizeof(host),
+                                          &port, &err),
+                     PIER_OK);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 8443);
+    assert_int_equal(pier_http_split_addr("::1:80", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("host", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("h:65536", host, sizeof(host),
+                                          &port, &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr(":80", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("h:", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+}
+
 int
 main(void)
 {
@@ -421,6 +456,7 @@ main(void)
         cmocka_unit_test(test_http_smuggling_rejected),
         cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_http_eof_midway),
+        cmocka_unit_test(test_http_split_addr),
     };
     return cmocka_run_group_tests_name("lib/http", tests, NULL, NULL);
 }

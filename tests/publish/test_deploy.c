@@ -14,9 +14,14 @@
 #include <cmocka.h>
 
 #include "publish/deploy.h"
+#include "publish/history.h"
 #include "tests/lib/s3_test_origin.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@ static char root[256];
 static char repo[300];
 static struct s3_test_origin *origin;
 static struct pier_s3_config cfg;
+static char edge_parent[SITES_DEPLOY_ID_MAX + 1]; /* set by the edge test */
 
 static void PIER_PRINTF(1, 2)
 sh(const char *fmt, ...)
@@ -391,6 +397,185 @@ test_deploy_dry_run_writes_nothing(void **state)
     pier_buf_release(&live);
 }
 
+/* A stand-in for an edge's admin API: one connection, one POST, 200. */
+struct stub {
+    int fd;
+    char url[64];
+    struct pier_buf req;
+};
+
+static void *
+stub_serve(void *arg)
+{
+    struct stub *st = arg;
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                             "Connection: close\r\n\r\nok";
+    int c = accept(st->fd, NULL, NULL);
+    char buf[4096];
+
+    if (c < 0) {
+        return NULL;
+    }
+    for (;;) {
+        const char *end = strstr(st->req.data, "\r\n\r\n");
+        const char *cl = strcasestr(st->req.data, "content-length:");
+        ssize_t got;
+
+        if (end != NULL && cl != NULL
+            && st->req.len >= (size_t) (end + 4 - st->req.data)
+                                  + strtoul(cl + 15, NULL, 10)) {
+            break;
+        }
+        got = read(c, buf, sizeof(buf));
+        if (got <= 0) {
+            break;
+        }
+        assert_int_equal(pier_buf_add(&st->req, buf, (size_t) got), PIER_OK);
+    }
+    if (write(c, ok, sizeof(ok) - 1) < 0) {
+        close(c);
+        return NULL;
+    }
+    close(c);
+    return NULL;
+}
+
+static int
+listen_loopback(int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t n = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &n), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void
+test_deploy_tells_the_edges(void **state)
+{
+    struct stub st;
+    struct publish_result res;
+    struct pier_err err;
+    struct sites_delta *d;
+    const struct sites_entry *e;
+    const char *path, *body;
+    char closed[64];
+    const char *edges[2];
+    struct publish_opts o = {
+        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .edges = edges, .nedges = 2, .edge_token = "tok3n",
+        .edge_timeout_ms = 3000,
+    };
+    pthread_t t;
+    int port, fd;
+
+    (void) state;
+    pier_buf_init(&st.req, SIZE_MAX);
+    st.fd = listen_loopback(&port);
+    snprintf(st.url, sizeof(st.url), "http://127.0.0.1:%d/deploys", port);
+    /* A port nobody listens on: refused. */
+    fd = listen_loopback(&port);
+    close(fd);
+    snprintf(closed, sizeof(closed), "http://127.0.0.1:%d/deploys", port);
+    edges[0] = st.url;
+    edges[1] = closed;
+    sh("echo edge > edge.txt && git add edge.txt && git commit -qm edge");
+    assert_int_equal(pthread_create(&t, NULL, stub_serve, &st), 0);
+    assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    close(st.fd);
+    assert_int_equal(res.edges_ok, 1);
+    assert_int_equal(res.edges_failed, 1);
+    snprintf(edge_parent, sizeof(edge_parent), "%s", res.previous);
+    assert_true(strncmp(st.req.data, "POST /deploys HTTP/1.1\r\n", 24) == 0);
+    assert_non_null(strcasestr(st.req.data, "authorization: Bearer tok3n"));
+    body = strstr(st.req.data, "\r\n\r\n") + 4;
+    d = sites_delta_decode(body, strlen(body), &err);
+    if (d == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    assert_string_equal(sites_delta_to(d), res.deploy);
+    assert_string_equal(sites_delta_from(d), res.previous);
+    /* dry.txt, committed by the dry run, and edge.txt: path order. */
+    assert_int_equal(sites_delta_count(d), 2);
+    e = sites_delta_at(d, 1, &path);
+    assert_string_equal(path, "/edge.txt");
+    assert_non_null(e);
+    sites_delta_free(d);
+    pier_buf_release(&st.req);
+}
+
+static void
+test_deploy_history_and_rollback(void **state)
+{
+    struct publish_deploy_info *v;
+    struct publish_rollback_result rb;
+    struct pier_s3_sync *s3;
+    struct pier_err err;
+    struct pier_buf live;
+    size_t n, i, live_n, loaded;
+
+    (void) state;
+    s3 = pier_s3_sync_new(&cfg, &err);
+    assert_non_null(s3);
+    pier_buf_init(&live, SIZE_MAX);
+    assert_true(s3_test_origin_get(origin, "live/blog", &live));
+    /* first, one page, stylesheet, fixed, edge; in id order, which is
+     * time to the second (these all ran within a few). */
+    assert_int_equal(publish_deploys_list(s3, "blog", 2, &v, &n, &err),
+                     PIER_OK);
+    assert_int_equal(n, 5);
+    for (i = 0, live_n = 0, loaded = 0; i < n; i++) {
+        if (i + 1 < n) {
+            assert_true(strcmp(v[i].id, v[i + 1].id) < 0);
+        }
+        live_n += v[i].live;
+        loaded += v[i].loaded;
+        if (v[i].live) {
+            assert_string_equal(v[i].id, live.data);
+        }
+    }
+    assert_int_equal(live_n, 1);
+    assert_int_equal(loaded, 2);
+    assert_true(v[n - 1].loaded && !v[0].loaded);
+    assert_int_equal(strlen(v[n - 1].commit), 40);
+    assert_true(v[n - 1].files > 0 && v[n - 1].bytes > 0);
+    /* Back to the previous deploy: live moves, edges would hear of it. */
+    assert_int_equal(publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1,
+                                      &rb, &err),
+                     PIER_OK);
+    assert_string_equal(rb.from, live.data);
+    assert_string_equal(rb.to, edge_parent);
+    assert_int_equal(rb.changed, 2); /* dry.txt and edge.txt go away */
+    assert_live_is(edge_parent);
+    /* Forward again by id; then the errors. */
+    assert_int_equal(publish_rollback(s3, "blog", live.data, NULL, 0, NULL, 0,
+                                      -1, &rb, &err),
+                     PIER_OK);
+    assert_live_is(live.data);
+    assert_int_equal(publish_rollback(s3, "blog", live.data, NULL, 0, NULL, 0,
+                                      -1, &rb, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "already live"));
+    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope",
+                                      NULL, 0, NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
+    assert_live_is(live.data);
+    assert_int_equal(publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0,
+                                      -1, &rb, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "no live deploy"));
+    pier_free(v);
+    pier_buf_release(&live);
+    pier_s3_sync_free(s3);
+}
+
 /* Stands in for a second publisher: when the build has started (after
  * ours read live/blog), it flips live/blog itself, then lets the build
  * finish. */
@@ -444,6 +629,8 @@ main(void)
         cmocka_unit_test(test_deploy_failures_leave_live_alone),
         cmocka_unit_test(test_deploy_second_site_uploads_no_blob),
         cmocka_unit_test(test_deploy_dry_run_writes_nothing),
+        cmocka_unit_test(test_deploy_tells_the_edges),
+        cmocka_unit_test(test_deploy_history_and_rollback),
         cmocka_unit_test(test_deploy_lost_race_leaves_winner_live),
     };
 
