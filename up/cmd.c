@@ -499,8 +499,6 @@ pier_cmd_up(int argc, char **argv)
                              conf.bucket,
                              "--listen",
                              conf.http,
-                             "--tls-listen",
-                             conf.https,
                              "--admin",
                              conf.admin,
                              "--admin-token-file",
