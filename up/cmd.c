@@ -109,11 +109,21 @@ ready_addr(const char *path, const char *name)
     return res;
 }
 
+/* Run this same binary: readlink, not exec of /proc/self/exe, so that
+ * under valgrind the children are pier, not the valgrind tool. */
 static pid_t
 spawn(struct child *c, char **argv, char **extra_env)
 {
+    char exe[4096];
+    ssize_t n;
     pid_t pid;
     sigset_t none;
+
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        return -1;
+    }
+    exe[n] = '\0';
 
     unlink(c->ready);
     pid = fork();
@@ -126,7 +136,7 @@ spawn(struct child *c, char **argv, char **extra_env)
         for (; extra_env != NULL && *extra_env != NULL; extra_env++) {
             putenv(*extra_env);
         }
-        execv("/proc/self/exe", argv);
+        execv(exe, argv);
         fprintf(stderr, "pier up: cannot run %s: %s\n", c->name,
                 strerror(errno));
         _exit(127);
