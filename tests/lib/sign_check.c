@@ -168,9 +168,8 @@ main(void)
         }
         out = json_pack("{s:b, s:s, s:s, s:s, s:i, s:i, s:b, s:s}", "ok", ok,
                         "code", ok ? "" : pier_s3_code(err.s3), "msg",
-                        ok ? "" : err.msg, "akid",
-                        ok ? auth.access_key_id : "", "form",
-                        ok ? (int) auth.form : 0, "payload",
+                        ok ? "" : err.msg, "akid", ok ? auth.access_key_id : "",
+                        "form", ok ? (int) auth.form : 0, "payload",
                         ok ? (int) auth.payload : 0, "body_ok", body_ok,
                         "body_sha256", hex);
         PIER_ASSERT(out != NULL);
