@@ -387,9 +387,6 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
     for (i = 0; i < n; i++) {
         c->bytes_sent += bufs[i].len;
     }
-    if (c->lim->io_timeout_ms != 0 && c->tmode != T_HEADER) {
-        timer_arm(c, T_IO, c->lim->io_timeout_ms);
-    }
     if (c->fake) {
         for (i = 0; i < n; i++) {
             if (pier_buf_add(c->fake_out, bufs[i].base, bufs[i].len) != 0) {
@@ -411,11 +408,18 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         }
         c->tout_has_resp = true;
         tls_flush(c);
-        return;
+    } else {
+        r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
+        if (r < 0) {
+            defer(c, D_FAIL);
+            return;
+        }
     }
-    r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
-    if (r < 0) {
-        defer(c, D_FAIL);
+    /* Only a write the socket did not take at once can stall: the io
+     * time-out watches it (the hot path skips the timer). */
+    if (c->tcp.write_queue_size > 0 && c->lim->io_timeout_ms != 0
+        && c->tmode != T_HEADER) {
+        timer_arm(c, T_IO, c->lim->io_timeout_ms);
     }
 }
 
