@@ -384,6 +384,27 @@ check_rules(struct ctx *x, struct pier_err *err)
     return rc;
 }
 
+/* The build may have made its output folder a link elsewhere: what is
+ * published must come from inside the checkout. */
+static int
+inside(const char *dir, const char *root, struct pier_err *err)
+{
+    char *d = realpath(dir, NULL), *r = realpath(root, NULL);
+    size_t n = d != NULL ? strlen(d) : 0;
+    int rc = PIER_OK;
+
+    if (r == NULL) {
+        rc = pier_err_sys(err, errno, "the build made no '%s'",
+                          root + strlen(dir) + 1);
+    } else if (d == NULL || strncmp(r, d, n) != 0
+               || (r[n] != '\0' && r[n] != '/')) {
+        rc = pier_err_set(err, "the build output leads out of the checkout");
+    }
+    free(d);
+    free(r);
+    return rc;
+}
+
 /* Step 2: the files of the commit, or of its build. */
 static int
 list_files(struct ctx *x, struct pier_err *err)
@@ -423,7 +444,10 @@ list_files(struct ctx *x, struct pier_err *err)
             }
         }
         PIER_ASSERT(rc == PIER_OK);
-        rc = publish_dir_list(root.data, &x->set, &x->files, err);
+        rc = inside(x->build_dir, root.data, err);
+        if (rc == PIER_OK) {
+            rc = publish_dir_list(root.data, &x->set, &x->files, err);
+        }
         pier_buf_release(&root);
         if (rc != PIER_OK) {
             return PIER_ERR;

@@ -379,6 +379,14 @@ test_deploy_failures_leave_live_alone(void **state)
     assert_int_equal(publish(&res, &err), PIER_ERR);
     assert_non_null(strstr(err.msg, "exit status 4"));
     assert_live_is(live.data);
+    /* A build whose output leads out of the checkout. */
+    sh("printf '[build]\\ncommand = ln -s /etc public\\n' > pier.ini"
+       " && git commit -qam escape");
+    assert_int_equal(publish(&res, &err), PIER_ERR);
+    if (strstr(err.msg, "leads out of the checkout") == NULL) {
+        fail_msg("got '%s'", err.msg);
+    }
+    assert_live_is(live.data);
     /* A bad _redirects line, named. */
     sh("git rm -q pier.ini && printf '/old /about 301\\n/x\\n' > _redirects"
        " && git commit -qam redirects");
