@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -49,6 +50,7 @@ struct world {
     struct s3_test_origin *o;
     struct edge_server *srv;
     char http[64], admin[64];
+    char dir[256];
     struct sites_manifest *m1;
 };
 
@@ -212,6 +214,12 @@ setup(void **state)
     o.admin = "127.0.0.1:0";
     o.admin_token = TOKEN;
     o.cache.mem_max = 64 << 20;
+    /* big.bin (300 KB) never enters memory: the disk tier serves it. */
+    o.cache.object_max = 100000;
+    snprintf(W.dir, sizeof(W.dir), "/tmp/pier-test-edge.XXXXXX");
+    PIER_ASSERT(mkdtemp(W.dir) != NULL);
+    o.cache.dir = W.dir;
+    o.cache.disk_max = 64 << 20;
     o.workers = 2;
     o.poll_ms = 600000; /* the test drives loads itself */
     W.srv = edge_server_new(&o, &err);
@@ -234,6 +242,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+    char cmd[300];
+
     (void) state;
     pier_http_server_stop(edge_server_http(W.srv));
     pier_http_server_wait(edge_server_http(W.srv));
@@ -242,6 +252,8 @@ teardown(void **state)
     if (W.o != NULL) {
         s3_test_origin_stop(W.o);
     }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", W.dir);
+    PIER_ASSERT(system(cmd) == 0);
     return 0;
 }
 
@@ -636,6 +648,30 @@ test_server_coalesces_misses(void **state)
     assert_int_equal(os1.requests - os0.requests, 2);
 }
 
+/* A blob too large for memory is stored on disk after its fetch, then
+ * served from there without the origin. */
+static void
+test_server_disk_tier(void **state)
+{
+    struct reply r;
+    unsigned long long fetches;
+    int i;
+
+    (void) state;
+    for (i = 0; i < 200 && stat_of("disk_entries") == 0; i++) {
+        usleep(10000); /* the store runs on the thread pool */
+    }
+    assert_true(stat_of("disk_entries") >= 1);
+    fetches = stat_of("origin_fetches");
+    req(&r, "GET", "blog.localhost", "/big.bin", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    expect_header(&r, "X-Cache", "HIT");
+    assert_int_equal(r.body.len, BIG_LEN);
+    assert_memory_equal(r.body.data, big, BIG_LEN);
+    reply_free(&r);
+    assert_int_equal(stat_of("origin_fetches"), fetches);
+}
+
 /* Activation by delta: the changed page is new at once, an unchanged
  * page is still a HIT. */
 static void
@@ -761,6 +797,10 @@ test_server_store_down(void **state)
     req(&r, "GET", "blog.localhost", "/docs/", NULL, NULL);
     assert_int_equal(r.status, 200);
     reply_free(&r);
+    req(&r, "GET", "blog.localhost", "/big.bin", NULL, NULL); /* disk */
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, BIG_LEN);
+    reply_free(&r);
     req(&r, "GET", "blog.localhost", "/404.html", NULL, NULL);
     if (r.status != 200) {
         assert_int_equal(r.status, 502); /* not cached: fails, fast */
@@ -780,6 +820,7 @@ main(void)
         cmocka_unit_test(test_server_rules),
         cmocka_unit_test(test_server_routing_and_refusals),
         cmocka_unit_test(test_server_coalesces_misses),
+        cmocka_unit_test(test_server_disk_tier),
         cmocka_unit_test(test_server_activation),
         cmocka_unit_test(test_server_corrupt_blob_cut),
         cmocka_unit_test(test_server_store_down),
