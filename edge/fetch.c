@@ -505,6 +505,15 @@ edge_fetch_finish(struct edge_fetch *f, bool ok, const char *why)
     return PIER_OK;
 }
 
+struct edge_blob *
+edge_fetch_blob(struct edge_fetch *f)
+{
+    PIER_CHECK_OBJ(f, FETCH_MAGIC);
+    PIER_ASSERT(f->state == f_done);
+    edge_blob_ref(f->blob);
+    return f->blob;
+}
+
 const struct edge_key *
 edge_fetch_key(const struct edge_fetch *f)
 {

@@ -130,6 +130,10 @@ int edge_fetch_append(struct edge_fetch *f, const void *p, size_t n,
  * logs why (never both). Returns what happened: PIER_OK or PIER_ERR. */
 int edge_fetch_finish(struct edge_fetch *f, bool ok, const char *why);
 void edge_fetch_release(struct edge_fetch *f);
+/* After edge_fetch_finish() returned PIER_OK: the verified blob, with a
+ * reference for the caller (for the disk tier: it may be too large for
+ * memory, so the cache may not have it). */
+struct edge_blob *edge_fetch_blob(struct edge_fetch *f);
 const struct edge_key *edge_fetch_key(const struct edge_fetch *f);
 
 /* The waiter's side; on its loop. */

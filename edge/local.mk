@@ -9,7 +9,8 @@ noinst_HEADERS += edge/path.h edge/encoding.h edge/range.h \
 
 EDGE_TESTS = tests/edge/test_path tests/edge/test_encoding \
 	tests/edge/test_range tests/edge/test_verify tests/edge/test_cache \
-	tests/edge/test_fetch tests/edge/test_hazard tests/edge/test_hosts
+	tests/edge/test_fetch tests/edge/test_hazard tests/edge/test_hosts \
+	tests/edge/test_server
 check_PROGRAMS += $(EDGE_TESTS)
 TESTS += $(EDGE_TESTS)
 tests_edge_test_path_SOURCES = tests/edge/test_path.c
@@ -45,3 +46,7 @@ tests_edge_test_hazard_LDADD = $(TEST_LDADD)
 tests_edge_test_hosts_SOURCES = tests/edge/test_hosts.c
 tests_edge_test_hosts_CFLAGS = $(TEST_CFLAGS)
 tests_edge_test_hosts_LDADD = $(TEST_LDADD)
+tests_edge_test_server_SOURCES = tests/edge/test_server.c \
+	tests/lib/s3_test_origin.c
+tests_edge_test_server_CFLAGS = $(TEST_CFLAGS)
+tests_edge_test_server_LDADD = $(TEST_LDADD)

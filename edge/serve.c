@@ -46,6 +46,8 @@ struct edge_req {
     bool writing; /* one write in flight */
     bool ended;
     bool ranged;
+    bool hashed;
+    struct disk_load *loading; /* a disk read in flight */
     struct edge_range range;
     uint64_t size; /* of the variant being sent */
     char path[EDGE_PATH_MAX];
@@ -91,22 +93,23 @@ req_get(struct edge_worker *w, struct pier_http_req *hr)
     r->writing = false;
     r->ended = false;
     r->ranged = false;
+    r->hashed = false;
+    r->loading = NULL;
     r->size = 0;
     pier_buf_reset(&r->to);
     pier_buf_reset(&r->hdrs);
     return r;
 }
 
-static void
-on_finish(struct pier_http_req *hr, bool completed, void *ctx)
-{
-    struct edge_req *r = ctx;
-    struct edge_worker *w;
+struct disk_load;
+static void disk_load_gone(struct disk_load *dl);
 
-    (void) hr;
-    (void) completed;
-    PIER_CHECK_OBJ(r, EDGE_REQ_MAGIC);
-    w = r->w;
+/* Give r back to its worker's list, dropping what it holds. */
+static void
+req_recycle(struct edge_req *r)
+{
+    struct edge_worker *w = r->w;
+
     if (r->joined) {
         edge_waiter_leave(&r->waiter);
         r->joined = false;
@@ -121,6 +124,22 @@ on_finish(struct pier_http_req *hr, bool completed, void *ctx)
     r->magic = 0;
     r->next_free = w->free_reqs;
     w->free_reqs = r;
+}
+
+static void
+on_finish(struct pier_http_req *hr, bool completed, void *ctx)
+{
+    struct edge_req *r = ctx;
+
+    (void) hr;
+    (void) completed;
+    PIER_CHECK_OBJ(r, EDGE_REQ_MAGIC);
+    r->req = NULL;
+    if (r->loading != NULL) {
+        disk_load_gone(r->loading); /* recycled when the read is done */
+        return;
+    }
+    req_recycle(r);
 }
 
 void
@@ -412,7 +431,6 @@ origin_done(struct pier_s3_response *resp, const struct pier_err *err,
     char why[300];
     struct edge_blob *b;
     struct disk_job *j;
-    const struct edge_key *k;
 
     PIER_CHECK_OBJ(o, ORIGIN_MAGIC);
     (void) resp;
@@ -420,11 +438,10 @@ origin_done(struct pier_s3_response *resp, const struct pier_err *err,
         snprintf(why, sizeof(why), "%s", err->msg);
         atomic_fetch_add(&srv->origin_errors, 1);
     }
-    k = edge_fetch_key(o->f);
     if (edge_fetch_finish(o->f, err == NULL, err != NULL ? why : NULL)
         == PIER_OK) {
-        b = edge_cache_find(srv->cache, k);
-        if (b != NULL && edge_cache_disk_enabled(srv->cache)) {
+        b = edge_fetch_blob(o->f);
+        if (edge_cache_disk_enabled(srv->cache)) {
             j = pier_calloc(1, sizeof(*j));
             j->srv = srv;
             j->blob = b;
@@ -600,6 +617,137 @@ send_blob(struct edge_req *r, struct edge_blob *b)
     pier_http_resp_send(r->req, r->status, body);
 }
 
+/* A miss in memory (and on disk): join or start the blob's fetch. */
+static void
+miss(struct edge_req *r, struct edge_deploy *d, const struct edge_key *kp)
+{
+    struct edge_server *srv = r->w->srv;
+    const struct sites_entry *e = r->entry;
+    enum edge_enc enc = (enum edge_enc) kp->enc;
+    struct edge_key k = *kp;
+    struct edge_blob *hit;
+    struct edge_fetch *f;
+    bool hashed = r->hashed;
+    char etag[SITES_SHA256_HEX + 16];
+    size_t etag_len = etag_of(e, enc, etag, sizeof(etag));
+
+    atomic_fetch_add(&srv->misses, 1);
+    if (r->head) {
+        /* The manifest knows the length: no need to fetch for HEAD. */
+        add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "MISS",
+                    0);
+        pier_http_resp_start(r->req, r->status,
+                             (int64_t) (r->ranged ? r->range.last
+                                                        - r->range.first + 1
+                                                  : r->size));
+        pier_http_resp_end(r->req);
+        return;
+    }
+    /* The miss outlives the handler: keep the deploy (e points into it). */
+    if (r->deploy == NULL) {
+        edge_deploy_ref(d);
+        r->deploy = d;
+    }
+    edge_waiter_init(&r->waiter, on_news, r);
+    switch (edge_fetches_join(srv->fetches, &k, e->size, r->w->notifier,
+                              &r->waiter, &hit, &f)) {
+    case EDGE_JOIN_HIT:
+        add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "HIT",
+                    (int64_t) time(NULL) - hit->stored_s);
+        send_blob(r, hit);
+        return;
+    case EDGE_JOIN_STARTED:
+        r->joined = true;
+        origin_start(r, f);
+        break;
+    case EDGE_JOIN_WAIT:
+        r->joined = true;
+        break;
+    }
+    add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "MISS", 0);
+    /* The waiter's first callback comes from the loop: pump starts there. */
+}
+
+/* The disk tier: read on the thread pool, then serve or fetch. */
+
+struct disk_load {
+    uv_work_t work;
+    struct edge_req *r;
+    struct edge_key k;
+    struct edge_blob *got;
+    bool gone; /* the client left meanwhile */
+};
+
+static void
+disk_load_gone(struct disk_load *dl)
+{
+    dl->gone = true;
+}
+
+static void
+disk_load_work(uv_work_t *w)
+{
+    struct disk_load *dl = w->data;
+    struct pier_err err;
+
+    if (edge_cache_disk_load(dl->r->w->srv->cache, &dl->k, dl->r->entry->size,
+                             &dl->got, &err)
+        != PIER_OK) {
+        pier_log(PIER_LOG_WARN, "edge", "disk cache: %s", err.msg);
+    }
+}
+
+static void
+disk_load_done(uv_work_t *w, int status)
+{
+    struct disk_load *dl = w->data;
+    struct edge_req *r = dl->r;
+    char etag[SITES_SHA256_HEX + 16];
+    size_t etag_len;
+
+    (void) status;
+    if (dl->gone) {
+        /* on_finish ran while we read; it left r to us. */
+        edge_blob_release(dl->got);
+        r->loading = NULL;
+        req_recycle(r);
+        pier_free(dl);
+        return;
+    }
+    r->loading = NULL;
+    if (dl->got == NULL) {
+        miss(r, r->deploy, &dl->k);
+        pier_free(dl);
+        return;
+    }
+    etag_len = etag_of(r->entry, (enum edge_enc) dl->k.enc, etag, sizeof(etag));
+    add_headers(r, r->entry, (enum edge_enc) dl->k.enc, r->hashed,
+                pier_str_make(etag, etag_len), "HIT",
+                (int64_t) time(NULL) - dl->got->stored_s);
+    send_blob(r, dl->got);
+    pier_free(dl);
+}
+
+static bool
+disk_load_start(struct edge_req *r, struct edge_deploy *d,
+                const struct edge_key *k)
+{
+    struct disk_load *dl = pier_calloc(1, sizeof(*dl));
+
+    dl->r = r;
+    dl->k = *k;
+    dl->work.data = dl;
+    edge_deploy_ref(d); /* r->entry points into it until the answer */
+    r->deploy = d;
+    if (uv_queue_work(r->w->loop, &dl->work, disk_load_work, disk_load_done)
+        != 0) {
+        pier_free(dl);
+        return false;
+    }
+    r->loading = dl;
+    return true;
+}
+
 /* Serve entry e of the deploy protected for this request with status. */
 static void
 serve_entry(struct edge_req *r, struct edge_deploy *d,
@@ -611,12 +759,12 @@ serve_entry(struct edge_req *r, struct edge_deploy *d,
     size_t etag_len = etag_of(e, enc, etag, sizeof(etag));
     struct pier_str rv, ir;
     struct edge_key k;
-    struct edge_blob *b, *hit;
-    struct edge_fetch *f;
+    struct edge_blob *b;
     struct pier_err err;
     int rs;
 
     r->entry = e;
+    r->hashed = hashed;
     r->status = status;
     r->size = variant_size(e, enc);
     if (status == 200 && none_match(r, pier_str_make(etag, etag_len))) {
@@ -664,40 +812,12 @@ serve_entry(struct edge_req *r, struct edge_deploy *d,
         send_blob(r, b);
         return;
     }
-    atomic_fetch_add(&srv->misses, 1);
-    if (r->head) {
-        /* The manifest knows the length: no need to fetch for HEAD. */
-        add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "MISS",
-                    0);
-        pier_http_resp_start(r->req, r->status,
-                             (int64_t) (r->ranged ? r->range.last
-                                                        - r->range.first + 1
-                                                  : r->size));
-        pier_http_resp_end(r->req);
-        return;
+    if (edge_cache_disk_has(srv->cache, &k) && disk_load_start(r, d, &k)) {
+        return; /* continues in disk_load_done */
     }
-    /* The miss outlives the handler: keep the deploy (e points into it). */
-    edge_deploy_ref(d);
-    r->deploy = d;
-    edge_waiter_init(&r->waiter, on_news, r);
-    switch (edge_fetches_join(srv->fetches, &k, e->size, r->w->notifier,
-                              &r->waiter, &hit, &f)) {
-    case EDGE_JOIN_HIT:
-        add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "HIT",
-                    (int64_t) time(NULL) - hit->stored_s);
-        send_blob(r, hit);
-        return;
-    case EDGE_JOIN_STARTED:
-        r->joined = true;
-        origin_start(r, f);
-        break;
-    case EDGE_JOIN_WAIT:
-        r->joined = true;
-        break;
-    }
-    add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "MISS", 0);
-    /* The waiter's first callback comes from the loop: pump starts there. */
+    miss(r, d, &k);
 }
+
 
 /* Look path up with pretty URLs: "/a" is "/a", "/a.html" or, redirected
  * to "/a/", "/a/index.html"; "/d/" is "/d/index.html". *redirect is set

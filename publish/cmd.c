@@ -67,8 +67,10 @@ summary(const struct publish_opts *o, const struct publish_result *r)
            o->site, r->files, r->blobs, r->blobs_known, r->blobs_present,
            r->blobs_uploaded, r->variants_uploaded,
            (unsigned long long) r->bytes_uploaded);
-    printf("%s: %zu paths changed since %s; %zu warnings\n", o->site,
-           r->changed, r->previous[0] != '\0' ? r->previous : "nothing",
+    printf("%s: %zu paths changed since %s; %zu HTML/CSS files parsed; "
+           "%zu warnings\n",
+           o->site, r->changed,
+           r->previous[0] != '\0' ? r->previous : "nothing", r->docs_parsed,
            r->warnings);
     printf("%s: read %.0f ms, graph %.0f ms, upload %.0f ms, activate %.0f "
            "ms, total %.0f ms\n",

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -383,6 +384,27 @@ check_rules(struct ctx *x, struct pier_err *err)
     return rc;
 }
 
+/* The build may have made its output folder a link elsewhere: what is
+ * published must come from inside the checkout. */
+static int
+inside(const char *dir, const char *root, struct pier_err *err)
+{
+    char *d = realpath(dir, NULL), *r = realpath(root, NULL);
+    size_t n = d != NULL ? strlen(d) : 0;
+    int rc = PIER_OK;
+
+    if (r == NULL) {
+        rc = pier_err_sys(err, errno, "the build made no '%s'",
+                          root + strlen(dir) + 1);
+    } else if (d == NULL || strncmp(r, d, n) != 0
+               || (r[n] != '\0' && r[n] != '/')) {
+        rc = pier_err_set(err, "the build output leads out of the checkout");
+    }
+    free(d);
+    free(r);
+    return rc;
+}
+
 /* Step 2: the files of the commit, or of its build. */
 static int
 list_files(struct ctx *x, struct pier_err *err)
@@ -422,7 +444,10 @@ list_files(struct ctx *x, struct pier_err *err)
             }
         }
         PIER_ASSERT(rc == PIER_OK);
-        rc = publish_dir_list(root.data, &x->set, &x->files, err);
+        rc = inside(x->build_dir, root.data, err);
+        if (rc == PIER_OK) {
+            rc = publish_dir_list(root.data, &x->set, &x->files, err);
+        }
         pier_buf_release(&root);
         if (rc != PIER_OK) {
             return PIER_ERR;
@@ -451,8 +476,155 @@ list_files(struct ctx *x, struct pier_err *err)
     return check_rules(x, err);
 }
 
-/* Step 3: read what the live manifest does not already describe, and
- * build the graph. */
+/*
+ * Step 3: read what the live manifest does not already describe, decide
+ * which documents to parse again, and build the graph.
+ *
+ * A file is unchanged when the live manifest has its path with the same
+ * git blob id. An unchanged HTML or CSS file publishes the same bytes as
+ * last time unless a file it references changed its published name, or
+ * appeared or disappeared: only non-HTML files can (pages are never
+ * renamed). A reference to such a file contains its name, so an unchanged
+ * document that does not contain the name of any of them is not parsed:
+ * its bytes, hash and size are the live manifest's. A stylesheet parsed
+ * again may be renamed in turn, so its name joins the set until nothing
+ * more is found. Names with bytes that URLs may write escaped, and a
+ * changed pier.ini, make every document parse again.
+ */
+struct incr {
+    const struct sites_entry **same; /* per file: the unchanged record */
+    const struct sites_entry **was;  /* per file: the live record, if any */
+    bool *parse;                     /* per file: a document to parse */
+    const char **names;              /* names that may have changed */
+    size_t nnames;
+};
+
+static bool
+is_html_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    return dot != NULL && strchr(dot, '/') == NULL
+           && (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0);
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Only these bytes are sure to be written as themselves in a URL. */
+static bool
+name_is_plain(const char *name)
+{
+    const char *p;
+
+    for (p = name; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
+              || *p == '_' || *p == '~')) {
+            return false;
+        }
+    }
+    return name[0] != '\0';
+}
+
+/* pier.ini may change hashing, exclusions, the build: then nothing
+ * carries over. Unknown (the live commit is not in this repository) is a
+ * change. */
+static bool
+settings_changed(struct ctx *x)
+{
+    const char *hex = sites_manifest_commit(x->old);
+    struct pier_err err;
+    git_oid old;
+    char **paths;
+    size_t n, i;
+    bool changed = true;
+
+    if (hex == NULL || git_oid_fromstr(&old, hex) != 0
+        || publish_tree_diff(x->repo, &old, &x->commit, &paths, &n, &err)
+               != PIER_OK) {
+        return true;
+    }
+    changed = false;
+    for (i = 0; i < n; i++) {
+        changed |= strcmp(paths[i], "pier.ini") == 0;
+    }
+    publish_paths_free(paths, n);
+    return changed;
+}
+
+static void
+add_name(struct incr *c, const char *name)
+{
+    c->names[c->nnames++] = name;
+}
+
+/* Decide which unchanged documents to parse; reads them as needed. */
+static int
+plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
+{
+    size_t n = x->files.n, no = sites_manifest_count(x->old), i, k;
+    bool full = settings_changed(x), grew = true;
+
+    c->names = pier_calloc(n + no + 1, sizeof(*c->names));
+    for (i = 0; i < n; i++) {
+        const char *p = x->files.v[i].path;
+
+        if (c->same[i] == NULL && !is_html_path(p)) {
+            add_name(c, base_name(p));
+        }
+    }
+    /* Files gone since the live deploy. */
+    for (i = 0; i < no; i++) {
+        const struct sites_entry *e = sites_manifest_at(x->old, i);
+
+        if (!is_html_path(e->path)
+            && publish_files_find(&x->files, e->path + 1) == NULL) {
+            add_name(c, base_name(e->path));
+        }
+    }
+    for (k = 0; k < c->nnames && !full; k++) {
+        full = !name_is_plain(c->names[k]);
+    }
+    for (i = 0; i < n; i++) {
+        c->parse[i] = publish_graph_parses(x->files.v[i].path)
+                      && (c->same[i] == NULL || full);
+    }
+    if (full || c->nnames == 0) {
+        return PIER_OK;
+    }
+    while (grew) {
+        grew = false;
+        for (i = 0; i < n; i++) {
+            const struct publish_file *f = &x->files.v[i];
+
+            if (c->parse[i] || !publish_graph_parses(f->path)) {
+                continue;
+            }
+            if (x->bufs[i].len == 0
+                && publish_file_read(x->repo, f, &x->bufs[i], err)
+                       != PIER_OK) {
+                return PIER_ERR;
+            }
+            for (k = 0; k < c->nnames && !c->parse[i]; k++) {
+                c->parse[i] = memmem(x->bufs[i].data, x->bufs[i].len,
+                                     c->names[k], strlen(c->names[k]))
+                              != NULL;
+            }
+            if (c->parse[i] && !is_html_path(f->path)) {
+                add_name(c, base_name(f->path));
+                grew = true;
+            }
+        }
+    }
+    return PIER_OK;
+}
+
 static int
 make_graph(struct ctx *x, struct pier_err *err)
 {
@@ -460,46 +632,77 @@ make_graph(struct ctx *x, struct pier_err *err)
                                      .hash_len = x->set.hash_len};
     size_t i, n = x->files.n;
     char path[SITES_PATH_MAX + 2];
+    struct incr c;
+    int rc = PIER_ERR;
 
+    memset(&c, 0, sizeof(c));
     x->bufs = pier_calloc(n + 1, sizeof(*x->bufs));
     x->shas = pier_calloc(n + 1, sizeof(*x->shas));
     x->in = pier_calloc(n + 1, sizeof(*x->in));
+    c.same = pier_calloc(n + 1, sizeof(*c.same));
+    c.was = pier_calloc(n + 1, sizeof(*c.was));
+    c.parse = pier_calloc(n + 1, sizeof(*c.parse));
     for (i = 0; i < n; i++) {
         const struct publish_file *f = &x->files.v[i];
-        const struct sites_entry *e = NULL;
         char hex[GIT_OID_HEXSZ + 1];
 
         pier_buf_init(&x->bufs[i], SIZE_MAX);
-        x->in[i].path = f->path;
-        if (x->old != NULL && !publish_graph_parses(f->path)) {
-            snprintf(path, sizeof(path), "/%s", f->path);
-            e = sites_manifest_get(x->old, pier_str_cstr(path), NULL);
-            git_oid_tostr(hex, sizeof(hex), &f->blob);
-            if (e != NULL && strcmp(e->git_blob, hex) != 0) {
-                e = NULL;
-            }
-        }
-        if (e != NULL) {
-            memcpy(x->shas[i], e->sha256, sizeof(x->shas[i]));
-            x->in[i].sha256 = x->shas[i];
-            x->in[i].len = (size_t) e->size;
+        if (x->old == NULL) {
             continue;
         }
-        if (publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
-            return PIER_ERR;
+        snprintf(path, sizeof(path), "/%s", f->path);
+        c.was[i] = sites_manifest_get(x->old, pier_str_cstr(path), NULL);
+        git_oid_tostr(hex, sizeof(hex), &f->blob);
+        if (c.was[i] != NULL && strcmp(c.was[i]->git_blob, hex) == 0) {
+            c.same[i] = c.was[i];
         }
-        x->in[i].data = x->bufs[i].data;
-        x->in[i].len = x->bufs[i].len;
+    }
+    if (x->old != NULL) {
+        if (plan_parse(x, &c, err) != PIER_OK) {
+            goto out;
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            c.parse[i] = publish_graph_parses(x->files.v[i].path);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const struct publish_file *f = &x->files.v[i];
+        struct publish_graph_in *in = &x->in[i];
+
+        in->path = f->path;
+        /* An asset stays one: unparsed pages may still reference it. */
+        in->asset = c.was[i] != NULL && c.was[i]->klass == SITES_CLASS_ASSET;
+        if (c.same[i] != NULL && !c.parse[i]) {
+            memcpy(x->shas[i], c.same[i]->sha256, sizeof(x->shas[i]));
+            in->sha256 = x->shas[i];
+            in->len = (size_t) c.same[i]->size;
+            in->opaque = publish_graph_parses(f->path);
+            continue;
+        }
+        if (x->bufs[i].len == 0
+            && publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
+            goto out;
+        }
+        in->data = x->bufs[i].data;
+        in->len = x->bufs[i].len;
+        x->res->docs_parsed += c.parse[i];
     }
     x->g = publish_graph_build(x->in, n, &go, err);
     if (x->g == NULL) {
-        return PIER_ERR;
+        goto out;
     }
     for (i = 0; i < publish_graph_nwarnings(x->g); i++) {
         say(x, "warning: %s", publish_graph_warning(x->g, i));
     }
     x->res->warnings = publish_graph_nwarnings(x->g);
-    return PIER_OK;
+    rc = PIER_OK;
+out:
+    pier_free(c.same);
+    pier_free(c.was);
+    pier_free(c.parse);
+    pier_free(c.names);
+    return rc;
 }
 
 static int

@@ -9,7 +9,9 @@
  *      _redirects and _headers become the manifest's rules (a bad line
  *      fails here, before any upload);
  *   3. the asset graph (publish/graph.h): hashed names, rewritten pages;
- *      files whose git blob id the live manifest records are not read;
+ *      files whose git blob id the live manifest records are not read,
+ *      and unchanged pages are not parsed unless they may reference a
+ *      file whose name changed (see make_graph in deploy.c);
  *   4. blobs: those the live manifest lists are skipped without a
  *      request; others are checked with HEAD, and missing ones compressed
  *      on the thread pool and PUT with If-None-Match: * (variants first,
@@ -25,7 +27,7 @@
  * site as it was; an edge that does not answer does not undo anything.
  *
  * XXX: not done yet: pier.conf's [publish] section, a progress bar, SRI
- * integrity, reusing parse results of unchanged HTML between deploys.
+ * integrity.
  */
 #ifndef PUBLISH_DEPLOY_H
 #define PUBLISH_DEPLOY_H
@@ -59,6 +61,8 @@ struct publish_result {
     bool noop;      /* the live deploy has the same tree: nothing done */
     bool lost_race; /* another deploy became live first: ours is not */
     size_t files;   /* paths in the new manifest */
+    size_t docs_parsed; /* HTML and CSS files parsed (the others carried
+                         * over from the live deploy) */
     size_t blobs;   /* distinct blobs (identity) in the new manifest */
     size_t blobs_known;    /* listed by the live manifest: no request */
     size_t blobs_present;  /* found by HEAD */

@@ -25,7 +25,8 @@
 enum kind { k_other = 0, k_html, k_css };
 
 struct node {
-    enum kind kind;
+    enum kind kind; /* k_other for opaque inputs: never parsed */
+    bool html;      /* by its name, parsed or not: never an asset */
     struct publish_refs refs;
     size_t *target; /* per reference: the file it names, or NOFILE */
     int state;      /* 0: not seen, 1: on the walk's stack, 2: done */
@@ -245,7 +246,7 @@ scan(struct publish_graph *g, size_t i, struct pier_err *err)
             continue;
         }
         nd->target[j] = t;
-        if (g->o.hash && g->nodes[t].kind != k_html) {
+        if (g->o.hash && !g->nodes[t].html) {
             g->nodes[t].asset = true;
         }
     }
@@ -400,9 +401,12 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
     g->next = pier_malloc((n + 1) * sizeof(*g->next));
     for (i = 0; i < n; i++) {
         g->byname[i] = i;
-        g->nodes[i].kind = kind_of(files[i].path);
+        g->nodes[i].html = kind_of(files[i].path) == k_html;
+        g->nodes[i].kind = files[i].opaque ? k_other : kind_of(files[i].path);
+        g->nodes[i].asset = o->hash && files[i].asset && !g->nodes[i].html;
         /* Documents are parsed: their bytes must be there. */
         PIER_ASSERT(files[i].data != NULL || g->nodes[i].kind == k_other);
+        PIER_ASSERT(!files[i].opaque || files[i].sha256 != NULL);
     }
     qsort_r(g->byname, n, sizeof(*g->byname), cmp_byname, g);
     for (i = 0; i < n; i++) {

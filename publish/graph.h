@@ -35,7 +35,11 @@ struct publish_graph_in {
     size_t len;
     const char *sha256; /* NULL, or the bytes' SHA-256 in hex, known from
                          * the live manifest: then data may be NULL (never
-                         * for HTML or CSS, which are parsed) */
+                         * for HTML or CSS that are parsed) */
+    bool opaque;        /* an HTML or CSS file not to parse: its published
+                         * bytes are known (sha256, len) and unchanged */
+    bool asset;         /* an asset whoever references it (it was one in
+                         * the live deploy); ignored for HTML */
 };
 
 /* One file of the site, as published. */

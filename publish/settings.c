@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-enum opt_type { T_STR, T_BOOL, T_UINT, T_LIST, T_LEVEL };
+enum opt_type { T_STR, T_DIR, T_BOOL, T_UINT, T_LIST, T_LEVEL };
 
 struct opt {
     const char *section;
@@ -29,7 +29,7 @@ struct opt {
 static const struct opt opts[] = {
     {"build", "command", T_STR, OFF(build_command), 0, 0, "(none)",
      "shell command that builds the site in a checkout of the commit"},
-    {"build", "output", T_STR, OFF(build_output), 0, 0, "public/ or root",
+    {"build", "output", T_DIR, OFF(build_output), 0, 0, "public/ or root",
      "folder to publish: public/ when the build made it, else the root"},
     {"build", "timeout", T_UINT, OFF(build_timeout_s), 1, 86400, "600",
      "seconds the build may run"},
@@ -110,6 +110,33 @@ add_patterns(struct publish_settings *c, const char *v)
     }
 }
 
+/* A relative path without "." or ".." segments or backslashes; one
+ * trailing slash is allowed. */
+static bool
+dir_ok(const char *v)
+{
+    const char *p = v;
+
+    if (v[0] == '\0' || v[0] == '/' || strchr(v, '\\') != NULL) {
+        return false;
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, "/");
+
+        if (n == 0 && p[n] == '/') {
+            return false; /* "a//b" */
+        }
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            return false;
+        }
+        p += n;
+        if (*p == '/') {
+            p++;
+        }
+    }
+    return true;
+}
+
 /* inih calls this for every key; returning 0 stops it, and it returns
  * the line. */
 static int
@@ -140,6 +167,21 @@ on_key(void *user, const char *section, const char *name, const char *value)
 
         pier_free(*p);
         *p = value[0] != '\0' ? pier_strdup(value) : NULL;
+        break;
+    }
+    case T_DIR: {
+        char **p = (char **) (base + o->off);
+
+        /* A folder of the checkout: a pushed pier.ini must not point the
+         * publisher at the rest of the machine. */
+        if (!dir_ok(value)) {
+            snprintf(ctx->msg, sizeof(ctx->msg),
+                     "[%s] %s: '%s' is not a folder inside the repository",
+                     section, name, value);
+            return 0;
+        }
+        pier_free(*p);
+        *p = pier_strdup(value);
         break;
     }
     case T_BOOL:

@@ -47,11 +47,12 @@
  * Paths are what the edge looks up after normalisation: they start with
  * '/', have no empty, "." or ".." segment, no control byte, are UTF-8
  * (JSON strings are), and have at most SITES_PATH_MAX bytes. An asset
- * (referenced from HTML or CSS) is served at its path like an entry and also at
- * its hashed alias, immutable; sites_manifest_get() says which one matched.
- * Unknown object keys are ignored (forward compatibility); a "format" other
- * than 1 is refused; of a key repeated in one object the last counts (jansson's
- * way; asking jansson to refuse repeats doubles the load time).
+ * (referenced from HTML or CSS) is served at its path like an entry and
+ * also at its hashed alias, immutable; sites_manifest_get() says which
+ * one matched. Unknown object keys are ignored (forward compatibility); a
+ * "format" other than 1 is refused; of a key repeated in one object the
+ * last counts (jansson's way; asking jansson to refuse repeats doubles
+ * the load time).
  *
  * The deploy delta, what the publisher POSTs to each edge's admin API:
  *
@@ -59,7 +60,10 @@
  *     "site": "blog",
  *     "from_deploy": "<id>" or null,
  *     "to_deploy": "<id>",
- *     "commit": "<hex>" or null, "created": 1795512600,
+ *     "parent": "<id>" or null,              the parent recorded in to's
+ *     "commit": "<hex>" or null,             manifest, its commit and
+ *     "created": 1795512600,                 time, so that applying the
+ *                                            delta rebuilds it exactly
  *     "changes": {"/index.html": {entry as above}, "/gone.html": null},
  *     "rules_changed": true,
  *     "redirects": "...", "headers": "..."   present when rules_changed

@@ -249,6 +249,50 @@ test_deploy_same_tree_is_noop(void **state)
     pier_buf_release(&live);
 }
 
+/* What an incremental publish made must be what a full one makes: publish
+ * the same commit as a new site (no live deploy: everything parsed) and
+ * compare every record but the git ids' provenance. */
+static void
+assert_same_as_full(const char *site)
+{
+    struct publish_opts o = {
+        .site = site, .repo = repo, .s3 = &cfg, .out_fd = -1,
+    };
+    struct publish_result res;
+    struct pier_err err;
+    struct sites_manifest *inc, *full;
+    struct pier_buf zst, id;
+    char key[256];
+    size_t i;
+
+    assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
+    pier_buf_init(&zst, SIZE_MAX);
+    pier_buf_init(&id, SIZE_MAX);
+    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", site,
+             res.deploy);
+    assert_true(s3_test_origin_get(origin, key, &zst));
+    full = sites_manifest_load_zst(zst.data, zst.len, SIZE_MAX, &err);
+    assert_non_null(full);
+    inc = live_manifest();
+    assert_int_equal(sites_manifest_count(inc), sites_manifest_count(full));
+    for (i = 0; i < sites_manifest_count(full); i++) {
+        const struct sites_entry *a = sites_manifest_at(inc, i);
+        const struct sites_entry *b = sites_manifest_at(full, i);
+
+        assert_string_equal(a->path, b->path);
+        assert_string_equal(a->sha256, b->sha256);
+        assert_int_equal(a->klass, b->klass);
+        assert_int_equal(a->alias == NULL, b->alias == NULL);
+        if (a->alias != NULL) {
+            assert_string_equal(a->alias, b->alias);
+        }
+    }
+    sites_manifest_free(inc);
+    sites_manifest_free(full);
+    pier_buf_release(&zst);
+    pier_buf_release(&id);
+}
+
 static void
 test_deploy_one_page_changed(void **state)
 {
@@ -267,6 +311,7 @@ test_deploy_one_page_changed(void **state)
     assert_int_equal(res.blobs_known, 5);
     assert_int_equal(res.blobs_present, 0);
     assert_int_equal(res.changed, 1);
+    assert_int_equal(res.docs_parsed, 1); /* the page; the others kept */
     assert_string_equal(sites_manifest_parent(after),
                         sites_manifest_deploy(before));
     assert_string_not_equal(entry(after, "/about.html")->sha256,
@@ -275,6 +320,7 @@ test_deploy_one_page_changed(void **state)
                         entry(before, "/index.html")->sha256);
     sites_manifest_free(before);
     sites_manifest_free(after);
+    assert_same_as_full("full1");
 }
 
 static void
@@ -298,8 +344,12 @@ test_deploy_stylesheet_change_renames_it(void **state)
                             entry(before, "/index.html")->sha256);
     assert_string_equal(entry(after, "/about.html")->sha256,
                         entry(before, "/about.html")->sha256);
+    /* bg.png changed: site.css names it, index.html names site.css;
+     * about.html names neither and is not parsed. */
+    assert_int_equal(res.docs_parsed, 2);
     sites_manifest_free(before);
     sites_manifest_free(after);
+    assert_same_as_full("full2");
 }
 
 static void
@@ -328,6 +378,14 @@ test_deploy_failures_leave_live_alone(void **state)
        " && git add pier.ini && git commit -qm build");
     assert_int_equal(publish(&res, &err), PIER_ERR);
     assert_non_null(strstr(err.msg, "exit status 4"));
+    assert_live_is(live.data);
+    /* A build whose output leads out of the checkout. */
+    sh("printf '[build]\\ncommand = ln -s /etc public\\n' > pier.ini"
+       " && git commit -qam escape");
+    assert_int_equal(publish(&res, &err), PIER_ERR);
+    if (strstr(err.msg, "leads out of the checkout") == NULL) {
+        fail_msg("got '%s'", err.msg);
+    }
     assert_live_is(live.data);
     /* A bad _redirects line, named. */
     sh("git rm -q pier.ini && printf '/old /about 301\\n/x\\n' > _redirects"

@@ -61,7 +61,7 @@ name_for(const char *path, const char *bytes, size_t n, char *out,
     pier_buf_release(&b);
 }
 
-#define IN(p, s) {(p), (s), sizeof(s) - 1, NULL}
+#define IN(p, s) {.path = (p), .data = (s), .len = sizeof(s) - 1}
 
 static void
 test_graph_hashes_children_first(void **state)
@@ -294,7 +294,7 @@ test_graph_known_hash_without_bytes(void **state)
                               "111111111111111111";
     const struct publish_graph_in in[] = {
         IN("index.html", "<img src=big.jpg>"),
-        {"big.jpg", NULL, 123456, sha},
+        {.path = "big.jpg", .len = 123456, .sha256 = sha},
     };
     struct publish_graph *g;
     const struct publish_graph_out *o;
@@ -308,6 +308,43 @@ test_graph_known_hash_without_bytes(void **state)
     assert_string_equal(o->hashed, "big.11111111.jpg");
     assert_string_equal(out_of(g, "index.html")->data,
                         "<img src=big.11111111.jpg>");
+    publish_graph_free(g);
+}
+
+/* What an incremental publish passes for unchanged documents: not
+ * parsed, bytes known by hash; and assets of the live deploy stay assets
+ * even when no parsed document references them. */
+static void
+test_graph_opaque_and_forced_assets(void **state)
+{
+    static const char sha_css[] = "2222222222222222222222222222222222222222"
+                                  "222222222222222222222222";
+    static const char sha_page[] = "33333333333333333333333333333333333333"
+                                   "33333333333333333333333333";
+    static const char sha_png[] = "444444444444444444444444444444444444444"
+                                  "4444444444444444444444444";
+    const struct publish_graph_in in[] = {
+        {.path = "old.html", .len = 10, .sha256 = sha_page, .opaque = true},
+        {.path = "site.css", .len = 20, .sha256 = sha_css, .opaque = true,
+         .asset = true},
+        {.path = "logo.png", .len = 30, .sha256 = sha_png, .asset = true},
+        {.path = "page.html", .len = 5, .sha256 = sha_page, .opaque = true,
+         .asset = true},
+        IN("new.html", "<link rel=stylesheet href=site.css>"),
+    };
+    struct publish_graph *g;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    assert_string_equal(out_of(g, "site.css")->hashed, "site.22222222.css");
+    assert_false(out_of(g, "site.css")->rewritten);
+    assert_null(out_of(g, "site.css")->data);
+    assert_string_equal(out_of(g, "logo.png")->hashed, "logo.44444444.png");
+    assert_null(out_of(g, "page.html")->hashed); /* pages never are */
+    assert_null(out_of(g, "old.html")->hashed);
+    assert_string_equal(out_of(g, "old.html")->sha256, sha_page);
+    assert_string_equal(out_of(g, "new.html")->data,
+                        "<link rel=stylesheet href=site.22222222.css>");
     publish_graph_free(g);
 }
 
@@ -344,6 +381,7 @@ main(void)
         cmocka_unit_test(test_graph_base_href),
         cmocka_unit_test(test_graph_without_hashing),
         cmocka_unit_test(test_graph_known_hash_without_bytes),
+        cmocka_unit_test(test_graph_opaque_and_forced_assets),
         cmocka_unit_test(test_graph_hashed_path_forms),
     };
 

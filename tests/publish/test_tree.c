@@ -393,6 +393,9 @@ test_tree_settings_errors_name_the_line(void **state)
         {"[compress]\nlevel = max\n", "pier.ini:2: [compress] level"},
         {"[build]\ntimeout = -5\n", "pier.ini:2: [build] timeout"},
         {"[build\n", "pier.ini:1: syntax error"},
+        {"[build]\noutput = ../../etc\n", "pier.ini:2: [build] output"},
+        {"[build]\noutput = /etc\n", "pier.ini:2: [build] output"},
+        {"[build]\noutput = a/./b\n", "pier.ini:2: [build] output"},
     };
     const char *ini;
     size_t i;
