@@ -364,8 +364,25 @@ out:
     return rc;
 }
 
-int
-pier_cmd_up(int argc, char **argv)
+/* One running stack: what pier up and pier demo share. */
+struct up_stack {
+    struct up_layout l;
+    struct up_conf conf;
+    struct child kids[2];
+    char *store_addr;
+    char *http_addr;
+    char *https_addr;
+    char *admin_addr;
+    const char *ready;
+    bool created;
+    sigset_t set;
+};
+
+/* Parse the options of pier up (and pier demo, which takes the same).
+ * Returns -1 to go on, else the exit status. */
+static int
+parse(struct up_stack *st, const char *cmd, int argc, char **argv,
+      void (*helpfn)(void))
 {
     static const struct option longopts[] = {
         {"data", required_argument, NULL, 'd'},
@@ -378,234 +395,429 @@ pier_cmd_up(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *data_flag = NULL, *ready = NULL;
-    const char *flag_keys[] = {NULL, NULL, NULL, NULL, NULL};
-    const char *flag_vals[5];
-    char data[4096], edge_key_env[256], edge_secret_env[256];
-    char edge_cache[4300], *store_addr = NULL, *http_addr = NULL;
-    char *https_addr = NULL, *admin_addr = NULL;
-    struct up_conf conf = {0};
-    struct up_layout l;
+    const char *data_flag = NULL, *keys[8], *vals[8];
+    char data[4096];
     struct pier_err err;
-    struct child kids[2] = {{"objstore", 0, ""}, {"edge", 0, ""}};
-    struct objstore_keys *keys = NULL;
-    const struct objstore_key *ek;
-    sigset_t set;
-    siginfo_t si;
-    bool created;
-    int c, rc = 1, status;
-    size_t nflags = 0, i;
+    size_t n = 0, i;
+    int c;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'h':
-            help();
+            helpfn();
             return 0;
         case 'd':
             data_flag = optarg;
             break;
         case 'R':
-            ready = optarg;
+            st->ready = optarg;
             break;
         case 's':
         case 'H':
         case 'S':
         case 'a':
         case 'm':
-            flag_keys[nflags] = c == 's'   ? "store"
-                                : c == 'H' ? "http"
-                                : c == 'S' ? "https"
-                                : c == 'a' ? "admin"
-                                           : "cache_mem";
-            flag_vals[nflags] = optarg;
-            nflags += nflags < PIER_NELEMS(flag_keys) - 1 ? 1 : 0;
+            if (n == PIER_NELEMS(keys)) {
+                return pier_cli_usage(cmd, usage_line, "too many options");
+            }
+            keys[n] = c == 's'   ? "store"
+                      : c == 'H' ? "http"
+                      : c == 'S' ? "https"
+                      : c == 'a' ? "admin"
+                                 : "cache_mem";
+            vals[n++] = optarg;
             break;
         default:
-            return pier_cli_usage("up", usage_line, "unknown option '%s'",
+            return pier_cli_usage(cmd, usage_line, "unknown option '%s'",
                                   argv[optind - 1]);
         }
     }
     if (optind < argc) {
-        return pier_cli_usage("up", usage_line, "unexpected argument '%s'",
+        return pier_cli_usage(cmd, usage_line, "unexpected argument '%s'",
                               argv[optind]);
     }
     if (pier_data_dir(data_flag, data, sizeof(data), &err) != PIER_OK
-        || up_layout_init(&l, data, &err) != PIER_OK) {
-        return pier_cli_fail("up", "%s", err.msg);
+        || up_layout_init(&st->l, data, &err) != PIER_OK) {
+        return pier_cli_fail(cmd, "%s", err.msg);
     }
-    pier_conf_defaults(&up_section, &conf, &err);
-    if (access(l.conf, F_OK) == 0
-        && pier_conf_load_file(&up_section, &conf, l.conf, &err) != PIER_OK) {
-        rc = pier_cli_fail("up", "%s", err.msg);
-        goto out;
+    pier_conf_defaults(&up_section, &st->conf, &err);
+    if (access(st->l.conf, F_OK) == 0
+        && pier_conf_load_file(&up_section, &st->conf, st->l.conf, &err)
+               != PIER_OK) {
+        return pier_cli_fail(cmd, "%s", err.msg);
     }
-    for (i = 0; i < nflags; i++) {
-        if (pier_conf_set(&up_section, &conf, flag_keys[i], flag_vals[i],
-                          &err)
+    for (i = 0; i < n; i++) {
+        if (pier_conf_set(&up_section, &st->conf, keys[i], vals[i], &err)
             != PIER_OK) {
-            rc = pier_cli_fail("up", "%s", err.msg);
-            goto out;
+            return pier_cli_fail(cmd, "%s", err.msg);
         }
     }
-    if (up_prepare(&l, conf.bucket, &created, &err) != PIER_OK) {
-        rc = pier_cli_fail("up", "%s", err.msg);
-        goto out;
+    return -1;
+}
+
+/* Prepare DATA, start the store, then the edge, and write pier.conf and
+ * the ready file. PIER_ERR (reported) when anything fails; the children
+ * already started are stopped by up_release(). */
+static int
+up_start(struct up_stack *st, const char *cmd)
+{
+    struct objstore_keys *keys;
+    const struct objstore_key *ek;
+    char edge_key_env[256], edge_secret_env[256], edge_cache[4300];
+    char endpoint[600];
+    struct pier_err err;
+    size_t i;
+
+    if (up_prepare(&st->l, st->conf.bucket, &st->created, &err) != PIER_OK) {
+        return pier_cli_fail(cmd, "%s", err.msg) ? PIER_ERR : PIER_ERR;
     }
-    keys = objstore_keys_load(l.keys, false, &err);
+    keys = objstore_keys_load(st->l.keys, false, &err);
     ek = keys != NULL ? objstore_keys_by_name(keys, "edge") : NULL;
     if (ek == NULL) {
-        rc = pier_cli_fail("up", "%s",
-                           keys == NULL ? err.msg : "no key named edge");
-        goto out;
+        pier_cli_fail(cmd, "%s", keys == NULL ? err.msg : "no key named edge");
+        objstore_keys_unref(keys);
+        return PIER_ERR;
     }
+    /* The edge's read-only key reaches it through its environment, never
+     * its command line (which any local user can read). */
     snprintf(edge_key_env, sizeof(edge_key_env), "AWS_ACCESS_KEY_ID=%s",
              ek->id);
     snprintf(edge_secret_env, sizeof(edge_secret_env),
              "AWS_SECRET_ACCESS_KEY=%s", ek->secret);
-    snprintf(edge_cache, sizeof(edge_cache), "%s/cache", l.edge);
-    for (i = 0; i < PIER_NELEMS(kids); i++) {
-        snprintf(kids[i].ready, sizeof(kids[i].ready), "%s/%s.ready", l.run,
-                 kids[i].name);
+    objstore_keys_unref(keys);
+    snprintf(edge_cache, sizeof(edge_cache), "%s/cache", st->l.edge);
+    st->kids[0].name = "objstore";
+    st->kids[1].name = "edge";
+    for (i = 0; i < PIER_NELEMS(st->kids); i++) {
+        snprintf(st->kids[i].ready, sizeof(st->kids[i].ready), "%s/%s.ready",
+                 st->l.run, st->kids[i].name);
     }
 
-    /* Signals wait for sigtimedwait(); children get an empty mask. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    /* Signals wait for sigwaitinfo(); children get an empty mask. */
+    sigemptyset(&st->set);
+    sigaddset(&st->set, SIGINT);
+    sigaddset(&st->set, SIGTERM);
+    sigaddset(&st->set, SIGHUP);
+    sigaddset(&st->set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &st->set, NULL);
 
     {
-        char *argv_store[] = {"pier",           "objstore",
-                              "--data",         l.objstore,
-                              "--listen",       conf.store,
-                              "--ready-file",   kids[0].ready,
+        char *argv_store[] = {"pier",         "objstore",
+                              "--data",       st->l.objstore,
+                              "--listen",     st->conf.store,
+                              "--ready-file", st->kids[0].ready,
                               NULL};
 
-        if (spawn(&kids[0], argv_store, NULL) == -1) {
-            rc = pier_cli_fail("up", "cannot fork: %s", strerror(errno));
-            goto out;
+        if (spawn(&st->kids[0], argv_store, NULL) == -1) {
+            pier_cli_fail(cmd, "cannot start objstore: %s", strerror(errno));
+            return PIER_ERR;
         }
     }
-    if (wait_ready(&kids[0], &err) != PIER_OK) {
-        rc = pier_cli_fail("up", "%s", err.msg);
-        goto stop;
+    if (wait_ready(&st->kids[0], &err) != PIER_OK) {
+        pier_cli_fail(cmd, "%s", err.msg);
+        return PIER_ERR;
     }
-    store_addr = ready_addr(kids[0].ready, "http");
-    if (store_addr == NULL) {
-        rc = pier_cli_fail("up", "objstore wrote no http listener");
-        goto stop;
+    st->store_addr = ready_addr(st->kids[0].ready, "http");
+    if (st->store_addr == NULL) {
+        pier_cli_fail(cmd, "objstore wrote no http listener");
+        return PIER_ERR;
     }
+    snprintf(endpoint, sizeof(endpoint), "http://%s", st->store_addr);
     {
-        char endpoint[600];
         char *env[] = {edge_key_env, edge_secret_env, NULL};
         char *argv_edge[] = {"pier",
                              "edge",
                              "--endpoint",
                              endpoint,
                              "--bucket",
-                             conf.bucket,
+                             st->conf.bucket,
                              "--listen",
-                             conf.http,
+                             st->conf.http,
                              "--admin",
-                             conf.admin,
+                             st->conf.admin,
                              "--admin-token-file",
-                             l.token,
+                             st->l.token,
                              "--cache-mem",
-                             conf.cache_mem,
+                             st->conf.cache_mem,
                              "--cache-dir",
                              edge_cache,
                              "--ready-file",
-                             kids[1].ready,
+                             st->kids[1].ready,
                              NULL};
 
-        snprintf(endpoint, sizeof(endpoint), "http://%s", store_addr);
-        if (spawn(&kids[1], argv_edge, env) == -1) {
-            rc = pier_cli_fail("up", "cannot fork: %s", strerror(errno));
-            goto stop;
+        if (spawn(&st->kids[1], argv_edge, env) == -1) {
+            pier_cli_fail(cmd, "cannot start edge: %s", strerror(errno));
+            return PIER_ERR;
         }
     }
-    if (wait_ready(&kids[1], &err) != PIER_OK) {
-        rc = pier_cli_fail("up", "%s", err.msg);
-        goto stop;
+    if (wait_ready(&st->kids[1], &err) != PIER_OK) {
+        pier_cli_fail(cmd, "%s", err.msg);
+        return PIER_ERR;
     }
-    http_addr = ready_addr(kids[1].ready, "http");
-    https_addr = ready_addr(kids[1].ready, "https");
-    admin_addr = ready_addr(kids[1].ready, "admin");
-    if (http_addr == NULL || admin_addr == NULL) {
-        rc = pier_cli_fail("up", "edge wrote no http or admin listener");
-        goto stop;
+    st->http_addr = ready_addr(st->kids[1].ready, "http");
+    st->https_addr = ready_addr(st->kids[1].ready, "https");
+    st->admin_addr = ready_addr(st->kids[1].ready, "admin");
+    if (st->http_addr == NULL || st->admin_addr == NULL) {
+        pier_cli_fail(cmd, "edge wrote no http or admin listener");
+        return PIER_ERR;
     }
-    if (update_conf(&l, store_addr, admin_addr, conf.bucket, &err) != PIER_OK) {
-        rc = pier_cli_fail("up", "%s", err.msg);
-        goto stop;
+    if (update_conf(&st->l, st->store_addr, st->admin_addr, st->conf.bucket,
+                    &err)
+        != PIER_OK) {
+        pier_cli_fail(cmd, "%s", err.msg);
+        return PIER_ERR;
     }
-    if (ready != NULL) {
+    if (st->ready != NULL) {
         const char *names[] = {"store", "http", "admin", "https"};
-        const char *addrs[] = {store_addr, http_addr, admin_addr, https_addr};
+        const char *addrs[] = {st->store_addr, st->http_addr, st->admin_addr,
+                               st->https_addr};
 
-        if (pier_ready_file_write(ready, names, addrs, https_addr ? 4 : 3,
-                                  &err)
+        if (pier_ready_file_write(st->ready, names, addrs,
+                                  st->https_addr != NULL ? 4 : 3, &err)
             != PIER_OK) {
-            rc = pier_cli_fail("up", "%s", err.msg);
-            goto stop;
+            pier_cli_fail(cmd, "%s", err.msg);
+            return PIER_ERR;
         }
     }
+    return PIER_OK;
+}
+
+/* Wait for a signal or a child's death; stop both; the exit status. */
+static int
+up_supervise(struct up_stack *st)
+{
+    siginfo_t si;
+    int status;
+    size_t i;
+
+    for (;;) {
+        if (sigwaitinfo(&st->set, &si) == -1) {
+            continue;
+        }
+        if (si.si_signo == SIGHUP) {
+            for (i = 0; i < PIER_NELEMS(st->kids); i++) {
+                kill(st->kids[i].pid, SIGHUP);
+            }
+            continue;
+        }
+        if (si.si_signo != SIGCHLD) {
+            break; /* SIGINT or SIGTERM */
+        }
+        for (i = 0; i < PIER_NELEMS(st->kids); i++) {
+            if (st->kids[i].pid > 0
+                && waitpid(st->kids[i].pid, &status, WNOHANG)
+                       == st->kids[i].pid) {
+                describe_exit(st->kids[i].name, status);
+                st->kids[i].pid = 0;
+                fprintf(stderr, "pier up: stopping the other server\n");
+                stop_children(st->kids, PIER_NELEMS(st->kids));
+                return 1;
+            }
+        }
+    }
+    return stop_children(st->kids, PIER_NELEMS(st->kids)) != 0 ? 1 : 0;
+}
+
+static void
+up_release(struct up_stack *st)
+{
+    stop_children(st->kids, PIER_NELEMS(st->kids));
+    pier_free(st->store_addr);
+    pier_free(st->http_addr);
+    pier_free(st->https_addr);
+    pier_free(st->admin_addr);
+    pier_conf_release(&up_section, &st->conf);
+}
+
+static void
+print_up(const struct up_stack *st)
+{
     printf("pier is up%s.\n"
            "  object store  http://%s\n"
            "  edge          http://%s%s%s\n"
            "  edge admin    http://%s (token in %s)\n"
-           "  config        %s\n"
-           "Ctrl-C stops both.\n",
-           created ? " (first start: keys written to pier.conf)" : "",
-           store_addr, http_addr, https_addr != NULL ? "  https://" : "",
-           https_addr != NULL ? https_addr : "", admin_addr, l.token, l.conf);
-    fflush(stdout);
+           "  config        %s\n",
+           st->created ? " (first start: keys written)" : "", st->store_addr,
+           st->http_addr, st->https_addr != NULL ? "  https://" : "",
+           st->https_addr != NULL ? st->https_addr : "", st->admin_addr,
+           st->l.token, st->l.conf);
+}
 
-    for (;;) {
-        if (sigwaitinfo(&set, &si) == -1) {
-            continue;
-        }
-        if (si.si_signo == SIGHUP) {
-            for (i = 0; i < PIER_NELEMS(kids); i++) {
-                kill(kids[i].pid, SIGHUP);
-            }
-            continue;
-        }
-        if (si.si_signo == SIGCHLD) {
-            bool died = false;
+int
+pier_cmd_up(int argc, char **argv)
+{
+    struct up_stack st;
+    int rc;
 
-            for (i = 0; i < PIER_NELEMS(kids); i++) {
-                if (kids[i].pid > 0
-                    && waitpid(kids[i].pid, &status, WNOHANG) == kids[i].pid) {
-                    describe_exit(kids[i].name, status);
-                    kids[i].pid = 0;
-                    died = true;
-                }
-            }
-            if (!died) {
-                continue;
-            }
-            fprintf(stderr, "pier up: stopping the other server\n");
-            stop_children(kids, PIER_NELEMS(kids));
-            rc = 1;
-            goto out;
-        }
-        break; /* SIGINT or SIGTERM */
-    }
-    rc = 0;
-stop:
-    if (stop_children(kids, PIER_NELEMS(kids)) != 0) {
+    memset(&st, 0, sizeof(st));
+    rc = parse(&st, "up", argc, argv, help);
+    if (rc < 0) {
         rc = 1;
+        if (up_start(&st, "up") == PIER_OK) {
+            print_up(&st);
+            printf("Ctrl-C stops both.\n");
+            fflush(stdout);
+            rc = up_supervise(&st);
+        }
     }
-out:
-    pier_free(store_addr);
-    pier_free(http_addr);
-    pier_free(https_addr);
-    pier_free(admin_addr);
-    objstore_keys_unref(keys);
-    pier_conf_release(&up_section, &conf);
+    up_release(&st);
+    return rc;
+}
+
+/* ---- pier demo ---- */
+
+static void
+demo_help(void)
+{
+    printf("usage: pier demo %s\n\n"
+           "Start the local stack (as pier up does), create the site 'demo',\n"
+           "push the demo site into its git repository, which publishes "
+           "it,\nand serve it on http://demo.localhost:PORT/ until Ctrl-C.\n\n"
+           "Takes pier up's options.\n",
+           usage_line);
+}
+
+/* Where the demo site's files are: $PIER_EXAMPLES, the installed copy, or
+ * the source tree this binary was built from. */
+static const char *
+demo_source(void)
+{
+    static const char *const cands[] = {PIER_DATADIR "/examples/demo",
+                                        PIER_SRCDIR "/examples/demo"};
+    const char *env = getenv("PIER_EXAMPLES");
+    static char buf[4200];
+    size_t i;
+
+    if (env != NULL && *env != '\0') {
+        snprintf(buf, sizeof(buf), "%s/demo", env);
+        return buf;
+    }
+    for (i = 0; i < PIER_NELEMS(cands); i++) {
+        if (access(cands[i], R_OK) == 0) {
+            return cands[i];
+        }
+    }
+    return NULL;
+}
+
+/* Run argv (a pier subcommand or git) with stdout and stderr passed on;
+ * its exit status, or -1. The supervisor's signal mask is lifted in the
+ * child. */
+static int
+run_wait(char *const *argv, bool self)
+{
+    char exe[4096];
+    sigset_t none;
+    ssize_t n;
+    pid_t pid;
+    int status;
+
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        return -1;
+    }
+    exe[n] = '\0';
+    pid = fork();
+    if (pid == -1) {
+        return -1;
+    }
+    if (pid == 0) {
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (self) {
+            execv(exe, argv);
+        } else {
+            execvp(argv[0], argv);
+        }
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int
+demo_publish(struct up_stack *st, const char *src)
+{
+    char work[4300], repo[4300];
+    char *site_show[] = {"pier", "site", "show", "demo", "--data", st->l.data,
+                         NULL};
+    char *site_create[] = {"pier", "site", "create", "demo", "--data",
+                           st->l.data, NULL};
+    /* Paths go in as the script's arguments: nothing in them is ever
+     * parsed by the shell. */
+    static char script[] =
+        "set -e; rm -rf \"$1\"; cp -R \"$2\" \"$1\"; cd \"$1\"; "
+        "git init -q -b main; git add -A; "
+        "git -c user.name=pier -c user.email=demo@pier.invalid "
+        "commit -q -m 'The pier demo site'; "
+        "git push -q -f \"$3\" main";
+    char *shell[] = {"/bin/sh", "-c", script, "sh", work, NULL, repo, NULL};
+    int devnull, saved;
+
+    devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    saved = dup(1);
+    dup2(devnull, 1);
+    if (run_wait(site_show, true) != 0) {
+        dup2(saved, 1);
+        if (run_wait(site_create, true) != 0) {
+            close(devnull);
+            close(saved);
+            return pier_cli_fail("demo", "cannot create the site 'demo'");
+        }
+    }
+    dup2(saved, 1);
+    close(saved);
+    close(devnull);
+
+    /* A working copy of the demo, committed and pushed: the push runs the
+     * repository's hook, which publishes it. */
+    snprintf(work, sizeof(work), "%s/demo-src", st->l.data);
+    snprintf(repo, sizeof(repo), "%s/repos/demo.git", st->l.data);
+    shell[5] = (char *) src;
+    if (run_wait(shell, false) != 0) {
+        return pier_cli_fail("demo", "publishing the demo failed (see above)");
+    }
+    return 0;
+}
+
+int
+pier_cmd_demo(int argc, char **argv)
+{
+    struct up_stack st;
+    const char *src;
+    const char *port;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    rc = parse(&st, "demo", argc, argv, demo_help);
+    if (rc >= 0) {
+        up_release(&st);
+        return rc;
+    }
+    src = demo_source();
+    if (src == NULL) {
+        up_release(&st);
+        return pier_cli_fail("demo", "cannot find the demo site: set "
+                                     "PIER_EXAMPLES to pier's examples folder");
+    }
+    rc = 1;
+    if (up_start(&st, "demo") == PIER_OK && demo_publish(&st, src) == 0) {
+        print_up(&st);
+        port = strrchr(st.http_addr, ':');
+        printf("\nThe demo site is live:\n"
+               "  http://demo.localhost%s/\n"
+               "  curl -H 'Host: demo.localhost' http://%s/\n"
+               "Edit %s/demo-src, commit and git push: the edge drops only\n"
+               "the pages that changed. Ctrl-C stops everything.\n",
+               port != NULL ? port : "", st.http_addr, st.l.data);
+        fflush(stdout);
+        rc = up_supervise(&st);
+    }
+    up_release(&st);
     return rc;
 }

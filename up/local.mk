@@ -2,3 +2,17 @@
 libpier_a_SOURCES += up/prepare.c
 noinst_HEADERS += up/up.h
 pier_SOURCES += up/cmd.c
+
+# The demo site, installed for pier demo.
+nobase_dist_pkgdata_DATA = examples/demo/404.html \
+	examples/demo/_headers \
+	examples/demo/_redirects \
+	examples/demo/about.html \
+	examples/demo/blog/index.html \
+	examples/demo/css/base.css \
+	examples/demo/css/site.css \
+	examples/demo/img/logo.svg \
+	examples/demo/img/wave.svg \
+	examples/demo/index.html \
+	examples/demo/js/app.js \
+	examples/demo/robots.txt
