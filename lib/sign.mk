@@ -34,10 +34,12 @@ EXTRA_DIST += tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_awschunk.c \
 	tests/fuzz/make_awschunk_seeds.py \
 	tests/fuzz/corpus/sigv4 tests/fuzz/corpus/awschunk
 
-# Requests signed by botocore, verified by lib (tests/lib/sign_check).
+# Requests signed by botocore and by awscli, s3cmd and libs3, verified
+# by lib (tests/lib/sign_check).
 check_PROGRAMS += tests/lib/sign_check
 tests_lib_sign_check_SOURCES = tests/lib/sign_check.c
 tests_lib_sign_check_CFLAGS = $(TEST_CFLAGS)
 tests_lib_sign_check_LDADD = $(TEST_LDADD)
-TESTS += tests/integ/test_sign_botocore.py
-EXTRA_DIST += tests/integ/test_sign_botocore.py
+TESTS += tests/integ/test_sign_botocore.py tests/integ/test_sign_clients.py
+EXTRA_DIST += tests/integ/test_sign_botocore.py \
+	tests/integ/test_sign_clients.py

@@ -1549,3 +1549,16 @@ pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
     }
     return pier_err_s3(err, PIER_S3_ACCESS_DENIED, "request is not signed");
 }
+
+bool
+pier_sigv4_payload_matches(const struct pier_sigv4_auth *auth,
+                           const unsigned char sha256[32])
+{
+    char hex[65];
+
+    if (auth->payload != PIER_PAYLOAD_SIGNED) {
+        return true;
+    }
+    pier_hex(sha256, 32, hex);
+    return CRYPTO_memcmp(hex, auth->payload_sha256, 64) == 0;
+}

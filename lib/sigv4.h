@@ -283,6 +283,12 @@ struct pier_sigv4_auth {
 int pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
                       struct pier_sigv4_auth *auth, struct pier_err *err);
 
+/* Whether sha256 (the raw digest of the whole body) is what the request
+ * signed. True for every mode but PIER_PAYLOAD_SIGNED, which is the only
+ * one that signs a hash of the body. */
+bool pier_sigv4_payload_matches(const struct pier_sigv4_auth *auth,
+                                const unsigned char sha256[32]);
+
 /* The last value of header name in headers (case-insensitive), or
  * PIER_STR_NULL with ptr NULL when absent. */
 struct pier_str pier_kv_get(const struct pier_kv *kv, size_t n,

@@ -774,6 +774,14 @@ test_sigv4_verify_round_trip(void **state)
     assert_string_equal(auth.seed_signature,
                         strstr(s.auth.data, "Signature=") + 10);
     assert_int_equal((long long) auth.request_time, (long long) s.t);
+    {
+        unsigned char md[32];
+
+        pier_sha256("hello", 5, md);
+        assert_true(pier_sigv4_payload_matches(&auth, md));
+        pier_sha256("hellO", 5, md);
+        assert_false(pier_sigv4_payload_matches(&auth, md));
+    }
     /* Skew up to 15 minutes is fine. */
     s.vr.now = s.t + 900;
     assert_int_equal(pier_sigv4_verify(&s.vr, &auth, &err), PIER_OK);
@@ -785,6 +793,11 @@ test_sigv4_verify_round_trip(void **state)
     signed_req_make(&s, PIER_SIGV4_UNSIGNED_PAYLOAD);
     assert_int_equal(pier_sigv4_verify(&s.vr, &auth, &err), PIER_OK);
     assert_int_equal(auth.payload, PIER_PAYLOAD_UNSIGNED);
+    {
+        unsigned char md[32] = {0};
+
+        assert_true(pier_sigv4_payload_matches(&auth, md));
+    }
     pier_buf_release(&s.auth);
     signed_req_make(&s, PIER_SIGV4_STREAMING_UNSIGNED_TRAILER);
     s.h[5].name = PIER_STR("x-amz-trailer");
