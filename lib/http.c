@@ -191,12 +191,15 @@ pier_http_server_listen(struct pier_http_server *srv, const char *name,
     for (k = 0; k < srv->nworkers; k++) {
         l->fds[k] = bind_one((struct sockaddr *) &ss, len, err);
         if (l->fds[k] < 0) {
+            char why[sizeof(err->msg)];
+
             while (k-- > 0) {
                 close(l->fds[k]);
             }
             pier_free(l->fds);
             l->fds = NULL;
-            return pier_err_set(err, "%s on %s:%u", err->msg, host, port);
+            memcpy(why, err->msg, sizeof(why)); /* not into itself */
+            return pier_err_set(err, "%s on %s:%u", why, host, port);
         }
         if (k == 0) {
             /* Port 0: the kernel chose; the other workers take the same. */

@@ -270,8 +270,12 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name,
     PIER_CHECK_OBJ(tls, PIER_TLS_MAGIC);
     ctx = ctx_with_cert(cert_pem, cert_len, key_pem, key_len, err);
     if (ctx == NULL) {
+        char why[sizeof(err->msg)];
+
+        /* err->msg cannot be formatted into itself. */
+        memcpy(why, err->msg, sizeof(why));
         return pier_err_set(err, "certificate for '%s': %s",
-                            name != NULL ? name : "(default)", err->msg);
+                            name != NULL ? name : "(default)", why);
     }
     pthread_rwlock_wrlock(&tls->lock);
     if (name == NULL || tls->def == NULL) {

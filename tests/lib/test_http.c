@@ -14,6 +14,11 @@
 
 #include "lib/http_internal.h"
 
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 static int
 whole_echo_done(struct pier_http_req *req, struct pier_str body, void *ctx)
 {
@@ -462,6 +467,71 @@ test_http_split_addr(void **state)
                      PIER_ERR);
 }
 
+static int
+connect_to(const char *addr)
+{
+    char host[64];
+    unsigned port;
+    struct pier_err err;
+    struct sockaddr_in sa;
+    int fd, r;
+
+    assert_int_equal(pier_http_split_addr(addr, host, sizeof(host), &port,
+                                          &err),
+                     PIER_OK);
+    assert_int_equal(uv_ip4_addr(host, (int) port, &sa), 0);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    r = connect(fd, (struct sockaddr *) &sa, sizeof(sa));
+    close(fd);
+    return r;
+}
+
+/* Bind errors come back from listen; workers start and stop cleanly. */
+static void
+test_http_server_lifecycle(void **state)
+{
+    struct pier_http_config cfg;
+    struct pier_http_server *srv;
+    struct pier_err err;
+    char addr[64], addr2[64];
+
+    (void) state;
+    pier_http_config_init(&cfg);
+    cfg.workers = 3;
+    srv = pier_http_server_new(&cfg);
+    assert_int_equal(pier_http_server_listen(srv, "bad", "192.0.2.1", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "cannot bind"));
+    assert_non_null(strstr(err.msg, "192.0.2.1"));
+    assert_int_equal(pier_http_server_listen(srv, "bad", "localhost", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_server_listen(srv, "http", "127.0.0.1", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_listen(srv, "admin", "127.0.0.1", 0,
+                                             NULL, handler, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_addr(srv, "http", addr, sizeof(addr)),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_addr(srv, "admin", addr2,
+                                           sizeof(addr2)),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_addr(srv, "bad", addr2, sizeof(addr2)),
+                     PIER_ERR);
+    assert_true(strncmp(addr, "127.0.0.1:", 10) == 0);
+    assert_string_not_equal(addr, "127.0.0.1:0");
+    assert_int_equal(pier_http_server_start(srv, &err), PIER_OK);
+    assert_int_equal(connect_to(addr), 0);
+    assert_int_equal(connect_to(addr2), 0);
+    pier_http_server_stop(srv);
+    pier_http_server_wait(srv);
+    assert_int_not_equal(connect_to(addr), 0);
+    pier_http_server_free(srv);
+}
+
 int
 main(void)
 {
@@ -479,6 +549,7 @@ main(void)
         cmocka_unit_test(test_http_eof_midway),
         cmocka_unit_test(test_http_split_addr),
         cmocka_unit_test(test_http_absolute_form),
+        cmocka_unit_test(test_http_server_lifecycle),
     };
     return cmocka_run_group_tests_name("lib/http", tests, NULL, NULL);
 }
