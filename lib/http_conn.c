@@ -137,6 +137,7 @@ struct pier_http_conn {
 };
 
 static void process(struct pier_http_conn *c);
+static void in_drop(struct pier_http_conn *c, size_t n);
 static void access_log(struct pier_http_conn *c);
 static void conn_close(struct pier_http_conn *c, bool linger);
 static void core_error(struct pier_http_conn *c, int status);
@@ -620,6 +621,14 @@ add_u64(struct pier_buf *b, uint64_t v)
     return pier_buf_add(b, p, (size_t) (tmp + sizeof(tmp) - p)) == 0;
 }
 
+/* The unread Content-Length body is in the buffer whole. */
+static bool
+body_all_here(const struct pier_http_conn *c)
+{
+    return !c->req.chunked && !c->body_reading && !c->body_done
+           && c->in.len - c->head_len >= c->body_left;
+}
+
 /*
  * Status line and headers into c->out. len: the body's length, or -1 for
  * a stream of unknown length (chunked in HTTP/1.1).
@@ -639,11 +648,14 @@ compose_head(struct pier_http_conn *c, int status, int64_t len)
                  || status == 304;
     c->resp_chunked = false;
     c->resp_left = len;
-    /* A body the handler never asked for cannot be skipped safely (it
-     * may not even be coming: no 100 Continue was sent), so close. */
+    /* A body the handler never asked for is dropped if it is all here
+     * already (a GET with a small body); otherwise it cannot be skipped
+     * safely (it may not even be coming: no 100 Continue was sent), so
+     * close. */
     ka = c->keepalive && !c->draining && !c->close_after
          && !c->w->stopping
-         && (!c->req.has_body || c->body_done || c->body_reading);
+         && (!c->req.has_body || c->body_done || c->body_reading
+             || body_all_here(c));
     if (len < 0 && !(status == 204 || status == 304 || status < 200)) {
         if (c->req.version_minor >= 1) {
             c->resp_chunked = !c->no_body || c->req.method_id == PIER_HTTP_HEAD;
@@ -1152,6 +1164,11 @@ resp_done(struct pier_http_conn *c)
     finish_req(c, completed);
     if (c->state == CS_CLOSED) {
         return;
+    }
+    if (c->head_len > 0 && body_all_here(c)) {
+        in_drop(c, (size_t) c->body_left);
+        c->body_left = 0;
+        c->body_done = true;
     }
     if (c->close_after || c->draining || c->w->stopping
         || (c->head_len > 0 && !c->body_done)) {

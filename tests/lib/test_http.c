@@ -192,6 +192,26 @@ test_http_byte_by_byte(void **state)
     run_end(&r);
 }
 
+/* A small body the handler ignores is dropped, and the connection
+ * stays open for the next request. */
+static void
+test_http_unread_body_dropped(void **state)
+{
+    static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Length: 5\r\n\r\nhello"
+                              "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct run r;
+
+    (void) state;
+    run_start(&r, NULL);
+    run_feed(&r, req, strlen(req));
+    assert_non_null(strstr(r.out.data, "X-Path: /a"));
+    assert_non_null(strstr(r.out.data, "X-Path: /b"));
+    assert_null(strstr(r.out.data, "Connection: close"));
+    assert_false(r.closed);
+    run_end(&r);
+}
+
 static void
 test_http_head_has_no_body(void **state)
 {
@@ -540,6 +560,7 @@ main(void)
         cmocka_unit_test(test_http_pipelining_in_order),
         cmocka_unit_test(test_http_byte_by_byte),
         cmocka_unit_test(test_http_head_has_no_body),
+        cmocka_unit_test(test_http_unread_body_dropped),
         cmocka_unit_test(test_http_expect_continue),
         cmocka_unit_test(test_http_refusal_skips_continue),
         cmocka_unit_test(test_http_streams_chunked),
