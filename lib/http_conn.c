@@ -39,6 +39,7 @@
 #define PIER_HTTP_CONN_MAGIC 0x3a9f51d7u
 #define LINGER_MS            2000
 #define TLS_IN_MAX           (32 * 1024)
+#define TLS_CHUNK            (64 * 1024) /* plaintext encrypted at a time */
 
 enum cstate { CS_HEAD = 0, CS_REQ, CS_LINGER, CS_CLOSED };
 enum rmode { RM_NONE = 0, RM_MEM, RM_FILE, RM_STREAM, RM_CORE };
@@ -133,6 +134,9 @@ struct pier_http_conn {
     struct pier_tls_conn *tls;
     struct pier_buf tin, tout, tsend;
     bool tsending, tout_has_resp, tsend_has_resp;
+    uv_buf_t tq[4]; /* the response write being encrypted piece by piece */
+    unsigned tqn, tqi;
+    size_t tqoff;
     uv_write_t twreq;
 };
 
@@ -307,6 +311,43 @@ defer(struct pier_http_conn *c, unsigned flag)
 
 static void on_twrite(uv_write_t *wr, int status);
 
+/*
+ * Encrypt the next TLS_CHUNK bytes of the response being written into
+ * tout, so a large body never sits encrypted in memory whole; marks tout
+ * as holding the response's end once the last byte is in.
+ */
+static bool
+tls_encrypt_some(struct pier_http_conn *c)
+{
+    struct pier_err err;
+    size_t budget = TLS_CHUNK;
+
+    while (c->tqi < c->tqn && budget > 0) {
+        uv_buf_t *b = &c->tq[c->tqi];
+        size_t n = b->len - c->tqoff;
+
+        if (n > budget) {
+            n = budget;
+        }
+        if (pier_tls_conn_write(c->tls, b->base + c->tqoff, n, &c->tout,
+                                &err)
+            != PIER_OK) {
+            pier_log(PIER_LOG_WARN, "http", "%s: %s", c->peer, err.msg);
+            return false;
+        }
+        c->tqoff += n;
+        budget -= n;
+        if (c->tqoff == b->len) {
+            c->tqi++;
+            c->tqoff = 0;
+        }
+    }
+    if (c->tqi == c->tqn) {
+        c->tout_has_resp = true;
+    }
+    return true;
+}
+
 /* Send what TLS has produced, one uv_write at a time. */
 static void
 tls_flush(struct pier_http_conn *c)
@@ -350,6 +391,10 @@ on_twrite(uv_write_t *wr, int status)
     }
     has = c->tsend_has_resp;
     c->tsend_has_resp = false;
+    if (c->tqi < c->tqn && !tls_encrypt_some(c)) {
+        conn_close(c, false);
+        return;
+    }
     tls_flush(c);
     if (has && !c->tsend_has_resp && !c->tout_has_resp) {
         c->writing = false;
@@ -378,7 +423,6 @@ on_write(uv_write_t *wr, int status)
 static void
 xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
 {
-    struct pier_err err;
     unsigned i;
     int r;
 
@@ -398,16 +442,15 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         return;
     }
     if (c->tls != NULL) {
-        for (i = 0; i < n; i++) {
-            if (pier_tls_conn_write(c->tls, bufs[i].base, bufs[i].len,
-                                    &c->tout, &err)
-                != PIER_OK) {
-                pier_log(PIER_LOG_WARN, "http", "%s: %s", c->peer, err.msg);
-                defer(c, D_FAIL);
-                return;
-            }
+        PIER_ASSERT(n <= PIER_NELEMS(c->tq));
+        memcpy(c->tq, bufs, n * sizeof(*bufs));
+        c->tqn = n;
+        c->tqi = 0;
+        c->tqoff = 0;
+        if (!tls_encrypt_some(c)) {
+            defer(c, D_FAIL);
+            return;
         }
-        c->tout_has_resp = true;
         tls_flush(c);
     } else {
         r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
