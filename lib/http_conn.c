@@ -1966,6 +1966,14 @@ process(struct pier_http_conn *c)
                 conn_close(c, false);
             }
         }
+        /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer
+         * was full; if the body made room, decrypt it now: no read may
+         * come to do it (the client may have sent everything). */
+        if (c->tls != NULL && (c->state == CS_HEAD || c->state == CS_REQ)
+            && (c->tin.len > 0 || pier_tls_conn_pending(c->tls))
+            && c->in.len < c->in.max) {
+            c->again = true;
+        }
     } while (c->again);
     c->in_process = false;
     if (c->state == CS_LINGER) {
