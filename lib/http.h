@@ -21,13 +21,16 @@
  *   1. The core reads the request line and headers, checks them (limits,
  *      request smuggling: see below) and calls the listener's handler with
  *      a struct pier_http_req. Failures are answered by the core itself
- *      (400, 408, 413, 431, 503), with Connection: close.
+ *      (400, 405 for CONNECT, 408, 413, 417, 431, 501 for an unknown
+ *      transfer coding, 503, 505), with Connection: close.
  *   2. The handler may read the body as a stream (pier_http_req_read_body,
  *      with backpressure through PIER_AGAIN / pier_http_req_resume) or
  *      whole up to a limit (pier_http_req_read_whole). "Expect:
  *      100-continue" is answered when the handler first asks for the body,
  *      never before, so a handler that refuses a request (403) before
- *      reading saves the client the upload.
+ *      reading saves the client the upload. A body the handler never
+ *      reads is dropped when it is already all in the buffer; otherwise
+ *      the connection closes after the response.
  *   3. The handler answers once, now or later from its own callbacks:
  *      from memory (pier_http_resp_send), from a file descriptor
  *      (pier_http_resp_sendfile: sendfile(2) in plain text, read +
