@@ -1689,6 +1689,7 @@ check_head(struct pier_http_conn *c, size_t end)
     const char *d = c->in.data;
     struct pier_http_req *req = &c->req;
     size_t i, nh = 0, ncl = 0, nte = 0, nhost = 0;
+    const char *sp;
     bool te_last_chunked = false, te_other = false;
     int te_nchunked = 0, st;
     uint64_t cl = 0;
@@ -1799,16 +1800,12 @@ check_head(struct pier_http_conn *c, size_t end)
     if (ncl > 0 && cl > c->lim->max_body_bytes) {
         return 413;
     }
-    st = 0;
     req->method_id = method_id((enum http_method) c->parser.method);
-    {
-        const char *sp = memchr(d, ' ', rl_end);
-
-        if (sp == NULL) {
-            return 400;
-        }
-        req->method = pier_str_make(d, (size_t) (sp - d));
+    sp = memchr(d, ' ', rl_end);
+    if (sp == NULL) {
+        return 400;
     }
+    req->method = pier_str_make(d, (size_t) (sp - d));
     req->target = pier_str_make(c->url, c->url_len);
     st = split_target(c, req);
     if (st != 0) {
@@ -1822,7 +1819,7 @@ check_head(struct pier_http_conn *c, size_t end)
     c->body_left = req->content_length;
     c->body_done = !req->has_body;
     pier_chunked_init(&c->ck);
-    return st;
+    return 0;
 }
 
 /* Give each request a process-unique id: worker, then a counter. */
