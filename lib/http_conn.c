@@ -39,6 +39,7 @@
 #define PIER_HTTP_CONN_MAGIC 0x3a9f51d7u
 #define LINGER_MS            2000
 #define TLS_IN_MAX           (32 * 1024)
+#define TLS_CHUNK            (64 * 1024) /* plaintext encrypted at a time */
 
 enum cstate { CS_HEAD = 0, CS_REQ, CS_LINGER, CS_CLOSED };
 enum rmode { RM_NONE = 0, RM_MEM, RM_FILE, RM_STREAM, RM_CORE };
@@ -58,9 +59,9 @@ struct pier_http_conn {
     enum cstate state;
     enum tmode tmode;
     unsigned defer_flags;
-    bool counted;    /* in srv->nconns */
-    bool fake;       /* no socket: tests, fuzzing */
-    bool gone;       /* fake: every handle closed */
+    bool counted; /* in srv->nconns */
+    bool fake;    /* no socket: tests, fuzzing */
+    bool gone;    /* fake: every handle closed */
     struct pier_buf *fake_out;
     bool fake_pending;
     bool reading;
@@ -77,7 +78,7 @@ struct pier_http_conn {
     struct pier_http_req req;
     bool dispatched; /* the handler has req */
     uint64_t start_ns;
-    bool keepalive;  /* the client allows it */
+    bool keepalive; /* the client allows it */
     http_parser parser;
     const char *url;
     size_t url_len;
@@ -106,7 +107,7 @@ struct pier_http_conn {
     bool head_sent;
     bool resp_ended;
     bool resp_chunked;
-    bool no_body;    /* HEAD, 1xx, 204, 304 */
+    bool no_body; /* HEAD, 1xx, 204, 304 */
     bool close_after;
     int status;
     int64_t resp_left; /* known length still to write; -1 unknown */
@@ -133,10 +134,14 @@ struct pier_http_conn {
     struct pier_tls_conn *tls;
     struct pier_buf tin, tout, tsend;
     bool tsending, tout_has_resp, tsend_has_resp;
+    uv_buf_t tq[4]; /* the response write being encrypted piece by piece */
+    unsigned tqn, tqi;
+    size_t tqoff;
     uv_write_t twreq;
 };
 
 static void process(struct pier_http_conn *c);
+static void in_drop(struct pier_http_conn *c, size_t n);
 static void access_log(struct pier_http_conn *c);
 static void conn_close(struct pier_http_conn *c, bool linger);
 static void core_error(struct pier_http_conn *c, int status);
@@ -183,40 +188,74 @@ const char *
 pier_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -306,6 +345,42 @@ defer(struct pier_http_conn *c, unsigned flag)
 
 static void on_twrite(uv_write_t *wr, int status);
 
+/*
+ * Encrypt the next TLS_CHUNK bytes of the response being written into
+ * tout, so a large body never sits encrypted in memory whole; marks tout
+ * as holding the response's end once the last byte is in.
+ */
+static bool
+tls_encrypt_some(struct pier_http_conn *c)
+{
+    struct pier_err err;
+    size_t budget = TLS_CHUNK;
+
+    while (c->tqi < c->tqn && budget > 0) {
+        uv_buf_t *b = &c->tq[c->tqi];
+        size_t n = b->len - c->tqoff;
+
+        if (n > budget) {
+            n = budget;
+        }
+        if (pier_tls_conn_write(c->tls, b->base + c->tqoff, n, &c->tout, &err)
+            != PIER_OK) {
+            pier_log(PIER_LOG_WARN, "http", "%s: %s", c->peer, err.msg);
+            return false;
+        }
+        c->tqoff += n;
+        budget -= n;
+        if (c->tqoff == b->len) {
+            c->tqi++;
+            c->tqoff = 0;
+        }
+    }
+    if (c->tqi == c->tqn) {
+        c->tout_has_resp = true;
+    }
+    return true;
+}
+
 /* Send what TLS has produced, one uv_write at a time. */
 static void
 tls_flush(struct pier_http_conn *c)
@@ -349,6 +424,10 @@ on_twrite(uv_write_t *wr, int status)
     }
     has = c->tsend_has_resp;
     c->tsend_has_resp = false;
+    if (c->tqi < c->tqn && !tls_encrypt_some(c)) {
+        conn_close(c, false);
+        return;
+    }
     tls_flush(c);
     if (has && !c->tsend_has_resp && !c->tout_has_resp) {
         c->writing = false;
@@ -377,7 +456,6 @@ on_write(uv_write_t *wr, int status)
 static void
 xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
 {
-    struct pier_err err;
     unsigned i;
     int r;
 
@@ -397,16 +475,15 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         return;
     }
     if (c->tls != NULL) {
-        for (i = 0; i < n; i++) {
-            if (pier_tls_conn_write(c->tls, bufs[i].base, bufs[i].len,
-                                    &c->tout, &err)
-                != PIER_OK) {
-                pier_log(PIER_LOG_WARN, "http", "%s: %s", c->peer, err.msg);
-                defer(c, D_FAIL);
-                return;
-            }
+        PIER_ASSERT(n <= PIER_NELEMS(c->tq));
+        memcpy(c->tq, bufs, n * sizeof(*bufs));
+        c->tqn = n;
+        c->tqi = 0;
+        c->tqoff = 0;
+        if (!tls_encrypt_some(c)) {
+            defer(c, D_FAIL);
+            return;
         }
-        c->tout_has_resp = true;
         tls_flush(c);
     } else {
         r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
@@ -620,6 +697,14 @@ add_u64(struct pier_buf *b, uint64_t v)
     return pier_buf_add(b, p, (size_t) (tmp + sizeof(tmp) - p)) == 0;
 }
 
+/* The unread Content-Length body is in the buffer whole. */
+static bool
+body_all_here(const struct pier_http_conn *c)
+{
+    return !c->req.chunked && !c->body_reading && !c->body_done
+           && c->in.len - c->head_len >= c->body_left;
+}
+
 /*
  * Status line and headers into c->out. len: the body's length, or -1 for
  * a stream of unknown length (chunked in HTTP/1.1).
@@ -639,11 +724,13 @@ compose_head(struct pier_http_conn *c, int status, int64_t len)
                  || status == 304;
     c->resp_chunked = false;
     c->resp_left = len;
-    /* A body the handler never asked for cannot be skipped safely (it
-     * may not even be coming: no 100 Continue was sent), so close. */
-    ka = c->keepalive && !c->draining && !c->close_after
-         && !c->w->stopping
-         && (!c->req.has_body || c->body_done || c->body_reading);
+    /* A body the handler never asked for is dropped if it is all here
+     * already (a GET with a small body); otherwise it cannot be skipped
+     * safely (it may not even be coming: no 100 Continue was sent), so
+     * close. */
+    ka = c->keepalive && !c->draining && !c->close_after && !c->w->stopping
+         && (!c->req.has_body || c->body_done || c->body_reading
+             || body_all_here(c));
     if (len < 0 && !(status == 204 || status == 304 || status < 200)) {
         if (c->req.version_minor >= 1) {
             c->resp_chunked = !c->no_body || c->req.method_id == PIER_HTTP_HEAD;
@@ -805,8 +892,7 @@ pier_http_resp_close(struct pier_http_req *req)
 }
 
 void
-pier_http_resp_send(struct pier_http_req *req, int status,
-                    struct pier_str body)
+pier_http_resp_send(struct pier_http_req *req, int status, struct pier_str body)
 {
     struct pier_http_conn *c;
     uv_buf_t b[2];
@@ -997,7 +1083,8 @@ pier_http_resp_write(struct pier_http_req *req, struct pier_str data,
             b[n++] = uv_buf_init((char *) data.ptr, (unsigned) data.len);
             b[n++] = uv_buf_init((char *) "\r\n", 2);
         } else {
-            PIER_ASSERT(c->resp_left < 0 || (uint64_t) c->resp_left >= data.len);
+            PIER_ASSERT(c->resp_left < 0
+                        || (uint64_t) c->resp_left >= data.len);
             if (c->resp_left > 0) {
                 c->resp_left -= (int64_t) data.len;
             }
@@ -1152,6 +1239,11 @@ resp_done(struct pier_http_conn *c)
     finish_req(c, completed);
     if (c->state == CS_CLOSED) {
         return;
+    }
+    if (c->head_len > 0 && body_all_here(c)) {
+        in_drop(c, (size_t) c->body_left);
+        c->body_left = 0;
+        c->body_done = true;
     }
     if (c->close_after || c->draining || c->w->stopping
         || (c->head_len > 0 && !c->body_done)) {
@@ -1506,13 +1598,20 @@ static enum pier_http_method
 method_id(enum http_method m)
 {
     switch (m) {
-    case HTTP_GET: return PIER_HTTP_GET;
-    case HTTP_HEAD: return PIER_HTTP_HEAD;
-    case HTTP_POST: return PIER_HTTP_POST;
-    case HTTP_PUT: return PIER_HTTP_PUT;
-    case HTTP_DELETE: return PIER_HTTP_DELETE;
-    case HTTP_OPTIONS: return PIER_HTTP_OPTIONS;
-    default: return PIER_HTTP_OTHER;
+    case HTTP_GET:
+        return PIER_HTTP_GET;
+    case HTTP_HEAD:
+        return PIER_HTTP_HEAD;
+    case HTTP_POST:
+        return PIER_HTTP_POST;
+    case HTTP_PUT:
+        return PIER_HTTP_PUT;
+    case HTTP_DELETE:
+        return PIER_HTTP_DELETE;
+    case HTTP_OPTIONS:
+        return PIER_HTTP_OPTIONS;
+    default:
+        return PIER_HTTP_OTHER;
     }
 }
 
@@ -1550,9 +1649,9 @@ split_target(struct pier_http_conn *c, struct pier_http_req *req)
         authority = pier_str_make(t.ptr + u.field_data[UF_HOST].off,
                                   u.field_data[UF_HOST].len);
         if (u.field_set & (1 << UF_PORT)) {
-            authority.len = (size_t) (u.field_data[UF_PORT].off
-                                      + u.field_data[UF_PORT].len)
-                            - u.field_data[UF_HOST].off;
+            authority.len =
+                (size_t) (u.field_data[UF_PORT].off + u.field_data[UF_PORT].len)
+                - u.field_data[UF_HOST].off;
         }
         if (!pier_str_caseeq(authority, req->host)) {
             return 400;
@@ -1590,6 +1689,7 @@ check_head(struct pier_http_conn *c, size_t end)
     const char *d = c->in.data;
     struct pier_http_req *req = &c->req;
     size_t i, nh = 0, ncl = 0, nte = 0, nhost = 0;
+    const char *sp;
     bool te_last_chunked = false, te_other = false;
     int te_nchunked = 0, st;
     uint64_t cl = 0;
@@ -1680,8 +1780,8 @@ check_head(struct pier_http_conn *c, size_t end)
     c->parser_done = false;
     c->keepalive = false;
     i = http_parser_execute(&c->parser, &parser_settings, d, end);
-    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || !c->parser_done
-        || i != end || c->url == NULL) {
+    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || !c->parser_done || i != end
+        || c->url == NULL) {
         return 400;
     }
     if (c->parser.http_major == 0) {
@@ -1700,16 +1800,12 @@ check_head(struct pier_http_conn *c, size_t end)
     if (ncl > 0 && cl > c->lim->max_body_bytes) {
         return 413;
     }
-    st = 0;
     req->method_id = method_id((enum http_method) c->parser.method);
-    {
-        const char *sp = memchr(d, ' ', rl_end);
-
-        if (sp == NULL) {
-            return 400;
-        }
-        req->method = pier_str_make(d, (size_t) (sp - d));
+    sp = memchr(d, ' ', rl_end);
+    if (sp == NULL) {
+        return 400;
     }
+    req->method = pier_str_make(d, (size_t) (sp - d));
     req->target = pier_str_make(c->url, c->url_len);
     st = split_target(c, req);
     if (st != 0) {
@@ -1723,14 +1819,15 @@ check_head(struct pier_http_conn *c, size_t end)
     c->body_left = req->content_length;
     c->body_done = !req->has_body;
     pier_chunked_init(&c->ck);
-    return st;
+    return 0;
 }
 
 /* Give each request a process-unique id: worker, then a counter. */
 static void
 make_id(struct pier_http_conn *c)
 {
-    uint64_t v = ((uint64_t) c->w->index << 48) | (c->w->next_id++ & 0xffffffffffffULL);
+    uint64_t v =
+        ((uint64_t) c->w->index << 48) | (c->w->next_id++ & 0xffffffffffffULL);
     int i;
 
     for (i = 15; i >= 0; i--) {
@@ -1906,6 +2003,14 @@ process(struct pier_http_conn *c)
                 conn_close(c, false);
             }
         }
+        /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer
+         * was full; if the body made room, decrypt it now: no read may
+         * come to do it (the client may have sent everything). */
+        if (c->tls != NULL && (c->state == CS_HEAD || c->state == CS_REQ)
+            && (c->tin.len > 0 || pier_tls_conn_pending(c->tls))
+            && c->in.len < c->in.max) {
+            c->again = true;
+        }
     } while (c->again);
     c->in_process = false;
     if (c->state == CS_LINGER) {
@@ -2030,8 +2135,8 @@ on_refused_close(uv_handle_t *h)
 }
 
 void
-pier_http_conn_accept(struct pier_http_worker *w,
-                      struct pier_http_listener *l, uv_stream_t *server)
+pier_http_conn_accept(struct pier_http_worker *w, struct pier_http_listener *l,
+                      uv_stream_t *server)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                "Content-Type: text/plain\r\n"

@@ -260,9 +260,9 @@ fail:
 }
 
 int
-pier_tls_set_cert(struct pier_tls *tls, const char *name,
-                  const char *cert_pem, size_t cert_len, const char *key_pem,
-                  size_t key_len, struct pier_err *err)
+pier_tls_set_cert(struct pier_tls *tls, const char *name, const char *cert_pem,
+                  size_t cert_len, const char *key_pem, size_t key_len,
+                  struct pier_err *err)
 {
     SSL_CTX *ctx;
     struct cert_entry *e;
@@ -270,8 +270,12 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name,
     PIER_CHECK_OBJ(tls, PIER_TLS_MAGIC);
     ctx = ctx_with_cert(cert_pem, cert_len, key_pem, key_len, err);
     if (ctx == NULL) {
+        char why[sizeof(err->msg)];
+
+        /* err->msg cannot be formatted into itself. */
+        memcpy(why, err->msg, sizeof(why));
         return pier_err_set(err, "certificate for '%s': %s",
-                            name != NULL ? name : "(default)", err->msg);
+                            name != NULL ? name : "(default)", why);
     }
     pthread_rwlock_wrlock(&tls->lock);
     if (name == NULL || tls->def == NULL) {
@@ -493,8 +497,8 @@ pier_tls_conn_feed(struct pier_tls_conn *tc, const char *p, size_t n,
         char *q;
 
         if (room == 0) {
-            tc->blocked = SSL_pending(tc->ssl) > 0
-                          || BIO_ctrl_pending(tc->rbio) > 0;
+            tc->blocked =
+                SSL_pending(tc->ssl) > 0 || BIO_ctrl_pending(tc->rbio) > 0;
             break;
         }
         q = pier_buf_reserve(plain, room);
