@@ -92,9 +92,12 @@ struct pier_s3_header {
     struct pier_str value;
 };
 
-/* Stream sink: n bytes of a successful response's body, in order. Return
- * PIER_OK to go on, PIER_ERR to abort the request (the done callback then
- * gets an error). Once it has had a byte, the request is no longer
+/* Stream sink: n bytes of a successful response's body, in order, each
+ * byte once. Return PIER_OK to go on, PIER_ERR to abort the request (the
+ * done callback then gets an error). When the connection fails after the
+ * sink has had bytes, the retry asks for the rest (Range: bytes=N-, with
+ * If-Match on the ETag so that the object cannot change under the
+ * stream), unless the request had a range of its own; then it is not
  * retried. Called from inside curl: it must not free the client. */
 typedef int (*pier_s3_data_cb)(const void *p, size_t n, void *arg);
 
@@ -180,8 +183,9 @@ int pier_s3_error_parse(int status, const char *xml, size_t n, const char *what,
  * returns; the callback may take body with pier_buf_detach() and list by
  * copying the struct and calling pier_s3_list_init() on the original. */
 struct pier_s3_response {
-    int status;             /* last HTTP status; 0 when none arrived */
-    unsigned attempts;      /* 1 + retries made */
+    int status;        /* last HTTP status (206 after a resumed stream); 0 when
+                          none arrived */
+    unsigned attempts; /* 1 + retries made */
     struct pier_buf body;   /* GET to memory: the body */
     struct pier_str etag;   /* ETag header, quotes included; may be empty */
     int64_t content_length; /* -1 when absent */

@@ -799,6 +799,7 @@ test_s3client_connection_refused(void **state)
 
 struct stream {
     struct pier_hash h;
+    unsigned headers_calls;
     uint64_t bytes;
     unsigned chunks;
     int headers_status;
@@ -826,6 +827,7 @@ on_stream_headers(const struct pier_s3_response *resp, void *arg)
 {
     struct stream *s = arg;
 
+    s->headers_calls++;
     s->headers_status = resp->status;
     s->headers_length = resp->content_length;
 }
@@ -929,6 +931,79 @@ test_s3client_stream_file_up_and_down(void **state)
     pier_buf_release(&want);
     pier_buf_release(&got);
     f->bad_signatures = 1; /* the wrong hash */
+}
+
+/* A stream cut in the middle goes on from where it stopped, pinned to the
+ * object's ETag; each byte reaches the sink once. */
+static void
+test_s3client_stream_resume(void **state)
+{
+    struct fixture *f = *state;
+    const size_t size = 1024 * 1024 + 3;
+    unsigned char *data = pier_malloc(size), d1[32], d2[32];
+    struct pier_s3_request q = {0};
+    struct s3_test_origin_stats st;
+    struct stream s;
+    struct result r;
+    char etag[128];
+    size_t i;
+    int round;
+
+    for (i = 0; i < size; i++) {
+        data[i] = (unsigned char) (i * 7 + i / 251);
+    }
+    s3_test_origin_put(f->o, "blobs/resume", data, size);
+    pier_sha256(data, size, d2);
+    q.key = "blobs/resume";
+    assert_true(run(f, PIER_S3_OP_HEAD, &q, &r));
+    snprintf(etag, sizeof(etag), "%s", r.etag);
+    result_release(&r);
+
+    /* Round 0: the server honours Range; round 1: it answers 200 again
+     * and the client drops what the sink already has. */
+    for (round = 0; round < 2; round++) {
+        memset(&s, 0, sizeof(s));
+        pier_hash_init(&s.h, PIER_HASH_SHA256);
+        q.on_data = on_stream_data;
+        q.on_headers = on_stream_headers;
+        q.stream_arg = &s;
+        s3_test_origin_ignore_range(f->o, round == 1);
+        s3_test_origin_cut_next(f->o, 2, 300000);
+        if (!run(f, PIER_S3_OP_GET, &q, &r)) {
+            fail_msg("round %d: %s", round, r.err.msg);
+        }
+        assert_int_equal(r.attempts, 3);
+        assert_int_equal(r.status, round == 0 ? 206 : 200);
+        result_release(&r);
+        pier_hash_final(&s.h, d1);
+        pier_hash_release(&s.h);
+        assert_int_equal(s.bytes, size);
+        assert_memory_equal(d1, d2, 32);
+        assert_int_equal(s.headers_calls, 1);
+        s3_test_origin_stats(f->o, &st);
+        /* Round 0: 300000 from the first answer, 300000 from the second
+         * (bytes 300000-599999), the rest from the third. */
+        if (round == 0) {
+            assert_string_equal(st.last_range, "bytes=600000-");
+        } else {
+            assert_string_equal(st.last_range, "bytes=300000-");
+        }
+        assert_string_equal(st.last_if_match, etag);
+    }
+    s3_test_origin_ignore_range(f->o, false);
+
+    /* A range of the caller's own is not resumed: the cut is an error. */
+    memset(&s, 0, sizeof(s));
+    pier_hash_init(&s.h, PIER_HASH_SHA256);
+    q.range = "bytes=0-";
+    q.on_headers = NULL;
+    s.headers_status = 200; /* what on_stream_data checks */
+    s3_test_origin_cut_next(f->o, 1, 1000);
+    assert_false(run(f, PIER_S3_OP_GET, &q, &r));
+    assert_int_equal(r.attempts, 1);
+    result_release(&r);
+    pier_hash_release(&s.h);
+    pier_free(data);
 }
 
 static void
@@ -1285,6 +1360,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_s3client_stream_file_up_and_down,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_s3client_stream_resume, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_s3client_max_body, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_s3client_concurrency, setup,
