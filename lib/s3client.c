@@ -170,7 +170,9 @@ pier_s3_config_from_env(struct pier_s3_config *cfg)
     cfg->secret_access_key =
         env("AWS_SECRET_ACCESS_KEY", cfg->secret_access_key);
     cfg->session_token = env("AWS_SESSION_TOKEN", cfg->session_token);
-    cfg->endpoint = env("AWS_ENDPOINT_URL", cfg->endpoint);
+    /* The service-specific variable wins, as in the AWS SDKs. */
+    cfg->endpoint =
+        env("AWS_ENDPOINT_URL_S3", env("AWS_ENDPOINT_URL", cfg->endpoint));
     cfg->region = env("AWS_REGION", env("AWS_DEFAULT_REGION", cfg->region));
 }
 

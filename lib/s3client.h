@@ -52,10 +52,11 @@ struct pier_s3_config {
 void pier_s3_config_init(struct pier_s3_config *cfg);
 
 /* Fill cfg's strings from the environment: AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL and
- * AWS_REGION (else AWS_DEFAULT_REGION). Only variables that are set and
- * non-empty replace a field, so flags can be applied before or after. The
- * strings are getenv()'s: valid until the environment changes. */
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_S3 (else
+ * AWS_ENDPOINT_URL) and AWS_REGION (else AWS_DEFAULT_REGION). Only the
+ * variables that are set and non-empty replace a field: apply flags after
+ * this call for them to win. The strings are getenv()'s: valid until the
+ * environment changes. */
 void pier_s3_config_from_env(struct pier_s3_config *cfg);
 
 struct pier_s3_client; /* opaque */

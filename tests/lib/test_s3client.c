@@ -1193,9 +1193,14 @@ test_s3client_config(void **state)
     assert_string_equal(cfg.secret_access_key, "envsecret");
     assert_string_equal(cfg.region, "eu-west-3");
     assert_string_equal(cfg.session_token, "flag"); /* empty: kept */
+    assert_string_equal(cfg.endpoint, "ftp://example.com");
     setenv("AWS_REGION", "ap-south-1", 1);
+    setenv("AWS_ENDPOINT_URL_S3", "http://s3.example.com", 1);
     pier_s3_config_from_env(&cfg);
     assert_string_equal(cfg.region, "ap-south-1");
+    assert_string_equal(cfg.endpoint, "http://s3.example.com");
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    cfg.endpoint = "ftp://example.com";
     cfg.bucket = "pier";
     assert_null(pier_s3_client_new(&loop, &cfg, &err)); /* ftp */
     cfg.endpoint = "http://[::1]:9000/base/";
