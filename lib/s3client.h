@@ -42,8 +42,9 @@ struct pier_s3_config {
     unsigned retry_base_ms;        /* first backoff; doubles each retry */
     unsigned retry_max_ms;         /* cap on one backoff */
     unsigned connect_timeout_ms;   /* 0: 5000 */
-    unsigned idle_timeout_ms;    /* no byte for this long: time-out; 0: 30000 */
-    unsigned request_timeout_ms; /* whole attempt; 0: no limit */
+    unsigned idle_timeout_ms;      /* no byte for this long (whole seconds,
+                                      rounded up): time-out; 0: 30000 */
+    unsigned request_timeout_ms;   /* whole attempt; 0: no limit */
     unsigned max_host_connections; /* 0: 8; more requests wait in a queue */
 };
 

@@ -370,6 +370,27 @@ test_s3client_awkward_keys(void **state)
     pier_buf_release(&got);
 }
 
+/* An endpoint with a path: requests go below it, signed as sent (the
+ * origin checks the signature before it looks for the bucket). */
+static void
+test_s3client_endpoint_path(void **state)
+{
+    struct fixture *f = *state;
+    struct pier_s3_request q = {0};
+    struct result r;
+    char endpoint[96];
+
+    snprintf(endpoint, sizeof(endpoint), "%s/base/",
+             s3_test_origin_endpoint(f->o));
+    f->cfg.endpoint = endpoint;
+    reclient(f);
+    q.key = "k";
+    assert_false(run(f, PIER_S3_OP_GET, &q, &r));
+    assert_int_equal(r.err.s3, PIER_S3_NO_SUCH_BUCKET);
+    assert_int_equal(r.err.http, 404);
+    result_release(&r);
+}
+
 static void
 test_s3client_session_token(void **state)
 {
@@ -1342,6 +1363,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_s3client_put_get_head_delete,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3client_awkward_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_s3client_endpoint_path, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_s3client_session_token,
                                         setup_token, teardown),
