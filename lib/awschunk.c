@@ -48,14 +48,14 @@ static bool
 signed_chunks(const struct pier_awschunk *ck)
 {
     return ck->mode == PIER_PAYLOAD_STREAMING
-        || ck->mode == PIER_PAYLOAD_STREAMING_TRAILER;
+           || ck->mode == PIER_PAYLOAD_STREAMING_TRAILER;
 }
 
 static bool
 has_trailer(const struct pier_awschunk *ck)
 {
     return ck->mode == PIER_PAYLOAD_STREAMING_TRAILER
-        || ck->mode == PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+           || ck->mode == PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
 }
 
 static const char *
@@ -77,8 +77,7 @@ checksum_name(enum pier_checksum c)
 }
 
 int
-pier_awschunk_init(struct pier_awschunk *ck,
-                   const struct pier_sigv4_auth *auth,
+pier_awschunk_init(struct pier_awschunk *ck, const struct pier_sigv4_auth *auth,
                    uint64_t decoded_length, struct pier_err *err)
 {
     memset(ck, 0, sizeof(*ck));
@@ -142,9 +141,8 @@ verify_chunk(struct pier_awschunk *ck, struct pier_err *err)
 
     pier_hash_final(&ck->chunk_hash, md);
     pier_hex(md, sizeof(md), hex);
-    pier_sigv4_chunk_signature(ck->key, ck->amz_date,
-                               pier_str_cstr(ck->scope), ck->prev_sig, hex,
-                               want);
+    pier_sigv4_chunk_signature(ck->key, ck->amz_date, pier_str_cstr(ck->scope),
+                               ck->prev_sig, hex, want);
     if (CRYPTO_memcmp(want, ck->chunk_sig, 64) != 0) {
         return pier_err_s3(err, PIER_S3_SIGNATURE_DOES_NOT_MATCH,
                            "aws-chunked chunk signature does not match "
@@ -261,8 +259,8 @@ trailer_line(struct pier_awschunk *ck, struct pier_err *err)
                            "aws-chunked trailer without ':'");
     }
     name = trim(pier_str_make(line.ptr, (size_t) (colon - line.ptr)));
-    value = trim(pier_str_make(colon + 1, line.len - (size_t) (colon - line.ptr)
-                                              - 1));
+    value = trim(
+        pier_str_make(colon + 1, line.len - (size_t) (colon - line.ptr) - 1));
     if (pier_str_caseeq(name, PIER_STR("x-amz-trailer-signature"))) {
         size_t i;
 
@@ -288,12 +286,12 @@ trailer_line(struct pier_awschunk *ck, struct pier_err *err)
         size_t n = our_checksum(ck, ours), m = 0;
         struct pier_err ignore;
 
-        if (pier_base64_decode(value.ptr, value.len, theirs, sizeof(theirs),
-                               &m, &ignore)
+        if (pier_base64_decode(value.ptr, value.len, theirs, sizeof(theirs), &m,
+                               &ignore)
                 != PIER_OK
             || m != n) {
-            return pier_err_s3(err, PIER_S3_INVALID_REQUEST,
-                               "bad %s value", want);
+            return pier_err_s3(err, PIER_S3_INVALID_REQUEST, "bad %s value",
+                               want);
         }
         if (memcmp(ours, theirs, n) != 0) {
             return pier_err_s3(err, PIER_S3_BAD_DIGEST,
@@ -360,9 +358,8 @@ bad_byte(struct pier_err *err, const char *where, unsigned char ch)
 }
 
 int
-pier_awschunk_decode(struct pier_awschunk *ck, const char *p,
-                     const char *end, size_t *used, struct pier_str *data,
-                     struct pier_err *err)
+pier_awschunk_decode(struct pier_awschunk *ck, const char *p, const char *end,
+                     size_t *used, struct pier_str *data, struct pier_err *err)
 {
     const char *start = p;
     int d, rc = PIER_ERR;

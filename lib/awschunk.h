@@ -40,9 +40,9 @@
 #include "lib/sha.h"
 #include "lib/sigv4.h"
 
-#define PIER_AWSCHUNK_MAX_SIZE ((uint64_t) 1 << 33) /* one chunk: 8 GiB */
-#define PIER_AWSCHUNK_EXT_MAX 96   /* ";chunk-signature=" + 64 is 81 */
-#define PIER_AWSCHUNK_LINE_MAX 256 /* one trailing header */
+#define PIER_AWSCHUNK_MAX_SIZE       ((uint64_t) 1 << 33) /* one chunk: 8 GiB */
+#define PIER_AWSCHUNK_EXT_MAX        96  /* ";chunk-signature=" + 64 is 81 */
+#define PIER_AWSCHUNK_LINE_MAX       256 /* one trailing header */
 #define PIER_AWSCHUNK_UNKNOWN_LENGTH UINT64_MAX
 
 struct pier_awschunk {

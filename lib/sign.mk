@@ -33,3 +33,11 @@ FUZZ_TARGETS += tests/fuzz/fuzz_sigv4 tests/fuzz/fuzz_awschunk
 EXTRA_DIST += tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_awschunk.c \
 	tests/fuzz/make_awschunk_seeds.py \
 	tests/fuzz/corpus/sigv4 tests/fuzz/corpus/awschunk
+
+# Requests signed by botocore, verified by lib (tests/lib/sign_check).
+check_PROGRAMS += tests/lib/sign_check
+tests_lib_sign_check_SOURCES = tests/lib/sign_check.c
+tests_lib_sign_check_CFLAGS = $(TEST_CFLAGS)
+tests_lib_sign_check_LDADD = $(TEST_LDADD)
+TESTS += tests/integ/test_sign_botocore.py
+EXTRA_DIST += tests/integ/test_sign_botocore.py

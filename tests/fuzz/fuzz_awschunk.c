@@ -29,7 +29,7 @@ fixed_auth(struct pier_sigv4_auth *a, uint8_t sel)
     memset(a, 0, sizeof(*a));
     a->form = PIER_AUTH_V4_HEADER;
     a->payload = modes[sel & 3];
-    a->trailer = (enum pier_checksum) ((sel >> 2) % 5);
+    a->trailer = (enum pier_checksum)((sel >> 2) % 5);
     pier_sigv4_signing_key("fuzz-secret", PIER_STR("20240101"),
                            PIER_STR("us-east-1"), PIER_STR("s3"),
                            a->signing_key);
@@ -49,8 +49,8 @@ feed(struct pier_awschunk *ck, const char *p, const char *end, size_t step,
     const char *start = p;
 
     while (p < end) {
-        const char *stop = step == 0 || (size_t) (end - p) < step ? end
-                                                                 : p + step;
+        const char *stop =
+            step == 0 || (size_t) (end - p) < step ? end : p + step;
 
         while (p < stop) {
             struct pier_str data;

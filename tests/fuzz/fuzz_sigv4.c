@@ -18,7 +18,7 @@
 #include "lib/sigv4.h"
 
 #define MAX_HEADERS 32
-#define NOW 1700000000
+#define NOW         1700000000
 
 static const char *
 lookup(void *udata, struct pier_str akid)
@@ -50,10 +50,10 @@ static bool
 reserved_header(struct pier_str name)
 {
     return pier_str_caseeq(name, PIER_STR("authorization"))
-        || pier_str_caseeq(name, PIER_STR("host"))
-        || pier_str_caseeq(name, PIER_STR("x-amz-date"))
-        || pier_str_caseeq(name, PIER_STR("x-amz-content-sha256"))
-        || pier_str_caseeq(name, PIER_STR("x-amz-security-token"));
+           || pier_str_caseeq(name, PIER_STR("host"))
+           || pier_str_caseeq(name, PIER_STR("x-amz-date"))
+           || pier_str_caseeq(name, PIER_STR("x-amz-content-sha256"))
+           || pier_str_caseeq(name, PIER_STR("x-amz-security-token"));
 }
 
 static bool
@@ -71,8 +71,8 @@ contains(struct pier_str s, const char *needle)
 
 /* Sign, then verify: must succeed. */
 static void
-round_trip(struct pier_str method, struct pier_str path,
-           struct pier_str query, const struct pier_kv *in, size_t nin)
+round_trip(struct pier_str method, struct pier_str path, struct pier_str query,
+           const struct pier_kv *in, size_t nin)
 {
     struct pier_sigv4_key key = {"AKIDFUZZ", "fuzz-secret", "us-east-1", "s3",
                                  NULL};
@@ -131,8 +131,7 @@ round_trip(struct pier_str method, struct pier_str path,
     }
 
     /* The presigned form, with the host header only. */
-    if (pier_sigv4_presign(&key, amz_date, 60, m, path, query, h, 1, &q,
-                           &err)
+    if (pier_sigv4_presign(&key, amz_date, 60, m, path, query, h, 1, &q, &err)
         != PIER_OK) {
         abort();
     }
@@ -184,11 +183,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *colon = memchr(line.ptr, ':', line.len);
 
             if (colon != NULL) {
-                h[nh].name = pier_str_make(line.ptr,
-                                           (size_t) (colon - line.ptr));
-                h[nh].value = pier_str_make(colon + 1, line.len
-                                                           - h[nh].name.len
-                                                           - 1);
+                h[nh].name =
+                    pier_str_make(line.ptr, (size_t) (colon - line.ptr));
+                h[nh].value =
+                    pier_str_make(colon + 1, line.len - h[nh].name.len - 1);
                 nh++;
             }
         }
@@ -206,8 +204,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void) pier_sigv4_canonical_query(lines[2], &out, &err);
     pier_buf_reset(&out);
     {
-        struct pier_sigv4_req req = {method, lines[1], lines[2], h, nh,
-                                     PIER_SIGV4_EMPTY_SHA256, 0};
+        struct pier_sigv4_req req = {
+            method, lines[1], lines[2], h, nh, PIER_SIGV4_EMPTY_SHA256, 0};
 
         (void) pier_sigv4_canonical_request(&req, true, &out, &err);
         pier_buf_reset(&out);
@@ -218,9 +216,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pier_buf_reset(&out);
     }
     {
-        struct pier_sigv2_req r2 = {method,  PIER_STR("/b"), lines[1],
-                                    lines[2], h,             nh,
-                                    NULL};
+        struct pier_sigv2_req r2 = {
+            method, PIER_STR("/b"), lines[1], lines[2], h, nh, NULL};
 
         (void) pier_sigv2_string_to_sign(&r2, &out, &err);
         pier_buf_reset(&out);

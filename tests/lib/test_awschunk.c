@@ -85,8 +85,8 @@ example_load(struct example *ex, const char *file, bool trailer)
     creds = json_object_get(ex->j, "credentials");
     amz_date = json_string_value(json_object_get(ex->j, "timestamp"));
     ex->auth.form = PIER_AUTH_V4_HEADER;
-    ex->auth.payload = trailer ? PIER_PAYLOAD_STREAMING_TRAILER
-                               : PIER_PAYLOAD_STREAMING;
+    ex->auth.payload =
+        trailer ? PIER_PAYLOAD_STREAMING_TRAILER : PIER_PAYLOAD_STREAMING;
     ex->auth.trailer = trailer ? PIER_CHECKSUM_CRC32C : PIER_CHECKSUM_NONE;
     pier_sigv4_signing_key(
         json_string_value(json_object_get(creds, "secret_access_key")),
@@ -109,10 +109,10 @@ example_load(struct example *ex, const char *file, bool trailer)
         char *fill = malloc(size + 1);
 
         memset(fill, 'a', size);
-        assert_int_equal(pier_buf_adds(&ex->body,
-                                       json_string_value(json_object_get(
-                                           ch, "chunk_header"))),
-                         PIER_OK);
+        assert_int_equal(
+            pier_buf_adds(&ex->body, json_string_value(
+                                         json_object_get(ch, "chunk_header"))),
+            PIER_OK);
         assert_int_equal(pier_buf_add(&ex->body, fill, size), PIER_OK);
         if (size > 0 || !trailer) {
             assert_int_equal(pier_buf_adds(&ex->body, "\r\n"), PIER_OK);
@@ -122,13 +122,13 @@ example_load(struct example *ex, const char *file, bool trailer)
     tr = json_object_get(ex->j, "trailer");
     if (trailer) {
         assert_int_equal(
-            pier_buf_addf(&ex->body, "x-amz-checksum-crc32c:%s\r\n"
-                                     "x-amz-trailer-signature:%s\r\n\r\n",
-                          json_string_value(json_array_get(
-                              json_array_get(json_object_get(tr, "headers"),
-                                             0),
-                              1)),
-                          json_string_value(json_object_get(tr, "signature"))),
+            pier_buf_addf(
+                &ex->body,
+                "x-amz-checksum-crc32c:%s\r\n"
+                "x-amz-trailer-signature:%s\r\n\r\n",
+                json_string_value(json_array_get(
+                    json_array_get(json_object_get(tr, "headers"), 0), 1)),
+                json_string_value(json_object_get(tr, "signature"))),
             PIER_OK);
     }
 }
@@ -158,11 +158,10 @@ check_example(const char *file, bool trailer)
         struct pier_err err;
 
         pier_buf_init(&out, SIZE_MAX);
-        assert_int_equal(pier_awschunk_init(&ck, &ex.auth, ex.decoded_length,
-                                            &err),
-                         PIER_OK);
-        if (feed(&ck, ex.body.data, ex.body.len, steps[s], &out, &taken,
-                 &err)
+        assert_int_equal(
+            pier_awschunk_init(&ck, &ex.auth, ex.decoded_length, &err),
+            PIER_OK);
+        if (feed(&ck, ex.body.data, ex.body.len, steps[s], &out, &taken, &err)
             != PIER_OK) {
             fail_msg("%s, step %zu: %s", file, steps[s], err.msg);
         }
@@ -221,9 +220,9 @@ expect_failure(const struct pier_sigv4_auth *auth, uint64_t decoded_length,
                      pier_s3_code(code), pier_s3_code(err.s3), err.msg);
         }
         /* It stays failed. */
-        assert_int_equal(pier_awschunk_decode(&ck, "0", "0" + 1, &used, &data,
-                                              &err),
-                         PIER_ERR);
+        assert_int_equal(
+            pier_awschunk_decode(&ck, "0", "0" + 1, &used, &data, &err),
+            PIER_ERR);
         assert_false(pier_awschunk_done(&ck));
         pier_awschunk_release(&ck);
         pier_buf_release(&out);
@@ -327,15 +326,15 @@ test_awschunk_unsigned_trailer(void **state)
 
         pier_buf_init(&out, SIZE_MAX);
         assert_int_equal(pier_awschunk_init(&ck, &a, 11, &err), PIER_OK);
-        assert_int_equal(feed(&ck, hello, strlen(hello), steps[s], &out,
-                              &taken, &err),
-                         PIER_OK);
+        assert_int_equal(
+            feed(&ck, hello, strlen(hello), steps[s], &out, &taken, &err),
+            PIER_OK);
         assert_int_equal(taken, strlen(hello));
         assert_string_equal(out.data, "hello world");
         /* Done: nothing more is taken. */
-        assert_int_equal(pier_awschunk_decode(&ck, "x", "x" + 1, &used,
-                                              &data, &err),
-                         PIER_OK);
+        assert_int_equal(
+            pier_awschunk_decode(&ck, "x", "x" + 1, &used, &data, &err),
+            PIER_OK);
         assert_int_equal(used, 0);
         pier_awschunk_release(&ck);
         pier_buf_release(&out);
@@ -350,10 +349,9 @@ test_awschunk_unsigned_trailer(void **state)
         pier_buf_init(&in, SIZE_MAX);
         assert_int_equal(pier_buf_adds(&in, hello), PIER_OK);
         assert_int_equal(pier_buf_adds(&in, "GET / HTTP/1.1\r\n"), PIER_OK);
-        assert_int_equal(pier_awschunk_init(&ck, &a,
-                                            PIER_AWSCHUNK_UNKNOWN_LENGTH,
-                                            &err),
-                         PIER_OK);
+        assert_int_equal(
+            pier_awschunk_init(&ck, &a, PIER_AWSCHUNK_UNKNOWN_LENGTH, &err),
+            PIER_OK);
         assert_int_equal(feed(&ck, in.data, in.len, 0, &out, &taken, &err),
                          PIER_OK);
         assert_int_equal(taken, strlen(hello));
@@ -422,8 +420,7 @@ test_awschunk_checksums(void **state)
                                        sums[i].name, b64),
                          PIER_OK);
         assert_int_equal(pier_awschunk_init(&ck, &a, 11, &err), PIER_OK);
-        assert_int_equal(feed(&ck, body.data, body.len, 1, &out, &taken,
-                              &err),
+        assert_int_equal(feed(&ck, body.data, body.len, 1, &out, &taken, &err),
                          PIER_OK);
         pier_awschunk_release(&ck);
         /* A wrong value is a BadDigest. */
@@ -472,7 +469,8 @@ test_awschunk_bad_framing(void **state)
          PIER_S3_INVALID_REQUEST, 5},
         /* Trailers: missing, unknown, bad base64, bare LF, too long. */
         {"b\r\nhello world\r\n0\r\n\r\n", PIER_S3_INVALID_REQUEST, 0},
-        {"b\r\nhello world\r\n0\r\nx-foo:1\r\n\r\n", PIER_S3_INVALID_REQUEST, 0},
+        {"b\r\nhello world\r\n0\r\nx-foo:1\r\n\r\n", PIER_S3_INVALID_REQUEST,
+         0},
         {"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ\r\n\r\n",
          PIER_S3_INVALID_REQUEST, 0},
         {"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\n\r\n",
@@ -497,8 +495,7 @@ test_awschunk_bad_framing(void **state)
     }
     memset(longline, 'x', sizeof(longline));
     memcpy(longline, "b\r\nhello world\r\n0\r\n", 19);
-    expect_failure(&a, 11, longline, sizeof(longline),
-                   PIER_S3_INVALID_REQUEST);
+    expect_failure(&a, 11, longline, sizeof(longline), PIER_S3_INVALID_REQUEST);
     /* A short body: IncompleteBody at the end. */
     expect_failure(&a, 12, hello, strlen(hello), PIER_S3_INCOMPLETE_BODY);
     /* A trailer with no checksum declared. */
@@ -562,15 +559,14 @@ test_awschunk_header_byte_by_byte(void **state)
 
     (void) state;
     example_load(&ex, "chunked-put-object.json", false);
-    assert_int_equal(pier_awschunk_init(&ck, &ex.auth, ex.decoded_length,
-                                        &err),
+    assert_int_equal(pier_awschunk_init(&ck, &ex.auth, ex.decoded_length, &err),
                      PIER_OK);
     h = ex.body.data;
     n = (size_t) (strchr(h, '\n') + 1 - h);
     for (i = 0; i < n; i++) {
-        assert_int_equal(pier_awschunk_decode(&ck, h + i, h + i + 1, &used,
-                                              &data, &err),
-                         PIER_AGAIN);
+        assert_int_equal(
+            pier_awschunk_decode(&ck, h + i, h + i + 1, &used, &data, &err),
+            PIER_AGAIN);
         assert_int_equal(used, 1);
         assert_int_equal(data.len, 0);
     }
