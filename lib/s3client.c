@@ -90,8 +90,12 @@ struct s3_req {
     pier_s3_data_cb on_data;
     pier_s3_headers_cb on_headers;
     void *stream_arg;
-    bool delivered;   /* on_data has had bytes: no retry after that */
-    bool sink_failed; /* on_data or the file refused: no retry */
+    bool delivered;      /* on_data has had bytes */
+    uint64_t ndelivered; /* how many */
+    bool resuming;       /* this attempt asks for the rest (Range) */
+    uint64_t skip;       /* resuming, answered 200: bytes to drop first */
+    bool bad_resume;     /* resuming, answered with another range */
+    bool sink_failed;    /* on_data or the file refused: no retry */
     int sink_errno;
     bool too_big; /* the memory body passed max_body */
 
@@ -166,7 +170,9 @@ pier_s3_config_from_env(struct pier_s3_config *cfg)
     cfg->secret_access_key =
         env("AWS_SECRET_ACCESS_KEY", cfg->secret_access_key);
     cfg->session_token = env("AWS_SESSION_TOKEN", cfg->session_token);
-    cfg->endpoint = env("AWS_ENDPOINT_URL", cfg->endpoint);
+    /* The service-specific variable wins, as in the AWS SDKs. */
+    cfg->endpoint =
+        env("AWS_ENDPOINT_URL_S3", env("AWS_ENDPOINT_URL", cfg->endpoint));
     cfg->region = env("AWS_REGION", env("AWS_DEFAULT_REGION", cfg->region));
 }
 
@@ -341,6 +347,31 @@ set_views(struct pier_s3_response *resp)
     }
 }
 
+/* A resumed download's answer: 206 must continue exactly where the
+ * stream stopped; a 200 (a server that ignores Range) starts over, and
+ * the bytes the sink already has are dropped. */
+static void
+resume_check(struct s3_req *r)
+{
+    struct pier_str v;
+    char want[32];
+    int n;
+
+    r->skip = 0;
+    if (r->cur_status == 200) {
+        r->skip = r->ndelivered;
+        return;
+    }
+    if (r->cur_status != 206) {
+        return; /* an error answer: done() reports it */
+    }
+    n = snprintf(want, sizeof(want), "bytes %" PRIu64 "-", r->ndelivered);
+    if (!pier_s3_response_header(&r->resp, "content-range", &v)
+        || v.len < (size_t) n || memcmp(v.ptr, want, (size_t) n) != 0) {
+        r->bad_resume = true;
+    }
+}
+
 /*
  * curl callbacks for one transfer. They run inside
  * curl_multi_socket_action(): they must not call back into the multi.
@@ -376,8 +407,10 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
         if (r->cur_status >= 200) {
             r->resp.status = r->cur_status;
             set_views(&r->resp);
-            if (r->cur_status < 300 && r->on_headers != NULL
-                && r->op == PIER_S3_OP_GET) {
+            if (r->resuming) {
+                resume_check(r);
+            } else if (r->cur_status < 300 && r->on_headers != NULL
+                       && r->op == PIER_S3_OP_GET) {
                 r->on_headers(&r->resp, r->stream_arg);
             }
         }
@@ -429,8 +462,18 @@ on_write(char *p, size_t size, size_t nmemb, void *ud)
         return n;
     }
     if (r->on_data != NULL) {
+        size_t drop = r->skip < n ? (size_t) r->skip : n;
+
+        if (r->bad_resume) {
+            return 0;
+        }
+        r->skip -= drop;
+        if (drop == n) {
+            return n;
+        }
         r->delivered = true;
-        if (r->on_data(p, n, r->stream_arg) != PIER_OK) {
+        r->ndelivered += n - drop;
+        if (r->on_data(p + drop, n - drop, r->stream_arg) != PIER_OK) {
             r->sink_failed = true;
             return 0;
         }
@@ -796,6 +839,73 @@ retryable_curl(CURLcode rc)
     }
 }
 
+/* Set (or replace) one of the request's signed headers. The arrays have
+ * room for the three conditional/range headers besides the caller's. */
+static void
+set_header(struct s3_req *r, const char *name, const char *value)
+{
+    size_t i;
+
+    for (i = 0; i < r->nx; i++) {
+        if (strcmp(r->xnames[i], name) == 0) {
+            pier_free(r->xvalues[i]);
+            r->xvalues[i] = pier_strdup(value);
+            return;
+        }
+    }
+    r->xnames[r->nx] = pier_strdup(name);
+    r->xvalues[r->nx] = pier_strdup(value);
+    r->nx++;
+}
+
+/* A streamed GET that lost its connection after some bytes went to the
+ * sink can go on from there: the next attempt asks for the rest with
+ * Range, pinned to the same object with If-Match on its ETag. Not when
+ * the caller asked for a range itself, and not without an ETag. */
+static bool
+resumable(struct s3_req *r)
+{
+    struct pier_str etag;
+    size_t i;
+
+    if (r->op != PIER_S3_OP_GET || r->on_data == NULL || r->bad_resume
+        || r->sink_failed) {
+        return false;
+    }
+    for (i = 0; i < r->nx; i++) {
+        if (strcmp(r->xnames[i], "range") == 0 && !r->resuming) {
+            return false;
+        }
+    }
+    if (r->resuming) {
+        return true; /* range and if-match are set already */
+    }
+    etag = r->resp.etag;
+    return etag.len > 0 && memchr(etag.ptr, '\r', etag.len) == NULL;
+}
+
+/* Turn r into a request for the rest of its stream. */
+static void
+resume(struct s3_req *r)
+{
+    char range[48];
+    char *etag;
+    size_t i;
+    bool pinned = false;
+
+    snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", r->ndelivered);
+    set_header(r, "range", range);
+    for (i = 0; i < r->nx; i++) {
+        pinned = pinned || strcmp(r->xnames[i], "if-match") == 0;
+    }
+    if (!r->resuming && !pinned) {
+        etag = pier_strndup(r->resp.etag.ptr, r->resp.etag.len);
+        set_header(r, "if-match", etag);
+        pier_free(etag);
+    }
+    r->resuming = true;
+}
+
 /* A transfer ended: succeed, fail, or try again. */
 static void
 done(struct s3_req *r, CURLcode rc)
@@ -803,7 +913,8 @@ done(struct s3_req *r, CURLcode rc)
     struct pier_s3_client *c = r->c;
     struct pier_err err;
     long status = 0, nconn = 0;
-    bool can_retry = r->attempt <= c->cfg.max_retries && !r->delivered;
+    bool can_retry =
+        r->attempt <= c->cfg.max_retries && (!r->delivered || resumable(r));
 
     curl_multi_remove_handle(c->multi, r->easy);
     r->state = R_BACKOFF; /* out of the multi; retry() or finish() next */
@@ -815,7 +926,13 @@ done(struct s3_req *r, CURLcode rc)
     r->resp.status = (int) status;
 
     if (rc != CURLE_OK) {
-        if (r->too_big) {
+        if (r->bad_resume) {
+            pier_err_set(&err,
+                         "%s: resumed at byte %" PRIu64
+                         " but answered another range",
+                         r->what, r->ndelivered);
+            finish(r, &err);
+        } else if (r->too_big) {
             pier_err_s3(&err, PIER_S3_ENTITY_TOO_LARGE,
                         "%s: body larger than %zu bytes", r->what,
                         r->resp.body.max);
@@ -829,6 +946,9 @@ done(struct s3_req *r, CURLcode rc)
             fail_sys(r, r->sink_errno != 0 ? r->sink_errno : EIO,
                      "cannot read the body");
         } else if (retryable_curl(rc) && can_retry) {
+            if (r->delivered) {
+                resume(r);
+            }
             retry(r, curl_easy_strerror(rc));
         } else {
             pier_err_set(&err, "%s: %s%s%s", r->what, curl_easy_strerror(rc),
@@ -854,6 +974,9 @@ done(struct s3_req *r, CURLcode rc)
     if (status >= 500 && can_retry) {
         char why[32];
 
+        if (r->delivered) {
+            resume(r);
+        }
         snprintf(why, sizeof(why), "HTTP %ld", status);
         retry(r, why);
         return;

@@ -42,8 +42,9 @@ struct pier_s3_config {
     unsigned retry_base_ms;        /* first backoff; doubles each retry */
     unsigned retry_max_ms;         /* cap on one backoff */
     unsigned connect_timeout_ms;   /* 0: 5000 */
-    unsigned idle_timeout_ms;    /* no byte for this long: time-out; 0: 30000 */
-    unsigned request_timeout_ms; /* whole attempt; 0: no limit */
+    unsigned idle_timeout_ms;      /* no byte for this long (whole seconds,
+                                      rounded up): time-out; 0: 30000 */
+    unsigned request_timeout_ms;   /* whole attempt; 0: no limit */
     unsigned max_host_connections; /* 0: 8; more requests wait in a queue */
 };
 
@@ -52,10 +53,11 @@ struct pier_s3_config {
 void pier_s3_config_init(struct pier_s3_config *cfg);
 
 /* Fill cfg's strings from the environment: AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL and
- * AWS_REGION (else AWS_DEFAULT_REGION). Only variables that are set and
- * non-empty replace a field, so flags can be applied before or after. The
- * strings are getenv()'s: valid until the environment changes. */
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_S3 (else
+ * AWS_ENDPOINT_URL) and AWS_REGION (else AWS_DEFAULT_REGION). Only the
+ * variables that are set and non-empty replace a field: apply flags after
+ * this call for them to win. The strings are getenv()'s: valid until the
+ * environment changes. */
 void pier_s3_config_from_env(struct pier_s3_config *cfg);
 
 struct pier_s3_client; /* opaque */
@@ -92,9 +94,12 @@ struct pier_s3_header {
     struct pier_str value;
 };
 
-/* Stream sink: n bytes of a successful response's body, in order. Return
- * PIER_OK to go on, PIER_ERR to abort the request (the done callback then
- * gets an error). Once it has had a byte, the request is no longer
+/* Stream sink: n bytes of a successful response's body, in order, each
+ * byte once. Return PIER_OK to go on, PIER_ERR to abort the request (the
+ * done callback then gets an error). When the connection fails after the
+ * sink has had bytes, the retry asks for the rest (Range: bytes=N-, with
+ * If-Match on the ETag so that the object cannot change under the
+ * stream), unless the request had a range of its own; then it is not
  * retried. Called from inside curl: it must not free the client. */
 typedef int (*pier_s3_data_cb)(const void *p, size_t n, void *arg);
 
@@ -180,8 +185,9 @@ int pier_s3_error_parse(int status, const char *xml, size_t n, const char *what,
  * returns; the callback may take body with pier_buf_detach() and list by
  * copying the struct and calling pier_s3_list_init() on the original. */
 struct pier_s3_response {
-    int status;             /* last HTTP status; 0 when none arrived */
-    unsigned attempts;      /* 1 + retries made */
+    int status;        /* last HTTP status (206 after a resumed stream); 0 when
+                          none arrived */
+    unsigned attempts; /* 1 + retries made */
     struct pier_buf body;   /* GET to memory: the body */
     struct pier_str etag;   /* ETag header, quotes included; may be empty */
     int64_t content_length; /* -1 when absent */

@@ -63,7 +63,9 @@ struct s3_test_origin {
     size_t nconns;
     struct object *objs;
     size_t nobjs;
-    unsigned fail_n, drop_n, stall_n;
+    unsigned fail_n, drop_n, stall_n, cut_n;
+    size_t cut_after;
+    bool ignore_range;
     int fail_status;
     struct s3_test_origin_stats st;
     unsigned long reqid;
@@ -226,6 +228,12 @@ respond(struct conn *k, int status, const char *hdrs, const void *body,
                        hdrs != NULL ? hdrs : "",
                        k->close_after ? "Connection: close\r\n" : ""));
     if (!head && status != 304 && status != 204) {
+        if (k->o->cut_n > 0 && (status == 200 || status == 206)
+            && k->parser.method == HTTP_GET && n > k->o->cut_after) {
+            k->o->cut_n--;
+            n = k->o->cut_after;
+            k->close_after = true;
+        }
         must(pier_buf_add(&b, body, n));
     }
     send_all(k, b.data, b.len);
@@ -701,7 +709,7 @@ do_object(struct conn *k, const char *key)
             must(pier_buf_addf(&h, "ETag: %s\r\nLast-Modified: %s\r\n%s",
                                ob->etag, when, ob->hdrs.data));
         }
-        rs = k->parser.method == HTTP_GET
+        rs = k->parser.method == HTTP_GET && !o->ignore_range
                  ? range(hdr(k, "range"), ob->data.len, &from, &to)
                  : 0;
         if (rs == 416) {
@@ -739,6 +747,10 @@ handle(struct conn *k)
     char *key;
 
     o->st.requests++;
+    snprintf(o->st.last_range, sizeof(o->st.last_range), "%s",
+             hdr(k, "range") != NULL ? hdr(k, "range") : "");
+    snprintf(o->st.last_if_match, sizeof(o->st.last_if_match), "%s",
+             hdr(k, "if-match") != NULL ? hdr(k, "if-match") : "");
     if (o->drop_n > 0) {
         o->drop_n--;
         k->close_after = true;
@@ -1201,6 +1213,23 @@ s3_test_origin_drop_next(struct s3_test_origin *o, unsigned n)
 {
     pthread_mutex_lock(&o->mu);
     o->drop_n = n;
+    pthread_mutex_unlock(&o->mu);
+}
+
+void
+s3_test_origin_cut_next(struct s3_test_origin *o, unsigned n, size_t after)
+{
+    pthread_mutex_lock(&o->mu);
+    o->cut_n = n;
+    o->cut_after = after;
+    pthread_mutex_unlock(&o->mu);
+}
+
+void
+s3_test_origin_ignore_range(struct s3_test_origin *o, bool ignore)
+{
+    pthread_mutex_lock(&o->mu);
+    o->ignore_range = ignore;
     pthread_mutex_unlock(&o->mu);
 }
 

@@ -49,12 +49,22 @@ void s3_test_origin_drop_next(struct s3_test_origin *o, unsigned n);
 /* The next n requests are never answered (the connection stays open). */
 void s3_test_origin_stall_next(struct s3_test_origin *o, unsigned n);
 
+/* The next n GET answers with a body stop after `after` body bytes, and
+ * the connection closes. */
+void s3_test_origin_cut_next(struct s3_test_origin *o, unsigned n,
+                             size_t after);
+
+/* Answer GETs whole, as if Range were not understood. */
+void s3_test_origin_ignore_range(struct s3_test_origin *o, bool ignore);
+
 struct s3_test_origin_stats {
     unsigned connections;      /* accepted so far */
     unsigned peak_connections; /* most open at once */
     unsigned requests;         /* complete requests received */
     unsigned bad_signatures;   /* refused with SignatureDoesNotMatch */
     unsigned continues;        /* 100 Continue answers sent */
+    char last_range[64];       /* the last request's Range, "" if none */
+    char last_if_match[80];    /* the last request's If-Match, "" if none */
 };
 void s3_test_origin_stats(struct s3_test_origin *o,
                           struct s3_test_origin_stats *st);
