@@ -23,6 +23,8 @@
 /* inih (Debian's build) reads lines of at most INI_MAX_LINE - 1 bytes and
  * silently splits longer ones; refuse them instead. */
 #define RECORD_LINE_MAX (INI_MAX_LINE - 2)
+/* "domain = " and the domain fit on one such line. */
+#define RECORD_DOMAIN_MAX (RECORD_LINE_MAX - 9)
 
 static bool
 label_ok(const char *p, size_t n)
@@ -186,6 +188,11 @@ sites_record_add_domain(struct sites_record *r, const char *domain,
                             "bad domain '%.80s' (DNS labels of a-z, 0-9 and "
                             "'-'; a wildcard only as a leading '*.')",
                             domain != NULL ? domain : "");
+    }
+    if (strlen(d) > RECORD_DOMAIN_MAX) {
+        pier_free(d);
+        return pier_err_set(err, "domain '%.60s...' longer than %d bytes",
+                            domain, RECORD_DOMAIN_MAX);
     }
     for (i = 0; i < r->ndomains; i++) {
         if (strcmp(r->domains[i], d) == 0) {

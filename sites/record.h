@@ -18,8 +18,8 @@
  * Unknown sections and keys, a scalar set twice and bad values are errors
  * naming `FILE:LINE:`. Domains are stored in lower case. inih reads at most
  * 200 bytes a line (Debian's build), so longer lines are refused rather
- * than split: XXX: that caps a domain in a record at 189 bytes, short of
- * DNS's 253.
+ * than split. XXX: that caps a domain in a record at 189 bytes
+ * (sites_record_add_domain says so), short of DNS's 253.
  *
  * The domain table is built once (new, add, seal) and is then immutable:
  * any thread may look hosts up in it, and the edge swaps a new one in

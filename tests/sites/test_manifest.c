@@ -745,6 +745,127 @@ test_manifest_json_escapes_and_utf8(void **state)
     sites_manifest_free(m2);
 }
 
+/* xorshift64: deterministic, so a failure repeats. */
+static uint64_t
+next_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* A manifest over a random subset of 24 paths, each record drawn from a
+ * few variants, with one of three rule sets. */
+static struct sites_manifest *
+random_manifest(uint64_t *rng, const char *id, const char *parent)
+{
+    static const char *const shas[] = {SHA_A, SHA_B, SHA_C};
+    static const char *const rules[] = {"", "/a /b\n", "/a /c 302\n"};
+    static const struct sites_header hs[] = {{"X-A", "1"}, {"X-B", "2"}};
+    struct sites_manifest *m;
+    struct pier_err err;
+    char path[32], alias[40];
+    int i;
+
+    m = sites_manifest_new("blog", id, parent, NULL, 7, &err);
+    assert_non_null(m);
+    for (i = 0; i < 24; i++) {
+        uint64_t r = next_rand(rng);
+        struct sites_entry e;
+
+        if (r % 3 == 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/d%d/f%02d.html", i % 4, i);
+        e = mk_entry(path, shas[(r >> 4) % 3], "text/html", (r >> 8) % 5);
+        e.enc_size[SITES_ENC_BR] = (r >> 12) % 3;
+        if ((r >> 16) % 4 == 0) {
+            e.klass = SITES_CLASS_ASSET;
+            snprintf(alias, sizeof(alias), "/d%d/f%02d.%c.html", i % 4, i,
+                     (char) ('a' + (r >> 20) % 3));
+            e.alias = alias;
+        }
+        e.nheaders = (r >> 24) % 3;
+        e.headers = e.nheaders > 0 ? hs : NULL;
+        assert_int_equal(sites_manifest_add(m, &e, &err), PIER_OK);
+    }
+    i = (int) (next_rand(rng) % 3);
+    assert_int_equal(
+        sites_manifest_set_rules(m, rules[i], strlen(rules[i]), NULL, 0, &err),
+        PIER_OK);
+    if (sites_manifest_seal(m, &err) != PIER_OK) {
+        fail_msg("seal: %s", err.msg);
+    }
+    return m;
+}
+
+/* For random pairs of manifests, the delta travels as JSON and applying
+ * it to the first gives the second, byte for byte; the delta lists
+ * exactly the paths whose records differ. */
+static void
+test_manifest_delta_random_pairs(void **state)
+{
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    struct pier_err err;
+    int round;
+
+    (void) state;
+    for (round = 0; round < 300; round++) {
+        struct sites_manifest *a = random_manifest(&rng, ID_1, NULL);
+        struct sites_manifest *b = random_manifest(&rng, ID_2, ID_1), *c;
+        struct sites_delta *d, *d2;
+        struct pier_buf j, eb, ec;
+        size_t i, n = 0;
+
+        d = sites_delta_compute(a, b, &err);
+        assert_non_null(d);
+        pier_buf_init(&j, SIZE_MAX);
+        assert_int_equal(sites_delta_encode(d, &j, &err), PIER_OK);
+        d2 = sites_delta_decode(j.data, j.len, &err);
+        if (d2 == NULL) {
+            fail_msg("round %d: %s", round, err.msg);
+        }
+        c = sites_manifest_apply(a, d2, &err);
+        if (c == NULL) {
+            fail_msg("round %d: %s", round, err.msg);
+        }
+        sites_manifest_assert(c);
+        encode(b, &eb);
+        encode(c, &ec);
+        assert_string_equal(eb.data, ec.data);
+        /* Count the differing paths by hand. */
+        for (i = 0; i < sites_manifest_count(a); i++) {
+            const struct sites_entry *x = sites_manifest_at(a, i);
+            const struct sites_entry *y =
+                sites_manifest_get(b, pier_str_cstr(x->path), NULL);
+
+            if (y == NULL || strcmp(y->path, x->path) != 0
+                || !sites_entry_eq(x, y)) {
+                n++;
+            }
+        }
+        for (i = 0; i < sites_manifest_count(b); i++) {
+            const struct sites_entry *y = sites_manifest_at(b, i);
+            const struct sites_entry *x =
+                sites_manifest_get(a, pier_str_cstr(y->path), NULL);
+
+            if (x == NULL || strcmp(x->path, y->path) != 0) {
+                n++;
+            }
+        }
+        assert_int_equal(sites_delta_count(d2), n);
+        pier_buf_release(&j);
+        pier_buf_release(&eb);
+        pier_buf_release(&ec);
+        sites_delta_free(d);
+        sites_delta_free(d2);
+        sites_manifest_free(a);
+        sites_manifest_free(b);
+        sites_manifest_free(c);
+    }
+}
+
 int
 main(void)
 {
@@ -763,6 +884,7 @@ main(void)
         cmocka_unit_test(test_manifest_decode_byte_varied),
         cmocka_unit_test(test_manifest_rules_parsed),
         cmocka_unit_test(test_manifest_json_escapes_and_utf8),
+        cmocka_unit_test(test_manifest_delta_random_pairs),
     };
 
     return cmocka_run_group_tests_name("sites/manifest", tests, NULL, NULL);

@@ -170,6 +170,22 @@ test_record_domains_edit(void **state)
     assert_int_equal(sites_record_add_domain(&r, "a.*.example.com", &err),
                      PIER_ERR);
     assert_non_null(strstr(err.msg, "bad domain 'a.*.example.com'"));
+    {
+        /* Four labels of 47 bytes: 191 bytes, past a record line. */
+        char longd[4 * 48];
+        int k;
+
+        for (k = 0; k < 4; k++) {
+            memset(longd + k * 48, 'a' + k, 47);
+            longd[k * 48 + 47] = k < 3 ? '.' : '\0';
+        }
+        assert_true(sites_domain_ok(pier_str_cstr(longd), false));
+        assert_int_equal(sites_record_add_domain(&r, longd, &err), PIER_ERR);
+        assert_non_null(strstr(err.msg, "longer than 189 bytes"));
+        longd[2] = '\0';
+        assert_int_equal(sites_record_add_domain(&r, longd, &err), PIER_OK);
+        assert_int_equal(sites_record_remove_domain(&r, longd, &err), PIER_OK);
+    }
     assert_int_equal(sites_record_add_domain(&r, "www.shop.example.com", &err),
                      PIER_OK);
     assert_int_equal(sites_record_remove_domain(&r, "shop.EXAMPLE.com", &err),
