@@ -53,7 +53,8 @@
  * malformed chunk sizes or extensions, chunk data not followed by CRLF,
  * obsolete line folding, whitespace between a field name and its colon,
  * NUL, bare CR or bare LF in the header block, a field name that is not a
- * token, and an HTTP/1.1 request with no Host or with two. http_parser
+ * token, an HTTP/1.1 request with no Host or with two, and an
+ * absolute-form target whose authority is not the Host. http_parser
  * 2.9.4 reads only the request line (and keep-alive semantics): the core
  * checks the header block itself and decodes chunked bodies with
  * lib/chunked.h.
@@ -140,6 +141,12 @@ int pier_http_server_listen(struct pier_http_server *srv, const char *name,
                             pier_http_handler_fn *handler, void *udata,
                             struct pier_err *err);
 
+/* Split "HOST:PORT" or "[IPV6]:PORT" (a --listen flag) into host (hostlen
+ * bytes, NUL-terminated, brackets removed) and *port (0 to 65535).
+ * PIER_ERR with err set when s is not of that form. */
+int pier_http_split_addr(const char *s, char *host, size_t hostlen,
+                         unsigned *port, struct pier_err *err);
+
 /* The bound address of listener name as "HOST:PORT" ("[::1]:8080" for
  * IPv6) into out (n bytes; 64 is enough); PIER_ERR if there is no such
  * listener. */
@@ -205,7 +212,10 @@ struct pier_http_req {
     enum pier_http_method method_id;
     struct pier_str method;  /* "GET" */
     struct pier_str target;  /* the request-target as sent */
-    struct pier_str path;    /* target before '?', not decoded */
+    struct pier_str path;    /* before '?', not decoded; starts with '/'
+                                (absolute-form is reduced to it, after
+                                checking its authority is the Host) or
+                                is "*" (OPTIONS) */
     struct pier_str query;   /* after '?', without it; empty if none */
     struct pier_str host;    /* the Host field; empty in HTTP/1.0 without */
     int version_minor;       /* 0 or 1 (HTTP/1.x) */

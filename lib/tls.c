@@ -35,7 +35,6 @@ struct pier_tls {
     pthread_rwlock_t lock;
     struct cert_entry *entries;
     SSL_CTX *def; /* no SNI, or no match; a reference */
-    bool def_explicit;
 };
 
 struct pier_tls_conn {
@@ -271,16 +270,19 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name,
     PIER_CHECK_OBJ(tls, PIER_TLS_MAGIC);
     ctx = ctx_with_cert(cert_pem, cert_len, key_pem, key_len, err);
     if (ctx == NULL) {
+        char why[sizeof(err->msg)];
+
+        /* err->msg cannot be formatted into itself. */
+        memcpy(why, err->msg, sizeof(why));
         return pier_err_set(err, "certificate for '%s': %s",
-                            name != NULL ? name : "(default)", err->msg);
+                            name != NULL ? name : "(default)", why);
     }
     pthread_rwlock_wrlock(&tls->lock);
-    if (name == NULL || tls->def == NULL || !tls->def_explicit) {
-        /* The default: asked for, or the first pair until one is. */
+    if (name == NULL || tls->def == NULL) {
+        /* The default: asked for, or the first pair added. */
         SSL_CTX_up_ref(ctx);
         SSL_CTX_free(tls->def);
         tls->def = ctx;
-        tls->def_explicit = tls->def_explicit || name == NULL;
     }
     if (name != NULL) {
         for (e = tls->entries; e != NULL; e = e->next) {
@@ -294,6 +296,12 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name,
             e->next = tls->entries;
             tls->entries = e;
         } else {
+            if (e->ctx == tls->def) {
+                /* The default was this name's old pair: it follows. */
+                SSL_CTX_up_ref(ctx);
+                SSL_CTX_free(tls->def);
+                tls->def = ctx;
+            }
             SSL_CTX_free(e->ctx);
         }
         e->ctx = ctx;

@@ -14,6 +14,11 @@
 
 #include "lib/http_internal.h"
 
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 static int
 whole_echo_done(struct pier_http_req *req, struct pier_str body, void *ctx)
 {
@@ -187,6 +192,26 @@ test_http_byte_by_byte(void **state)
     run_end(&r);
 }
 
+/* A small body the handler ignores is dropped, and the connection
+ * stays open for the next request. */
+static void
+test_http_unread_body_dropped(void **state)
+{
+    static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Length: 5\r\n\r\nhello"
+                              "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct run r;
+
+    (void) state;
+    run_start(&r, NULL);
+    run_feed(&r, req, strlen(req));
+    assert_non_null(strstr(r.out.data, "X-Path: /a"));
+    assert_non_null(strstr(r.out.data, "X-Path: /b"));
+    assert_null(strstr(r.out.data, "Connection: close"));
+    assert_false(r.closed);
+    run_end(&r);
+}
+
 static void
 test_http_head_has_no_body(void **state)
 {
@@ -286,6 +311,9 @@ expect_reject(const char *req, size_t n, int status,
     }
     run_end(&r);
 }
+
+#define EXPECT_REJECT(lit, status) \
+    expect_reject((lit), sizeof(lit) - 1, (status), NULL)
 
 static void
 test_http_smuggling_rejected(void **state)
@@ -406,6 +434,124 @@ test_http_eof_midway(void **state)
     run_end(&r);
 }
 
+static void
+test_http_absolute_form(void **state)
+{
+    static const char req[] = "GET http://x:8080/p?q=1 HTTP/1.1\r\n"
+                              "Host: x:8080\r\n\r\n";
+    struct run r;
+
+    (void) state;
+    run_start(&r, NULL);
+    run_feed(&r, req, strlen(req));
+    assert_non_null(strstr(r.out.data, "X-Path: /p\r\n"));
+    run_end(&r);
+    /* another host than the Host field: refused */
+    EXPECT_REJECT("GET http://y/p HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    EXPECT_REJECT("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    EXPECT_REJECT("CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", 405);
+}
+
+static void
+test_http_split_addr(void **state)
+{
+    char host[64];
+    unsigned port;
+    struct pier_err err;
+
+    (void) state;
+    assert_int_equal(pier_http_split_addr("127.0.0.1:0", host, sizeof(host),
+                                          &port, &err),
+                     PIER_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 0);
+    assert_int_equal(pier_http_split_addr("[::1]:8443", host, sizeof(host),
+                                          &port, &err),
+                     PIER_OK);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 8443);
+    assert_int_equal(pier_http_split_addr("::1:80", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("host", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("h:65536", host, sizeof(host),
+                                          &port, &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr(":80", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("h:", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+}
+
+static int
+connect_to(const char *addr)
+{
+    char host[64];
+    unsigned port;
+    struct pier_err err;
+    struct sockaddr_in sa;
+    int fd, r;
+
+    assert_int_equal(pier_http_split_addr(addr, host, sizeof(host), &port,
+                                          &err),
+                     PIER_OK);
+    assert_int_equal(uv_ip4_addr(host, (int) port, &sa), 0);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    r = connect(fd, (struct sockaddr *) &sa, sizeof(sa));
+    close(fd);
+    return r;
+}
+
+/* Bind errors come back from listen; workers start and stop cleanly. */
+static void
+test_http_server_lifecycle(void **state)
+{
+    struct pier_http_config cfg;
+    struct pier_http_server *srv;
+    struct pier_err err;
+    char addr[64], addr2[64];
+
+    (void) state;
+    pier_http_config_init(&cfg);
+    cfg.workers = 3;
+    srv = pier_http_server_new(&cfg);
+    assert_int_equal(pier_http_server_listen(srv, "bad", "192.0.2.1", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "cannot bind"));
+    assert_non_null(strstr(err.msg, "192.0.2.1"));
+    assert_int_equal(pier_http_server_listen(srv, "bad", "localhost", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_server_listen(srv, "http", "127.0.0.1", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_listen(srv, "admin", "127.0.0.1", 0,
+                                             NULL, handler, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_addr(srv, "http", addr, sizeof(addr)),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_addr(srv, "admin", addr2,
+                                           sizeof(addr2)),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_addr(srv, "bad", addr2, sizeof(addr2)),
+                     PIER_ERR);
+    assert_true(strncmp(addr, "127.0.0.1:", 10) == 0);
+    assert_string_not_equal(addr, "127.0.0.1:0");
+    assert_int_equal(pier_http_server_start(srv, &err), PIER_OK);
+    assert_int_equal(connect_to(addr), 0);
+    assert_int_equal(connect_to(addr2), 0);
+    pier_http_server_stop(srv);
+    pier_http_server_wait(srv);
+    assert_int_not_equal(connect_to(addr), 0);
+    pier_http_server_free(srv);
+}
+
 int
 main(void)
 {
@@ -414,6 +560,7 @@ main(void)
         cmocka_unit_test(test_http_pipelining_in_order),
         cmocka_unit_test(test_http_byte_by_byte),
         cmocka_unit_test(test_http_head_has_no_body),
+        cmocka_unit_test(test_http_unread_body_dropped),
         cmocka_unit_test(test_http_expect_continue),
         cmocka_unit_test(test_http_refusal_skips_continue),
         cmocka_unit_test(test_http_streams_chunked),
@@ -421,6 +568,9 @@ main(void)
         cmocka_unit_test(test_http_smuggling_rejected),
         cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_http_eof_midway),
+        cmocka_unit_test(test_http_split_addr),
+        cmocka_unit_test(test_http_absolute_form),
+        cmocka_unit_test(test_http_server_lifecycle),
     };
     return cmocka_run_group_tests_name("lib/http", tests, NULL, NULL);
 }
