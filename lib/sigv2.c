@@ -103,8 +103,8 @@ add_value(struct pier_buf *out, struct pier_str v)
             size_t k = out->len;
 
             /* Drop the whitespace already written before the fold. */
-            while (k > 0 && (out->data[k - 1] == ' '
-                             || out->data[k - 1] == '\t')) {
+            while (k > 0
+                   && (out->data[k - 1] == ' ' || out->data[k - 1] == '\t')) {
                 k--;
             }
             pier_buf_truncate(out, k);
@@ -136,7 +136,8 @@ casecmp(struct pier_str a, struct pier_str b)
     size_t i, n = a.len < b.len ? a.len : b.len;
 
     for (i = 0; i < n; i++) {
-        int d = lower((unsigned char) a.ptr[i]) - lower((unsigned char) b.ptr[i]);
+        int d =
+            lower((unsigned char) a.ptr[i]) - lower((unsigned char) b.ptr[i]);
 
         if (d != 0) {
             return d;
@@ -149,7 +150,7 @@ static bool
 is_amz(struct pier_str name)
 {
     return name.len > 6
-        && pier_str_caseeq(pier_str_make(name.ptr, 6), PIER_STR("x-amz-"));
+           && pier_str_caseeq(pier_str_make(name.ptr, 6), PIER_STR("x-amz-"));
 }
 
 /* The x-amz-* header lines, sorted, repeats joined. */
@@ -255,10 +256,9 @@ resource(const struct pier_sigv2_req *req, struct pier_buf *out,
             continue;
         }
         sr[n].has_value = eq != NULL;
-        sr[n].value = eq != NULL ? pier_str_make(eq + 1, piece.len
-                                                             - sr[n].name.len
-                                                             - 1)
-                                 : PIER_STR_NULL;
+        sr[n].value =
+            eq != NULL ? pier_str_make(eq + 1, piece.len - sr[n].name.len - 1)
+                       : PIER_STR_NULL;
         sr[n].index = n;
         n++;
     }
@@ -272,8 +272,7 @@ resource(const struct pier_sigv2_req *req, struct pier_buf *out,
         }
         if (sr[i].has_value
             && (pier_buf_addch(out, '=') != PIER_OK
-                || pier_uri_decode(sr[i].value, false, out, err)
-                       != PIER_OK)) {
+                || pier_uri_decode(sr[i].value, false, out, err) != PIER_OK)) {
             goto full;
         }
     }
@@ -324,14 +323,13 @@ pier_sigv2_signature(const char *secret, struct pier_str sts,
     unsigned char mac[PIER_SHA1_LEN];
 
     pier_hmac_sha1(secret, strlen(secret), sts.ptr, sts.len, mac);
-    PIER_ASSERT(pier_base64_encode(mac, sizeof(mac), out)
-                == PIER_SIGV2_SIGLEN);
+    PIER_ASSERT(pier_base64_encode(mac, sizeof(mac), out) == PIER_SIGV2_SIGLEN);
 }
 
 int
 pier_sigv2_authorization(const char *access_key_id, const char *secret,
-                         const struct pier_sigv2_req *req,
-                         struct pier_buf *out, struct pier_err *err)
+                         const struct pier_sigv2_req *req, struct pier_buf *out,
+                         struct pier_err *err)
 {
     struct pier_buf sts;
     char sig[PIER_SIGV2_SIGLEN + 1];
@@ -351,8 +349,8 @@ pier_sigv2_authorization(const char *access_key_id, const char *secret,
 
 int
 pier_sigv2_presign(const char *access_key_id, const char *secret,
-                   const struct pier_sigv2_req *req,
-                   struct pier_buf *out_query, struct pier_err *err)
+                   const struct pier_sigv2_req *req, struct pier_buf *out_query,
+                   struct pier_err *err)
 {
     struct pier_buf sts;
     char sig[PIER_SIGV2_SIGLEN + 1];
@@ -367,11 +365,9 @@ pier_sigv2_presign(const char *access_key_id, const char *secret,
             || pier_sigv4_uri_encode(pier_str_cstr(access_key_id), false,
                                      out_query, err)
                    != PIER_OK
-            || pier_buf_addf(out_query, "&Expires=%s&Signature=",
-                             req->expires)
+            || pier_buf_addf(out_query, "&Expires=%s&Signature=", req->expires)
                    != PIER_OK
-            || pier_sigv4_uri_encode(pier_str_cstr(sig), false, out_query,
-                                     err)
+            || pier_sigv4_uri_encode(pier_str_cstr(sig), false, out_query, err)
                    != PIER_OK) {
             rc = full_err(err);
         }
@@ -533,8 +529,8 @@ pier_sigv2_verify(const struct pier_sigv4_verify_req *req,
     if (form == PIER_AUTH_V2_HEADER) {
         const char *colon;
 
-        authz = pier_kv_get(req->headers, req->nheaders,
-                            PIER_STR("Authorization"));
+        authz =
+            pier_kv_get(req->headers, req->nheaders, PIER_STR("Authorization"));
         PIER_ASSERT(authz.len >= 4);
         authz.ptr += 4;
         authz.len -= 4;
@@ -552,8 +548,7 @@ pier_sigv2_verify(const struct pier_sigv4_verify_req *req,
         }
         sig = pier_str_make(colon + 1,
                             authz.len - (size_t) (colon - authz.ptr) - 1);
-        date = pier_kv_get(req->headers, req->nheaders,
-                           PIER_STR("x-amz-date"));
+        date = pier_kv_get(req->headers, req->nheaders, PIER_STR("x-amz-date"));
         if (date.ptr == NULL) {
             date = pier_kv_get(req->headers, req->nheaders, PIER_STR("Date"));
         }
@@ -581,8 +576,7 @@ pier_sigv2_verify(const struct pier_sigv4_verify_req *req,
 
         if (qparam(req->query, "AWSAccessKeyId", false, &akid, &ignore)
                 != PIER_OK
-            || qparam(req->query, "Signature", true, &sigb, &ignore)
-                   != PIER_OK
+            || qparam(req->query, "Signature", true, &sigb, &ignore) != PIER_OK
             || qparam(req->query, "Expires", false, &expires, &ignore)
                    != PIER_OK) {
             rc = pier_err_s3(err, PIER_S3_ACCESS_DENIED,
@@ -638,8 +632,7 @@ pier_sigv2_verify(const struct pier_sigv4_verify_req *req,
         goto out;
     }
     pier_hmac_sha1(secret, strlen(secret), sts.data, sts.len, want);
-    if (pier_base64_decode(sig.ptr, sig.len, got, sizeof(got), &gotlen,
-                           &ignore)
+    if (pier_base64_decode(sig.ptr, sig.len, got, sizeof(got), &gotlen, &ignore)
             != PIER_OK
         || gotlen != sizeof(got)
         || CRYPTO_memcmp(want, got, sizeof(want)) != 0) {

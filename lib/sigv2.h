@@ -70,8 +70,8 @@ int pier_sigv2_presign(const char *access_key_id, const char *secret,
  * which calls this; callers normally use that). form is
  * PIER_AUTH_V2_HEADER or PIER_AUTH_V2_QUERY. */
 int pier_sigv2_verify(const struct pier_sigv4_verify_req *req,
-                      enum pier_sigv4_form form,
-                      struct pier_sigv4_auth *auth, struct pier_err *err);
+                      enum pier_sigv4_form form, struct pier_sigv4_auth *auth,
+                      struct pier_err *err);
 
 /* Parse an HTTP date (IMF-fixdate, "GMT" or a numeric zone such as
  * "+0000") into *t; PIER_ERR (nothing set) if it is not one. */

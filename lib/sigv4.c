@@ -35,8 +35,8 @@ static bool
 unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-        || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-        || c == '~';
+           || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+           || c == '~';
 }
 
 static int
@@ -76,8 +76,8 @@ add_pct(struct pier_buf *out, unsigned char c)
 }
 
 int
-pier_sigv4_uri_encode(struct pier_str s, bool keep_slash,
-                      struct pier_buf *out, struct pier_err *err)
+pier_sigv4_uri_encode(struct pier_str s, bool keep_slash, struct pier_buf *out,
+                      struct pier_err *err)
 {
     size_t i;
 
@@ -197,7 +197,7 @@ generic_uri(struct pier_str path, bool normalize, struct pier_buf *out,
         seg = pier_str_make(path.ptr + i, e - i);
         start = e;
         trailing = seg.len == 0 || pier_str_eq(seg, PIER_STR("."))
-                || pier_str_eq(seg, PIER_STR(".."));
+                   || pier_str_eq(seg, PIER_STR(".."));
         if (seg.len == 0 || pier_str_eq(seg, PIER_STR("."))) {
             continue;
         }
@@ -275,8 +275,8 @@ sort_items(struct item *items, size_t n, const char *base)
 /* Canonical query of raw, leaving out any parameter whose decoded name is
  * skip (X-Amz-Signature when verifying a presigned URL). */
 static int
-canonical_query(struct pier_str raw, struct pier_str skip,
-                struct pier_buf *out, struct pier_err *err)
+canonical_query(struct pier_str raw, struct pier_str skip, struct pier_buf *out,
+                struct pier_err *err)
 {
     struct pier_buf scratch, dec;
     struct item *items = NULL;
@@ -297,9 +297,8 @@ canonical_query(struct pier_str raw, struct pier_str skip,
             continue;
         }
         eq = memchr(piece.ptr, '=', piece.len);
-        name = pier_str_make(piece.ptr,
-                             eq != NULL ? (size_t) (eq - piece.ptr)
-                                        : piece.len);
+        name = pier_str_make(piece.ptr, eq != NULL ? (size_t) (eq - piece.ptr)
+                                                   : piece.len);
         value = eq != NULL ? pier_str_make(eq + 1, piece.len - name.len - 1)
                            : PIER_STR("");
         pier_buf_reset(&dec);
@@ -458,8 +457,7 @@ canonical_headers_all(const struct pier_kv *headers, size_t nheaders,
             goto full;
         }
         for (k = i; k < n && items[k].namelen == namelen
-                    && memcmp(scratch.data + items[k].name, name, namelen)
-                           == 0;
+                    && memcmp(scratch.data + items[k].name, name, namelen) == 0;
              k++) {
             size_t idx = items[k].index;
             const struct pier_kv *h = idx < nheaders ? &headers[idx] : extra;
@@ -524,8 +522,7 @@ canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
         if (!found) {
             return pier_err_s3(err, PIER_S3_SIGNATURE_DOES_NOT_MATCH,
                                "signed header '%.*s' is missing",
-                               (int) (name.len > 64 ? 64 : name.len),
-                               name.ptr);
+                               (int) (name.len > 64 ? 64 : name.len), name.ptr);
         }
         if (pier_buf_addch(canon, '\n') != PIER_OK) {
             return full_err(err);
@@ -539,8 +536,7 @@ static int
 add_uri(struct pier_str path, bool s3, bool normalize, struct pier_buf *out,
         struct pier_err *err)
 {
-    return s3 ? s3_uri(path, out, err)
-              : generic_uri(path, normalize, out, err);
+    return s3 ? s3_uri(path, out, err) : generic_uri(path, normalize, out, err);
 }
 
 int
@@ -567,8 +563,7 @@ pier_sigv4_canonical_request(const struct pier_sigv4_req *req, bool s3_rules,
     if (pier_buf_addch(out, '\n') != PIER_OK) {
         goto full;
     }
-    if (canonical_headers_all(req->headers, req->nheaders, NULL, out, &sl,
-                              err)
+    if (canonical_headers_all(req->headers, req->nheaders, NULL, out, &sl, err)
         != PIER_OK) {
         goto out;
     }
@@ -650,9 +645,8 @@ pier_sigv4_chunk_signature(const unsigned char key[32], const char *amz_date,
 }
 
 void
-pier_sigv4_trailer_signature(const unsigned char key[32],
-                             const char *amz_date, struct pier_str scope,
-                             const char *prev_sig,
+pier_sigv4_trailer_signature(const unsigned char key[32], const char *amz_date,
+                             struct pier_str scope, const char *prev_sig,
                              const char *trailer_sha256_hex, char out[65])
 {
     chained_signature("AWS4-HMAC-SHA256-TRAILER", key, amz_date, scope,
@@ -690,8 +684,8 @@ pier_sigv4_parse_date(struct pier_str s, time_t *t)
     struct tm tm;
     time_t r;
 
-    if (s.len != 16 || s.ptr[8] != 'T' || s.ptr[15] != 'Z'
-        || !digits(s.ptr, 8) || !digits(s.ptr + 9, 6)) {
+    if (s.len != 16 || s.ptr[8] != 'T' || s.ptr[15] != 'Z' || !digits(s.ptr, 8)
+        || !digits(s.ptr + 9, 6)) {
         return PIER_ERR;
     }
     memset(&tm, 0, sizeof(tm));
@@ -814,8 +808,7 @@ signer_sign(struct signer *s, const struct pier_sigv4_req *req,
     if (pier_buf_addch(&s->creq, '\n') != PIER_OK
         || pier_buf_addstr(&s->creq, pier_buf_str(&s->headers)) != PIER_OK
         || pier_buf_addch(&s->creq, '\n') != PIER_OK
-        || pier_buf_addstr(&s->creq, pier_buf_str(&s->signed_list))
-               != PIER_OK
+        || pier_buf_addstr(&s->creq, pier_buf_str(&s->signed_list)) != PIER_OK
         || pier_buf_addch(&s->creq, '\n') != PIER_OK
         || pier_buf_addstr(&s->creq, payload_hash) != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
@@ -826,10 +819,9 @@ signer_sign(struct signer *s, const struct pier_sigv4_req *req,
         != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
     }
-    pier_sigv4_signing_key(s->key->secret_access_key,
-                           pier_str_make(s->amz_date, 8),
-                           pier_str_cstr(s->key->region),
-                           pier_str_cstr(service), key);
+    pier_sigv4_signing_key(
+        s->key->secret_access_key, pier_str_make(s->amz_date, 8),
+        pier_str_cstr(s->key->region), pier_str_cstr(service), key);
     pier_sigv4_hmac_hex(key, pier_buf_str(&s->sts), s->signature);
     OPENSSL_cleanse(key, sizeof(key));
     return PIER_OK;
@@ -852,8 +844,8 @@ copy_debug(const struct signer *s, struct pier_buf *canonical,
 int
 pier_sigv4_sign_req(const struct pier_sigv4_key *key, const char *amz_date,
                     const struct pier_sigv4_req *req, struct pier_buf *out,
-                    struct pier_buf *canonical,
-                    struct pier_buf *string_to_sign, struct pier_err *err)
+                    struct pier_buf *canonical, struct pier_buf *string_to_sign,
+                    struct pier_err *err)
 {
     struct signer s;
     int rc = PIER_ERR;
@@ -864,7 +856,8 @@ pier_sigv4_sign_req(const struct pier_sigv4_key *key, const char *amz_date,
                != PIER_OK) {
         goto out;
     }
-    if (pier_buf_addf(out, "%s Credential=%s/%s, SignedHeaders=%s, "
+    if (pier_buf_addf(out,
+                      "%s Credential=%s/%s, SignedHeaders=%s, "
                       "Signature=%s",
                       PIER_SIGV4_ALGORITHM, key->access_key_id, s.scope.data,
                       s.signed_list.data, s.signature)
@@ -879,12 +872,11 @@ out:
 }
 
 int
-pier_sigv4_authorization(const struct pier_sigv4_key *key,
-                         const char *amz_date, const char *method,
-                         struct pier_str path, struct pier_str query,
-                         const struct pier_kv *headers, size_t nheaders,
-                         const char *payload_hash, struct pier_buf *out,
-                         struct pier_err *err)
+pier_sigv4_authorization(const struct pier_sigv4_key *key, const char *amz_date,
+                         const char *method, struct pier_str path,
+                         struct pier_str query, const struct pier_kv *headers,
+                         size_t nheaders, const char *payload_hash,
+                         struct pier_buf *out, struct pier_err *err)
 {
     struct pier_sigv4_req req = {
         .method = method,
@@ -899,9 +891,8 @@ pier_sigv4_authorization(const struct pier_sigv4_key *key,
 }
 
 int
-pier_sigv4_presign_req(const struct pier_sigv4_key *key,
-                       const char *amz_date, unsigned expires_s,
-                       const struct pier_sigv4_req *req,
+pier_sigv4_presign_req(const struct pier_sigv4_key *key, const char *amz_date,
+                       unsigned expires_s, const struct pier_sigv4_req *req,
                        struct pier_buf *out_query, struct pier_buf *canonical,
                        struct pier_buf *string_to_sign, struct pier_err *err)
 {
@@ -916,8 +907,8 @@ pier_sigv4_presign_req(const struct pier_sigv4_key *key,
         goto out;
     }
     if (expires_s < 1 || expires_s > PIER_SIGV4_MAX_EXPIRES_S) {
-        rc = pier_err_set(err, "presign expiry %u s is not in 1..%d",
-                          expires_s, PIER_SIGV4_MAX_EXPIRES_S);
+        rc = pier_err_set(err, "presign expiry %u s is not in 1..%d", expires_s,
+                          PIER_SIGV4_MAX_EXPIRES_S);
         goto out;
     }
     if (pier_buf_addf(&cred, "%s/%s", key->access_key_id, s.scope.data)
@@ -927,8 +918,8 @@ pier_sigv4_presign_req(const struct pier_sigv4_key *key,
                != PIER_OK
         || pier_sigv4_uri_encode(pier_buf_str(&cred), false, &params, err)
                != PIER_OK
-        || pier_buf_addf(&params, "&X-Amz-Date=%s&X-Amz-Expires=%u",
-                         amz_date, expires_s)
+        || pier_buf_addf(&params, "&X-Amz-Date=%s&X-Amz-Expires=%u", amz_date,
+                         expires_s)
                != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
     }
@@ -972,10 +963,10 @@ out:
 
 int
 pier_sigv4_presign(const struct pier_sigv4_key *key, const char *amz_date,
-                   unsigned expires_s, const char *method,
-                   struct pier_str path, struct pier_str query,
-                   const struct pier_kv *headers, size_t nheaders,
-                   struct pier_buf *out_query, struct pier_err *err)
+                   unsigned expires_s, const char *method, struct pier_str path,
+                   struct pier_str query, const struct pier_kv *headers,
+                   size_t nheaders, struct pier_buf *out_query,
+                   struct pier_err *err)
 {
     struct pier_sigv4_req req = {
         .method = method,
@@ -1026,8 +1017,8 @@ pier_query_get(struct pier_str query, struct pier_str name,
         }
         piece = pier_str_make(query.ptr + i, e - i);
         eq = memchr(piece.ptr, '=', piece.len);
-        n = pier_str_make(piece.ptr, eq != NULL ? (size_t) (eq - piece.ptr)
-                                                : piece.len);
+        n = pier_str_make(piece.ptr,
+                          eq != NULL ? (size_t) (eq - piece.ptr) : piece.len);
         v = eq != NULL ? pier_str_make(eq + 1, piece.len - n.len - 1)
                        : PIER_STR("");
         pier_buf_reset(&dec);
@@ -1106,17 +1097,16 @@ parse_credential(struct pier_str c, struct cred *cr)
      * slash[0] the service. */
     cr->akid = pier_str_make(c.ptr, (size_t) (slash[3] - c.ptr));
     cr->date8 = pier_str_make(slash[3] + 1, (size_t) (slash[2] - slash[3] - 1));
-    cr->region = pier_str_make(slash[2] + 1,
-                               (size_t) (slash[1] - slash[2] - 1));
-    cr->service = pier_str_make(slash[1] + 1,
-                                (size_t) (slash[0] - slash[1] - 1));
-    cr->scope = pier_str_make(slash[3] + 1,
-                              (size_t) (c.ptr + c.len - slash[3] - 1));
+    cr->region =
+        pier_str_make(slash[2] + 1, (size_t) (slash[1] - slash[2] - 1));
+    cr->service =
+        pier_str_make(slash[1] + 1, (size_t) (slash[0] - slash[1] - 1));
+    cr->scope =
+        pier_str_make(slash[3] + 1, (size_t) (c.ptr + c.len - slash[3] - 1));
     if (cr->akid.len == 0 || cr->date8.len != 8 || !digits(cr->date8.ptr, 8)
         || cr->region.len == 0 || cr->service.len == 0
-        || !pier_str_eq(pier_str_make(slash[0] + 1, (size_t) (c.ptr + c.len
-                                                               - slash[0]
-                                                               - 1)),
+        || !pier_str_eq(pier_str_make(slash[0] + 1,
+                                      (size_t) (c.ptr + c.len - slash[0] - 1)),
                         PIER_STR("aws4_request"))) {
         return PIER_ERR;
     }
@@ -1281,17 +1271,16 @@ v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
 
     if (req->region != NULL
         && !pier_str_eq(in->cred.region, pier_str_cstr(req->region))) {
-        return pier_err_s3(err, in->malformed,
-                           "credential region '%.*s' is wrong; expecting "
-                           "'%s'",
-                           (int) (in->cred.region.len > 64
-                                      ? 64
-                                      : in->cred.region.len),
-                           in->cred.region.ptr, req->region);
+        return pier_err_s3(
+            err, in->malformed,
+            "credential region '%.*s' is wrong; expecting "
+            "'%s'",
+            (int) (in->cred.region.len > 64 ? 64 : in->cred.region.len),
+            in->cred.region.ptr, req->region);
     }
     if (!pier_str_eq(in->cred.service, pier_str_cstr(service))) {
-        return pier_err_s3(err, in->malformed,
-                           "credential service is not '%s'", service);
+        return pier_err_s3(err, in->malformed, "credential service is not '%s'",
+                           service);
     }
     if (pier_sigv4_parse_date(in->amz_date, &t) != PIER_OK) {
         return pier_err_s3(err, in->malformed, "bad X-Amz-Date");
@@ -1417,8 +1406,8 @@ v4_header(const struct pier_sigv4_verify_req *req, struct pier_str authz,
         return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
                            "malformed SigV4 credential");
     }
-    in.amz_date = trim(pier_kv_get(req->headers, req->nheaders,
-                                   PIER_STR("x-amz-date")));
+    in.amz_date =
+        trim(pier_kv_get(req->headers, req->nheaders, PIER_STR("x-amz-date")));
     if (in.amz_date.ptr == NULL) {
         return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
                            "SigV4 request without x-amz-date");
@@ -1438,8 +1427,8 @@ v4_header(const struct pier_sigv4_verify_req *req, struct pier_str authz,
     }
     if (auth->payload == PIER_PAYLOAD_STREAMING_TRAILER
         || auth->payload == PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
-        trailer = pier_kv_get(req->headers, req->nheaders,
-                              PIER_STR("x-amz-trailer"));
+        trailer =
+            pier_kv_get(req->headers, req->nheaders, PIER_STR("x-amz-trailer"));
         if (trailer_checksum(trailer, &auth->trailer, err) != PIER_OK) {
             return PIER_ERR;
         }
@@ -1469,8 +1458,7 @@ v4_query(const struct pier_sigv4_verify_req *req, struct pier_sigv4_auth *auth,
         pier_buf_init(&v[i], 4096);
     }
     for (i = 0; i < PIER_NELEMS(names); i++) {
-        if (pier_query_get(req->query, pier_str_cstr(names[i]), &v[i],
-                           &ignore)
+        if (pier_query_get(req->query, pier_str_cstr(names[i]), &v[i], &ignore)
                 != PIER_OK
             || v[i].len == 0) {
             rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
@@ -1490,8 +1478,7 @@ v4_query(const struct pier_sigv4_verify_req *req, struct pier_sigv4_auth *auth,
     }
     in.amz_date = pier_buf_str(&v[2]);
     if (v[3].len > 6 || !digits(v[3].data, v[3].len)) {
-        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
-                         "bad X-Amz-Expires");
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS, "bad X-Amz-Expires");
         goto out;
     }
     in.expires_s = strtoul(v[3].data, NULL, 10);
@@ -1533,13 +1520,13 @@ pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
 
     PIER_ASSERT(req->lookup != NULL);
     memset(auth, 0, sizeof(*auth));
-    authz = trim(pier_kv_get(req->headers, req->nheaders,
-                             PIER_STR("Authorization")));
+    authz = trim(
+        pier_kv_get(req->headers, req->nheaders, PIER_STR("Authorization")));
     q4 = has_param(req->query, "X-Amz-Algorithm")
-      || has_param(req->query, "X-Amz-Signature");
+         || has_param(req->query, "X-Amz-Signature");
     q2 = !q4
-      && (has_param(req->query, "AWSAccessKeyId")
-          || has_param(req->query, "Signature"));
+         && (has_param(req->query, "AWSAccessKeyId")
+             || has_param(req->query, "Signature"));
     if (authz.ptr != NULL) {
         if (q4 || q2) {
             return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
@@ -1561,4 +1548,17 @@ pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
         return pier_sigv2_verify(req, PIER_AUTH_V2_QUERY, auth, err);
     }
     return pier_err_s3(err, PIER_S3_ACCESS_DENIED, "request is not signed");
+}
+
+bool
+pier_sigv4_payload_matches(const struct pier_sigv4_auth *auth,
+                           const unsigned char sha256[32])
+{
+    char hex[65];
+
+    if (auth->payload != PIER_PAYLOAD_SIGNED) {
+        return true;
+    }
+    pier_hex(sha256, 32, hex);
+    return CRYPTO_memcmp(hex, auth->payload_sha256, 64) == 0;
 }

@@ -102,9 +102,9 @@ v2case_load(struct v2case *c, const char *rel)
     c->req.headers = c->headers;
     c->req.nheaders = c->nheaders;
     if (json_object_get(c->j, "expires") != NULL) {
-        snprintf(c->expires, sizeof(c->expires), "%lld",
-                 (long long) json_integer_value(
-                     json_object_get(c->j, "expires")));
+        snprintf(
+            c->expires, sizeof(c->expires), "%lld",
+            (long long) json_integer_value(json_object_get(c->j, "expires")));
         c->req.expires = c->expires;
     }
 }
@@ -165,9 +165,9 @@ run_case(const char *rel)
     if (strcmp(c.kind, "header") == 0) {
         struct pier_str date;
 
-        assert_int_equal(pier_sigv2_authorization(c.akid, c.secret, &c.req,
-                                                  &out, &err),
-                         PIER_OK);
+        assert_int_equal(
+            pier_sigv2_authorization(c.akid, c.secret, &c.req, &out, &err),
+            PIER_OK);
         assert_string_equal(out.data, jstr(exp, "authorization"));
         c.headers[c.nheaders].name = PIER_STR("Authorization");
         c.headers[c.nheaders].value = pier_buf_str(&out);
@@ -177,12 +177,11 @@ run_case(const char *rel)
         assert_int_equal(pier_http_date_parse(date, &vr.now), PIER_OK);
         vr.now += 60;
     } else {
-        assert_int_equal(pier_sigv2_presign(c.akid, c.secret, &c.req, &out,
-                                            &err),
-                         PIER_OK);
+        assert_int_equal(
+            pier_sigv2_presign(c.akid, c.secret, &c.req, &out, &err), PIER_OK);
         if (jstr(exp, "signature_urlencoded") != NULL) {
-            assert_non_null(strstr(out.data,
-                                   jstr(exp, "signature_urlencoded")));
+            assert_non_null(
+                strstr(out.data, jstr(exp, "signature_urlencoded")));
         }
         assert_int_equal(pier_buf_addstr(&query, c.req.query), PIER_OK);
         if (query.len > 0) {
@@ -275,13 +274,12 @@ test_sigv2_subresources(void **state)
     (void) state;
     pier_buf_init(&sts, SIZE_MAX);
     assert_int_equal(pier_sigv2_string_to_sign(&req, &sts, &err), PIER_OK);
-    assert_string_equal(sts.data,
-                        "GET\n\n\nThu, 17 Nov 2005 18:49:58 GMT\n"
-                        "x-amz-meta-a:a  b\n"
-                        "x-amz-meta-b:two lines\n"
-                        "/bucket/k%20ey?acl&partNumber=2"
-                        "&response-content-type=text/plain&uploadId=u"
-                        "&versionId=v+1");
+    assert_string_equal(sts.data, "GET\n\n\nThu, 17 Nov 2005 18:49:58 GMT\n"
+                                  "x-amz-meta-a:a  b\n"
+                                  "x-amz-meta-b:two lines\n"
+                                  "/bucket/k%20ey?acl&partNumber=2"
+                                  "&response-content-type=text/plain&uploadId=u"
+                                  "&versionId=v+1");
     assert_true(pier_sigv2_is_subresource(PIER_STR("uploads")));
     assert_true(pier_sigv2_is_subresource(PIER_STR("tagging")));
     assert_false(pier_sigv2_is_subresource(PIER_STR("prefix")));
@@ -304,32 +302,31 @@ test_sigv2_dates(void **state)
     time_t t;
 
     (void) state;
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 27 Mar 2007 19:36:42 +0000"), &t),
-                     PIER_OK);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 27 Mar 2007 19:36:42 +0000"), &t),
+        PIER_OK);
     assert_int_equal((long long) t, 1175024202LL);
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 27 Mar 2007 19:36:42 GMT"), &t),
-                     PIER_OK);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 27 Mar 2007 19:36:42 GMT"), &t),
+        PIER_OK);
     assert_int_equal((long long) t, 1175024202LL);
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 27 Mar 2007 21:36:42 +0200"), &t),
-                     PIER_OK);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 27 Mar 2007 21:36:42 +0200"), &t),
+        PIER_OK);
     assert_int_equal((long long) t, 1175024202LL);
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 7 Mar 2007 19:36:42 GMT"), &t),
-                     PIER_OK);
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 27 Mxr 2007 19:36:42 GMT"), &t),
-                     PIER_ERR);
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 27 Mar 2007 19:36:42 EST"), &t),
-                     PIER_ERR);
-    assert_int_equal(pier_http_date_parse(PIER_STR("yesterday"), &t),
-                     PIER_ERR);
-    assert_int_equal(pier_http_date_parse(
-                         PIER_STR("Tue, 27 Mar 2007 25:36:42 GMT"), &t),
-                     PIER_ERR);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 7 Mar 2007 19:36:42 GMT"), &t),
+        PIER_OK);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 27 Mxr 2007 19:36:42 GMT"), &t),
+        PIER_ERR);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 27 Mar 2007 19:36:42 EST"), &t),
+        PIER_ERR);
+    assert_int_equal(pier_http_date_parse(PIER_STR("yesterday"), &t), PIER_ERR);
+    assert_int_equal(
+        pier_http_date_parse(PIER_STR("Tue, 27 Mar 2007 25:36:42 GMT"), &t),
+        PIER_ERR);
 }
 
 /* Sign, verify, then break one thing at a time. */
@@ -359,9 +356,9 @@ test_sigv2_round_trip_and_refusals(void **state)
     (void) state;
     pier_buf_init(&a, SIZE_MAX);
     pier_buf_init(&q, SIZE_MAX);
-    assert_int_equal(pier_sigv2_authorization("AKIDV2", "secretv2", &req, &a,
-                                              &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_sigv2_authorization("AKIDV2", "secretv2", &req, &a, &err),
+        PIER_OK);
     h[3].name = PIER_STR("Authorization");
     h[3].value = pier_buf_str(&a);
     assert_int_equal(pier_http_date_parse(h[1].value, &t), PIER_OK);

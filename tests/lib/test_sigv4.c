@@ -88,8 +88,8 @@ run_suite_case(const char *name)
     ctx = sigtest_json(ctxrel);
     creds = json_object_get(ctx, "credentials");
     memset(&key, 0, sizeof(key));
-    key.access_key_id = json_string_value(json_object_get(creds,
-                                                          "access_key_id"));
+    key.access_key_id =
+        json_string_value(json_object_get(creds, "access_key_id"));
     key.secret_access_key =
         json_string_value(json_object_get(creds, "secret_access_key"));
     key.region = json_string_value(json_object_get(ctx, "region"));
@@ -98,10 +98,8 @@ run_suite_case(const char *name)
     omit_token = json_is_true(json_object_get(ctx, "omit_session_token"));
     /* omit_session_token: the token is added after signing, unsigned. */
     key.session_token =
-        omit_token ? NULL
-                   : json_string_value(json_object_get(creds, "token"));
-    iso_to_amz(json_string_value(json_object_get(ctx, "timestamp")),
-               amz_date);
+        omit_token ? NULL : json_string_value(json_object_get(creds, "token"));
+    iso_to_amz(json_string_value(json_object_get(ctx, "timestamp")), amz_date);
 
     {
         char rel[512];
@@ -136,9 +134,9 @@ run_suite_case(const char *name)
     pier_buf_init(&auth, 4096);
     pier_buf_init(&cr, SIZE_MAX);
     pier_buf_init(&sts, SIZE_MAX);
-    assert_int_equal(pier_sigv4_sign_req(&key, amz_date, &req, &auth, &cr,
-                                         &sts, &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_sigv4_sign_req(&key, amz_date, &req, &auth, &cr, &sts, &err),
+        PIER_OK);
     exp_cr = read_case(name, "header-canonical-request.txt");
     exp_sts = read_case(name, "header-string-to-sign.txt");
     exp_sig = read_case(name, "header-signature.txt");
@@ -164,11 +162,10 @@ run_suite_case(const char *name)
     pier_buf_reset(&cr);
     pier_buf_reset(&sts);
     assert_int_equal(
-        pier_sigv4_presign_req(
-            &key, amz_date,
-            (unsigned) json_integer_value(
-                json_object_get(ctx, "expiration_in_seconds")),
-            &req, &q, &cr, &sts, &err),
+        pier_sigv4_presign_req(&key, amz_date,
+                               (unsigned) json_integer_value(json_object_get(
+                                   ctx, "expiration_in_seconds")),
+                               &req, &q, &cr, &sts, &err),
         PIER_OK);
     exp_cr = read_case(name, "query-canonical-request.txt");
     exp_sts = read_case(name, "query-string-to-sign.txt");
@@ -257,9 +254,9 @@ s3case_load(struct s3case *c, const char *file)
         /* Only the headers the example signs (the trailer example sends
          * Content-Length unsigned). */
         for (k = 0; name[k] != '\0' && k < sizeof(lower) - 1; k++) {
-            lower[k] = (char) (name[k] >= 'A' && name[k] <= 'Z'
-                                   ? name[k] - 'A' + 'a'
-                                   : name[k]);
+            lower[k] =
+                (char) (name[k] >= 'A' && name[k] <= 'Z' ? name[k] - 'A' + 'a'
+                                                         : name[k]);
         }
         lower[k] = '\0';
         hit = strstr(signed_list, lower);
@@ -273,8 +270,8 @@ s3case_load(struct s3case *c, const char *file)
         c->nheaders++;
     }
     c->req.method = json_string_value(json_object_get(request, "method"));
-    c->req.path = pier_str_cstr(json_string_value(json_object_get(request,
-                                                                  "path")));
+    c->req.path =
+        pier_str_cstr(json_string_value(json_object_get(request, "path")));
     c->req.query =
         pier_str_cstr(json_string_value(json_object_get(request, "query")));
     c->req.headers = c->headers;
@@ -324,22 +321,20 @@ check_s3_header_case(const char *file, bool encode_path)
     pier_buf_init(&auth, SIZE_MAX);
     pier_buf_init(&cr, SIZE_MAX);
     pier_buf_init(&sts, SIZE_MAX);
-    assert_int_equal(pier_sigv4_sign_req(&c.key, c.amz_date, &c.req, &auth,
-                                         &cr, &sts, &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_sigv4_sign_req(&c.key, c.amz_date, &c.req, &auth, &cr, &sts, &err),
+        PIER_OK);
     assert_buf_eq(&cr, expected(&c, "canonical_request"), "canonical request",
                   file);
-    assert_buf_eq(&sts, expected(&c, "string_to_sign"), "string to sign",
-                  file);
+    assert_buf_eq(&sts, expected(&c, "string_to_sign"), "string to sign", file);
     squeeze(&auth);
-    assert_buf_eq(&auth, expected(&c, "authorization"), "authorization",
-                  file);
+    assert_buf_eq(&auth, expected(&c, "authorization"), "authorization", file);
     /* The convenience form gives the same value. */
     pier_buf_reset(&cr);
-    assert_int_equal(pier_sigv4_authorization(
-                         &c.key, c.amz_date, c.req.method, c.req.path,
-                         c.req.query, c.headers, c.nheaders,
-                         c.req.payload_hash, &cr, &err),
+    assert_int_equal(pier_sigv4_authorization(&c.key, c.amz_date, c.req.method,
+                                              c.req.path, c.req.query,
+                                              c.headers, c.nheaders,
+                                              c.req.payload_hash, &cr, &err),
                      PIER_OK);
     squeeze(&cr);
     assert_string_equal(cr.data, auth.data);
@@ -354,12 +349,9 @@ static void
 test_sigv4_s3_header_examples(void **state)
 {
     static const char *files[] = {
-        "get-object.json",
-        "put-object.json",
-        "get-bucket-lifecycle.json",
-        "get-bucket-list-objects.json",
-        "chunked-put-object.json",
-        "chunked-put-object-trailer.json",
+        "get-object.json",           "put-object.json",
+        "get-bucket-lifecycle.json", "get-bucket-list-objects.json",
+        "chunked-put-object.json",   "chunked-put-object-trailer.json",
     };
     size_t i;
 
@@ -427,10 +419,9 @@ check_chunks(const char *file)
 
     s3case_load(&c, file);
     scope = json_string_value(json_object_get(c.j, "scope"));
-    pier_sigv4_signing_key(c.key.secret_access_key,
-                           pier_str_make(c.amz_date, 8),
-                           pier_str_cstr(c.key.region),
-                           pier_str_cstr(c.key.service), key);
+    pier_sigv4_signing_key(
+        c.key.secret_access_key, pier_str_make(c.amz_date, 8),
+        pier_str_cstr(c.key.region), pier_str_cstr(c.key.service), key);
     snprintf(prev, sizeof(prev), "%s", expected(&c, "signature"));
     chunks = json_object_get(c.j, "chunks");
     assert_int_equal(json_array_size(chunks), 3);
@@ -439,16 +430,16 @@ check_chunks(const char *file)
         size_t size = (size_t) json_integer_value(json_object_get(ch, "size"));
         char *data = malloc(size + 1);
 
-        memset(data, (int) json_integer_value(
-                         json_object_get(ch, "data_fill_byte")),
+        memset(data,
+               (int) json_integer_value(json_object_get(ch, "data_fill_byte")),
                size);
         pier_sha256_hex(data, size, hex);
         assert_string_equal(
             hex, json_string_value(json_object_get(ch, "data_sha256")));
-        pier_sigv4_chunk_signature(key, c.amz_date, pier_str_cstr(scope),
-                                   prev, hex, sig);
-        assert_string_equal(sig,
-                            json_string_value(json_object_get(ch, "signature")));
+        pier_sigv4_chunk_signature(key, c.amz_date, pier_str_cstr(scope), prev,
+                                   hex, sig);
+        assert_string_equal(
+            sig, json_string_value(json_object_get(ch, "signature")));
         memcpy(prev, sig, sizeof(prev));
         free(data);
     }
@@ -500,10 +491,9 @@ test_sigv4_uri_rules(void **state)
 
     /* Query: decoded, re-encoded, sorted by name then value. */
     pier_buf_reset(&b);
-    assert_int_equal(
-        pier_sigv4_canonical_query(PIER_STR("b=2&a=z&a=y&c&d=%7e+x&&e=a%2Fb"),
-                                   &b, &err),
-        PIER_OK);
+    assert_int_equal(pier_sigv4_canonical_query(
+                         PIER_STR("b=2&a=z&a=y&c&d=%7e+x&&e=a%2Fb"), &b, &err),
+                     PIER_OK);
     assert_string_equal(b.data, "a=y&a=z&b=2&c=&d=~%20x&e=a%2Fb");
 
     /* Other services: dot segments go, '%' is encoded again. */
@@ -586,12 +576,9 @@ static void
 test_sigv4_verify_s3_examples(void **state)
 {
     static const char *files[] = {
-        "get-object.json",
-        "put-object.json",
-        "get-bucket-lifecycle.json",
-        "get-bucket-list-objects.json",
-        "chunked-put-object.json",
-        "chunked-put-object-trailer.json",
+        "get-object.json",           "put-object.json",
+        "get-bucket-lifecycle.json", "get-bucket-list-objects.json",
+        "chunked-put-object.json",   "chunked-put-object-trailer.json",
     };
     struct pier_sigv4_verify_req vr;
     struct pier_sigv4_auth auth;
@@ -621,9 +608,8 @@ test_sigv4_verify_s3_examples(void **state)
         vr.headers = c.headers;
         vr.nheaders = c.nheaders + 1;
         vr.region = "us-east-1";
-        assert_int_equal(pier_sigv4_parse_date(pier_str_cstr(c.amz_date),
-                                               &vr.now),
-                         PIER_OK);
+        assert_int_equal(
+            pier_sigv4_parse_date(pier_str_cstr(c.amz_date), &vr.now), PIER_OK);
         vr.lookup = lookup;
         vr.lookup_data = &kr;
         if (pier_sigv4_verify(&vr, &auth, &err) != PIER_OK) {
@@ -732,11 +718,11 @@ signed_req_make(struct signed_req *s, const char *payload_hash)
     s->h[3].name = PIER_STR("If-None-Match");
     s->h[3].value = PIER_STR("*");
     pier_buf_init(&s->auth, SIZE_MAX);
-    assert_int_equal(pier_sigv4_authorization(
-                         &s->key, s->amz_date, "PUT",
-                         PIER_STR("/pier/blobs/ab%20cd"),
-                         PIER_STR("x-id=PutObject&a=%2f"), s->h, 4,
-                         payload_hash, &s->auth, &err),
+    assert_int_equal(pier_sigv4_authorization(&s->key, s->amz_date, "PUT",
+                                              PIER_STR("/pier/blobs/ab%20cd"),
+                                              PIER_STR("x-id=PutObject&a=%2f"),
+                                              s->h, 4, payload_hash, &s->auth,
+                                              &err),
                      PIER_OK);
     s->h[4].name = PIER_STR("Authorization");
     s->h[4].value = pier_buf_str(&s->auth);
@@ -788,6 +774,14 @@ test_sigv4_verify_round_trip(void **state)
     assert_string_equal(auth.seed_signature,
                         strstr(s.auth.data, "Signature=") + 10);
     assert_int_equal((long long) auth.request_time, (long long) s.t);
+    {
+        unsigned char md[32];
+
+        pier_sha256("hello", 5, md);
+        assert_true(pier_sigv4_payload_matches(&auth, md));
+        pier_sha256("hellO", 5, md);
+        assert_false(pier_sigv4_payload_matches(&auth, md));
+    }
     /* Skew up to 15 minutes is fine. */
     s.vr.now = s.t + 900;
     assert_int_equal(pier_sigv4_verify(&s.vr, &auth, &err), PIER_OK);
@@ -799,6 +793,11 @@ test_sigv4_verify_round_trip(void **state)
     signed_req_make(&s, PIER_SIGV4_UNSIGNED_PAYLOAD);
     assert_int_equal(pier_sigv4_verify(&s.vr, &auth, &err), PIER_OK);
     assert_int_equal(auth.payload, PIER_PAYLOAD_UNSIGNED);
+    {
+        unsigned char md[32] = {0};
+
+        assert_true(pier_sigv4_payload_matches(&auth, md));
+    }
     pier_buf_release(&s.auth);
     signed_req_make(&s, PIER_SIGV4_STREAMING_UNSIGNED_TRAILER);
     s.h[5].name = PIER_STR("x-amz-trailer");
@@ -1043,9 +1042,9 @@ test_sigv4_session_token(void **state)
     pier_buf_init(&b, SIZE_MAX);
     pier_buf_init(&q, SIZE_MAX);
     assert_int_equal(pier_sigv4_authorization(&key, "20231114T221320Z", "GET",
-                                              PIER_STR("/"), PIER_STR(""), h,
-                                              3, PIER_SIGV4_UNSIGNED_PAYLOAD,
-                                              &a, &err),
+                                              PIER_STR("/"), PIER_STR(""), h, 3,
+                                              PIER_SIGV4_UNSIGNED_PAYLOAD, &a,
+                                              &err),
                      PIER_OK);
     assert_non_null(strstr(a.data, "SignedHeaders=host;x-amz-content-sha256;"
                                    "x-amz-date;x-amz-security-token,"));
@@ -1057,11 +1056,11 @@ test_sigv4_session_token(void **state)
         memcpy(h4, h, sizeof(h));
         h4[3].name = PIER_STR("X-Amz-Security-Token");
         h4[3].value = PIER_STR("token/+=");
-        assert_int_equal(pier_sigv4_authorization(
-                             &key, "20231114T221320Z", "GET", PIER_STR("/"),
-                             PIER_STR(""), h4, 4,
-                             PIER_SIGV4_UNSIGNED_PAYLOAD, &b, &err),
-                         PIER_OK);
+        assert_int_equal(
+            pier_sigv4_authorization(&key, "20231114T221320Z", "GET",
+                                     PIER_STR("/"), PIER_STR(""), h4, 4,
+                                     PIER_SIGV4_UNSIGNED_PAYLOAD, &b, &err),
+            PIER_OK);
     }
     assert_string_equal(a.data, b.data);
     key.session_token = "token/+=";
