@@ -137,6 +137,14 @@ code=$(curl -s -o "$work/cs" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3
     "$url/bkt/dir/small")
 check "curl --aws-sigv4 GET" test "$code" = 200
 check "... the right bytes" cmp "$work/cs" "$work/small"
+# Virtual-host style: the bucket in Host (BUCKET.localhost, the default
+# domain), signed by curl over the same loopback address.
+port=${addr##*:}
+code=$(curl -s -o "$work/vh" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$admin_id:$admin_secret" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    --connect-to "bkt.localhost:$port:127.0.0.1:$port" "http://bkt.localhost:$port/dir/small")
+check "virtual-host GET" test "$code" = 200
+check "... the right bytes" cmp "$work/vh" "$work/small"
 
 # Conditional PUT (the publisher's live pointer flip), signed by curl.
 cput() { # cput KEY BODY HEADER... -> status
