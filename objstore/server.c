@@ -48,7 +48,7 @@ struct oreq {
     struct pier_http_req *req; /* NULL once the core finished it */
     bool busy;                 /* work queued on the thread pool */
     bool answered;
-    bool body_asked;           /* read_body or read_whole was called */
+    bool body_asked; /* read_body or read_whole was called */
     uv_work_t work;
     char id[32];
 
@@ -67,7 +67,7 @@ struct oreq {
 
     /* Bodies. */
     struct objstore_put *put;
-    bool chunked;              /* aws-chunked: decode through ck */
+    bool chunked; /* aws-chunked: decode through ck */
     struct pier_awschunk ck;
     struct objstore_put_check check;
     uint8_t md5[16];
@@ -193,13 +193,12 @@ resp_header(struct oreq *o, const char *name, struct pier_str value)
     /* Names and values of responses are ours or stored metadata that was
      * a valid header when it came in; the cap only guards memory. */
     if (objstore_meta_add(&o->rh, pier_str_cstr(name), value) != PIER_OK) {
-        pier_log(PIER_LOG_WARN, "objstore", "response headers too large (req %s)",
-                 o->id);
+        pier_log(PIER_LOG_WARN, "objstore",
+                 "response headers too large (req %s)", o->id);
     }
 }
 
-static void
-resp_headerf(struct oreq *o, const char *name, const char *fmt, ...)
+static void resp_headerf(struct oreq *o, const char *name, const char *fmt, ...)
     PIER_PRINTF(3, 4);
 
 static void
@@ -310,8 +309,8 @@ static int
 collect_meta(struct oreq *o, struct pier_buf *meta)
 {
     static const char *const kept[] = {
-        "content-type",     "cache-control",    "content-disposition",
-        "content-language", "expires",          "content-encoding",
+        "content-type",     "cache-control", "content-disposition",
+        "content-language", "expires",       "content-encoding",
     };
     size_t i, k;
 
@@ -363,7 +362,8 @@ cond_from(struct oreq *o, struct objstore_cond *cond)
     struct pier_str inm = hdr(o, "if-none-match");
 
     memset(cond, 0, sizeof(*cond));
-    cond->if_none_match_star = inm.ptr != NULL && pier_str_eq(inm, PIER_STR("*"));
+    cond->if_none_match_star =
+        inm.ptr != NULL && pier_str_eq(inm, PIER_STR("*"));
     if (hdr_has(o, "if-match")) {
         cond->if_match = hdr(o, "if-match");
     }
@@ -432,8 +432,8 @@ error_answer(struct oreq *o)
 
     if (status >= 500) {
         pier_log(PIER_LOG_ERROR, "objstore", "%s %.*s: %s (req %s)",
-                 objstore_op_name(o->route.op), (int) o->path.len,
-                 o->path.ptr, o->err.msg, o->id);
+                 objstore_op_name(o->route.op), (int) o->path.len, o->path.ptr,
+                 o->err.msg, o->id);
     } else {
         PIER_DEBUG("objstore", "%s %.*s: %s: %s (req %s)",
                    objstore_op_name(o->route.op), (int) o->path.len,
@@ -766,8 +766,7 @@ op_delete_objects(struct oreq *o)
         }
     }
     if (na > 0
-        && objstore_delete_many(o->srv->st, bucket(o), allowed, na, ares,
-                                &err)
+        && objstore_delete_many(o->srv->st, bucket(o), allowed, na, ares, &err)
                != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -877,8 +876,7 @@ etag_listed(struct pier_str list, const char *etag)
  * source (is_read false), a failed If-None-Match is 412 too. */
 static int
 preconditions(struct pier_str im, struct pier_str inm, struct pier_str ims,
-              struct pier_str ius, const struct objstore_obj *obj,
-              bool is_read)
+              struct pier_str ius, const struct objstore_obj *obj, bool is_read)
 {
     time_t t, mtime = (time_t) (obj->mtime_ms / 1000);
 
@@ -1016,8 +1014,7 @@ op_delete_object(struct oreq *o)
 {
     struct pier_err err;
 
-    if (objstore_delete(o->srv->st, bucket(o), key(o), NULL, &err)
-        != PIER_OK) {
+    if (objstore_delete(o->srv->st, bucket(o), key(o), NULL, &err) != PIER_OK) {
         fail(o, &err);
         return;
     }
@@ -1171,7 +1168,7 @@ op_complete_upload(struct oreq *o)
         goto out;
     }
     best_effort(pier_buf_addf(&loc, "http://%.*s/%.*s/", (int) o->host.len,
-                         o->host.ptr, (int) bucket(o).len, bucket(o).ptr));
+                              o->host.ptr, (int) bucket(o).len, bucket(o).ptr));
     best_effort(objstore_xml_urlencode(&loc, key(o)));
     set_xml(o, 200);
     if (objstore_xml_complete(&o->out, pier_buf_str(&loc), bucket(o), key(o),
@@ -1264,10 +1261,9 @@ op_commit(struct oreq *o)
         objstore_put_abort(p);
         goto out;
     }
-    if (objstore_put_commit(p, &o->check,
-                            o->route.op == OBJSTORE_OP_PUT_OBJECT ? &cond
-                                                                  : NULL,
-                            &meta, &obj, &err)
+    if (objstore_put_commit(
+            p, &o->check, o->route.op == OBJSTORE_OP_PUT_OBJECT ? &cond : NULL,
+            &meta, &obj, &err)
         != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -1372,10 +1368,10 @@ queue(struct oreq *o)
 {
     o->busy = true;
     o->work.data = o;
-    PIER_ASSERT(uv_queue_work(pier_http_worker_loop(
-                                  pier_http_req_worker(o->req)),
-                              &o->work, work, after_work)
-                == 0);
+    PIER_ASSERT(
+        uv_queue_work(pier_http_worker_loop(pier_http_req_worker(o->req)),
+                      &o->work, work, after_work)
+        == 0);
 }
 
 /* ---- bodies (loop) ---- */
@@ -1486,8 +1482,8 @@ start_put(struct oreq *o, struct pier_err *err)
                         ? (int64_t) o->req->content_length
                         : (o->req->has_body ? -1 : 0);
     if (cmd5.ptr != NULL) {
-        if (pier_base64_decode(cmd5.ptr, cmd5.len, o->md5, sizeof(o->md5),
-                               &len, err)
+        if (pier_base64_decode(cmd5.ptr, cmd5.len, o->md5, sizeof(o->md5), &len,
+                               err)
                 != PIER_OK
             || len != 16) {
             return pier_err_s3(err, PIER_S3_INVALID_DIGEST, "bad Content-MD5");
@@ -1531,8 +1527,7 @@ start_put(struct oreq *o, struct pier_err *err)
         o->check.size = -1;
         if (decoded != PIER_AWSCHUNK_UNKNOWN_LENGTH
             && decoded > OBJSTORE_MAX_OBJECT) {
-            return pier_err_s3(err, PIER_S3_ENTITY_TOO_LARGE,
-                               "body too large");
+            return pier_err_s3(err, PIER_S3_ENTITY_TOO_LARGE, "body too large");
         }
         break;
     }
@@ -1595,11 +1590,11 @@ copy_request(struct oreq *o, const struct pier_http_req *req)
     pier_buf_init(&o->copy, SIZE_MAX);
     p = pier_buf_reserve(&o->copy, total + 1);
     PIER_ASSERT(p != NULL);
-#define COPY(dst, src)                               \
-    do {                                             \
-        memcpy(p, (src).ptr, (src).len);             \
-        (dst) = pier_str_make(p, (src).len);         \
-        p += (src).len;                              \
+#define COPY(dst, src)                       \
+    do {                                     \
+        memcpy(p, (src).ptr, (src).len);     \
+        (dst) = pier_str_make(p, (src).len); \
+        p += (src).len;                      \
     } while (0)
     COPY(o->method, req->method);
     COPY(o->path, req->path);
