@@ -12,8 +12,13 @@ for tool in /usr/bin/aws curl openssl; do
 done
 
 data="$work/data"
-start_server os "$PIER" objstore --data "$data" --listen 127.0.0.1:0 --workers 2
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -days 2 -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
+start_server os "$PIER" objstore --data "$data" --listen 127.0.0.1:0 --workers 2 \
+    --tls-listen 127.0.0.1:0 --tls-cert "$work/tls.pem" --tls-key "$work/tls.key"
 addr=$(ready_addr os http)
+tls_addr=$(ready_addr os https)
 url="http://$addr"
 
 # The admin credentials are printed once, shell-sourceable.
@@ -29,6 +34,15 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 aws() { /usr/bin/aws --endpoint-url "$url" "$@"; }
 quiet() { "$@" >/dev/null; }
+
+# ---- configuration ----
+printf '[objstore]\nlisten = 127.0.0.1:0\nbogus = 1\n[edge]\nother = x\n' >"$work/bad.conf"
+set +e
+"$PIER" objstore --config "$work/bad.conf" --data "$work/unused" 2>"$work/conf.err"
+rc=$?
+set -e
+check "unknown [objstore] key refused" test "$rc" = 1
+check "... naming the file and the key" grep -q "bad.conf: unknown key 'bogus'" "$work/conf.err"
 
 # ---- the lock ----
 set +e
@@ -137,6 +151,15 @@ code=$(curl -s -o "$work/cs" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3
     "$url/bkt/dir/small")
 check "curl --aws-sigv4 GET" test "$code" = 200
 check "... the right bytes" cmp "$work/cs" "$work/small"
+# TLS beside the plain listener.
+code=$(curl -s -k -o "$work/tl" -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$admin_id:$admin_secret" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    "https://$tls_addr/bkt/dir/small")
+check "GET over TLS" test "$code" = 200
+check "... the right bytes" cmp "$work/tl" "$work/small"
+check "awscli over TLS" quiet /usr/bin/aws --endpoint-url "https://$tls_addr" --no-verify-ssl \
+    s3 cp "$work/small" s3://bkt/tls/small
+check "... stored" cmp <(curl -sf "$(aws s3 presign s3://bkt/tls/small)") "$work/small"
 # Virtual-host style: the bucket in Host (BUCKET.localhost, the default
 # domain), signed by curl over the same loopback address.
 port=${addr##*:}
