@@ -151,9 +151,8 @@ puts_(struct pier_buf *o, const char *s)
     put(o, s, strlen(s));
 }
 
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-                                     "May", "Jun", "Jul", "Aug",
-                                     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* Append s with '"', '\\' and bytes outside printable ASCII as \xHH,
  * cut at FIELD_MAX; "-" when empty. The buffer has room (checked). */
@@ -195,8 +194,7 @@ pier_accesslog_add(struct pier_accesslog_buf *b,
 
     PIER_CHECK_OBJ(b, PIER_ACCESSLOG_BUF_MAGIC);
     /* The largest line: four escaped fields and the fixed parts. */
-    if (o->len + 4 * 4 * FIELD_MAX + 512 > BUF_MAX
-        || o->len > BUF_FLUSH_AT) {
+    if (o->len + 4 * 4 * FIELD_MAX + 512 > BUF_MAX || o->len > BUF_FLUSH_AT) {
         pier_accesslog_flush(b);
     }
     if (now != b->cached_sec) {

@@ -42,7 +42,7 @@ struct pier_accesslog_buf {
 #define PIER_ACCESSLOG_BUF_MAGIC 0x2b86e0d1u
     struct pier_accesslog *log;
     struct pier_buf buf;
-    time_t cached_sec;   /* the second cached_time was made for */
+    time_t cached_sec;    /* the second cached_time was made for */
     char cached_time[32]; /* "01/May/2025:10:00:00 +0000" */
 };
 
@@ -59,11 +59,11 @@ struct pier_accesslog_entry {
     struct pier_str target;
     int version_minor;
     int status;
-    uint64_t body_bytes;   /* response body bytes sent */
+    uint64_t body_bytes; /* response body bytes sent */
     struct pier_str referer;
     struct pier_str user_agent;
     double duration_s;
-    uint64_t bytes_sent;   /* everything written, headers included */
+    uint64_t bytes_sent; /* everything written, headers included */
 };
 
 /* Append one line (flushing first when the buffer is full). A request

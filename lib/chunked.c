@@ -274,6 +274,6 @@ invalid:
     ck->state = state;
     *used = (size_t) (p - start);
     *data_len = (size_t) (w - start);
-    return pier_err_http(err, 400, "bad %s byte 0x%02x in chunked body",
-                         what, (unsigned) (unsigned char) *p);
+    return pier_err_http(err, 400, "bad %s byte 0x%02x in chunked body", what,
+                         (unsigned) (unsigned char) *p);
 }

@@ -16,11 +16,11 @@
 #include "lib/err.h"
 
 struct pier_chunked {
-    int state;         /* where the machine is; 0 to start */
-    uint64_t size;     /* the current chunk's size */
-    uint64_t left;     /* its data bytes still to come */
-    uint64_t total;    /* data bytes decoded so far */
-    size_t linelen;    /* bytes of the current size or trailer line */
+    int state;      /* where the machine is; 0 to start */
+    uint64_t size;  /* the current chunk's size */
+    uint64_t left;  /* its data bytes still to come */
+    uint64_t total; /* data bytes decoded so far */
+    size_t linelen; /* bytes of the current size or trailer line */
 };
 
 /* Ready to decode a new body. */

@@ -206,8 +206,7 @@ pier_http_server_listen(struct pier_http_server *srv, const char *name,
             struct sockaddr_storage got;
             socklen_t glen = sizeof(got);
 
-            if (getsockname(l->fds[0], (struct sockaddr *) &got, &glen)
-                != 0) {
+            if (getsockname(l->fds[0], (struct sockaddr *) &got, &glen) != 0) {
                 int e = errno;
 
                 close(l->fds[0]);
@@ -237,8 +236,8 @@ pier_http_server_listen(struct pier_http_server *srv, const char *name,
 }
 
 int
-pier_http_split_addr(const char *s, char *host, size_t hostlen,
-                     unsigned *port, struct pier_err *err)
+pier_http_split_addr(const char *s, char *host, size_t hostlen, unsigned *port,
+                     struct pier_err *err)
 {
     const char *colon, *h = s, *he;
     unsigned long v = 0;
@@ -312,9 +311,8 @@ pier_http_server_write_ready(const struct pier_http_server *srv,
 
 static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed",
                                     "Thu", "Fri", "Sat"};
-static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-                                     "May", "Jun", "Jul", "Aug",
-                                     "Sep", "Oct", "Nov", "Dec"};
+static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 void
 pier_http_worker_date(struct pier_http_worker *w)

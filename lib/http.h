@@ -21,13 +21,16 @@
  *   1. The core reads the request line and headers, checks them (limits,
  *      request smuggling: see below) and calls the listener's handler with
  *      a struct pier_http_req. Failures are answered by the core itself
- *      (400, 408, 413, 431, 503), with Connection: close.
+ *      (400, 405 for CONNECT, 408, 413, 417, 431, 501 for an unknown
+ *      transfer coding, 503, 505), with Connection: close.
  *   2. The handler may read the body as a stream (pier_http_req_read_body,
  *      with backpressure through PIER_AGAIN / pier_http_req_resume) or
  *      whole up to a limit (pier_http_req_read_whole). "Expect:
  *      100-continue" is answered when the handler first asks for the body,
  *      never before, so a handler that refuses a request (403) before
- *      reading saves the client the upload.
+ *      reading saves the client the upload. A body the handler never
+ *      reads is dropped when it is already all in the buffer; otherwise
+ *      the connection closes after the response.
  *   3. The handler answers once, now or later from its own callbacks:
  *      from memory (pier_http_resp_send), from a file descriptor
  *      (pier_http_resp_sendfile: sendfile(2) in plain text, read +
@@ -137,9 +140,8 @@ void pier_http_server_free(struct pier_http_server *srv);
  */
 int pier_http_server_listen(struct pier_http_server *srv, const char *name,
                             const char *host, unsigned port,
-                            struct pier_tls *tls,
-                            pier_http_handler_fn *handler, void *udata,
-                            struct pier_err *err);
+                            struct pier_tls *tls, pier_http_handler_fn *handler,
+                            void *udata, struct pier_err *err);
 
 /* Split "HOST:PORT" or "[IPV6]:PORT" (a --listen flag) into host (hostlen
  * bytes, NUL-terminated, brackets removed) and *port (0 to 65535).
@@ -150,16 +152,15 @@ int pier_http_split_addr(const char *s, char *host, size_t hostlen,
 /* The bound address of listener name as "HOST:PORT" ("[::1]:8080" for
  * IPv6) into out (n bytes; 64 is enough); PIER_ERR if there is no such
  * listener. */
-int pier_http_server_addr(const struct pier_http_server *srv,
-                          const char *name, char *out, size_t n);
+int pier_http_server_addr(const struct pier_http_server *srv, const char *name,
+                          char *out, size_t n);
 
 /* Write the ready file (lib/cli.h) listing every listener. */
 int pier_http_server_write_ready(const struct pier_http_server *srv,
                                  const char *path, struct pier_err *err);
 
 /* Start the worker threads; returns once they are running. */
-int pier_http_server_start(struct pier_http_server *srv,
-                           struct pier_err *err);
+int pier_http_server_start(struct pier_http_server *srv, struct pier_err *err);
 /* Ask the server to stop: listeners close, idle connections close, the
  * requests in flight get limits.grace_ms to finish. Any thread; async-
  * signal-safe. */
@@ -227,10 +228,10 @@ struct pier_http_req {
     struct pier_str sni;     /* TLS server name; empty if none */
     const struct pier_http_header *headers;
     size_t nheaders;
-    const char *peer;        /* client address, "192.0.2.1" or "2001:db8::1" */
-    const char *id;          /* 16 hex digits, unique per process; for logs
-                                and x-amz-request-id */
-    uint64_t start_ms;       /* loop time when the headers were complete */
+    const char *peer;  /* client address, "192.0.2.1" or "2001:db8::1" */
+    const char *id;    /* 16 hex digits, unique per process; for logs
+                          and x-amz-request-id */
+    uint64_t start_ms; /* loop time when the headers were complete */
     struct pier_http_conn *conn; /* the core's */
 };
 
@@ -246,8 +247,8 @@ struct pier_http_worker *pier_http_req_worker(const struct pier_http_req *req);
  * after it returns. One callback per request (a second call replaces). */
 typedef void pier_http_finish_fn(struct pier_http_req *req, bool completed,
                                  void *ctx);
-void pier_http_req_on_finish(struct pier_http_req *req,
-                             pier_http_finish_fn *fn, void *ctx);
+void pier_http_req_on_finish(struct pier_http_req *req, pier_http_finish_fn *fn,
+                             void *ctx);
 
 /*
  * Stream the body to fn: each call brings the next bytes (valid only
@@ -273,8 +274,8 @@ void pier_http_req_resume(struct pier_http_req *req);
 
 /* Read the whole body (at most max bytes, else 413 from the core) into a
  * buffer, then call fn with it (valid during the call). Allocates. */
-typedef void pier_http_whole_fn(struct pier_http_req *req,
-                                struct pier_str body, void *ctx);
+typedef void pier_http_whole_fn(struct pier_http_req *req, struct pier_str body,
+                                void *ctx);
 void pier_http_req_read_whole(struct pier_http_req *req, size_t max,
                               pier_http_whole_fn *fn, void *ctx);
 
@@ -306,10 +307,8 @@ void pier_http_resp_sendfile(struct pier_http_req *req, int status, int fd,
  * write borrows data until cb(req, ok, ctx) says it left (ok false: the
  * connection failed; the finish callback follows). One write at a time.
  * Writing more than a known length is a bug (asserted). */
-typedef void pier_http_write_fn(struct pier_http_req *req, bool ok,
-                                void *ctx);
-void pier_http_resp_start(struct pier_http_req *req, int status,
-                          int64_t len);
+typedef void pier_http_write_fn(struct pier_http_req *req, bool ok, void *ctx);
+void pier_http_resp_start(struct pier_http_req *req, int status, int64_t len);
 void pier_http_resp_write(struct pier_http_req *req, struct pier_str data,
                           pier_http_write_fn *cb, void *ctx);
 void pier_http_resp_end(struct pier_http_req *req);

@@ -39,6 +39,7 @@
 #define PIER_HTTP_CONN_MAGIC 0x3a9f51d7u
 #define LINGER_MS            2000
 #define TLS_IN_MAX           (32 * 1024)
+#define TLS_CHUNK            (64 * 1024) /* plaintext encrypted at a time */
 
 enum cstate { CS_HEAD = 0, CS_REQ, CS_LINGER, CS_CLOSED };
 enum rmode { RM_NONE = 0, RM_MEM, RM_FILE, RM_STREAM, RM_CORE };
@@ -58,9 +59,9 @@ struct pier_http_conn {
     enum cstate state;
     enum tmode tmode;
     unsigned defer_flags;
-    bool counted;    /* in srv->nconns */
-    bool fake;       /* no socket: tests, fuzzing */
-    bool gone;       /* fake: every handle closed */
+    bool counted; /* in srv->nconns */
+    bool fake;    /* no socket: tests, fuzzing */
+    bool gone;    /* fake: every handle closed */
     struct pier_buf *fake_out;
     bool fake_pending;
     bool reading;
@@ -77,7 +78,7 @@ struct pier_http_conn {
     struct pier_http_req req;
     bool dispatched; /* the handler has req */
     uint64_t start_ns;
-    bool keepalive;  /* the client allows it */
+    bool keepalive; /* the client allows it */
     http_parser parser;
     const char *url;
     size_t url_len;
@@ -106,7 +107,7 @@ struct pier_http_conn {
     bool head_sent;
     bool resp_ended;
     bool resp_chunked;
-    bool no_body;    /* HEAD, 1xx, 204, 304 */
+    bool no_body; /* HEAD, 1xx, 204, 304 */
     bool close_after;
     int status;
     int64_t resp_left; /* known length still to write; -1 unknown */
@@ -133,6 +134,9 @@ struct pier_http_conn {
     struct pier_tls_conn *tls;
     struct pier_buf tin, tout, tsend;
     bool tsending, tout_has_resp, tsend_has_resp;
+    uv_buf_t tq[4]; /* the response write being encrypted piece by piece */
+    unsigned tqn, tqi;
+    size_t tqoff;
     uv_write_t twreq;
 };
 
@@ -184,40 +188,74 @@ const char *
 pier_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -307,6 +345,42 @@ defer(struct pier_http_conn *c, unsigned flag)
 
 static void on_twrite(uv_write_t *wr, int status);
 
+/*
+ * Encrypt the next TLS_CHUNK bytes of the response being written into
+ * tout, so a large body never sits encrypted in memory whole; marks tout
+ * as holding the response's end once the last byte is in.
+ */
+static bool
+tls_encrypt_some(struct pier_http_conn *c)
+{
+    struct pier_err err;
+    size_t budget = TLS_CHUNK;
+
+    while (c->tqi < c->tqn && budget > 0) {
+        uv_buf_t *b = &c->tq[c->tqi];
+        size_t n = b->len - c->tqoff;
+
+        if (n > budget) {
+            n = budget;
+        }
+        if (pier_tls_conn_write(c->tls, b->base + c->tqoff, n, &c->tout, &err)
+            != PIER_OK) {
+            pier_log(PIER_LOG_WARN, "http", "%s: %s", c->peer, err.msg);
+            return false;
+        }
+        c->tqoff += n;
+        budget -= n;
+        if (c->tqoff == b->len) {
+            c->tqi++;
+            c->tqoff = 0;
+        }
+    }
+    if (c->tqi == c->tqn) {
+        c->tout_has_resp = true;
+    }
+    return true;
+}
+
 /* Send what TLS has produced, one uv_write at a time. */
 static void
 tls_flush(struct pier_http_conn *c)
@@ -350,6 +424,10 @@ on_twrite(uv_write_t *wr, int status)
     }
     has = c->tsend_has_resp;
     c->tsend_has_resp = false;
+    if (c->tqi < c->tqn && !tls_encrypt_some(c)) {
+        conn_close(c, false);
+        return;
+    }
     tls_flush(c);
     if (has && !c->tsend_has_resp && !c->tout_has_resp) {
         c->writing = false;
@@ -378,7 +456,6 @@ on_write(uv_write_t *wr, int status)
 static void
 xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
 {
-    struct pier_err err;
     unsigned i;
     int r;
 
@@ -398,16 +475,15 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         return;
     }
     if (c->tls != NULL) {
-        for (i = 0; i < n; i++) {
-            if (pier_tls_conn_write(c->tls, bufs[i].base, bufs[i].len,
-                                    &c->tout, &err)
-                != PIER_OK) {
-                pier_log(PIER_LOG_WARN, "http", "%s: %s", c->peer, err.msg);
-                defer(c, D_FAIL);
-                return;
-            }
+        PIER_ASSERT(n <= PIER_NELEMS(c->tq));
+        memcpy(c->tq, bufs, n * sizeof(*bufs));
+        c->tqn = n;
+        c->tqi = 0;
+        c->tqoff = 0;
+        if (!tls_encrypt_some(c)) {
+            defer(c, D_FAIL);
+            return;
         }
-        c->tout_has_resp = true;
         tls_flush(c);
     } else {
         r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
@@ -652,8 +728,7 @@ compose_head(struct pier_http_conn *c, int status, int64_t len)
      * already (a GET with a small body); otherwise it cannot be skipped
      * safely (it may not even be coming: no 100 Continue was sent), so
      * close. */
-    ka = c->keepalive && !c->draining && !c->close_after
-         && !c->w->stopping
+    ka = c->keepalive && !c->draining && !c->close_after && !c->w->stopping
          && (!c->req.has_body || c->body_done || c->body_reading
              || body_all_here(c));
     if (len < 0 && !(status == 204 || status == 304 || status < 200)) {
@@ -817,8 +892,7 @@ pier_http_resp_close(struct pier_http_req *req)
 }
 
 void
-pier_http_resp_send(struct pier_http_req *req, int status,
-                    struct pier_str body)
+pier_http_resp_send(struct pier_http_req *req, int status, struct pier_str body)
 {
     struct pier_http_conn *c;
     uv_buf_t b[2];
@@ -1009,7 +1083,8 @@ pier_http_resp_write(struct pier_http_req *req, struct pier_str data,
             b[n++] = uv_buf_init((char *) data.ptr, (unsigned) data.len);
             b[n++] = uv_buf_init((char *) "\r\n", 2);
         } else {
-            PIER_ASSERT(c->resp_left < 0 || (uint64_t) c->resp_left >= data.len);
+            PIER_ASSERT(c->resp_left < 0
+                        || (uint64_t) c->resp_left >= data.len);
             if (c->resp_left > 0) {
                 c->resp_left -= (int64_t) data.len;
             }
@@ -1523,13 +1598,20 @@ static enum pier_http_method
 method_id(enum http_method m)
 {
     switch (m) {
-    case HTTP_GET: return PIER_HTTP_GET;
-    case HTTP_HEAD: return PIER_HTTP_HEAD;
-    case HTTP_POST: return PIER_HTTP_POST;
-    case HTTP_PUT: return PIER_HTTP_PUT;
-    case HTTP_DELETE: return PIER_HTTP_DELETE;
-    case HTTP_OPTIONS: return PIER_HTTP_OPTIONS;
-    default: return PIER_HTTP_OTHER;
+    case HTTP_GET:
+        return PIER_HTTP_GET;
+    case HTTP_HEAD:
+        return PIER_HTTP_HEAD;
+    case HTTP_POST:
+        return PIER_HTTP_POST;
+    case HTTP_PUT:
+        return PIER_HTTP_PUT;
+    case HTTP_DELETE:
+        return PIER_HTTP_DELETE;
+    case HTTP_OPTIONS:
+        return PIER_HTTP_OPTIONS;
+    default:
+        return PIER_HTTP_OTHER;
     }
 }
 
@@ -1567,9 +1649,9 @@ split_target(struct pier_http_conn *c, struct pier_http_req *req)
         authority = pier_str_make(t.ptr + u.field_data[UF_HOST].off,
                                   u.field_data[UF_HOST].len);
         if (u.field_set & (1 << UF_PORT)) {
-            authority.len = (size_t) (u.field_data[UF_PORT].off
-                                      + u.field_data[UF_PORT].len)
-                            - u.field_data[UF_HOST].off;
+            authority.len =
+                (size_t) (u.field_data[UF_PORT].off + u.field_data[UF_PORT].len)
+                - u.field_data[UF_HOST].off;
         }
         if (!pier_str_caseeq(authority, req->host)) {
             return 400;
@@ -1697,8 +1779,8 @@ check_head(struct pier_http_conn *c, size_t end)
     c->parser_done = false;
     c->keepalive = false;
     i = http_parser_execute(&c->parser, &parser_settings, d, end);
-    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || !c->parser_done
-        || i != end || c->url == NULL) {
+    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || !c->parser_done || i != end
+        || c->url == NULL) {
         return 400;
     }
     if (c->parser.http_major == 0) {
@@ -1747,7 +1829,8 @@ check_head(struct pier_http_conn *c, size_t end)
 static void
 make_id(struct pier_http_conn *c)
 {
-    uint64_t v = ((uint64_t) c->w->index << 48) | (c->w->next_id++ & 0xffffffffffffULL);
+    uint64_t v =
+        ((uint64_t) c->w->index << 48) | (c->w->next_id++ & 0xffffffffffffULL);
     int i;
 
     for (i = 15; i >= 0; i--) {
@@ -1923,6 +2006,14 @@ process(struct pier_http_conn *c)
                 conn_close(c, false);
             }
         }
+        /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer
+         * was full; if the body made room, decrypt it now: no read may
+         * come to do it (the client may have sent everything). */
+        if (c->tls != NULL && (c->state == CS_HEAD || c->state == CS_REQ)
+            && (c->tin.len > 0 || pier_tls_conn_pending(c->tls))
+            && c->in.len < c->in.max) {
+            c->again = true;
+        }
     } while (c->again);
     c->in_process = false;
     if (c->state == CS_LINGER) {
@@ -2047,8 +2138,8 @@ on_refused_close(uv_handle_t *h)
 }
 
 void
-pier_http_conn_accept(struct pier_http_worker *w,
-                      struct pier_http_listener *l, uv_stream_t *server)
+pier_http_conn_accept(struct pier_http_worker *w, struct pier_http_listener *l,
+                      uv_stream_t *server)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                "Content-Type: text/plain\r\n"

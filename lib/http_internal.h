@@ -62,7 +62,7 @@ struct pier_http_worker {
     bool stop_called; /* on_worker_stop ran */
     char date[64];    /* "Date: Tue, 24 Nov 2026 09:00:00 GMT\r\n" */
     size_t date_len;
-    time_t now_sec;   /* wall clock, refreshed with date */
+    time_t now_sec; /* wall clock, refreshed with date */
     bool has_log;
     struct pier_accesslog_buf alog;
     uint64_t next_id;

@@ -260,9 +260,9 @@ fail:
 }
 
 int
-pier_tls_set_cert(struct pier_tls *tls, const char *name,
-                  const char *cert_pem, size_t cert_len, const char *key_pem,
-                  size_t key_len, struct pier_err *err)
+pier_tls_set_cert(struct pier_tls *tls, const char *name, const char *cert_pem,
+                  size_t cert_len, const char *key_pem, size_t key_len,
+                  struct pier_err *err)
 {
     SSL_CTX *ctx;
     struct cert_entry *e;
@@ -497,8 +497,8 @@ pier_tls_conn_feed(struct pier_tls_conn *tc, const char *p, size_t n,
         char *q;
 
         if (room == 0) {
-            tc->blocked = SSL_pending(tc->ssl) > 0
-                          || BIO_ctrl_pending(tc->rbio) > 0;
+            tc->blocked =
+                SSL_pending(tc->ssl) > 0 || BIO_ctrl_pending(tc->rbio) > 0;
             break;
         }
         q = pier_buf_reserve(plain, room);

@@ -110,8 +110,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t = pier_http_test_new(&loop, &lim, handler, NULL, &out);
     while (off < size && !closed) {
         size_t n = size - off < step ? size - off : step;
-        size_t k = pier_http_test_feed(t, (const char *) data + off, n,
-                                       &closed);
+        size_t k =
+            pier_http_test_feed(t, (const char *) data + off, n, &closed);
 
         if (k == 0) {
             break; /* the connection waits for nothing we can give */

@@ -84,6 +84,7 @@ check "TLS SNI picks b's cert" bash -c "$(declare -f tcurl); tport=$tport; [ \"\
 check "TLS SNI: a's cert for a" bash -c "$(declare -f tcurl); tport=$tport; ! tcurl --cacert $work/b.pem -o /dev/null https://a.test:$tport/hello"
 check "TLS ALPN http/1.1" bash -c "$(declare -f tcurl); tport=$tport; tcurl -v --cacert $work/a.pem -o /dev/null https://a.test:$tport/hello 2>&1 | grep -qi 'ALPN.*accepted.*http/1.1'"
 check "TLS echo chunked" bash -c "$(declare -f tcurl); tport=$tport; tcurl --cacert $work/a.pem -H 'Transfer-Encoding: chunked' --data-binary @$work/big https://a.test:$tport/echo | cmp -s - $work/big"
+check "TLS large memory response" bash -c "$(declare -f tcurl); tport=$tport; tcurl --cacert $work/a.pem --data-binary @$work/big https://a.test:$tport/whole | cmp -s - $work/big"
 check "TLS file" bash -c "$(declare -f tcurl); tport=$tport; tcurl --cacert $work/a.pem https://a.test:$tport/file | cmp -s - $work/file"
 check "TLS 1.1 refused" bash -c "! echo | openssl s_client -connect $tls -tls1_1 >/dev/null 2>&1"
 check "TLS 1.3 spoken" bash -c "echo | openssl s_client -connect $tls -tls1_3 -servername b.test 2>/dev/null | grep -q 'CN = b.test'"

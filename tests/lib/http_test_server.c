@@ -77,8 +77,7 @@ echo_new(struct pier_http_req *req)
 
     e->magic = ECHO_MAGIC;
     e->req = req;
-    uv_timer_init(pier_http_worker_loop(pier_http_req_worker(req)),
-                  &e->timer);
+    uv_timer_init(pier_http_worker_loop(pier_http_req_worker(req)), &e->timer);
     e->timer.data = e;
     pier_http_req_on_finish(req, echo_finish, e);
     return e;
@@ -120,8 +119,7 @@ echo_body(struct pier_http_req *req, struct pier_str data, void *ctx)
     }
     memcpy(e->buf, data.ptr, data.len);
     e->writing = true;
-    pier_http_resp_write(req, pier_str_make(e->buf, data.len), echo_written,
-                         e);
+    pier_http_resp_write(req, pier_str_make(e->buf, data.len), echo_written, e);
     /* Backpressure: no more body until this piece left. */
     return PIER_AGAIN;
 }
@@ -149,8 +147,8 @@ stream_next(struct pier_http_req *req, bool ok, void *ctx)
         return;
     }
     n = snprintf(e->line, sizeof(e->line), "piece %d\n", e->sent++);
-    pier_http_resp_write(req, pier_str_make(e->line, (size_t) n),
-                         stream_next, e);
+    pier_http_resp_write(req, pier_str_make(e->line, (size_t) n), stream_next,
+                         e);
 }
 
 static void
@@ -193,7 +191,8 @@ handler(struct pier_http_req *req, void *udata)
     struct pier_str path = req->path;
 
     (void) udata;
-    if (pier_str_eq(path, PIER_STR("/hello")) || pier_str_eq(path, PIER_STR("/"))) {
+    if (pier_str_eq(path, PIER_STR("/hello"))
+        || pier_str_eq(path, PIER_STR("/"))) {
         if (pier_http_resp_header(req, "Content-Type", PIER_STR("text/plain"))
             != PIER_OK) {
             pier_http_resp_error(req, 500);
@@ -204,8 +203,7 @@ handler(struct pier_http_req *req, void *udata)
         struct echo *e = echo_new(req);
 
         pier_http_resp_start(req, 200,
-                             req->chunked ? -1
-                                          : (int64_t) req->content_length);
+                             req->chunked ? -1 : (int64_t) req->content_length);
         pier_http_req_read_body(req, echo_body, e);
     } else if (pier_str_eq(path, PIER_STR("/whole"))) {
         pier_http_req_read_whole(req, whole_max, whole_done, NULL);
@@ -231,8 +229,7 @@ handler(struct pier_http_req *req, void *udata)
         struct echo *e = echo_new(req);
 
         /* Tests wait for this line before they stop the server. */
-        pier_log(PIER_LOG_INFO, "http-test-server", "slow request %s",
-                 req->id);
+        pier_log(PIER_LOG_INFO, "http-test-server", "slow request %s", req->id);
         uv_timer_start(&e->timer, on_slow,
                        (uint64_t) query_num(req->query, "ms", 500), 0);
     } else {
@@ -356,30 +353,66 @@ main(int argc, char **argv)
     for (opt = getopt_long(argc, argv, "", opts, NULL); opt != -1;
          opt = getopt_long(argc, argv, "", opts, NULL)) {
         switch (opt) {
-        case 'w': cfg.workers = (unsigned) num(optarg); break;
-        case 'l': host = optarg; break;
-        case '6': ipv6 = true; break;
-        case 'c': cert = optarg; break;
-        case 'k': key = optarg; break;
+        case 'w':
+            cfg.workers = (unsigned) num(optarg);
+            break;
+        case 'l':
+            host = optarg;
+            break;
+        case '6':
+            ipv6 = true;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
         case 's':
             if (nsni == PIER_NELEMS(sni)) {
-                return pier_cli_usage("http-test-server", usage, "too many --sni");
+                return pier_cli_usage("http-test-server", usage,
+                                      "too many --sni");
             }
             sni[nsni++] = optarg;
             break;
-        case 'f': file_path = optarg; break;
-        case 'a': log_path = optarg; break;
-        case 'H': cfg.limits.max_header_bytes = (size_t) num(optarg); break;
-        case 'n': cfg.limits.max_headers = (size_t) num(optarg); break;
-        case 'b': cfg.limits.max_body_bytes = num(optarg); break;
-        case 't': cfg.limits.header_timeout_ms = num(optarg); break;
-        case 'K': cfg.limits.keepalive_timeout_ms = num(optarg); break;
-        case 'i': cfg.limits.io_timeout_ms = num(optarg); break;
-        case 'm': cfg.limits.max_conns = (size_t) num(optarg); break;
-        case 'g': cfg.limits.grace_ms = num(optarg); break;
-        case 'W': whole_max = (size_t) num(optarg); break;
-        case 'r': ready = optarg; break;
-        default: return pier_cli_usage("http-test-server", usage, "bad option");
+        case 'f':
+            file_path = optarg;
+            break;
+        case 'a':
+            log_path = optarg;
+            break;
+        case 'H':
+            cfg.limits.max_header_bytes = (size_t) num(optarg);
+            break;
+        case 'n':
+            cfg.limits.max_headers = (size_t) num(optarg);
+            break;
+        case 'b':
+            cfg.limits.max_body_bytes = num(optarg);
+            break;
+        case 't':
+            cfg.limits.header_timeout_ms = num(optarg);
+            break;
+        case 'K':
+            cfg.limits.keepalive_timeout_ms = num(optarg);
+            break;
+        case 'i':
+            cfg.limits.io_timeout_ms = num(optarg);
+            break;
+        case 'm':
+            cfg.limits.max_conns = (size_t) num(optarg);
+            break;
+        case 'g':
+            cfg.limits.grace_ms = num(optarg);
+            break;
+        case 'W':
+            whole_max = (size_t) num(optarg);
+            break;
+        case 'r':
+            ready = optarg;
+            break;
+        default:
+            return pier_cli_usage("http-test-server", usage, "bad option");
         }
     }
     if (log_path != NULL) {
@@ -390,23 +423,23 @@ main(int argc, char **argv)
         cfg.access_log = log;
     }
     srv = pier_http_server_new(&cfg);
-    if (pier_http_server_listen(srv, "http", host, 0, NULL, handler, NULL,
-                                &err)
+    if (pier_http_server_listen(srv, "http", host, 0, NULL, handler, NULL, &err)
         != PIER_OK) {
         rc = pier_cli_fail("http-test-server", "%s", err.msg);
         goto out;
     }
-    if (ipv6 && pier_http_server_listen(srv, "http6", "::1", 0, NULL,
-                                        handler, NULL, &err)
-                    != PIER_OK) {
+    if (ipv6
+        && pier_http_server_listen(srv, "http6", "::1", 0, NULL, handler, NULL,
+                                   &err)
+               != PIER_OK) {
         rc = pier_cli_fail("http-test-server", "%s", err.msg);
         goto out;
     }
     if (cert != NULL) {
         tls = pier_tls_new(&err);
         if (tls == NULL
-            || pier_tls_set_cert_files(tls, NULL, cert, key != NULL ? key : cert,
-                                       &err)
+            || pier_tls_set_cert_files(tls, NULL, cert,
+                                       key != NULL ? key : cert, &err)
                    != PIER_OK) {
             rc = pier_cli_fail("http-test-server", "%s", err.msg);
             goto out;

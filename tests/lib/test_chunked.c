@@ -32,8 +32,8 @@ decode(const char *text, size_t step, struct pier_buf *body, size_t *rest)
         size_t end = step == 0 || off + step > n ? n : off + step;
         size_t used = 0, dlen = 0;
 
-        rc = pier_chunked_decode(&ck, copy + off, copy + end, 64, &used,
-                                 &dlen, &err);
+        rc = pier_chunked_decode(&ck, copy + off, copy + end, 64, &used, &dlen,
+                                 &err);
         if (rc == PIER_ERR) {
             assert_int_equal(err.http, 400);
             break;
@@ -103,24 +103,24 @@ static void
 test_chunked_rejects_bad_framing(void **state)
 {
     static const char *const bad[] = {
-        "5 junk\r\nhello\r\n0\r\n\r\n",     /* junk after the size */
-        "5 \r\nhello\r\n0\r\n\r\n",         /* space after the size */
-        " 5\r\nhello\r\n0\r\n\r\n",         /* space before */
-        "-5\r\nhello\r\n0\r\n\r\n",         /* a sign */
-        "0x5\r\nhello\r\n0\r\n\r\n",        /* a prefix */
-        "\r\nhello\r\n0\r\n\r\n",           /* no size */
-        "5\nhello\r\n0\r\n\r\n",            /* bare LF */
-        "5\r\nhelloXX0\r\n\r\n",            /* data not followed by CRLF */
-        "5\r\nhello\n0\r\n\r\n",            /* data followed by bare LF */
-        "5;\r\nhello\r\n0\r\n\r\n",         /* empty extension name */
-        "5;a=\r\nhello\r\n0\r\n\r\n",       /* empty extension value */
-        "5;a b\r\nhello\r\n0\r\n\r\n",      /* space in an extension */
-        "5;a=\"x\r\nhello\r\n0\r\n\r\n",    /* unterminated quote */
-        "11111111111111111\r\n",           /* 17 digits: overflow */
-        "0\r\n X: 1\r\n\r\n",               /* obs-fold in trailers */
-        "0\r\nX : 1\r\n\r\n",               /* space before the colon */
-        "0\r\nX: 1\r\r\n",                  /* bare CR in a trailer */
-        "0\r\n\n",                          /* bare LF at the end */
+        "5 junk\r\nhello\r\n0\r\n\r\n",  /* junk after the size */
+        "5 \r\nhello\r\n0\r\n\r\n",      /* space after the size */
+        " 5\r\nhello\r\n0\r\n\r\n",      /* space before */
+        "-5\r\nhello\r\n0\r\n\r\n",      /* a sign */
+        "0x5\r\nhello\r\n0\r\n\r\n",     /* a prefix */
+        "\r\nhello\r\n0\r\n\r\n",        /* no size */
+        "5\nhello\r\n0\r\n\r\n",         /* bare LF */
+        "5\r\nhelloXX0\r\n\r\n",         /* data not followed by CRLF */
+        "5\r\nhello\n0\r\n\r\n",         /* data followed by bare LF */
+        "5;\r\nhello\r\n0\r\n\r\n",      /* empty extension name */
+        "5;a=\r\nhello\r\n0\r\n\r\n",    /* empty extension value */
+        "5;a b\r\nhello\r\n0\r\n\r\n",   /* space in an extension */
+        "5;a=\"x\r\nhello\r\n0\r\n\r\n", /* unterminated quote */
+        "11111111111111111\r\n",         /* 17 digits: overflow */
+        "0\r\n X: 1\r\n\r\n",            /* obs-fold in trailers */
+        "0\r\nX : 1\r\n\r\n",            /* space before the colon */
+        "0\r\nX: 1\r\r\n",               /* bare CR in a trailer */
+        "0\r\n\n",                       /* bare LF at the end */
     };
     struct pier_buf body;
     size_t i, rest;

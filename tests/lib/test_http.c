@@ -273,7 +273,8 @@ test_http_streams_chunked(void **state)
     run_start(&r, NULL);
     run_feed(&r, req, strlen(req));
     assert_non_null(strstr(r.out.data, "Transfer-Encoding: chunked\r\n"));
-    assert_non_null(strstr(r.out.data, "\r\n\r\n2\r\nab\r\n2\r\nab\r\n0\r\n\r\n"));
+    assert_non_null(
+        strstr(r.out.data, "\r\n\r\n2\r\nab\r\n2\r\nab\r\n0\r\n\r\n"));
     assert_false(r.closed);
     run_end(&r);
 }
@@ -369,7 +370,8 @@ test_http_smuggling_rejected(void **state)
     }
     /* NUL in a field */
     {
-        static const char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n";
+        static const char nul[] =
+            "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n";
 
         expect_reject(nul, sizeof(nul) - 1, 400, NULL);
     }
@@ -389,7 +391,8 @@ test_http_limits(void **state)
     lim.max_headers = 5;
     lim.max_body_bytes = 10;
     /* request line and headers too large: 431 */
-    snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: x\r\nX-A: %01500d\r\n\r\n", 0);
+    snprintf(big, sizeof(big),
+             "GET / HTTP/1.1\r\nHost: x\r\nX-A: %01500d\r\n\r\n", 0);
     expect_reject(big, strlen(big), 431, &lim);
     /* too many fields: 431 */
     pier_buf_init(&b, SIZE_MAX);
@@ -401,17 +404,20 @@ test_http_limits(void **state)
     expect_reject(b.data, b.len, 431, &lim);
     pier_buf_release(&b);
     /* a declared body too large: 413 */
-    snprintf(big, sizeof(big), "POST /echo HTTP/1.1\r\nHost: x\r\n"
-                               "Content-Length: 11\r\n\r\n");
+    snprintf(big, sizeof(big),
+             "POST /echo HTTP/1.1\r\nHost: x\r\n"
+             "Content-Length: 11\r\n\r\n");
     expect_reject(big, strlen(big), 413, &lim);
     /* a chunked body that grows too large: 413 */
-    snprintf(big, sizeof(big), "POST /echo HTTP/1.1\r\nHost: x\r\n"
-                               "Transfer-Encoding: chunked\r\n\r\n"
-                               "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+    snprintf(big, sizeof(big),
+             "POST /echo HTTP/1.1\r\nHost: x\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"
+             "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
     expect_reject(big, strlen(big), 413, &lim);
     /* an unknown expectation: 417 */
-    snprintf(big, sizeof(big), "POST /echo HTTP/1.1\r\nHost: x\r\n"
-                               "Expect: something\r\n\r\n");
+    snprintf(big, sizeof(big),
+             "POST /echo HTTP/1.1\r\nHost: x\r\n"
+             "Expect: something\r\n\r\n");
     expect_reject(big, strlen(big), 417, &lim);
     /* HTTP/2.0 on this port: 505 */
     snprintf(big, sizeof(big), "GET / HTTP/2.0\r\nHost: x\r\n\r\n");
@@ -460,31 +466,29 @@ test_http_split_addr(void **state)
     struct pier_err err;
 
     (void) state;
-    assert_int_equal(pier_http_split_addr("127.0.0.1:0", host, sizeof(host),
-                                          &port, &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_http_split_addr("127.0.0.1:0", host, sizeof(host), &port, &err),
+        PIER_OK);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(port, 0);
-    assert_int_equal(pier_http_split_addr("[::1]:8443", host, sizeof(host),
-                                          &port, &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_http_split_addr("[::1]:8443", host, sizeof(host), &port, &err),
+        PIER_OK);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 8443);
-    assert_int_equal(pier_http_split_addr("::1:80", host, sizeof(host), &port,
-                                          &err),
-                     PIER_ERR);
-    assert_int_equal(pier_http_split_addr("host", host, sizeof(host), &port,
-                                          &err),
-                     PIER_ERR);
-    assert_int_equal(pier_http_split_addr("h:65536", host, sizeof(host),
-                                          &port, &err),
-                     PIER_ERR);
-    assert_int_equal(pier_http_split_addr(":80", host, sizeof(host), &port,
-                                          &err),
-                     PIER_ERR);
-    assert_int_equal(pier_http_split_addr("h:", host, sizeof(host), &port,
-                                          &err),
-                     PIER_ERR);
+    assert_int_equal(
+        pier_http_split_addr("::1:80", host, sizeof(host), &port, &err),
+        PIER_ERR);
+    assert_int_equal(
+        pier_http_split_addr("host", host, sizeof(host), &port, &err),
+        PIER_ERR);
+    assert_int_equal(
+        pier_http_split_addr("h:65536", host, sizeof(host), &port, &err),
+        PIER_ERR);
+    assert_int_equal(
+        pier_http_split_addr(":80", host, sizeof(host), &port, &err), PIER_ERR);
+    assert_int_equal(
+        pier_http_split_addr("h:", host, sizeof(host), &port, &err), PIER_ERR);
 }
 
 static int
@@ -496,9 +500,8 @@ connect_to(const char *addr)
     struct sockaddr_in sa;
     int fd, r;
 
-    assert_int_equal(pier_http_split_addr(addr, host, sizeof(host), &port,
-                                          &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_http_split_addr(addr, host, sizeof(host), &port, &err), PIER_OK);
     assert_int_equal(uv_ip4_addr(host, (int) port, &sa), 0);
     fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -531,13 +534,12 @@ test_http_server_lifecycle(void **state)
     assert_int_equal(pier_http_server_listen(srv, "http", "127.0.0.1", 0, NULL,
                                              handler, NULL, &err),
                      PIER_OK);
-    assert_int_equal(pier_http_server_listen(srv, "admin", "127.0.0.1", 0,
-                                             NULL, handler, NULL, &err),
+    assert_int_equal(pier_http_server_listen(srv, "admin", "127.0.0.1", 0, NULL,
+                                             handler, NULL, &err),
                      PIER_OK);
     assert_int_equal(pier_http_server_addr(srv, "http", addr, sizeof(addr)),
                      PIER_OK);
-    assert_int_equal(pier_http_server_addr(srv, "admin", addr2,
-                                           sizeof(addr2)),
+    assert_int_equal(pier_http_server_addr(srv, "admin", addr2, sizeof(addr2)),
                      PIER_OK);
     assert_int_equal(pier_http_server_addr(srv, "bad", addr2, sizeof(addr2)),
                      PIER_ERR);

@@ -135,7 +135,8 @@ test_http_accesslog_reopen(void **state)
     assert_int_equal(strchr(got.data, '\n') - got.data + 1, (long) got.len);
     slurp(path, &got);
     assert_non_null(strstr(got.data, "01/Jan/1970:00:00:00 +0000"));
-    assert_int_equal((int) (strlen(got.data) / (strchr(got.data, '\n') - got.data + 1)), 3);
+    assert_int_equal(
+        (int) (strlen(got.data) / (strchr(got.data, '\n') - got.data + 1)), 3);
     pier_accesslog_free(log);
     pier_buf_release(&got);
 }
@@ -178,6 +179,5 @@ main(void)
         cmocka_unit_test(test_http_accesslog_reopen),
         cmocka_unit_test(test_http_accesslog_fills),
     };
-    return cmocka_run_group_tests_name("lib/accesslog", tests, setup,
-                                       teardown);
+    return cmocka_run_group_tests_name("lib/accesslog", tests, setup, teardown);
 }

@@ -305,9 +305,9 @@ test_http_tls_rejects_bad_pairs(void **state)
                                        pb.key, pb.key_len, &err),
                      PIER_ERR);
     assert_non_null(strstr(err.msg, "certificate for 'a.test'"));
-    assert_int_equal(pier_tls_set_cert(tls, "a.test", "junk", 4, pa.key,
-                                       pa.key_len, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        pier_tls_set_cert(tls, "a.test", "junk", 4, pa.key, pa.key_len, &err),
+        PIER_ERR);
     assert_int_equal(pier_tls_set_cert_files(tls, NULL, "/nonexistent/c.pem",
                                              "/nonexistent/k.pem", &err),
                      PIER_ERR);
@@ -343,14 +343,13 @@ test_http_tls_alpn_and_data(void **state)
     assert_int_equal(SSL_write(c.ssl, "GET / HTTP/1.1\r\n", 16), 16);
     n = BIO_read(c.wbio, buf, sizeof(buf));
     assert_true(n > 0);
-    assert_int_equal(pier_tls_conn_feed(tc, buf, (size_t) n, &plain, &out,
-                                        &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_tls_conn_feed(tc, buf, (size_t) n, &plain, &out, &err), PIER_OK);
     assert_string_equal(plain.data, "GET / HTTP/1.1\r\n");
     /* server to client */
-    assert_int_equal(pier_tls_conn_write(tc, "HTTP/1.1 200 OK\r\n", 17, &out,
-                                         &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_tls_conn_write(tc, "HTTP/1.1 200 OK\r\n", 17, &out, &err),
+        PIER_OK);
     BIO_write(c.rbio, out.data, (int) out.len);
     n = SSL_read(c.ssl, buf, sizeof(buf));
     assert_int_equal(n, 17);
@@ -383,9 +382,8 @@ test_http_tls_backpressure(void **state)
     memset(big, 'x', sizeof(big));
     assert_int_equal(SSL_write(c.ssl, big, sizeof(big)), sizeof(big));
     n = BIO_read(c.wbio, buf, sizeof(buf));
-    assert_int_equal(pier_tls_conn_feed(tc, buf, (size_t) n, &plain, &out,
-                                        &err),
-                     PIER_OK);
+    assert_int_equal(
+        pier_tls_conn_feed(tc, buf, (size_t) n, &plain, &out, &err), PIER_OK);
     assert_int_equal(plain.len, 1000);
     assert_true(pier_tls_conn_pending(tc));
     pier_buf_reset(&plain);
