@@ -13,6 +13,8 @@
 
 #include "lib/awschunk.h"
 
+#include <stdio.h>
+
 #include <openssl/crypto.h>
 
 enum {
@@ -517,4 +519,86 @@ failed:
     ck->state = s_failed;
     *used = (size_t) (p - start);
     return rc;
+}
+
+int
+pier_awschunk_signer_init(struct pier_awschunk_signer *s,
+                          const struct pier_sigv4_key *key,
+                          const char *amz_date, const char *seed_signature,
+                          struct pier_err *err)
+{
+    time_t t;
+    size_t i;
+    int n;
+
+    memset(s, 0, sizeof(*s));
+    if (amz_date == NULL
+        || pier_sigv4_parse_date(pier_str_cstr(amz_date), &t) != PIER_OK) {
+        return pier_err_set(err, "bad x-amz-date");
+    }
+    if (seed_signature == NULL || strlen(seed_signature) != 64) {
+        return pier_err_set(err, "bad seed signature");
+    }
+    for (i = 0; i < 64; i++) {
+        if (hexval((unsigned char) seed_signature[i]) < 0) {
+            return pier_err_set(err, "bad seed signature");
+        }
+    }
+    n = snprintf(s->scope, sizeof(s->scope), "%.8s/%s/%s/aws4_request",
+                 amz_date, key->region,
+                 key->service != NULL ? key->service : "s3");
+    if (n < 0 || (size_t) n >= sizeof(s->scope)) {
+        return pier_err_set(err, "credential scope too long");
+    }
+    pier_sigv4_signing_key(
+        key->secret_access_key, pier_str_make(amz_date, 8),
+        pier_str_cstr(key->region),
+        pier_str_cstr(key->service != NULL ? key->service : "s3"), s->key);
+    memcpy(s->prev_sig, seed_signature, 65);
+    memcpy(s->amz_date, amz_date, 17);
+    return PIER_OK;
+}
+
+int
+pier_awschunk_sign_chunk(struct pier_awschunk_signer *s, const void *data,
+                         size_t n, struct pier_buf *out, struct pier_err *err)
+{
+    char hex[65], sig[65];
+    size_t start = out->len;
+
+    pier_sha256_hex(data, n, hex);
+    pier_sigv4_chunk_signature(s->key, s->amz_date, pier_str_cstr(s->scope),
+                               s->prev_sig, hex, sig);
+    if (pier_buf_addf(out, "%zx;chunk-signature=%s\r\n", n, sig) != PIER_OK
+        || (n > 0 && pier_buf_add(out, data, n) != PIER_OK)
+        || pier_buf_add(out, "\r\n", 2) != PIER_OK) {
+        pier_buf_truncate(out, start);
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "aws-chunked buffer passed its maximum");
+    }
+    memcpy(s->prev_sig, sig, sizeof(sig));
+    return PIER_OK;
+}
+
+uint64_t
+pier_awschunk_signed_length(uint64_t decoded_length, uint64_t chunk_size)
+{
+    /* ";chunk-signature=" + 64 hex digits + CRLF, then data + CRLF. */
+    const uint64_t per_chunk = 17 + 64 + 2 + 2;
+    uint64_t full, rest, total, digits, v;
+
+    PIER_ASSERT(chunk_size > 0);
+    full = decoded_length / chunk_size;
+    rest = decoded_length % chunk_size;
+    for (digits = 1, v = chunk_size; v >= 16; v /= 16) {
+        digits++;
+    }
+    total = full * (digits + per_chunk + chunk_size);
+    if (rest > 0) {
+        for (digits = 1, v = rest; v >= 16; v /= 16) {
+            digits++;
+        }
+        total += digits + per_chunk + rest;
+    }
+    return total + 1 + per_chunk; /* "0;chunk-signature=...\r\n\r\n" */
 }

@@ -103,4 +103,35 @@ int pier_awschunk_decode(struct pier_awschunk *ck, const char *p,
 /* Whether the body is complete (PIER_OK has been returned). */
 bool pier_awschunk_done(const struct pier_awschunk *ck);
 
+/*
+ * Client side: sign a body as STREAMING-AWS4-HMAC-SHA256-PAYLOAD. Sign the
+ * request with that payload hash, Content-Encoding: aws-chunked,
+ * x-amz-decoded-content-length and the Content-Length that
+ * pier_awschunk_signed_length() gives, then frame the body chunk by chunk.
+ */
+struct pier_awschunk_signer {
+    unsigned char key[32]; /* never log it */
+    char prev_sig[65];
+    char amz_date[17];
+    char scope[128];
+};
+
+/* seed_signature is the request's signature: the 64 hex digits that end
+ * the Authorization value pier_sigv4_authorization() produced. Borrows
+ * everything. PIER_ERR when the seed or amz_date is malformed. */
+int pier_awschunk_signer_init(struct pier_awschunk_signer *s,
+                              const struct pier_sigv4_key *key,
+                              const char *amz_date, const char *seed_signature,
+                              struct pier_err *err);
+/* Append one chunk, "<hex n>;chunk-signature=<sig>\r\n<data>\r\n", to out.
+ * n == 0 appends the final chunk and the body's closing CRLF. PIER_ERR
+ * when out would pass its maximum (nothing appended, the chain unchanged). */
+int pier_awschunk_sign_chunk(struct pier_awschunk_signer *s, const void *data,
+                             size_t n, struct pier_buf *out,
+                             struct pier_err *err);
+/* The Content-Length of decoded_length bytes sent in chunks of chunk_size
+ * (the last one shorter), final chunk included. */
+uint64_t pier_awschunk_signed_length(uint64_t decoded_length,
+                                     uint64_t chunk_size);
+
 #endif

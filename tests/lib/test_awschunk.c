@@ -576,6 +576,163 @@ test_awschunk_header_byte_by_byte(void **state)
     example_free(&ex);
 }
 
+/* The client side reproduces the page's body byte for byte. */
+static void
+test_awschunk_signer_aws_example(void **state)
+{
+    struct example ex;
+    struct pier_awschunk_signer sg;
+    struct pier_sigv4_key key;
+    struct pier_buf out;
+    struct pier_err err;
+    json_t *creds;
+    char *fill = malloc(65536);
+
+    (void) state;
+    example_load(&ex, "chunked-put-object.json", false);
+    creds = json_object_get(ex.j, "credentials");
+    memset(&key, 0, sizeof(key));
+    key.access_key_id =
+        json_string_value(json_object_get(creds, "access_key_id"));
+    key.secret_access_key =
+        json_string_value(json_object_get(creds, "secret_access_key"));
+    key.region = "us-east-1";
+    key.service = "s3";
+    memset(fill, 'a', 65536);
+    pier_buf_init(&out, SIZE_MAX);
+    assert_int_equal(pier_awschunk_signer_init(&sg, &key, ex.auth.amz_date,
+                                               ex.auth.seed_signature, &err),
+                     PIER_OK);
+    assert_int_equal(pier_awschunk_sign_chunk(&sg, fill, 65536, &out, &err),
+                     PIER_OK);
+    assert_int_equal(pier_awschunk_sign_chunk(&sg, fill, 1024, &out, &err),
+                     PIER_OK);
+    assert_int_equal(pier_awschunk_sign_chunk(&sg, NULL, 0, &out, &err),
+                     PIER_OK);
+    assert_int_equal(out.len, ex.body.len);
+    assert_memory_equal(out.data, ex.body.data, out.len);
+    assert_int_equal(pier_awschunk_signed_length(66560, 65536), 66824);
+    /* Bad seeds and dates are refused. */
+    assert_int_equal(
+        pier_awschunk_signer_init(&sg, &key, ex.auth.amz_date, "00", &err),
+        PIER_ERR);
+    assert_int_equal(pier_awschunk_signer_init(&sg, &key, "2013-05-24",
+                                               ex.auth.seed_signature, &err),
+                     PIER_ERR);
+    /* A full buffer leaves the chain as it was. */
+    {
+        struct pier_buf small;
+
+        assert_int_equal(pier_awschunk_signer_init(&sg, &key, ex.auth.amz_date,
+                                                   ex.auth.seed_signature,
+                                                   &err),
+                         PIER_OK);
+        pier_buf_init(&small, 100);
+        assert_int_equal(
+            pier_awschunk_sign_chunk(&sg, fill, 65536, &small, &err), PIER_ERR);
+        assert_int_equal(small.len, 0);
+        assert_string_equal(sg.prev_sig, ex.auth.seed_signature);
+        pier_buf_release(&small);
+    }
+    pier_buf_release(&out);
+    free(fill);
+    example_free(&ex);
+}
+
+/* Client to server: sign a request and its body, verify the request,
+ * decode the body. */
+static const char *
+lookup_one(void *udata, struct pier_str akid)
+{
+    (void) udata;
+    return pier_str_eq(akid, PIER_STR("AKIDCHUNK")) ? "chunk-secret" : NULL;
+}
+
+static void
+test_awschunk_client_to_server(void **state)
+{
+    static const size_t sizes[] = {0, 1, 999, 1000, 1001, 3000, 4567};
+    struct pier_sigv4_key key = {"AKIDCHUNK", "chunk-secret", "us-east-1", "s3",
+                                 NULL};
+    char amz_date[17], decoded[32], clen[32];
+    unsigned char *data = malloc(5000);
+    size_t s, i;
+
+    (void) state;
+    for (i = 0; i < 5000; i++) {
+        data[i] = (unsigned char) (i * 131 + 7);
+    }
+    pier_sigv4_format_date(1700000000, amz_date);
+    for (s = 0; s < PIER_NELEMS(sizes); s++) {
+        size_t n = sizes[s], off, taken;
+        struct pier_kv h[7] = {
+            {PIER_STR("Host"), PIER_STR("127.0.0.1")},
+            {PIER_STR("x-amz-date"), pier_str_cstr(amz_date)},
+            {PIER_STR("x-amz-content-sha256"),
+             PIER_STR(PIER_SIGV4_STREAMING_PAYLOAD)},
+            {PIER_STR("Content-Encoding"), PIER_STR("aws-chunked")},
+            {PIER_STR("x-amz-decoded-content-length"), PIER_STR_NULL},
+            {PIER_STR("Content-Length"), PIER_STR_NULL},
+        };
+        struct pier_buf authz, body, out;
+        struct pier_awschunk_signer sg;
+        struct pier_sigv4_verify_req vr;
+        struct pier_sigv4_auth auth;
+        struct pier_awschunk ck;
+        struct pier_err err;
+
+        snprintf(decoded, sizeof(decoded), "%zu", n);
+        snprintf(clen, sizeof(clen), "%llu",
+                 (unsigned long long) pier_awschunk_signed_length(n, 1000));
+        h[4].value = pier_str_cstr(decoded);
+        h[5].value = pier_str_cstr(clen);
+        pier_buf_init(&authz, SIZE_MAX);
+        pier_buf_init(&body, SIZE_MAX);
+        pier_buf_init(&out, SIZE_MAX);
+        assert_int_equal(pier_sigv4_authorization(
+                             &key, amz_date, "PUT", PIER_STR("/b/k"),
+                             PIER_STR(""), h, 6, PIER_SIGV4_STREAMING_PAYLOAD,
+                             &authz, &err),
+                         PIER_OK);
+        assert_int_equal(pier_awschunk_signer_init(&sg, &key, amz_date,
+                                                   authz.data + authz.len - 64,
+                                                   &err),
+                         PIER_OK);
+        for (off = 0; off < n; off += 1000) {
+            assert_int_equal(pier_awschunk_sign_chunk(
+                                 &sg, data + off,
+                                 n - off < 1000 ? n - off : 1000, &body, &err),
+                             PIER_OK);
+        }
+        assert_int_equal(pier_awschunk_sign_chunk(&sg, NULL, 0, &body, &err),
+                         PIER_OK);
+        assert_int_equal(body.len, pier_awschunk_signed_length(n, 1000));
+
+        h[6].name = PIER_STR("Authorization");
+        h[6].value = pier_buf_str(&authz);
+        memset(&vr, 0, sizeof(vr));
+        vr.method = PIER_STR("PUT");
+        vr.path = PIER_STR("/b/k");
+        vr.headers = h;
+        vr.nheaders = 7;
+        vr.now = 1700000000;
+        vr.lookup = lookup_one;
+        assert_int_equal(pier_sigv4_verify(&vr, &auth, &err), PIER_OK);
+        assert_int_equal(auth.payload, PIER_PAYLOAD_STREAMING);
+        assert_int_equal(pier_awschunk_init(&ck, &auth, n, &err), PIER_OK);
+        assert_int_equal(feed(&ck, body.data, body.len, 7, &out, &taken, &err),
+                         PIER_OK);
+        assert_int_equal(taken, body.len);
+        assert_int_equal(out.len, n);
+        assert_memory_equal(out.data, data, n);
+        pier_awschunk_release(&ck);
+        pier_buf_release(&authz);
+        pier_buf_release(&body);
+        pier_buf_release(&out);
+    }
+    free(data);
+}
+
 int
 main(void)
 {
@@ -589,6 +746,8 @@ main(void)
         cmocka_unit_test(test_awschunk_truncated),
         cmocka_unit_test(test_awschunk_init_modes),
         cmocka_unit_test(test_awschunk_header_byte_by_byte),
+        cmocka_unit_test(test_awschunk_signer_aws_example),
+        cmocka_unit_test(test_awschunk_client_to_server),
     };
 
     return cmocka_run_group_tests_name("lib/awschunk", tests, NULL, NULL);
