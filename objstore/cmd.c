@@ -94,23 +94,30 @@ struct conf_ctx {
     bool set[8]; /* what the command line set: it wins */
 };
 
-enum { C_DATA, C_LISTEN, C_TLS_LISTEN, C_TLS_CERT, C_TLS_KEY, C_REGION,
-       C_ACCESS_LOG, C_WORKERS };
+enum {
+    C_DATA,
+    C_LISTEN,
+    C_TLS_LISTEN,
+    C_TLS_CERT,
+    C_TLS_KEY,
+    C_REGION,
+    C_ACCESS_LOG,
+    C_WORKERS
+};
 
 static const char *const conf_keys[] = {
-    "data", "listen", "tls-listen", "tls-cert", "tls-key", "region",
-    "access-log", "workers",
+    "data",    "listen", "tls-listen", "tls-cert",
+    "tls-key", "region", "access-log", "workers",
 };
 
 /* Debian's inih is built without INI_HANDLER_LINENO: messages name the
  * file and the key, not the line. */
 static int
-conf_line(void *user, const char *section, const char *name,
-          const char *value)
+conf_line(void *user, const char *section, const char *name, const char *value)
 {
     struct conf_ctx *c = user;
-    char **dst[] = {&c->o->data,     &c->o->listen, &c->o->tls_listen,
-                    &c->o->tls_cert, &c->o->tls_key, &c->o->region,
+    char **dst[] = {&c->o->data,      &c->o->listen,  &c->o->tls_listen,
+                    &c->o->tls_cert,  &c->o->tls_key, &c->o->region,
                     &c->o->access_log};
     size_t i;
 
@@ -215,15 +222,15 @@ first_keys(const char *path, struct pier_err *err)
         return PIER_OK;
     }
     keys = objstore_keys_new();
-    if (objstore_keys_add(keys, "admin", NULL, NULL, true, NULL, 0, &admin,
-                          err)
+    if (objstore_keys_add(keys, "admin", NULL, NULL, true, NULL, 0, &admin, err)
             != PIER_OK
         || objstore_keys_save(keys, path, err) != PIER_OK) {
         objstore_keys_unref(keys);
         return PIER_ERR;
     }
-    fprintf(stdout, "# pier objstore: the admin key (shown once; kept in "
-                    "%s)\n",
+    fprintf(stdout,
+            "# pier objstore: the admin key (shown once; kept in "
+            "%s)\n",
             path);
     objstore_keys_print_env(admin, stdout);
     fflush(stdout);
@@ -367,8 +374,7 @@ pier_cmd_objstore(int argc, char **argv)
             return 0;
         default:
             opts_release(&o);
-            return pier_cli_usage("objstore", objstore_usage,
-                                  "unknown option");
+            return pier_cli_usage("objstore", objstore_usage, "unknown option");
         }
     }
     if (optind < argc) {
@@ -402,8 +408,7 @@ pier_cmd_objstore(int argc, char **argv)
         rc = pier_cli_usage("objstore", objstore_usage, "--data is required");
         goto out;
     }
-    if ((o.tls_listen != NULL)
-        != (o.tls_cert != NULL && o.tls_key != NULL)) {
+    if ((o.tls_listen != NULL) != (o.tls_cert != NULL && o.tls_key != NULL)) {
         rc = pier_cli_usage("objstore", objstore_usage,
                             "--tls-listen needs --tls-cert and --tls-key");
         goto out;
@@ -653,8 +658,8 @@ pier_cmd_keys(int argc, char **argv)
         goto out;
     }
     if (strcmp(verb, "add") == 0) {
-        if (objstore_keys_add(keys, argv[optind + 1], NULL, NULL, admin,
-                              grants, ngrants, &k, &err)
+        if (objstore_keys_add(keys, argv[optind + 1], NULL, NULL, admin, grants,
+                              ngrants, &k, &err)
                 != PIER_OK
             || objstore_keys_save(keys, path, &err) != PIER_OK) {
             rc = pier_cli_fail("keys", "%s", err.msg);
@@ -668,8 +673,8 @@ pier_cmd_keys(int argc, char **argv)
             goto out;
         }
     } else {
-        rc = pier_cli_usage("keys", keys_usage, "unknown subcommand '%s'",
-                            verb);
+        rc =
+            pier_cli_usage("keys", keys_usage, "unknown subcommand '%s'", verb);
         goto out;
     }
     signal_server(data);

@@ -147,8 +147,7 @@ name_ok(struct pier_str s)
         char c = s.ptr[i];
 
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_'
-              || c == '-')) {
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
             return false;
         }
     }
@@ -211,11 +210,11 @@ objstore_grant_parse(struct pier_str s, struct objstore_grant *g,
     }
     mode = pier_str_make(colon + 1, (size_t) (s.ptr + s.len - colon - 1));
     slash = memchr(s.ptr, '/', (size_t) (colon - s.ptr));
-    bucket = pier_str_make(s.ptr, (size_t) ((slash != NULL ? slash : colon)
-                                            - s.ptr));
-    prefix = slash != NULL ? pier_str_make(slash + 1,
-                                           (size_t) (colon - slash - 1))
-                           : PIER_STR("");
+    bucket = pier_str_make(s.ptr,
+                           (size_t) ((slash != NULL ? slash : colon) - s.ptr));
+    prefix = slash != NULL
+                 ? pier_str_make(slash + 1, (size_t) (colon - slash - 1))
+                 : PIER_STR("");
     if (!objstore_bucket_name_ok(bucket)) {
         return pier_err_set(err, "grant '%.*s': invalid bucket name",
                             (int) s.len, s.ptr);
@@ -288,10 +287,10 @@ append_key(struct objstore_keys *keys, struct objstore_key *key,
 }
 
 int
-objstore_keys_add(struct objstore_keys *keys, const char *name,
-                  const char *id, const char *secret, bool admin,
-                  const char *const *grants, size_t ngrants,
-                  const struct objstore_key **out, struct pier_err *err)
+objstore_keys_add(struct objstore_keys *keys, const char *name, const char *id,
+                  const char *secret, bool admin, const char *const *grants,
+                  size_t ngrants, const struct objstore_key **out,
+                  struct pier_err *err)
 {
     static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -301,9 +300,8 @@ objstore_keys_add(struct objstore_keys *keys, const char *name,
 
     PIER_CHECK_OBJ(keys, KEYS_MAGIC);
     if (!name_ok(pier_str_cstr(name))) {
-        return pier_err_set(err,
-                            "invalid key name '%s' (1-64 of A-Z a-z 0-9 . _ -)",
-                            name);
+        return pier_err_set(
+            err, "invalid key name '%s' (1-64 of A-Z a-z 0-9 . _ -)", name);
     }
     if ((id != NULL && !id_ok(pier_str_cstr(id)))
         || (secret != NULL && !secret_ok(pier_str_cstr(secret)))) {
@@ -327,11 +325,9 @@ objstore_keys_add(struct objstore_keys *keys, const char *name,
                      sizeof(alnum) - 1);
     }
     key->admin = admin;
-    key->grants = pier_calloc(ngrants != 0 ? ngrants : 1,
-                              sizeof(*key->grants));
+    key->grants = pier_calloc(ngrants != 0 ? ngrants : 1, sizeof(*key->grants));
     for (i = 0; i < ngrants; i++) {
-        if (objstore_grant_parse(pier_str_cstr(grants[i]), &key->grants[i],
-                                 err)
+        if (objstore_grant_parse(pier_str_cstr(grants[i]), &key->grants[i], err)
             != PIER_OK) {
             key_free(key);
             return PIER_ERR;
@@ -605,8 +601,7 @@ starts_with(struct pier_str s, const char *prefix)
 }
 
 bool
-objstore_key_sees_bucket(const struct objstore_key *key,
-                         struct pier_str bucket)
+objstore_key_sees_bucket(const struct objstore_key *key, struct pier_str bucket)
 {
     size_t i;
 

@@ -29,8 +29,9 @@
 #define OBJSTORE_KEY_ID_LEN   20  /* of generated ids */
 #define OBJSTORE_SECRET_LEN   40  /* of generated secrets */
 #define OBJSTORE_KEY_ID_MAX   128 /* of any id: [A-Za-z0-9], 3 or more */
-#define OBJSTORE_SECRET_MAX   128 /* of any secret: printable, no space,
-                                     8 or more */
+#define OBJSTORE_SECRET_MAX                    \
+    128 /* of any secret: printable, no space, \
+           8 or more */
 
 struct objstore_grant {
     char *bucket; /* owned */
@@ -105,14 +106,14 @@ void objstore_keys_print_env(const struct objstore_key *key, FILE *f);
 /* ---- authorisation ---- */
 
 enum objstore_perm {
-    OBJSTORE_PERM_READ,   /* read the object `name` */
-    OBJSTORE_PERM_WRITE,  /* write or delete the object `name`; multipart */
-    OBJSTORE_PERM_LIST,   /* list keys starting with the prefix `name` */
-    OBJSTORE_PERM_BUCKET, /* see the bucket: HeadBucket, GetBucketLocation;
-                             any grant on it */
+    OBJSTORE_PERM_READ,    /* read the object `name` */
+    OBJSTORE_PERM_WRITE,   /* write or delete the object `name`; multipart */
+    OBJSTORE_PERM_LIST,    /* list keys starting with the prefix `name` */
+    OBJSTORE_PERM_BUCKET,  /* see the bucket: HeadBucket, GetBucketLocation;
+                              any grant on it */
     OBJSTORE_PERM_UPLOADS, /* list the bucket's multipart uploads starting
                               with the prefix `name`: write needed */
-    OBJSTORE_PERM_ADMIN,  /* create or delete buckets */
+    OBJSTORE_PERM_ADMIN,   /* create or delete buckets */
 };
 
 /* Whether key may do perm on name in bucket. A listing is allowed only

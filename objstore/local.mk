@@ -24,3 +24,9 @@ tests_objstore_test_xml_LDADD = $(TEST_LDADD)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_objstore_xml
 EXTRA_DIST += tests/fuzz/fuzz_objstore_xml.c tests/fuzz/corpus/objstore_xml
+
+objstore_integ = tests/integ/test_objstore.sh \
+	tests/integ/test_objstore_clients.sh tests/integ/test_objstore_boto3.py \
+	tests/integ/test_objstore_crash.py
+TESTS += $(objstore_integ)
+EXTRA_DIST += $(objstore_integ)

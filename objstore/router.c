@@ -23,20 +23,34 @@ objstore_op_name(enum objstore_op op)
 
 /* Sub-resources S3 has and this store does not implement. */
 static const char *const unsupported[] = {
-    "accelerate",   "acl",
-    "analytics",    "attributes",
-    "cors",         "encryption",
-    "intelligent-tiering", "inventory",
-    "legal-hold",   "lifecycle",
-    "logging",      "metrics",
-    "notification", "object-lock",
-    "ownershipControls", "policy",
-    "policyStatus", "publicAccessBlock",
-    "replication",  "requestPayment",
-    "restore",      "retention",
-    "select",       "tagging",
-    "torrent",      "versionId",
-    "versioning",   "versions",
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "torrent",
+    "versionId",
+    "versioning",
+    "versions",
     "website",
 };
 
@@ -186,8 +200,7 @@ vhost_bucket(const struct objstore_route_in *in)
         size_t dl = strlen(in->domains[i]);
 
         if (host.len > dl + 1 && host.ptr[host.len - dl - 1] == '.'
-            && strncasecmp(host.ptr + host.len - dl, in->domains[i], dl)
-                   == 0) {
+            && strncasecmp(host.ptr + host.len - dl, in->domains[i], dl) == 0) {
             return pier_str_make(host.ptr, host.len - dl - 1);
         }
     }
@@ -229,10 +242,10 @@ bucket_op(const struct objstore_route_in *in, struct objstore_route *r,
 
             pier_buf_init(&lt, 16);
             rc = objstore_query_get(q, "list-type", &lt);
-            r->op = rc == PIER_OK && pier_str_eq(pier_buf_str(&lt),
-                                                 PIER_STR("2"))
-                        ? OBJSTORE_OP_LIST_OBJECTS_V2
-                        : OBJSTORE_OP_LIST_OBJECTS;
+            r->op =
+                rc == PIER_OK && pier_str_eq(pier_buf_str(&lt), PIER_STR("2"))
+                    ? OBJSTORE_OP_LIST_OBJECTS_V2
+                    : OBJSTORE_OP_LIST_OBJECTS;
             pier_buf_release(&lt);
         }
         return PIER_OK;
@@ -289,8 +302,8 @@ object_op(const struct objstore_route_in *in, struct objstore_route *r,
             r->op = OBJSTORE_OP_UPLOAD_PART;
             return PIER_OK;
         }
-        r->op = in->copy_source ? OBJSTORE_OP_COPY_OBJECT
-                                : OBJSTORE_OP_PUT_OBJECT;
+        r->op =
+            in->copy_source ? OBJSTORE_OP_COPY_OBJECT : OBJSTORE_OP_PUT_OBJECT;
         return PIER_OK;
     }
     if (method_is(in, "DELETE")) {
@@ -358,10 +371,10 @@ objstore_route(const struct objstore_route_in *in, struct objstore_route *r,
         rest = pier_str_make(path.ptr + 1, path.len - 1);
     } else {
         slash = memchr(path.ptr + 1, '/', path.len - 1);
-        seg = pier_str_make(path.ptr + 1, (size_t) ((slash != NULL
-                                                         ? slash
-                                                         : path.ptr + path.len)
-                                                    - path.ptr - 1));
+        seg = pier_str_make(
+            path.ptr + 1,
+            (size_t) ((slash != NULL ? slash : path.ptr + path.len) - path.ptr
+                      - 1));
         if (seg.len == 0) {
             return service_op(in, r, err);
         }
@@ -369,10 +382,9 @@ objstore_route(const struct objstore_route_in *in, struct objstore_route *r,
             return pier_err_s3(err, PIER_S3_INVALID_BUCKET_NAME,
                                "bucket name too long");
         }
-        rest = slash != NULL
-                   ? pier_str_make(slash + 1,
-                                   (size_t) (path.ptr + path.len - slash - 1))
-                   : PIER_STR("");
+        rest = slash != NULL ? pier_str_make(
+                   slash + 1, (size_t) (path.ptr + path.len - slash - 1))
+                             : PIER_STR("");
     }
     if (!objstore_bucket_name_ok(pier_buf_str(&r->bucket))) {
         return pier_err_s3(err, PIER_S3_INVALID_BUCKET_NAME,

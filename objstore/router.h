@@ -23,26 +23,26 @@
 #include "lib/core.h"
 #include "lib/err.h"
 
-#define OBJSTORE_OPS(XX)                                                       \
-    XX(HEALTH, "Health")                                                       \
-    XX(LIST_BUCKETS, "ListBuckets")                                            \
-    XX(CREATE_BUCKET, "CreateBucket")                                          \
-    XX(HEAD_BUCKET, "HeadBucket")                                              \
-    XX(DELETE_BUCKET, "DeleteBucket")                                          \
-    XX(GET_BUCKET_LOCATION, "GetBucketLocation")                               \
-    XX(LIST_OBJECTS, "ListObjects")                                            \
-    XX(LIST_OBJECTS_V2, "ListObjectsV2")                                       \
-    XX(LIST_UPLOADS, "ListMultipartUploads")                                   \
-    XX(DELETE_OBJECTS, "DeleteObjects")                                        \
-    XX(PUT_OBJECT, "PutObject")                                                \
-    XX(COPY_OBJECT, "CopyObject")                                              \
-    XX(GET_OBJECT, "GetObject")                                                \
-    XX(HEAD_OBJECT, "HeadObject")                                              \
-    XX(DELETE_OBJECT, "DeleteObject")                                          \
-    XX(CREATE_UPLOAD, "CreateMultipartUpload")                                 \
-    XX(UPLOAD_PART, "UploadPart")                                              \
-    XX(COMPLETE_UPLOAD, "CompleteMultipartUpload")                             \
-    XX(ABORT_UPLOAD, "AbortMultipartUpload")                                   \
+#define OBJSTORE_OPS(XX)                           \
+    XX(HEALTH, "Health")                           \
+    XX(LIST_BUCKETS, "ListBuckets")                \
+    XX(CREATE_BUCKET, "CreateBucket")              \
+    XX(HEAD_BUCKET, "HeadBucket")                  \
+    XX(DELETE_BUCKET, "DeleteBucket")              \
+    XX(GET_BUCKET_LOCATION, "GetBucketLocation")   \
+    XX(LIST_OBJECTS, "ListObjects")                \
+    XX(LIST_OBJECTS_V2, "ListObjectsV2")           \
+    XX(LIST_UPLOADS, "ListMultipartUploads")       \
+    XX(DELETE_OBJECTS, "DeleteObjects")            \
+    XX(PUT_OBJECT, "PutObject")                    \
+    XX(COPY_OBJECT, "CopyObject")                  \
+    XX(GET_OBJECT, "GetObject")                    \
+    XX(HEAD_OBJECT, "HeadObject")                  \
+    XX(DELETE_OBJECT, "DeleteObject")              \
+    XX(CREATE_UPLOAD, "CreateMultipartUpload")     \
+    XX(UPLOAD_PART, "UploadPart")                  \
+    XX(COMPLETE_UPLOAD, "CompleteMultipartUpload") \
+    XX(ABORT_UPLOAD, "AbortMultipartUpload")       \
     XX(LIST_PARTS, "ListParts")
 
 enum objstore_op {
@@ -57,10 +57,10 @@ const char *objstore_op_name(enum objstore_op op);
 
 struct objstore_route_in {
     struct pier_str method;
-    struct pier_str path;  /* raw, starts with '/' */
-    struct pier_str query; /* raw, without '?' */
-    struct pier_str host;  /* the Host field */
-    bool copy_source;      /* x-amz-copy-source is present */
+    struct pier_str path;       /* raw, starts with '/' */
+    struct pier_str query;      /* raw, without '?' */
+    struct pier_str host;       /* the Host field */
+    bool copy_source;           /* x-amz-copy-source is present */
     const char *const *domains; /* virtual-host domains ("localhost") */
     size_t ndomains;
 };

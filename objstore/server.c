@@ -6,6 +6,7 @@
 
 #include "objstore/server.h"
 
+#include "lib/awschunk.h"
 #include "lib/log.h"
 #include "lib/sha.h"
 #include "lib/sigv2.h"
@@ -47,6 +48,7 @@ struct oreq {
     struct pier_http_req *req; /* NULL once the core finished it */
     bool busy;                 /* work queued on the thread pool */
     bool answered;
+    bool body_asked; /* read_body or read_whole was called */
     uv_work_t work;
     char id[32];
 
@@ -65,6 +67,8 @@ struct oreq {
 
     /* Bodies. */
     struct objstore_put *put;
+    bool chunked; /* aws-chunked: decode through ck */
+    struct pier_awschunk ck;
     struct objstore_put_check check;
     uint8_t md5[16];
     uint8_t sha256[32];
@@ -189,13 +193,12 @@ resp_header(struct oreq *o, const char *name, struct pier_str value)
     /* Names and values of responses are ours or stored metadata that was
      * a valid header when it came in; the cap only guards memory. */
     if (objstore_meta_add(&o->rh, pier_str_cstr(name), value) != PIER_OK) {
-        pier_log(PIER_LOG_WARN, "objstore", "response headers too large (req %s)",
-                 o->id);
+        pier_log(PIER_LOG_WARN, "objstore",
+                 "response headers too large (req %s)", o->id);
     }
 }
 
-static void
-resp_headerf(struct oreq *o, const char *name, const char *fmt, ...)
+static void resp_headerf(struct oreq *o, const char *name, const char *fmt, ...)
     PIER_PRINTF(3, 4);
 
 static void
@@ -306,8 +309,8 @@ static int
 collect_meta(struct oreq *o, struct pier_buf *meta)
 {
     static const char *const kept[] = {
-        "content-type",     "cache-control",    "content-disposition",
-        "content-language", "expires",          "content-encoding",
+        "content-type",     "cache-control", "content-disposition",
+        "content-language", "expires",       "content-encoding",
     };
     size_t i, k;
 
@@ -359,7 +362,8 @@ cond_from(struct oreq *o, struct objstore_cond *cond)
     struct pier_str inm = hdr(o, "if-none-match");
 
     memset(cond, 0, sizeof(*cond));
-    cond->if_none_match_star = inm.ptr != NULL && pier_str_eq(inm, PIER_STR("*"));
+    cond->if_none_match_star =
+        inm.ptr != NULL && pier_str_eq(inm, PIER_STR("*"));
     if (hdr_has(o, "if-match")) {
         cond->if_match = hdr(o, "if-match");
     }
@@ -385,6 +389,9 @@ oreq_free(struct oreq *o)
 {
     PIER_CHECK_OBJ(o, OREQ_MAGIC);
     objstore_put_abort(o->put);
+    if (o->chunked) {
+        pier_awschunk_release(&o->ck);
+    }
     if (o->fd != -1) {
         close(o->fd);
     }
@@ -425,8 +432,8 @@ error_answer(struct oreq *o)
 
     if (status >= 500) {
         pier_log(PIER_LOG_ERROR, "objstore", "%s %.*s: %s (req %s)",
-                 objstore_op_name(o->route.op), (int) o->path.len,
-                 o->path.ptr, o->err.msg, o->id);
+                 objstore_op_name(o->route.op), (int) o->path.len, o->path.ptr,
+                 o->err.msg, o->id);
     } else {
         PIER_DEBUG("objstore", "%s %.*s: %s: %s (req %s)",
                    objstore_op_name(o->route.op), (int) o->path.len,
@@ -480,6 +487,13 @@ answer(struct oreq *o)
         (void) pier_http_resp_header(req, name, v);
     }
     (void) pier_http_resp_header(req, "x-amz-request-id", pier_str_cstr(o->id));
+    /* A client that asked "Expect: 100-continue" and is answered before
+     * its body was asked for may still be about to send one; and
+     * botocore, once answered early, loses its place in the stream of
+     * responses on a kept-alive connection. Close it (as nginx does). */
+    if (req->expect_continue && !o->body_asked) {
+        pier_http_resp_close(req);
+    }
     (void) pier_http_resp_header(req, "Server", PIER_STR("pier"));
     if (o->fd != -1) {
         fd = o->fd;
@@ -752,8 +766,7 @@ op_delete_objects(struct oreq *o)
         }
     }
     if (na > 0
-        && objstore_delete_many(o->srv->st, bucket(o), allowed, na, ares,
-                                &err)
+        && objstore_delete_many(o->srv->st, bucket(o), allowed, na, ares, &err)
                != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -863,8 +876,7 @@ etag_listed(struct pier_str list, const char *etag)
  * source (is_read false), a failed If-None-Match is 412 too. */
 static int
 preconditions(struct pier_str im, struct pier_str inm, struct pier_str ims,
-              struct pier_str ius, const struct objstore_obj *obj,
-              bool is_read)
+              struct pier_str ius, const struct objstore_obj *obj, bool is_read)
 {
     time_t t, mtime = (time_t) (obj->mtime_ms / 1000);
 
@@ -1002,8 +1014,7 @@ op_delete_object(struct oreq *o)
 {
     struct pier_err err;
 
-    if (objstore_delete(o->srv->st, bucket(o), key(o), NULL, &err)
-        != PIER_OK) {
+    if (objstore_delete(o->srv->st, bucket(o), key(o), NULL, &err) != PIER_OK) {
         fail(o, &err);
         return;
     }
@@ -1157,7 +1168,7 @@ op_complete_upload(struct oreq *o)
         goto out;
     }
     best_effort(pier_buf_addf(&loc, "http://%.*s/%.*s/", (int) o->host.len,
-                         o->host.ptr, (int) bucket(o).len, bucket(o).ptr));
+                              o->host.ptr, (int) bucket(o).len, bucket(o).ptr));
     best_effort(objstore_xml_urlencode(&loc, key(o)));
     set_xml(o, 200);
     if (objstore_xml_complete(&o->out, pier_buf_str(&loc), bucket(o), key(o),
@@ -1250,10 +1261,9 @@ op_commit(struct oreq *o)
         objstore_put_abort(p);
         goto out;
     }
-    if (objstore_put_commit(p, &o->check,
-                            o->route.op == OBJSTORE_OP_PUT_OBJECT ? &cond
-                                                                  : NULL,
-                            &meta, &obj, &err)
+    if (objstore_put_commit(
+            p, &o->check, o->route.op == OBJSTORE_OP_PUT_OBJECT ? &cond : NULL,
+            &meta, &obj, &err)
         != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -1358,13 +1368,59 @@ queue(struct oreq *o)
 {
     o->busy = true;
     o->work.data = o;
-    PIER_ASSERT(uv_queue_work(pier_http_worker_loop(
-                                  pier_http_req_worker(o->req)),
-                              &o->work, work, after_work)
-                == 0);
+    PIER_ASSERT(
+        uv_queue_work(pier_http_worker_loop(pier_http_req_worker(o->req)),
+                      &o->work, work, after_work)
+        == 0);
 }
 
 /* ---- bodies (loop) ---- */
+
+/* Write n bytes of decoded body; answers and returns PIER_ERR on failure. */
+static int
+put_write(struct oreq *o, const char *p, size_t n)
+{
+    struct pier_err err;
+
+    if (objstore_put_write(o->put, p, n, &err) != PIER_OK) {
+        objstore_put_abort(o->put);
+        o->put = NULL;
+        answer_error(o, &err);
+        return PIER_ERR;
+    }
+    return PIER_OK;
+}
+
+/* Decode an aws-chunked piece; every chunk's signature is checked as its
+ * data passes, and the put is committed only after the decoder said the
+ * whole body held (PIER_OK). */
+static int
+put_chunked(struct oreq *o, struct pier_str in)
+{
+    const char *p = in.ptr, *end = in.ptr + in.len;
+    struct pier_str data;
+    struct pier_err err;
+    size_t used;
+    int rc;
+
+    while (p < end && !pier_awschunk_done(&o->ck)) {
+        rc = pier_awschunk_decode(&o->ck, p, end, &used, &data, &err);
+        if (rc == PIER_ERR) {
+            objstore_put_abort(o->put);
+            o->put = NULL;
+            answer_error(o, &err);
+            return PIER_ERR;
+        }
+        p += used;
+        if (data.len > 0 && put_write(o, data.ptr, data.len) != PIER_OK) {
+            return PIER_ERR;
+        }
+        if (used == 0 && data.len == 0) {
+            break;
+        }
+    }
+    return PIER_OK;
+}
 
 static int
 on_put_body(struct pier_http_req *req, struct pier_str data, void *ctx)
@@ -1378,16 +1434,21 @@ on_put_body(struct pier_http_req *req, struct pier_str data, void *ctx)
         return PIER_ERR;
     }
     if (data.len == 0) {
+        if (o->chunked && !pier_awschunk_done(&o->ck)) {
+            objstore_put_abort(o->put);
+            o->put = NULL;
+            pier_err_s3(&err, PIER_S3_INCOMPLETE_BODY,
+                        "aws-chunked body ended early");
+            answer_error(o, &err);
+            return PIER_ERR;
+        }
         queue(o);
         return PIER_OK;
     }
-    if (objstore_put_write(o->put, data.ptr, data.len, &err) != PIER_OK) {
-        objstore_put_abort(o->put);
-        o->put = NULL;
-        answer_error(o, &err);
-        return PIER_ERR;
+    if (o->chunked) {
+        return put_chunked(o, data);
     }
-    return PIER_OK;
+    return put_write(o, data.ptr, data.len);
 }
 
 static void
@@ -1421,8 +1482,8 @@ start_put(struct oreq *o, struct pier_err *err)
                         ? (int64_t) o->req->content_length
                         : (o->req->has_body ? -1 : 0);
     if (cmd5.ptr != NULL) {
-        if (pier_base64_decode(cmd5.ptr, cmd5.len, o->md5, sizeof(o->md5),
-                               &len, err)
+        if (pier_base64_decode(cmd5.ptr, cmd5.len, o->md5, sizeof(o->md5), &len,
+                               err)
                 != PIER_OK
             || len != 16) {
             return pier_err_s3(err, PIER_S3_INVALID_DIGEST, "bad Content-MD5");
@@ -1439,10 +1500,37 @@ start_put(struct oreq *o, struct pier_err *err)
         break;
     case PIER_PAYLOAD_UNSIGNED:
         break;
-    default:
-        /* XXX: aws-chunked bodies wait for lib/awschunk.h. */
-        return pier_err_s3(err, PIER_S3_NOT_IMPLEMENTED,
-                           "aws-chunked payloads");
+    case PIER_PAYLOAD_STREAMING:
+    case PIER_PAYLOAD_STREAMING_TRAILER:
+    case PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER: {
+        struct pier_str dl = hdr(o, "x-amz-decoded-content-length");
+        uint64_t decoded = PIER_AWSCHUNK_UNKNOWN_LENGTH;
+
+        if (dl.ptr != NULL) {
+            char tmp[32];
+            char *end;
+
+            snprintf(tmp, sizeof(tmp), "%.*s", (int) dl.len, dl.ptr);
+            errno = 0;
+            decoded = strtoull(tmp, &end, 10);
+            if (dl.len == 0 || dl.len >= sizeof(tmp) || *end != '\0'
+                || errno != 0 || tmp[0] == '-') {
+                return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                                   "bad x-amz-decoded-content-length");
+            }
+        }
+        if (pier_awschunk_init(&o->ck, &o->auth, decoded, err) != PIER_OK) {
+            return PIER_ERR;
+        }
+        o->chunked = true;
+        /* The decoder checks the decoded length itself. */
+        o->check.size = -1;
+        if (decoded != PIER_AWSCHUNK_UNKNOWN_LENGTH
+            && decoded > OBJSTORE_MAX_OBJECT) {
+            return pier_err_s3(err, PIER_S3_ENTITY_TOO_LARGE, "body too large");
+        }
+        break;
+    }
     }
     if (o->check.size > 0 && (uint64_t) o->check.size > OBJSTORE_MAX_OBJECT) {
         return pier_err_s3(err, PIER_S3_ENTITY_TOO_LARGE, "body too large");
@@ -1502,11 +1590,11 @@ copy_request(struct oreq *o, const struct pier_http_req *req)
     pier_buf_init(&o->copy, SIZE_MAX);
     p = pier_buf_reserve(&o->copy, total + 1);
     PIER_ASSERT(p != NULL);
-#define COPY(dst, src)                               \
-    do {                                             \
-        memcpy(p, (src).ptr, (src).len);             \
-        (dst) = pier_str_make(p, (src).len);         \
-        p += (src).len;                              \
+#define COPY(dst, src)                       \
+    do {                                     \
+        memcpy(p, (src).ptr, (src).len);     \
+        (dst) = pier_str_make(p, (src).len); \
+        p += (src).len;                      \
     } while (0)
     COPY(o->method, req->method);
     COPY(o->path, req->path);
@@ -1646,11 +1734,13 @@ objstore_server_handle(struct pier_http_req *req, void *udata)
             answer_error(o, &err);
             return;
         }
+        o->body_asked = true;
         pier_http_req_read_body(req, on_put_body, o);
         return;
     case OBJSTORE_OP_CREATE_BUCKET:
     case OBJSTORE_OP_DELETE_OBJECTS:
     case OBJSTORE_OP_COMPLETE_UPLOAD:
+        o->body_asked = true;
         pier_http_req_read_whole(req, WHOLE_MAX, on_whole, o);
         return;
     default:

@@ -463,8 +463,7 @@ col_text(sqlite3_stmt *s, int i, char *out, size_t n)
 
 /* PIER_OK when bucket exists, NoSuchBucket otherwise. Under the mutex. */
 static int
-bucket_exists(struct objstore *st, struct pier_str bucket,
-              struct pier_err *err)
+bucket_exists(struct objstore *st, struct pier_str bucket, struct pier_err *err)
 {
     static const char sql[] = "SELECT 1 FROM buckets WHERE name = ?1";
     sqlite3_stmt *s = prep(st, sql, err);
@@ -885,9 +884,8 @@ objstore_bucket_delete(struct objstore *st, struct pier_str name,
     static const char q_blobs[] =
         "SELECT p.blob FROM parts p JOIN uploads u ON p.upload = u.id "
         "WHERE u.bucket = ?1";
-    static const char d_parts[] =
-        "DELETE FROM parts WHERE upload IN "
-        "(SELECT id FROM uploads WHERE bucket = ?1)";
+    static const char d_parts[] = "DELETE FROM parts WHERE upload IN "
+                                  "(SELECT id FROM uploads WHERE bucket = ?1)";
     static const char d_uploads[] = "DELETE FROM uploads WHERE bucket = ?1";
     static const char d_bucket[] = "DELETE FROM buckets WHERE name = ?1";
     const char *dels[] = {d_parts, d_uploads, d_bucket};
@@ -1232,8 +1230,8 @@ settle(struct objstore *st, int *fd, const char *id, struct pier_err *err)
         close(*fd);
         *fd = -1;
         (void) unlink(from);
-        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                           "cannot fsync '%s': %s", from, strerror(e));
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot fsync '%s': %s",
+                           from, strerror(e));
     }
     close(*fd);
     *fd = -1;
@@ -1286,8 +1284,8 @@ current(struct objstore *st, struct pier_str bucket, struct pier_str key,
 }
 
 static int
-cond_check(const struct objstore_cond *cond, const char *old,
-           const char *etag, struct pier_err *err)
+cond_check(const struct objstore_cond *cond, const char *old, const char *etag,
+           struct pier_err *err)
 {
     bool exists = old[0] != '\0';
 
@@ -1358,8 +1356,7 @@ fill_out(struct objstore_obj *out, const char *etag, uint64_t size,
     out->mtime_ms = mtime;
     pier_buf_reset(&out->meta);
     if (meta != NULL && meta->len > 0) {
-        PIER_ASSERT(pier_buf_add(&out->meta, meta->data, meta->len)
-                    == PIER_OK);
+        PIER_ASSERT(pier_buf_add(&out->meta, meta->data, meta->len) == PIER_OK);
     }
 }
 
@@ -1483,10 +1480,8 @@ objstore_put_commit(struct objstore_put *p,
     PIER_ASSERT(EVP_DigestFinal_ex(p->sha256, sha, &len) == 1 && len == 32);
     if (check != NULL && check->size >= 0
         && (uint64_t) check->size != p->size) {
-        rc = pier_err_s3(err, PIER_S3_INCOMPLETE_BODY,
-                         "got %llu bytes of %lld",
-                         (unsigned long long) p->size,
-                         (long long) check->size);
+        rc = pier_err_s3(err, PIER_S3_INCOMPLETE_BODY, "got %llu bytes of %lld",
+                         (unsigned long long) p->size, (long long) check->size);
         goto abort;
     }
     if (check != NULL && check->md5 != NULL
@@ -1638,7 +1633,8 @@ delete_keys(struct objstore *st, struct pier_str bucket,
     *deleted = 0;
     pier_buf_init(&ids, SIZE_MAX);
     lock(st);
-    if (bucket_exists(st, bucket, err) != PIER_OK || begin(st, err) != PIER_OK) {
+    if (bucket_exists(st, bucket, err) != PIER_OK
+        || begin(st, err) != PIER_OK) {
         unlock(st);
         pier_buf_release(&ids);
         return PIER_ERR;
@@ -1908,9 +1904,9 @@ objstore_list_objects(struct objstore *st, struct pier_str bucket,
                 : -1;
         pier_buf_reset(&lo);
         if (d >= 0) {
-            if (!successor(pier_str_make(opts->after.ptr,
-                                         (size_t) d + delim.len),
-                           &lo)) {
+            if (!successor(
+                    pier_str_make(opts->after.ptr, (size_t) d + delim.len),
+                    &lo)) {
                 done = true;
             }
         } else {
@@ -1936,9 +1932,8 @@ objstore_list_objects(struct objstore *st, struct pier_str bucket,
             bind_blob(s, 3, hi.data, hi.len);
         }
         while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-            struct pier_str key =
-                pier_str_make(sqlite3_column_blob(s, 0),
-                              (size_t) sqlite3_column_bytes(s, 0));
+            struct pier_str key = pier_str_make(
+                sqlite3_column_blob(s, 0), (size_t) sqlite3_column_bytes(s, 0));
 
             d = find_delim(key, prefix.len, delim);
             if (out->n >= max) {
@@ -2115,14 +2110,14 @@ append_file(int out, int fd, uint64_t size, struct pier_err *err)
 
         if (!plain) {
             n = copy_file_range(fd, &in_off, out, NULL, want, 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS
-                          || errno == EINVAL || errno == EOPNOTSUPP)) {
+            if (n < 0
+                && (errno == EXDEV || errno == ENOSYS || errno == EINVAL
+                    || errno == EOPNOTSUPP)) {
                 plain = true;
                 continue;
             }
         } else {
-            n = pread(fd, buf, want < sizeof(buf) ? want : sizeof(buf),
-                      in_off);
+            n = pread(fd, buf, want < sizeof(buf) ? want : sizeof(buf), in_off);
             if (n > 0) {
                 ssize_t w, done = 0;
 
@@ -2133,8 +2128,7 @@ append_file(int out, int fd, uint64_t size, struct pier_err *err)
                     }
                     if (w < 0) {
                         return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                                           "cannot write: %s",
-                                           strerror(errno));
+                                           "cannot write: %s", strerror(errno));
                     }
                     done += w;
                 }
@@ -2201,8 +2195,7 @@ complete_prepare(struct objstore *st, const struct objstore_part_ref *parts,
         struct part_row *row = find_part(rows, nrows, parts[i].number);
         struct pier_str want = etag_bare(parts[i].etag);
 
-        if (row == NULL
-            || !pier_str_eq(want, pier_str_cstr(row->etag))) {
+        if (row == NULL || !pier_str_eq(want, pier_str_cstr(row->etag))) {
             EVP_MD_CTX_free(ctx);
             return pier_err_s3(err, PIER_S3_INVALID_PART,
                                "part %u missing or ETag differs",
@@ -2335,8 +2328,8 @@ objstore_upload_complete(struct objstore *st, struct pier_str bucket,
     tmp_path(st, id, path, sizeof(path));
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd == -1) {
-        pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot create '%s': %s",
-                    path, strerror(errno));
+        pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot create '%s': %s", path,
+                    strerror(errno));
         goto out;
     }
     for (i = 0; i < nrows; i++) {
@@ -2431,9 +2424,8 @@ out:
 int
 objstore_parts_list(struct objstore *st, struct pier_str bucket,
                     struct pier_str key, struct pier_str upload_id,
-                    unsigned after, size_t max,
-                    struct objstore_part_info **out, size_t *n,
-                    bool *truncated, struct pier_err *err)
+                    unsigned after, size_t max, struct objstore_part_info **out,
+                    size_t *n, bool *truncated, struct pier_err *err)
 {
     static const char sql[] = "SELECT num, size, etag, mtime_ms FROM parts "
                               "WHERE upload = ?1 AND num > ?2 ORDER BY num "
@@ -2562,9 +2554,8 @@ objstore_uploads_list(struct objstore *st, struct pier_str bucket,
     sqlite3_bind_int64(s, 4, created);
     sqlite3_bind_int64(s, 5, (sqlite3_int64) max + 1);
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        struct pier_str key =
-            pier_str_make(sqlite3_column_blob(s, 0),
-                          (size_t) sqlite3_column_bytes(s, 0));
+        struct pier_str key = pier_str_make(
+            sqlite3_column_blob(s, 0), (size_t) sqlite3_column_bytes(s, 0));
         struct objstore_upload_info *u;
 
         if (has_hi && cmp_str(key, pier_buf_str(&hi)) >= 0) {

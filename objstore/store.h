@@ -39,7 +39,7 @@
 
 #define OBJSTORE_KEY_MAX       1024 /* bytes of UTF-8, as S3 */
 #define OBJSTORE_BUCKET_MAX    63
-#define OBJSTORE_ETAG_MAX      48   /* 32 hex + "-10000" + NUL, rounded */
+#define OBJSTORE_ETAG_MAX      48 /* 32 hex + "-10000" + NUL, rounded */
 #define OBJSTORE_UPLOAD_ID_LEN 32
 #define OBJSTORE_PART_MAX      10000
 #define OBJSTORE_MAX_OBJECT    (5ULL * 1024 * 1024 * 1024)
@@ -60,8 +60,9 @@ struct objstore_opts {
  * opts may be NULL. The caller owns the result; free with objstore_close(),
  * which releases the lock and accepts NULL. *created (may be NULL) is set
  * when this open created the layout. */
-struct objstore *objstore_open(const char *dir, const struct objstore_opts *opts,
-                               bool *created, struct pier_err *err);
+struct objstore *objstore_open(const char *dir,
+                               const struct objstore_opts *opts, bool *created,
+                               struct pier_err *err);
 void objstore_close(struct objstore *st);
 /* The directory given to objstore_open(); valid until close. */
 const char *objstore_dir(const struct objstore *st);
@@ -70,7 +71,8 @@ size_t objstore_recovered(const struct objstore *st);
 
 /* Object metadata kept beside the bytes: pairs of a lower-case header name
  * and its value, serialised as "name\0value\0..." in a pier_buf. */
-PIER_NODISCARD int objstore_meta_add(struct pier_buf *meta, struct pier_str name,
+PIER_NODISCARD int objstore_meta_add(struct pier_buf *meta,
+                                     struct pier_str name,
                                      struct pier_str value);
 /* Iterate: *pos starts at 0; returns false at the end. The views point into
  * meta and are valid until it changes. */
@@ -140,12 +142,10 @@ struct objstore_put *objstore_put_begin(struct objstore *st,
                                         struct pier_err *err);
 /* Start receiving part part_number (1..10000, else InvalidArgument) of
  * upload_id (NoSuchUpload unless it belongs to bucket and key). */
-struct objstore_put *objstore_part_begin(struct objstore *st,
-                                         struct pier_str bucket,
-                                         struct pier_str key,
-                                         struct pier_str upload_id,
-                                         unsigned part_number,
-                                         struct pier_err *err);
+struct objstore_put *
+objstore_part_begin(struct objstore *st, struct pier_str bucket,
+                    struct pier_str key, struct pier_str upload_id,
+                    unsigned part_number, struct pier_err *err);
 /* Append n bytes; EntityTooLarge past the store's maximum. After a failure
  * the put can only be aborted. */
 int objstore_put_write(struct objstore_put *p, const void *data, size_t n,

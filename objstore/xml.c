@@ -131,8 +131,7 @@ tag(struct pier_buf *out, const char *name, struct pier_str value)
 
 /* The same, url-encoded first when url. */
 static int
-tag_key(struct pier_buf *out, const char *name, struct pier_str value,
-        bool url)
+tag_key(struct pier_buf *out, const char *name, struct pier_str value, bool url)
 {
     int rc;
 
@@ -193,8 +192,8 @@ objstore_xml_list_buckets(struct pier_buf *out,
 {
     char t[32];
     size_t i;
-    int rc = pier_buf_adds(out, DECL "<ListAllMyBucketsResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(
+        out, DECL "<ListAllMyBucketsResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     rc |= owner(out, "Owner", owner_id, owner_name);
     rc |= pier_buf_adds(out, "<Buckets>");
@@ -264,8 +263,8 @@ objstore_xml_list_objects(struct pier_buf *out,
 {
     char t[32];
     size_t i, nkeys = 0;
-    int rc = pier_buf_adds(out, DECL "<ListBucketResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(out, DECL
+                           "<ListBucketResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     rc |= tag(out, "Name", p->bucket);
     rc |= tag_key(out, "Prefix", p->prefix, p->url);
@@ -336,8 +335,8 @@ objstore_xml_list_objects(struct pier_buf *out,
 int
 objstore_xml_location(struct pier_buf *out, struct pier_str region)
 {
-    int rc = pier_buf_adds(out, DECL "<LocationConstraint xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(
+        out, DECL "<LocationConstraint xmlns=\"" OBJSTORE_XML_NS "\">");
 
     /* us-east-1 is the empty constraint, as S3 answers. */
     if (!pier_str_eq(region, PIER_STR("us-east-1"))) {
@@ -352,8 +351,8 @@ objstore_xml_copy_result(struct pier_buf *out, const char *etag,
                          int64_t mtime_ms)
 {
     char t[32];
-    int rc = pier_buf_adds(out, DECL "<CopyObjectResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(out, DECL
+                           "<CopyObjectResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     objstore_xml_time(mtime_ms, t);
     rc |= tag(out, "LastModified", pier_str_cstr(t));
@@ -366,8 +365,9 @@ int
 objstore_xml_initiate(struct pier_buf *out, struct pier_str bucket,
                       struct pier_str key, const char *upload_id)
 {
-    int rc = pier_buf_adds(out, DECL "<InitiateMultipartUploadResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(
+        out,
+        DECL "<InitiateMultipartUploadResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     rc |= tag(out, "Bucket", bucket);
     rc |= tag(out, "Key", key);
@@ -381,8 +381,9 @@ objstore_xml_complete(struct pier_buf *out, struct pier_str location,
                       struct pier_str bucket, struct pier_str key,
                       const char *etag)
 {
-    int rc = pier_buf_adds(out, DECL "<CompleteMultipartUploadResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(
+        out,
+        DECL "<CompleteMultipartUploadResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     rc |= tag(out, "Location", location);
     rc |= tag(out, "Bucket", bucket);
@@ -400,8 +401,8 @@ objstore_xml_list_parts(struct pier_buf *out,
 {
     char t[32];
     size_t i;
-    int rc = pier_buf_adds(out, DECL "<ListPartsResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(out, DECL "<ListPartsResult xmlns=\"" OBJSTORE_XML_NS
+                                     "\">");
 
     rc |= tag(out, "Bucket", p->bucket);
     rc |= tag(out, "Key", p->key);
@@ -439,8 +440,8 @@ objstore_xml_list_uploads(struct pier_buf *out,
 {
     char t[32];
     size_t i;
-    int rc = pier_buf_adds(out, DECL "<ListMultipartUploadsResult xmlns=\""
-                                OBJSTORE_XML_NS "\">");
+    int rc = pier_buf_adds(
+        out, DECL "<ListMultipartUploadsResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     rc |= tag(out, "Bucket", p->bucket);
     rc |= tag_key(out, "KeyMarker", p->key_marker, p->url);
@@ -481,8 +482,8 @@ objstore_xml_delete_result(struct pier_buf *out, bool quiet,
                            const enum pier_s3 *results, size_t n)
 {
     size_t i;
-    int rc = pier_buf_adds(out, DECL "<DeleteResult xmlns=\"" OBJSTORE_XML_NS
-                                "\">");
+    int rc =
+        pier_buf_adds(out, DECL "<DeleteResult xmlns=\"" OBJSTORE_XML_NS "\">");
 
     for (i = 0; i < n; i++) {
         if (results[i] == PIER_S3_NONE) {

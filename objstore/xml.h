@@ -19,7 +19,7 @@
 
 #include "objstore/store.h"
 
-#define OBJSTORE_XML_NS "http://s3.amazonaws.com/doc/2006-03-01/"
+#define OBJSTORE_XML_NS     "http://s3.amazonaws.com/doc/2006-03-01/"
 #define OBJSTORE_DELETE_MAX 1000 /* keys in one DeleteObjects */
 
 /* Initialise libxml2 (xmlInitParser). Main thread, before any parsing. */
@@ -55,25 +55,25 @@ objstore_xml_list_buckets(struct pier_buf *out,
 
 /* What a ListBucketResult echoes back. */
 struct objstore_xml_listing {
-    int version;              /* 1 or 2 */
+    int version; /* 1 or 2 */
     struct pier_str bucket;
     struct pier_str prefix;
     struct pier_str delimiter;
-    struct pier_str marker;   /* v1: Marker; v2: StartAfter */
-    struct pier_str token;    /* v2: ContinuationToken as received */
+    struct pier_str marker; /* v1: Marker; v2: StartAfter */
+    struct pier_str token;  /* v2: ContinuationToken as received */
     size_t max_keys;
-    bool url;                 /* encoding-type=url */
-    bool fetch_owner;         /* v1 always has Owner; v2 when asked */
+    bool url;         /* encoding-type=url */
+    bool fetch_owner; /* v1 always has Owner; v2 when asked */
     const char *owner_id;
     const char *owner_name;
 };
 /* ListBucketResult from one page. v1 gives NextMarker when truncated; v2
  * gives KeyCount and, when truncated, NextContinuationToken (the hex of
  * the last key or prefix: objstore_xml_token_decode() reads it back). */
-PIER_NODISCARD int objstore_xml_list_objects(struct pier_buf *out,
-                                             const struct objstore_xml_listing
-                                                 *params,
-                                             const struct objstore_list *page);
+PIER_NODISCARD int
+objstore_xml_list_objects(struct pier_buf *out,
+                          const struct objstore_xml_listing *params,
+                          const struct objstore_list *page);
 /* Decode a continuation token into out; PIER_ERR (InvalidArgument) when it
  * is not one of ours. */
 int objstore_xml_token_decode(struct pier_str token, struct pier_buf *out,
@@ -90,12 +90,11 @@ PIER_NODISCARD int objstore_xml_initiate(struct pier_buf *out,
 PIER_NODISCARD int objstore_xml_complete(struct pier_buf *out,
                                          struct pier_str location,
                                          struct pier_str bucket,
-                                         struct pier_str key,
-                                         const char *etag);
+                                         struct pier_str key, const char *etag);
 
 struct objstore_xml_parts {
     struct pier_str bucket, key, upload_id;
-    unsigned marker;   /* PartNumberMarker */
+    unsigned marker; /* PartNumberMarker */
     size_t max_parts;
     const char *owner_id, *owner_name;
 };
@@ -109,9 +108,10 @@ struct objstore_xml_uploads {
     bool url;
     const char *owner_id, *owner_name;
 };
-PIER_NODISCARD int objstore_xml_list_uploads(
-    struct pier_buf *out, const struct objstore_xml_uploads *params,
-    const struct objstore_upload_list *list);
+PIER_NODISCARD int
+objstore_xml_list_uploads(struct pier_buf *out,
+                          const struct objstore_xml_uploads *params,
+                          const struct objstore_upload_list *list);
 
 /* DeleteResult: one <Deleted> per key whose result is PIER_S3_NONE
  * (unless quiet), one <Error> per other. */

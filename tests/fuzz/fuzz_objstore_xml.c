@@ -43,8 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             res[i] = i % 2 == 0 ? PIER_S3_NONE : PIER_S3_KEY_TOO_LONG;
         }
         pier_buf_init(&out, SIZE_MAX);
-        PIER_ASSERT(objstore_xml_delete_result(&out, d.quiet, d.keys, res,
-                                               d.n)
+        PIER_ASSERT(objstore_xml_delete_result(&out, d.quiet, d.keys, res, d.n)
                     == PIER_OK);
         xmlDocPtr doc = xmlReadMemory(out.data, (int) out.len, "o.xml", NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR
@@ -57,8 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t k;
             for (k = 0; k < d.keys[i].len; k++) {
                 unsigned char ch = (unsigned char) d.keys[i].ptr[k];
-                controls |= ch < 0x20 && ch != '\t' && ch != '\n'
-                            && ch != '\r';
+                controls |= ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r';
             }
         }
         PIER_ASSERT(doc != NULL || controls);

@@ -67,12 +67,12 @@ test_keys_generated_credentials(void **state)
     size_t i;
 
     (void) state;
-    assert_int_equal(objstore_keys_add(keys, "a", NULL, NULL, true, NULL, 0,
-                                       &a, &err),
-                     PIER_OK);
-    assert_int_equal(objstore_keys_add(keys, "b", NULL, NULL, false, NULL, 0,
-                                       &b, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_keys_add(keys, "a", NULL, NULL, true, NULL, 0, &a, &err),
+        PIER_OK);
+    assert_int_equal(
+        objstore_keys_add(keys, "b", NULL, NULL, false, NULL, 0, &b, &err),
+        PIER_OK);
     assert_int_equal(strlen(a->id), OBJSTORE_KEY_ID_LEN);
     assert_int_equal(strlen(a->secret), OBJSTORE_SECRET_LEN);
     assert_memory_equal(a->id, "PK", 2);
@@ -93,8 +93,9 @@ static void
 test_keys_validation(void **state)
 {
     struct objstore_keys *keys = objstore_keys_new();
-    const char *bad_grants[] = {"pier", "pier:admin", "Bad_Bucket:read",
-                                "pier/a b:read", ":read", "pier/x:"};
+    const char *bad_grants[] = {
+        "pier",          "pier:admin", "Bad_Bucket:read",
+        "pier/a b:read", ":read",      "pier/x:"};
     struct pier_err err;
     size_t i;
 
@@ -109,9 +110,9 @@ test_keys_validation(void **state)
     assert_int_equal(objstore_keys_add(keys, "bad name", NULL, NULL, false,
                                        NULL, 0, NULL, &err),
                      PIER_ERR);
-    assert_int_equal(objstore_keys_add(keys, "", NULL, NULL, false, NULL, 0,
-                                       NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_keys_add(keys, "", NULL, NULL, false, NULL, 0, NULL, &err),
+        PIER_ERR);
     for (i = 0; i < PIER_NELEMS(bad_grants); i++) {
         if (objstore_keys_add(keys, "g", NULL, NULL, false, &bad_grants[i], 1,
                               NULL, &err)
@@ -142,9 +143,9 @@ test_keys_save_load_roundtrip(void **state)
     struct stat sb;
 
     (void) state;
-    assert_int_equal(objstore_keys_add(keys, "admin", NULL, NULL, true, NULL,
-                                       0, NULL, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_keys_add(keys, "admin", NULL, NULL, true, NULL, 0, NULL, &err),
+        PIER_OK);
     assert_int_equal(objstore_keys_add(keys, "pub", "AKIAEXAMPLE", "s3cr3t/+=x",
                                        false, grants, 3, &k, &err),
                      PIER_OK);
@@ -252,15 +253,15 @@ test_keys_grants_decide(void **state)
     struct pier_err err;
 
     (void) state;
-    assert_int_equal(objstore_keys_add(keys, "admin", NULL, NULL, true, NULL,
-                                       0, &admin, &err),
+    assert_int_equal(objstore_keys_add(keys, "admin", NULL, NULL, true, NULL, 0,
+                                       &admin, &err),
                      PIER_OK);
     assert_int_equal(objstore_keys_add(keys, "edge", NULL, NULL, false, edge_g,
                                        1, &edge, &err),
                      PIER_OK);
-    assert_int_equal(objstore_keys_add(keys, "pub", NULL, NULL, false, pub_g,
-                                       2, &pub, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_keys_add(keys, "pub", NULL, NULL, false, pub_g, 2, &pub, &err),
+        PIER_OK);
 #define ALLOWS(k, p, b, n) \
     objstore_key_allows(k, OBJSTORE_PERM_##p, PIER_STR(b), PIER_STR(n))
     assert_true(ALLOWS(admin, ADMIN, "any", ""));

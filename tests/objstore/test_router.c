@@ -47,8 +47,8 @@ run(const struct rcase *c)
     objstore_route_init(&r);
     rc = objstore_route(&in, &r, &err);
     if (rc != c->rc) {
-        fail_msg("%s %s?%s (Host %s): rc %d, want %d (%s)", c->method,
-                 c->path, c->query, c->host, rc, c->rc, err.msg);
+        fail_msg("%s %s?%s (Host %s): rc %d, want %d (%s)", c->method, c->path,
+                 c->query, c->host, rc, c->rc, err.msg);
     }
     if (rc == PIER_OK) {
         if (r.op != c->op) {
@@ -66,12 +66,18 @@ run(const struct rcase *c)
     objstore_route_release(&r);
 }
 
-#define OK(m, p, q, h, op, b, k) \
-    {m, p, q, h, false, PIER_OK, OBJSTORE_OP_##op, PIER_S3_NONE, b, k}
-#define OKC(m, p, q, h, op, b, k) \
-    {m, p, q, h, true, PIER_OK, OBJSTORE_OP_##op, PIER_S3_NONE, b, k}
-#define NO(m, p, q, h, s3) \
-    {m, p, q, h, false, PIER_ERR, 0, PIER_S3_##s3, NULL, NULL}
+#define OK(m, p, q, h, op, b, k)                                         \
+    {                                                                    \
+        m, p, q, h, false, PIER_OK, OBJSTORE_OP_##op, PIER_S3_NONE, b, k \
+    }
+#define OKC(m, p, q, h, op, b, k)                                       \
+    {                                                                   \
+        m, p, q, h, true, PIER_OK, OBJSTORE_OP_##op, PIER_S3_NONE, b, k \
+    }
+#define NO(m, p, q, h, s3)                                       \
+    {                                                            \
+        m, p, q, h, false, PIER_ERR, 0, PIER_S3_##s3, NULL, NULL \
+    }
 
 static void
 test_router_operations(void **state)

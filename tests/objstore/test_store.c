@@ -77,8 +77,8 @@ teardown(void **state)
 
 static int
 put(struct objstore *st, const char *bucket, struct pier_str key,
-    const char *body, const struct objstore_cond *cond, struct objstore_obj *out,
-    struct pier_err *err)
+    const char *body, const struct objstore_cond *cond,
+    struct objstore_obj *out, struct pier_err *err)
 {
     struct objstore_put *p;
 
@@ -243,21 +243,20 @@ test_store_bucket_lifecycle(void **state)
     struct pier_err err;
     size_t n;
 
-    assert_int_equal(objstore_bucket_create(f->st, PIER_STR("bkt"),
-                                            PIER_STR(""), &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_bucket_create(f->st, PIER_STR("bkt"), PIER_STR(""), &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_BUCKET_ALREADY_OWNED);
     assert_int_equal(err.http, 409);
-    assert_int_equal(objstore_bucket_create(f->st, PIER_STR("Bad_Name"),
-                                            PIER_STR(""), &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_bucket_create(f->st, PIER_STR("Bad_Name"), PIER_STR(""), &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_INVALID_BUCKET_NAME);
     assert_int_equal(objstore_bucket_create(f->st, PIER_STR("aaa"),
                                             PIER_STR("eu-west-1"), &err),
                      PIER_OK);
     pier_buf_init(&region, 64);
-    assert_int_equal(objstore_bucket_get(f->st, PIER_STR("aaa"), &region,
-                                         &err),
+    assert_int_equal(objstore_bucket_get(f->st, PIER_STR("aaa"), &region, &err),
                      PIER_OK);
     assert_string_equal(region.data, "eu-west-1");
     pier_buf_release(&region);
@@ -271,9 +270,9 @@ test_store_bucket_lifecycle(void **state)
     assert_int_equal(objstore_bucket_delete(f->st, PIER_STR("bkt"), &err),
                      PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_BUCKET_NOT_EMPTY);
-    assert_int_equal(objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("x"),
-                                     NULL, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("x"), NULL, &err),
+        PIER_OK);
     assert_int_equal(objstore_bucket_delete(f->st, PIER_STR("bkt"), &err),
                      PIER_OK);
     assert_int_equal(objstore_bucket_get(f->st, PIER_STR("bkt"), NULL, &err),
@@ -302,9 +301,9 @@ test_store_put_get_etag_and_meta(void **state)
     assert_int_equal(objstore_meta_add(&meta, PIER_STR("content-type"),
                                        PIER_STR("text/plain")),
                      PIER_OK);
-    assert_int_equal(objstore_meta_add(&meta, PIER_STR("x-amz-meta-a"),
-                                       PIER_STR("")),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_meta_add(&meta, PIER_STR("x-amz-meta-a"), PIER_STR("")),
+        PIER_OK);
     p = objstore_put_begin(f->st, PIER_STR("bkt"), PIER_STR("a/b.txt"), &err);
     assert_non_null(p);
     assert_int_equal(objstore_put_write(p, "hello ", 6, &err), PIER_OK);
@@ -322,9 +321,9 @@ test_store_put_get_etag_and_meta(void **state)
     assert_string_equal(body, "hello world");
     pier_free(body);
     assert_string_equal(obj.etag, want);
-    assert_true(pier_str_eq(objstore_meta_get(&obj.meta,
-                                              PIER_STR("content-type")),
-                            PIER_STR("text/plain")));
+    assert_true(
+        pier_str_eq(objstore_meta_get(&obj.meta, PIER_STR("content-type")),
+                    PIER_STR("text/plain")));
     assert_non_null(objstore_meta_get(&obj.meta, PIER_STR("x-amz-meta-a")).ptr);
     assert_null(objstore_meta_get(&obj.meta, PIER_STR("x-amz-meta-b")).ptr);
     objstore_obj_release(&obj);
@@ -422,9 +421,9 @@ static void
 test_store_keys_verbatim(void **state)
 {
     struct fixture *f = *state;
-    static const char *keys[] = {"../../etc/passwd", "a//b", "/lead", "sp ace",
-                                 "%2F..%2F", "\xc3\xa9t\xc3\xa9", ".", "..",
-                                 "a\nb", "tab\there"};
+    static const char *keys[] = {
+        "../../etc/passwd",  "a//b", "/lead", "sp ace", "%2F..%2F",
+        "\xc3\xa9t\xc3\xa9", ".",    "..",    "a\nb",   "tab\there"};
     char big[OBJSTORE_KEY_MAX + 2];
     struct pier_err err;
     size_t i;
@@ -447,13 +446,12 @@ test_store_keys_verbatim(void **state)
                          "x", NULL, NULL, &err),
                      PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_KEY_TOO_LONG);
-    assert_int_equal(put(f->st, "bkt", PIER_STR("bad\xff"), "x", NULL, NULL,
-                         &err),
-                     PIER_ERR);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("bad\xff"), "x", NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_INVALID_ARGUMENT);
-    assert_int_equal(put(f->st, "bkt", PIER_STR("nul\0x"), "x", NULL, NULL,
-                         &err),
-                     PIER_ERR);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("nul\0x"), "x", NULL, NULL, &err), PIER_ERR);
     assert_int_equal(put(f->st, "bkt", PIER_STR(""), "x", NULL, NULL, &err),
                      PIER_ERR);
 }
@@ -464,8 +462,8 @@ test_store_utf8(void **state)
     (void) state;
     assert_true(objstore_utf8_ok(PIER_STR("plain")));
     assert_true(objstore_utf8_ok(PIER_STR("\xe2\x82\xac \xf0\x9f\x98\x80")));
-    assert_false(objstore_utf8_ok(PIER_STR("\xc0\xaf")));         /* overlong */
-    assert_false(objstore_utf8_ok(PIER_STR("\xed\xa0\x80")));     /* surrogate */
+    assert_false(objstore_utf8_ok(PIER_STR("\xc0\xaf")));     /* overlong */
+    assert_false(objstore_utf8_ok(PIER_STR("\xed\xa0\x80"))); /* surrogate */
     assert_false(objstore_utf8_ok(PIER_STR("\xf4\x90\x80\x80"))); /* > 10FFFF */
     assert_false(objstore_utf8_ok(PIER_STR("\xe2\x82")));         /* short */
     assert_false(objstore_utf8_ok(PIER_STR("a\0b")));
@@ -482,41 +480,41 @@ test_store_conditional_put(void **state)
     char quoted[64], *body;
 
     objstore_obj_init(&obj);
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/site"), "d1", &none,
-                         &obj, &err),
-                     PIER_OK);
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/site"), "d2", &none,
-                         NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/site"), "d1", &none, &obj, &err),
+        PIER_OK);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/site"), "d2", &none, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
     assert_int_equal(err.http, 412);
 
     match.if_match = PIER_STR("\"0123\"");
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/site"), "d2", &match,
-                         NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/site"), "d2", &match, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
     snprintf(quoted, sizeof(quoted), "\"%s\"", obj.etag);
     match.if_match = pier_str_cstr(quoted);
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/site"), "d2", &match,
-                         NULL, &err),
-                     PIER_OK);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/site"), "d2", &match, NULL, &err),
+        PIER_OK);
     /* The same ETag again: the object changed, so it no longer matches. */
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/site"), "d3", &match,
-                         NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/site"), "d3", &match, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
     body = get_s(f->st, PIER_STR("live/site"), NULL);
     assert_string_equal(body, "d2");
     pier_free(body);
 
     match.if_match = PIER_STR("*");
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/site"), "d4", &match,
-                         NULL, &err),
-                     PIER_OK);
-    assert_int_equal(put(f->st, "bkt", PIER_STR("live/other"), "d4", &match,
-                         NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/site"), "d4", &match, NULL, &err),
+        PIER_OK);
+    assert_int_equal(
+        put(f->st, "bkt", PIER_STR("live/other"), "d4", &match, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_NO_SUCH_KEY);
     objstore_obj_release(&obj);
 }
@@ -613,13 +611,13 @@ test_store_reader_keeps_old_version(void **state)
 
     objstore_obj_init(&obj);
     assert_int_equal(put_s(f->st, "k", "version-1"), PIER_OK);
-    assert_int_equal(objstore_get(f->st, PIER_STR("bkt"), PIER_STR("k"), &obj,
-                                  &fd, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_get(f->st, PIER_STR("bkt"), PIER_STR("k"), &obj, &fd, &err),
+        PIER_OK);
     assert_int_equal(put_s(f->st, "k", "version-2"), PIER_OK);
-    assert_int_equal(objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("k"),
-                                     NULL, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("k"), NULL, &err),
+        PIER_OK);
     assert_int_equal(pread(fd, buf, sizeof(buf), 0), 9);
     assert_memory_equal(buf, "version-1", 9);
     close(fd);
@@ -631,8 +629,8 @@ static void
 test_store_delete_and_delete_many(void **state)
 {
     struct fixture *f = *state;
-    struct pier_str keys[4] = {PIER_STR("a"), PIER_STR("missing"),
-                               PIER_STR("b"), {NULL, 0}};
+    struct pier_str keys[4] = {
+        PIER_STR("a"), PIER_STR("missing"), PIER_STR("b"), {NULL, 0}};
     enum pier_s3 res[4];
     char big[OBJSTORE_KEY_MAX + 1];
     struct pier_err err;
@@ -643,13 +641,13 @@ test_store_delete_and_delete_many(void **state)
     assert_int_equal(put_s(f->st, "a", "1"), PIER_OK);
     assert_int_equal(put_s(f->st, "b", "2"), PIER_OK);
     assert_int_equal(put_s(f->st, "c", "3"), PIER_OK);
-    assert_int_equal(objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("c"),
-                                     &existed, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("c"), &existed, &err),
+        PIER_OK);
     assert_true(existed);
-    assert_int_equal(objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("c"),
-                                     &existed, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("c"), &existed, &err),
+        PIER_OK);
     assert_false(existed);
     assert_int_equal(
         objstore_delete_many(f->st, PIER_STR("bkt"), keys, 4, res, &err),
@@ -687,8 +685,8 @@ test_store_copy(void **state)
     assert_non_null(body = get_s(f->st, PIER_STR("src"), &src));
     pier_free(body);
     assert_int_equal(objstore_copy(f->st, PIER_STR("bkt"), PIER_STR("src"),
-                                   PIER_STR("bkt"), PIER_STR("dst"), NULL,
-                                   NULL, &dst, &err),
+                                   PIER_STR("bkt"), PIER_STR("dst"), NULL, NULL,
+                                   &dst, &err),
                      PIER_OK);
     assert_string_equal(dst.etag, src.etag);
     assert_int_equal(dst.meta.len, 0);
@@ -701,9 +699,9 @@ test_store_copy(void **state)
                                    PIER_STR("bkt"), PIER_STR("src"), &meta,
                                    NULL, &dst, &err),
                      PIER_OK);
-    assert_int_equal(objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("src"),
-                                     NULL, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("src"), NULL, &err),
+        PIER_OK);
     body = get_s(f->st, PIER_STR("dst"), &dst);
     assert_string_equal(body, "copied bytes");
     pier_free(body);
@@ -721,10 +719,26 @@ test_store_copy(void **state)
 /* ---- listing ---- */
 
 static const char *list_keys[] = {
-    "a",        "a/",       "a/b",      "a/b/c",  "a/c",     "ab",
-    "b/x/1",    "b/x/2",    "b/y",      "c",      "c//d",    "d-e",
-    "photos/2024/jan.jpg",  "photos/2024/feb.jpg", "photos/2025/a.jpg",
-    "photos/index.html",    "z",        "\xc3\xa9", "\xc3\xa9/x", "zz/",
+    "a",
+    "a/",
+    "a/b",
+    "a/b/c",
+    "a/c",
+    "ab",
+    "b/x/1",
+    "b/x/2",
+    "b/y",
+    "c",
+    "c//d",
+    "d-e",
+    "photos/2024/jan.jpg",
+    "photos/2024/feb.jpg",
+    "photos/2025/a.jpg",
+    "photos/index.html",
+    "z",
+    "\xc3\xa9",
+    "\xc3\xa9/x",
+    "zz/",
 };
 
 static int
@@ -737,8 +751,8 @@ cmp_bytes(const void *a, const void *b)
 
 /* The reference: every entry of a listing, unpaginated, as "k" or "p:". */
 static size_t
-reference(const char **sorted, size_t n, const char *prefix,
-          const char *delim, char out[][64])
+reference(const char **sorted, size_t n, const char *prefix, const char *delim,
+          char out[][64])
 {
     size_t i, m = 0, pl = strlen(prefix);
 
@@ -770,8 +784,8 @@ static void
 test_store_list_pagination_matches_reference(void **state)
 {
     struct fixture *f = *state;
-    static const char *prefixes[] = {"", "a", "a/", "photos/", "b/", "nope",
-                                     "\xc3"};
+    static const char *prefixes[] = {"",   "a",    "a/",  "photos/",
+                                     "b/", "nope", "\xc3"};
     static const char *delims[] = {"", "/", "//", "x"};
     const char *sorted[PIER_NELEMS(list_keys)];
     char ref[64][64], got[64][64], after[64];
@@ -800,9 +814,8 @@ test_store_list_pagination_matches_reference(void **state)
                     };
 
                     objstore_list_init(&l);
-                    assert_int_equal(objstore_list_objects(f->st,
-                                                           PIER_STR("bkt"), &o,
-                                                           &l, &err),
+                    assert_int_equal(objstore_list_objects(
+                                         f->st, PIER_STR("bkt"), &o, &l, &err),
                                      PIER_OK);
                     assert_true(l.n <= page);
                     for (i = 0; i < l.n; i++) {
@@ -847,9 +860,8 @@ test_store_list_entry_fields_and_after(void **state)
     assert_int_equal(put_s(f->st, "k2", "three"), PIER_OK);
     objstore_list_init(&l);
     o.after = PIER_STR("k1");
-    assert_int_equal(objstore_list_objects(f->st, PIER_STR("bkt"), &o, &l,
-                                           &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_list_objects(f->st, PIER_STR("bkt"), &o, &l, &err), PIER_OK);
     assert_int_equal(l.n, 1);
     assert_false(l.truncated);
     assert_true(pier_str_eq(l.entries[0].key, PIER_STR("k2")));
@@ -863,16 +875,14 @@ test_store_list_entry_fields_and_after(void **state)
     objstore_list_init(&l);
     o.after = PIER_STR("a");
     o.prefix = PIER_STR("k2");
-    assert_int_equal(objstore_list_objects(f->st, PIER_STR("bkt"), &o, &l,
-                                           &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_list_objects(f->st, PIER_STR("bkt"), &o, &l, &err), PIER_OK);
     assert_int_equal(l.n, 1);
     objstore_list_release(&l);
 
     objstore_list_init(&l);
-    assert_int_equal(objstore_list_objects(f->st, PIER_STR("nob"), &o, &l,
-                                           &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_list_objects(f->st, PIER_STR("nob"), &o, &l, &err), PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_NO_SUCH_BUCKET);
     objstore_list_release(&l);
 }
@@ -903,8 +913,7 @@ static void
 test_store_multipart_complete(void **state)
 {
     struct fixture *f = *state;
-    static const char *bodies[] = {"part one 16 byte", "part two 16 byte",
-                                   "3"};
+    static const char *bodies[] = {"part one 16 byte", "part two 16 byte", "3"};
     char id[OBJSTORE_UPLOAD_ID_LEN + 1], etags[4][OBJSTORE_ETAG_MAX];
     struct objstore_part_ref refs[3];
     struct objstore_obj obj;
@@ -916,9 +925,9 @@ test_store_multipart_complete(void **state)
     int i;
 
     pier_buf_init(&meta, SIZE_MAX);
-    assert_int_equal(objstore_meta_add(&meta, PIER_STR("content-type"),
-                                       PIER_STR("app/x")),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_meta_add(&meta, PIER_STR("content-type"), PIER_STR("app/x")),
+        PIER_OK);
     assert_int_equal(objstore_upload_create(f->st, PIER_STR("bkt"),
                                             PIER_STR("big"), &meta, id, &err),
                      PIER_OK);
@@ -931,18 +940,17 @@ test_store_multipart_complete(void **state)
     for (i = 0; i < 3; i++) {
         refs[i].number = (unsigned) i + 1;
         refs[i].etag = pier_str_cstr(etags[i + 1]);
-        EVP_Digest(bodies[i], strlen(bodies[i]), cat + 16 * i, &len,
-                   EVP_md5(), NULL);
+        EVP_Digest(bodies[i], strlen(bodies[i]), cat + 16 * i, &len, EVP_md5(),
+                   NULL);
     }
     md5_hex(cat, sizeof(cat), want);
     snprintf(want + 32, sizeof(want) - 32, "-3");
 
     objstore_obj_init(&obj);
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 3, NULL,
-                                              &obj, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 3, NULL, &obj, &err),
+        PIER_OK);
     assert_string_equal(obj.etag, want);
     assert_int_equal(obj.size, 33);
     objstore_obj_release(&obj);
@@ -950,17 +958,16 @@ test_store_multipart_complete(void **state)
     body = get_s(f->st, PIER_STR("big"), &obj);
     assert_string_equal(body, "part one 16 bytepart two 16 byte3");
     assert_string_equal(obj.etag, want);
-    assert_true(pier_str_eq(objstore_meta_get(&obj.meta,
-                                              PIER_STR("content-type")),
-                            PIER_STR("app/x")));
+    assert_true(
+        pier_str_eq(objstore_meta_get(&obj.meta, PIER_STR("content-type")),
+                    PIER_STR("app/x")));
     pier_free(body);
     objstore_obj_release(&obj);
     /* The upload is gone, and so are the parts' files. */
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 3, NULL,
-                                              NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 3, NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_NO_SUCH_UPLOAD);
     assert_int_equal(count_data(f->dir), 1);
     pier_buf_release(&meta);
@@ -990,53 +997,46 @@ test_store_multipart_validation(void **state)
 
     refs[0] = (struct objstore_part_ref){2, pier_str_cstr(e2)};
     refs[1] = (struct objstore_part_ref){1, pier_str_cstr(e1)};
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 2, NULL,
-                                              NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 2, NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_INVALID_PART_ORDER);
     refs[0] = (struct objstore_part_ref){1, pier_str_cstr(e2)};
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 1, NULL,
-                                              NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 1, NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_INVALID_PART);
     refs[0] = (struct objstore_part_ref){7, pier_str_cstr(e1)};
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 1, NULL,
-                                              NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 1, NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_INVALID_PART);
     refs[0] = (struct objstore_part_ref){1, pier_str_cstr(e1)};
     refs[1] = (struct objstore_part_ref){2, pier_str_cstr(e2)};
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 2, NULL,
-                                              NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 2, NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_ENTITY_TOO_SMALL);
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs, 0, NULL,
-                                              NULL, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, 0, NULL, NULL, &err),
+        PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_MALFORMED_XML);
     /* A failing condition leaves the upload in place. */
     assert_int_equal(put_s(f->st, "big", "exists"), PIER_OK);
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs + 1, 1,
-                                              &none, NULL, &err),
+    assert_int_equal(objstore_upload_complete(
+                         f->st, PIER_STR("bkt"), PIER_STR("big"),
+                         pier_str_cstr(id), refs + 1, 1, &none, NULL, &err),
                      PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
     /* Only the last part may be small: one part alone is fine. */
-    assert_int_equal(objstore_upload_complete(f->st, PIER_STR("bkt"),
-                                              PIER_STR("big"),
-                                              pier_str_cstr(id), refs + 1, 1,
-                                              NULL, NULL, &err),
+    assert_int_equal(objstore_upload_complete(
+                         f->st, PIER_STR("bkt"), PIER_STR("big"),
+                         pier_str_cstr(id), refs + 1, 1, NULL, NULL, &err),
                      PIER_OK);
     assert_int_equal(count_data(f->dir), 1);
 }
@@ -1069,9 +1069,8 @@ test_store_multipart_abort_and_lists(void **state)
         upload_part(f->st, ids[0], i * 2, "data", e);
     }
     assert_int_equal(objstore_parts_list(f->st, PIER_STR("bkt"),
-                                         PIER_STR("big"),
-                                         pier_str_cstr(ids[0]), 4, 2, &parts,
-                                         &n, &trunc, &err),
+                                         PIER_STR("big"), pier_str_cstr(ids[0]),
+                                         4, 2, &parts, &n, &trunc, &err),
                      PIER_OK);
     assert_int_equal(n, 2);
     assert_true(trunc);
@@ -1080,18 +1079,17 @@ test_store_multipart_abort_and_lists(void **state)
     assert_int_equal(parts[0].size, 4);
     pier_free(parts);
     assert_int_equal(objstore_parts_list(f->st, PIER_STR("bkt"),
-                                         PIER_STR("big"),
-                                         pier_str_cstr(ids[0]), 8, 2, &parts,
-                                         &n, &trunc, &err),
+                                         PIER_STR("big"), pier_str_cstr(ids[0]),
+                                         8, 2, &parts, &n, &trunc, &err),
                      PIER_OK);
     assert_int_equal(n, 1);
     assert_false(trunc);
     pier_free(parts);
 
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"),
-                                           PIER_STR(""), PIER_STR(""),
-                                           PIER_STR(""), 1000, &ul, &err),
+    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"), PIER_STR(""),
+                                           PIER_STR(""), PIER_STR(""), 1000,
+                                           &ul, &err),
                      PIER_OK);
     assert_int_equal(ul.n, 3);
     assert_true(pier_str_eq(ul.uploads[0].key, PIER_STR("a/x")));
@@ -1107,18 +1105,17 @@ test_store_multipart_abort_and_lists(void **state)
     objstore_upload_list_release(&ul);
     /* After the first upload of "big": the second one only. */
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"),
-                                           PIER_STR(""), PIER_STR("big"),
-                                           pier_str_cstr(ids[0]), 10, &ul,
-                                           &err),
+    assert_int_equal(objstore_uploads_list(
+                         f->st, PIER_STR("bkt"), PIER_STR(""), PIER_STR("big"),
+                         pier_str_cstr(ids[0]), 10, &ul, &err),
                      PIER_OK);
     assert_int_equal(ul.n, 1);
     assert_string_equal(ul.uploads[0].id, ids[1]);
     objstore_upload_list_release(&ul);
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"),
-                                           PIER_STR(""), PIER_STR("big"),
-                                           PIER_STR(""), 10, &ul, &err),
+    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"), PIER_STR(""),
+                                           PIER_STR("big"), PIER_STR(""), 10,
+                                           &ul, &err),
                      PIER_OK);
     assert_int_equal(ul.n, 0);
     objstore_upload_list_release(&ul);

@@ -80,8 +80,8 @@ test_xml_error_document(void **state)
     (void) state;
     pier_buf_init(&b, SIZE_MAX);
     assert_int_equal(objstore_xml_error(&b, PIER_S3_NO_SUCH_KEY,
-                                        PIER_STR("/bkt/a<b"), "0123abcd",
-                                        "Key", PIER_STR("a<b")),
+                                        PIER_STR("/bkt/a<b"), "0123abcd", "Key",
+                                        PIER_STR("a<b")),
                      PIER_OK);
     assert_well_formed(&b);
     assert_has(&b, "<Error><Code>NoSuchKey</Code>");
@@ -111,7 +111,8 @@ test_xml_list_buckets(void **state)
                      PIER_OK);
     assert_well_formed(&b);
     assert_has(&b, "<ListAllMyBucketsResult xmlns=\"" OBJSTORE_XML_NS "\">");
-    assert_has(&b, "<Owner><ID>id1</ID><DisplayName>pier</DisplayName></Owner>");
+    assert_has(&b,
+               "<Owner><ID>id1</ID><DisplayName>pier</DisplayName></Owner>");
     assert_has(&b, "<Bucket><Name>bbb</Name><CreationDate>"
                    "2023-11-14T22:13:20.000Z</CreationDate></Bucket>");
     pier_buf_release(&b);
@@ -188,9 +189,9 @@ test_xml_list_objects_v1_v2(void **state)
     assert_null(strstr(b.data, "<Owner>"));
     assert_null(strstr(b.data, "StartAfter"));
     pier_buf_init(&tok, SIZE_MAX);
-    assert_int_equal(objstore_xml_token_decode(PIER_STR("737020616365"),
-                                               &tok, &err),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_xml_token_decode(PIER_STR("737020616365"), &tok, &err),
+        PIER_OK);
     assert_string_equal(tok.data, "sp ace");
     pier_buf_reset(&tok);
     assert_int_equal(objstore_xml_token_decode(PIER_STR("7g"), &tok, &err),
@@ -211,8 +212,8 @@ test_xml_small_documents(void **state)
         {1, 5, 0, "aa"},
         {2, 6, 0, "bb"},
     };
-    struct objstore_xml_parts pp = {PIER_STR("bkt"), PIER_STR("k"),
-                                    PIER_STR("up1"), 0, 2, "id", "pier"};
+    struct objstore_xml_parts pp = {
+        PIER_STR("bkt"), PIER_STR("k"), PIER_STR("up1"), 0, 2, "id", "pier"};
     struct pier_str keys[2] = {PIER_STR("ok"), PIER_STR("long")};
     enum pier_s3 res[2] = {PIER_S3_NONE, PIER_S3_KEY_TOO_LONG};
     struct pier_buf b;
@@ -230,9 +231,9 @@ test_xml_small_documents(void **state)
     assert_well_formed(&b);
     assert_has(&b, "<ETag>&quot;abc&quot;</ETag>");
     pier_buf_reset(&b);
-    assert_int_equal(objstore_xml_initiate(&b, PIER_STR("bkt"), PIER_STR("k&"),
-                                           "up1"),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_xml_initiate(&b, PIER_STR("bkt"), PIER_STR("k&"), "up1"),
+        PIER_OK);
     assert_well_formed(&b);
     assert_has(&b, "<Bucket>bkt</Bucket><Key>k&amp;</Key>"
                    "<UploadId>up1</UploadId>");
@@ -320,14 +321,12 @@ test_xml_parse_location(void **state)
         PIER_OK);
     assert_string_equal(r.data, "eu-west-1");
     pier_buf_reset(&r);
-    assert_int_equal(
-        objstore_xml_parse_location(
-            PIER_STR("<CreateBucketConfiguration/>"), &r, &err),
-        PIER_OK);
+    assert_int_equal(objstore_xml_parse_location(
+                         PIER_STR("<CreateBucketConfiguration/>"), &r, &err),
+                     PIER_OK);
     assert_int_equal(r.len, 0);
-    assert_int_equal(objstore_xml_parse_location(PIER_STR("<Other/>"), &r,
-                                                 &err),
-                     PIER_ERR);
+    assert_int_equal(
+        objstore_xml_parse_location(PIER_STR("<Other/>"), &r, &err), PIER_ERR);
     assert_int_equal(err.s3, PIER_S3_MALFORMED_XML);
     assert_int_equal(objstore_xml_parse_location(PIER_STR("<a"), &r, &err),
                      PIER_ERR);
@@ -400,8 +399,9 @@ test_xml_parse_delete_refuses(void **state)
     pier_buf_init(&many, SIZE_MAX);
     assert_int_equal(pier_buf_adds(&many, "<Delete>"), PIER_OK);
     for (i = 0; i < OBJSTORE_DELETE_MAX + 1; i++) {
-        assert_int_equal(pier_buf_addf(&many, "<Object><Key>k%zu</Key>"
-                                              "</Object>",
+        assert_int_equal(pier_buf_addf(&many,
+                                       "<Object><Key>k%zu</Key>"
+                                       "</Object>",
                                        i),
                          PIER_OK);
     }
