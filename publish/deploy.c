@@ -755,9 +755,11 @@ group_blobs(struct ctx *x)
 }
 
 /*
- * Step 4: the blob engine. A job takes one blob through HEAD, and then
- * either HEADs of its variants (present: learn their sizes) or the
- * compression and the PUTs (missing).
+ * Step 4: the blob engine. A job takes one blob through one listing of
+ * the prefix blobs/<sha256>, which says in one request whether the blob
+ * and each of its variants are stored, and their sizes (four HEADs
+ * otherwise). A stored blob is done; a missing one is compressed on the
+ * thread pool and its missing variants, then itself, are PUT.
  */
 struct engine {
     uv_loop_t loop;
@@ -772,7 +774,7 @@ struct engine {
     struct publish_result *res;
 };
 
-enum job_step { J_HEAD, J_HEAD_VAR, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
+enum job_step { J_LIST, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
 
 struct job {
     unsigned magic;
@@ -782,6 +784,7 @@ struct job {
     int e;
     struct pier_buf var[PUBLISH_ENC_N];
     bool keep[PUBLISH_ENC_N];
+    uint64_t stored[PUBLISH_ENC_N]; /* sizes of variants already stored */
     uv_work_t work;
     int work_rc;
     struct pier_err work_err;
@@ -837,16 +840,6 @@ job_request(struct job *j, enum pier_s3_op op, const struct pier_s3_request *r)
 }
 
 static void
-head_variant(struct job *j)
-{
-    struct pier_s3_request r = {0};
-
-    set_key(j, sites_enc_suffix((enum sites_enc) j->e));
-    r.key = j->key;
-    job_request(j, PIER_S3_OP_HEAD, &r);
-}
-
-static void
 put(struct job *j, const void *p, size_t n, const char *sha)
 {
     struct pier_s3_request r = {0};
@@ -870,11 +863,12 @@ put(struct job *j, const void *p, size_t n, const char *sha)
     job_request(j, PIER_S3_OP_PUT, &r);
 }
 
-/* PUT the next kept variant, or the identity blob when none is left. */
+/* PUT the next kept variant the store lacks, or the identity blob when
+ * none is left. */
 static void
 put_next(struct job *j)
 {
-    while (j->e < PUBLISH_ENC_N && !j->keep[j->e]) {
+    while (j->e < PUBLISH_ENC_N && (!j->keep[j->e] || j->stored[j->e] != 0)) {
         j->e++;
     }
     if (j->e < PUBLISH_ENC_N) {
@@ -914,10 +908,40 @@ after_compress(uv_work_t *w, int status)
         return;
     }
     for (e = 0; e < PUBLISH_ENC_N; e++) {
-        j->b->enc[e] = j->keep[e] ? j->var[e].len : 0;
+        /* A variant stored by an earlier, interrupted publish stays. */
+        j->b->enc[e] = j->stored[e] != 0 ? j->stored[e]
+                       : j->keep[e]      ? j->var[e].len
+                                         : 0;
     }
     j->e = 0;
     put_next(j);
+}
+
+/* What the listing of blobs/<sha256> says. */
+static bool
+read_listing(struct job *j, const struct pier_s3_list *l)
+{
+    size_t pn = strlen("blobs/") + strlen(j->b->sha256), i;
+    bool have = false;
+    int e;
+
+    for (i = 0; i < l->nobjects; i++) {
+        const char *key = l->objects[i].key;
+
+        if (strlen(key) < pn || strncmp(key, j->key, pn) != 0) {
+            continue;
+        }
+        if (key[pn] == '\0') {
+            have = true;
+            continue;
+        }
+        for (e = 0; e < PUBLISH_ENC_N; e++) {
+            if (strcmp(key + pn, sites_enc_suffix((enum sites_enc) e)) == 0) {
+                j->stored[e] = l->objects[i].size;
+            }
+        }
+    }
+    return have;
 }
 
 static void
@@ -928,42 +952,31 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
     switch (j->step) {
-    case J_HEAD:
-        if (err == NULL) {
-            res->blobs_present++;
-            j->step = J_HEAD_VAR;
-            j->e = 0;
-            head_variant(j);
-        } else if (publish_err_is_404(err)) {
-            PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
-            if (j->en->compress && j->b->data != NULL) {
-                j->step = J_COMPRESS;
-                j->work.data = j;
-                PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
-                                          after_compress)
-                            == 0);
-            } else {
-                j->e = PUBLISH_ENC_N;
-                put_next(j);
-            }
-        } else {
-            job_fail(j, err);
-        }
-        return;
-    case J_HEAD_VAR:
-        if (err == NULL) {
-            j->b->enc[j->e] =
-                resp->content_length > 0 ? (uint64_t) resp->content_length : 0;
-        } else if (publish_err_is_404(err)) {
-            j->b->enc[j->e] = 0;
-        } else {
+    case J_LIST:
+        if (err != NULL) {
             job_fail(j, err);
             return;
         }
-        if (++j->e < PUBLISH_ENC_N) {
-            head_variant(j);
-        } else {
+        if (read_listing(j, &resp->list)) {
+            int e;
+
+            res->blobs_present++;
+            for (e = 0; e < PUBLISH_ENC_N; e++) {
+                j->b->enc[e] = j->stored[e];
+            }
             job_done(j);
+            return;
+        }
+        PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
+        if (j->en->compress && j->b->data != NULL) {
+            j->step = J_COMPRESS;
+            j->work.data = j;
+            PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
+                                      after_compress)
+                        == 0);
+        } else {
+            j->e = PUBLISH_ENC_N;
+            put_next(j);
         }
         return;
     case J_PUT_VAR:
@@ -1012,10 +1025,11 @@ pump(struct engine *en)
             pier_buf_init(&j->var[e], SIZE_MAX);
         }
         en->active++;
-        j->step = J_HEAD;
+        j->step = J_LIST;
         set_key(j, "");
-        r.key = j->key;
-        job_request(j, PIER_S3_OP_HEAD, &r);
+        r.prefix = j->key;
+        r.max_keys = 16;
+        job_request(j, PIER_S3_OP_LIST, &r);
     }
 }
 

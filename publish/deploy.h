@@ -13,10 +13,11 @@
  *      and unchanged pages are not parsed unless they may reference a
  *      file whose name changed (see make_graph in deploy.c);
  *   4. blobs: those the live manifest lists are skipped without a
- *      request; others are checked with HEAD, and missing ones compressed
- *      on the thread pool and PUT with If-None-Match: * (variants first,
- *      so an existing identity blob means its variants are there too),
- *      `jobs` requests in flight;
+ *      request; others are looked up with one listing of their prefix
+ *      (the blob and its variants, with sizes), and missing ones
+ *      compressed on the thread pool and PUT with If-None-Match: *
+ *      (variants first, so an existing identity blob means its variants
+ *      are there too), `jobs` requests in flight;
  *   5. the manifest, PUT to sites/<site>/deploys/<id>.json.zst;
  *   6. live/<site> flipped with If-Match on the old ETag (If-None-Match: *
  *      for a first deploy); when another deploy won, it stays live and
@@ -65,7 +66,7 @@ struct publish_result {
                          * over from the live deploy) */
     size_t blobs;   /* distinct blobs (identity) in the new manifest */
     size_t blobs_known;    /* listed by the live manifest: no request */
-    size_t blobs_present;  /* found by HEAD */
+    size_t blobs_present;  /* found in the store */
     size_t blobs_uploaded; /* PUT (identity blobs) */
     size_t variants_uploaded;
     uint64_t bytes_uploaded; /* identity and variants */

@@ -109,9 +109,9 @@ publish(struct publish_result *res, struct pier_err *err)
     return publish_run(&o, res, err);
 }
 
-/* The live manifest, decoded from the store. */
+/* The live manifest of a site, decoded from the store. */
 static struct sites_manifest *
-live_manifest(void)
+site_manifest(const char *site)
 {
     struct pier_buf id, zst;
     struct pier_err err;
@@ -120,8 +120,9 @@ live_manifest(void)
 
     pier_buf_init(&id, SIZE_MAX);
     pier_buf_init(&zst, SIZE_MAX);
-    assert_true(s3_test_origin_get(origin, "live/blog", &id));
-    snprintf(key, sizeof(key), "sites/blog/deploys/%s.json.zst", id.data);
+    snprintf(key, sizeof(key), "live/%s", site);
+    assert_true(s3_test_origin_get(origin, key, &id));
+    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", site, id.data);
     assert_true(s3_test_origin_get(origin, key, &zst));
     m = sites_manifest_load_zst(zst.data, zst.len, SIZE_MAX, &err);
     if (m == NULL) {
@@ -130,6 +131,12 @@ live_manifest(void)
     pier_buf_release(&id);
     pier_buf_release(&zst);
     return m;
+}
+
+static struct sites_manifest *
+live_manifest(void)
+{
+    return site_manifest("blog");
 }
 
 static const struct sites_entry *
@@ -421,6 +428,8 @@ test_deploy_second_site_uploads_no_blob(void **state)
     };
     struct publish_result res;
     struct pier_err err;
+    struct sites_manifest *a, *b;
+    size_t i;
 
     (void) state;
     assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
@@ -428,6 +437,18 @@ test_deploy_second_site_uploads_no_blob(void **state)
     assert_int_equal(res.variants_uploaded, 0);
     assert_int_equal(res.blobs_present, res.blobs);
     assert_string_equal(res.previous, "");
+    /* The variants were found with their sizes. */
+    a = site_manifest("blog");
+    b = site_manifest("mirror");
+    assert_int_equal(sites_manifest_count(a), sites_manifest_count(b));
+    for (i = 0; i < sites_manifest_count(a); i++) {
+        assert_memory_equal(sites_manifest_at(a, i)->enc_size,
+                            sites_manifest_at(b, i)->enc_size,
+                            sizeof(sites_manifest_at(a, i)->enc_size));
+    }
+    assert_true(entry(b, "/big.txt")->enc_size[SITES_ENC_BR] > 0);
+    sites_manifest_free(a);
+    sites_manifest_free(b);
 }
 
 static void
