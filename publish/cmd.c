@@ -242,8 +242,7 @@ pier_cmd_publish(int argc, char **argv)
     if (optind < argc || o.site == NULL) {
         pier_free(edges);
         if (o.site == NULL) {
-            return pier_cli_usage("publish", usage_line,
-                                  "--site is required");
+            return pier_cli_usage("publish", usage_line, "--site is required");
         }
         return pier_cli_usage("publish", usage_line, "unexpected '%s'",
                               argv[optind]);
@@ -324,9 +323,9 @@ pier_cmd_deploys(int argc, char **argv)
         }
     }
     if (site == NULL || optind < argc) {
-        return pier_cli_usage("deploys", usage, site == NULL
-                                                    ? "--site is required"
-                                                    : "unexpected argument");
+        return pier_cli_usage("deploys", usage,
+                              site == NULL ? "--site is required"
+                                           : "unexpected argument");
     }
     if (!sites_name_ok(pier_str_cstr(site))) {
         return pier_cli_fail("deploys", "'%s' is not a site name", site);
@@ -343,8 +342,8 @@ pier_cmd_deploys(int argc, char **argv)
     if (n == 0) {
         printf("%s has no deploys\n", site);
     } else {
-        printf("  %-40s %-10s %-21s %7s %12s\n", "DEPLOY", "COMMIT",
-               "CREATED", "FILES", "BYTES");
+        printf("  %-40s %-10s %-21s %7s %12s\n", "DEPLOY", "COMMIT", "CREATED",
+               "FILES", "BYTES");
     }
     for (i = n > limit ? n - limit : 0; i < n; i++) {
         print_time(when, sizeof(when), v[i].created);
@@ -420,9 +419,9 @@ pier_cmd_rollback(int argc, char **argv)
     }
     if (site == NULL || optind < argc) {
         pier_free(edges);
-        return pier_cli_usage("rollback", usage, site == NULL
-                                                     ? "--site is required"
-                                                     : "unexpected argument");
+        return pier_cli_usage("rollback", usage,
+                              site == NULL ? "--site is required"
+                                           : "unexpected argument");
     }
     if (!sites_name_ok(pier_str_cstr(site))) {
         pier_free(edges);
@@ -436,8 +435,7 @@ pier_cmd_rollback(int argc, char **argv)
         pier_free(edges);
         return 1;
     }
-    rc = publish_rollback(s3, site, to, edges, nedges, token, 0, 2, &res,
-                          &err);
+    rc = publish_rollback(s3, site, to, edges, nedges, token, 0, 2, &res, &err);
     pier_s3_sync_free(s3);
     pier_free(edges);
     if (rc != PIER_OK) {

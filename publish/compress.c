@@ -200,9 +200,9 @@ br_decompress(const void *in, size_t n, struct pier_buf *out,
             break;
         }
         if (r == BROTLI_DECODER_RESULT_ERROR) {
-            rc = pier_err_set(err, "brotli: %s",
-                              BrotliDecoderErrorString(
-                                  BrotliDecoderGetErrorCode(st)));
+            rc = pier_err_set(
+                err, "brotli: %s",
+                BrotliDecoderErrorString(BrotliDecoderGetErrorCode(st)));
             break;
         }
     }
@@ -327,8 +327,8 @@ publish_compress_variants(const char *type, const void *in, size_t n,
     for (e = 0; e < PUBLISH_ENC_N; e++) {
         size_t before = out[e].len;
 
-        if (publish_compress((enum publish_enc) e, lv->level[e], in, n,
-                             &out[e], err)
+        if (publish_compress((enum publish_enc) e, lv->level[e], in, n, &out[e],
+                             err)
             != PIER_OK) {
             return PIER_ERR;
         }
@@ -438,14 +438,22 @@ bool
 publish_mime_compressible(const char *type)
 {
     static const char *const yes[] = {
-        "application/javascript", "application/json",
-        "application/ld+json",    "application/manifest+json",
-        "application/xml",        "application/xhtml+xml",
-        "application/rss+xml",    "application/atom+xml",
-        "application/wasm",       "image/svg+xml",
-        "image/x-icon",           "image/vnd.microsoft.icon",
-        "image/bmp",              "font/ttf",
-        "font/otf",               "application/vnd.ms-fontobject",
+        "application/javascript",
+        "application/json",
+        "application/ld+json",
+        "application/manifest+json",
+        "application/xml",
+        "application/xhtml+xml",
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/wasm",
+        "image/svg+xml",
+        "image/x-icon",
+        "image/vnd.microsoft.icon",
+        "image/bmp",
+        "font/ttf",
+        "font/otf",
+        "application/vnd.ms-fontobject",
     };
     size_t n = strcspn(type, "; \t"), i;
 

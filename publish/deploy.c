@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOB_MAGIC        0x6b2e91d4u
-#define BUILD_TAIL_MAX   4096
+#define JOB_MAGIC      0x6b2e91d4u
+#define BUILD_TAIL_MAX 4096
 
 const char *
 publish_cache_control(enum sites_class klass)
@@ -79,8 +79,7 @@ struct ctx {
     struct sites_delta *delta;
 };
 
-static void PIER_PRINTF(2, 3)
-say(const struct ctx *x, const char *fmt, ...)
+static void PIER_PRINTF(2, 3) say(const struct ctx *x, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -142,8 +141,9 @@ take_id(const struct pier_buf *body, char id[SITES_DEPLOY_ID_MAX + 1])
 {
     size_t n = body->len;
 
-    while (n > 0 && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'
-                     || body->data[n - 1] == ' ')) {
+    while (n > 0
+           && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'
+               || body->data[n - 1] == ' ')) {
         n--;
     }
     if (!sites_deploy_id_ok(pier_str_make(body->data, n))) {
@@ -369,8 +369,8 @@ check_rules(struct ctx *x, struct pier_err *err)
     if (!x->have_redirects && !x->have_headers) {
         return PIER_OK;
     }
-    m = sites_manifest_new(x->o->site, "19700101T000000Z-check", NULL, NULL,
-                           0, err);
+    m = sites_manifest_new(x->o->site, "19700101T000000Z-check", NULL, NULL, 0,
+                           err);
     if (m == NULL) {
         return PIER_ERR;
     }
@@ -524,8 +524,8 @@ name_is_plain(const char *name)
 
     for (p = name; *p != '\0'; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
-              || *p == '_' || *p == '~')) {
+              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'
+              || *p == '~')) {
             return false;
         }
     }
@@ -607,8 +607,7 @@ plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
                 continue;
             }
             if (x->bufs[i].len == 0
-                && publish_file_read(x->repo, f, &x->bufs[i], err)
-                       != PIER_OK) {
+                && publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
                 return PIER_ERR;
             }
             for (k = 0; k < c->nnames && !c->parse[i]; k++) {
@@ -629,7 +628,7 @@ static int
 make_graph(struct ctx *x, struct pier_err *err)
 {
     struct publish_graph_opts go = {.hash = x->set.hash,
-                                     .hash_len = x->set.hash_len};
+                                    .hash_len = x->set.hash_len};
     size_t i, n = x->files.n;
     char path[SITES_PATH_MAX + 2];
     struct incr c;
@@ -849,8 +848,8 @@ put(struct job *j, const void *p, size_t n, const char *sha)
 
     h[0] = (struct pier_s3_header){PIER_STR("Content-Type"),
                                    pier_str_cstr(j->b->type)};
-    h[1] = (struct pier_s3_header){PIER_STR("Cache-Control"),
-                                   pier_str_cstr(cc)};
+    h[1] =
+        (struct pier_s3_header){PIER_STR("Cache-Control"), pier_str_cstr(cc)};
     r.key = j->key;
     r.body = p;
     r.body_len = n;
@@ -888,9 +887,9 @@ do_compress(uv_work_t *w)
     struct job *j = w->data;
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
-    j->work_rc = publish_compress_variants(j->b->type, j->b->data, j->b->len,
-                                           &j->en->lv, j->var, j->keep,
-                                           &j->work_err);
+    j->work_rc =
+        publish_compress_variants(j->b->type, j->b->data, j->b->len, &j->en->lv,
+                                  j->var, j->keep, &j->work_err);
 }
 
 static void
@@ -1093,11 +1092,10 @@ make_manifest(struct ctx *x, struct pier_err *err)
     size_t i, n = publish_graph_count(x->g);
     char path[SITES_PATH_MAX + 2], alias[SITES_PATH_MAX + 2];
 
-    x->m = sites_manifest_new(x->o->site, x->res->deploy,
-                              x->res->previous[0] != '\0' ? x->res->previous
-                                                          : NULL,
-                              x->commit_hex,
-                              x->o->now != 0 ? x->o->now : time(NULL), err);
+    x->m = sites_manifest_new(
+        x->o->site, x->res->deploy,
+        x->res->previous[0] != '\0' ? x->res->previous : NULL, x->commit_hex,
+        x->o->now != 0 ? x->o->now : time(NULL), err);
     if (x->m == NULL) {
         return PIER_ERR;
     }
@@ -1174,10 +1172,10 @@ activate(struct ctx *x, struct pier_err *err)
 }
 
 int
-publish_notify_delta(const struct sites_delta *delta,
-                     const char *const *edges, size_t nedges,
-                     const char *token, unsigned timeout_ms, int out_fd,
-                     size_t *ok, size_t *failed, struct pier_err *err)
+publish_notify_delta(const struct sites_delta *delta, const char *const *edges,
+                     size_t nedges, const char *token, unsigned timeout_ms,
+                     int out_fd, size_t *ok, size_t *failed,
+                     struct pier_err *err)
 {
     struct publish_edge_result *r;
     struct pier_buf json;

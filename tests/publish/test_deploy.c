@@ -18,13 +18,13 @@
 #include "tests/lib/s3_test_origin.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <fcntl.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,8 +35,7 @@ static struct s3_test_origin *origin;
 static struct pier_s3_config cfg;
 static char edge_parent[SITES_DEPLOY_ID_MAX + 1]; /* set by the edge test */
 
-static void PIER_PRINTF(1, 2)
-sh(const char *fmt, ...)
+static void PIER_PRINTF(1, 2) sh(const char *fmt, ...)
 {
     char cmd[4096], line[8192];
     va_list ap;
@@ -103,7 +102,10 @@ static int
 publish(struct publish_result *res, struct pier_err *err)
 {
     struct publish_opts o = {
-        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = "blog",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
     };
 
     return publish_run(&o, res, err);
@@ -142,8 +144,8 @@ live_manifest(void)
 static const struct sites_entry *
 entry(const struct sites_manifest *m, const char *path)
 {
-    const struct sites_entry *e = sites_manifest_get(m, pier_str_cstr(path),
-                                                     NULL);
+    const struct sites_entry *e =
+        sites_manifest_get(m, pier_str_cstr(path), NULL);
 
     if (e == NULL) {
         fail_msg("no '%s' in the manifest", path);
@@ -263,7 +265,10 @@ static void
 assert_same_as_full(const char *site)
 {
     struct publish_opts o = {
-        .site = site, .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = site,
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
     };
     struct publish_result res;
     struct pier_err err;
@@ -424,7 +429,10 @@ static void
 test_deploy_second_site_uploads_no_blob(void **state)
 {
     struct publish_opts o = {
-        .site = "mirror", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = "mirror",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
     };
     struct publish_result res;
     struct pier_err err;
@@ -455,7 +463,10 @@ static void
 test_deploy_dry_run_writes_nothing(void **state)
 {
     struct publish_opts o = {
-        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = "blog",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
         .dry_run = true,
     };
     struct publish_result res;
@@ -547,8 +558,13 @@ test_deploy_tells_the_edges(void **state)
     char closed[64];
     const char *edges[2];
     struct publish_opts o = {
-        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
-        .edges = edges, .nedges = 2, .edge_token = "tok3n",
+        .site = "blog",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
+        .edges = edges,
+        .nedges = 2,
+        .edge_token = "tok3n",
         .edge_timeout_ms = 3000,
     };
     pthread_t t;
@@ -626,9 +642,9 @@ test_deploy_history_and_rollback(void **state)
     assert_int_equal(strlen(v[n - 1].commit), 40);
     assert_true(v[n - 1].files > 0 && v[n - 1].bytes > 0);
     /* Back to the previous deploy: live moves, edges would hear of it. */
-    assert_int_equal(publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1,
-                                      &rb, &err),
-                     PIER_OK);
+    assert_int_equal(
+        publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
+        PIER_OK);
     assert_string_equal(rb.from, live.data);
     assert_string_equal(rb.to, edge_parent);
     assert_int_equal(rb.changed, 2); /* dry.txt and edge.txt go away */
@@ -642,13 +658,13 @@ test_deploy_history_and_rollback(void **state)
                                       -1, &rb, &err),
                      PIER_ERR);
     assert_non_null(strstr(err.msg, "already live"));
-    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope",
-                                      NULL, 0, NULL, 0, -1, &rb, &err),
+    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope", NULL,
+                                      0, NULL, 0, -1, &rb, &err),
                      PIER_ERR);
     assert_live_is(live.data);
-    assert_int_equal(publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0,
-                                      -1, &rb, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
+        PIER_ERR);
     assert_non_null(strstr(err.msg, "no live deploy"));
     pier_free(v);
     pier_buf_release(&live);
