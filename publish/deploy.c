@@ -771,6 +771,9 @@ struct engine {
     struct publish_levels lv;
     bool compress;
     struct publish_result *res;
+    int tty_fd;          /* a terminal to draw progress on, or -1 */
+    size_t done;         /* jobs finished */
+    double last_draw_ms; /* when progress was last drawn */
 };
 
 enum job_step { J_LIST, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
@@ -794,6 +797,21 @@ static void on_done(struct pier_s3_response *resp, const struct pier_err *err,
                     void *arg);
 static void pump(struct engine *en);
 
+/* On a terminal, one line redrawn at most ten times a second. */
+static void
+progress(struct engine *en, bool last)
+{
+    double t = now_ms();
+
+    if (en->tty_fd < 0 || (!last && t - en->last_draw_ms < 100)) {
+        return;
+    }
+    en->last_draw_ms = t;
+    dprintf(en->tty_fd, "\rblobs: %zu/%zu looked up or sent, %llu bytes sent%s",
+            en->done, en->n, (unsigned long long) en->res->bytes_uploaded,
+            last ? "\n" : "");
+}
+
 static void
 job_done(struct job *j)
 {
@@ -807,6 +825,8 @@ job_done(struct job *j)
     j->magic = 0;
     pier_free(j);
     en->active--;
+    en->done++;
+    progress(en, false);
     pump(en);
 }
 
@@ -1070,10 +1090,13 @@ upload_blobs(struct ctx *x, struct pier_err *err)
         pier_free(en.todo);
         return PIER_ERR;
     }
+    en.tty_fd = x->o->out_fd >= 0 && isatty(x->o->out_fd) ? x->o->out_fd : -1;
+    say(x, "%zu blobs not in the live deploy: looking them up", en.n);
     pump(&en);
     while (en.active > 0) {
         uv_run(&en.loop, UV_RUN_ONCE);
     }
+    progress(&en, true);
     pier_s3_client_free(en.c);
     uv_run(&en.loop, UV_RUN_DEFAULT);
     PIER_ASSERT(uv_loop_close(&en.loop) == 0);
@@ -1301,6 +1324,7 @@ run(struct ctx *x, struct pier_err *err)
         || list_files(x, err) != PIER_OK) {
         return PIER_ERR;
     }
+    say(x, "%s: commit %.10s, %zu files", o->site, x->commit_hex, x->files.n);
     if (make_graph(x, err) != PIER_OK) {
         return PIER_ERR;
     }
