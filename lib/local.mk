@@ -1,12 +1,24 @@
 # lib/local.mk - lib/'s base: core, errors, buffers, logging, CLI helpers.
-libpier_a_SOURCES += lib/core.c lib/err.c lib/buf.c lib/log.c lib/cli.c
-noinst_HEADERS += lib/core.h lib/err.h lib/buf.h lib/log.h lib/cli.h
+libpier_a_SOURCES += lib/core.c lib/err.c lib/buf.c lib/log.c lib/cli.c lib/conf.c
+noinst_HEADERS += lib/core.h lib/err.h lib/buf.h lib/log.h lib/cli.h lib/conf.h
 
-check_PROGRAMS += tests/lib/test_buf tests/lib/test_err
-TESTS += tests/lib/test_buf tests/lib/test_err
+check_PROGRAMS += tests/lib/test_buf tests/lib/test_err tests/lib/test_conf
+TESTS += tests/lib/test_buf tests/lib/test_err tests/lib/test_conf
 tests_lib_test_buf_SOURCES = tests/lib/test_buf.c
 tests_lib_test_buf_CFLAGS = $(TEST_CFLAGS)
 tests_lib_test_buf_LDADD = $(TEST_LDADD)
 tests_lib_test_err_SOURCES = tests/lib/test_err.c
 tests_lib_test_err_CFLAGS = $(TEST_CFLAGS)
 tests_lib_test_err_LDADD = $(TEST_LDADD)
+tests_lib_test_conf_SOURCES = tests/lib/test_conf.c
+tests_lib_test_conf_CFLAGS = $(TEST_CFLAGS)
+tests_lib_test_conf_LDADD = $(TEST_LDADD)
+
+# The client commands' configuration (needs lib/s3client.h).
+libpier_a_SOURCES += lib/clientconf.c
+noinst_HEADERS += lib/clientconf.h
+check_PROGRAMS += tests/lib/test_clientconf
+TESTS += tests/lib/test_clientconf
+tests_lib_test_clientconf_SOURCES = tests/lib/test_clientconf.c
+tests_lib_test_clientconf_CFLAGS = $(TEST_CFLAGS)
+tests_lib_test_clientconf_LDADD = $(TEST_LDADD)

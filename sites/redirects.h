@@ -39,6 +39,10 @@
  * (proxying), other statuses, malformed placeholders, NUL and control
  * bytes. Nothing is read past the n bytes given.
  *
+ * The request's query string takes no part in matching; a caller that
+ * keeps it (Netlify does, on redirects) appends it to a target that has
+ * none of its own.
+ *
  * Shadowing: as on Netlify, a rule without '!' does not apply to a path
  * where the site has a file. The caller says so with
  * SITES_REDIRECTS_EXISTS; the first matching rule that applies wins.

@@ -66,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     m = sites_manifest_decode((const char *) data, size, &err);
     if (m != NULL) {
+        sites_manifest_assert(m);
         round_trip(m);
         sites_manifest_free(m);
     }
@@ -77,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         to = sites_manifest_apply(from, d, &err);
         if (to != NULL) {
+            sites_manifest_assert(to);
             round_trip(to);
             sites_manifest_free(to);
         }

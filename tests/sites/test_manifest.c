@@ -76,6 +76,7 @@ mk_site(const char *id, const char *parent, const char *index_sha)
                                               sizeof(headers) - 1, &err),
                      PIER_OK);
     assert_int_equal(sites_manifest_seal(m, &err), PIER_OK);
+    sites_manifest_assert(m);
     return m;
 }
 
@@ -143,6 +144,7 @@ test_manifest_json_round_trip(void **state)
     assert_non_null(strstr(a.data, "\"alias\":\"/style.bbbbbbbbbb.css\""));
     m2 = sites_manifest_decode(a.data, a.len, &err);
     assert_non_null(m2);
+    sites_manifest_assert(m2);
     assert_string_equal(sites_manifest_site(m2), "blog");
     assert_string_equal(sites_manifest_deploy(m2), ID_2);
     assert_string_equal(sites_manifest_parent(m2), ID_1);
@@ -284,7 +286,7 @@ test_manifest_decode_refuses(void **state)
          "\",\"created\":0,\"files\":{\"/a\":{\"sha256\":\"" SHA_A
          "\",\"type\":\"text/plain\",\"size\":1,\"class\":\"entry\"},"
          "\"/a\":{}}}",
-         "duplicate"},
+         "'/a': missing \"sha256\""}, /* the last of a repeated key counts */
         {"{\"format\":1,\"site\":\"blog\",\"deploy\":\"" ID_1
          "\",\"created\":0,\"files\":{\"/a\":{\"sha256\":\"" SHA_A
          "\",\"type\":\"text/plain\",\"size\":1,\"class\":\"asset\","
@@ -468,6 +470,7 @@ test_manifest_delta_compute_apply(void **state)
 
     m3 = sites_manifest_apply(m1, d2, &err);
     assert_non_null(m3);
+    sites_manifest_assert(m3);
     encode(m2, &a);
     encode(m3, &b);
     assert_string_equal(a.data, b.data);
@@ -614,6 +617,7 @@ test_manifest_decode_byte_varied(void **state)
             a.data[i] = subst[k];
             m2 = sites_manifest_decode(a.data, a.len, &err);
             if (m2 != NULL) {
+                sites_manifest_assert(m2);
                 ok++;
                 sites_manifest_free(m2);
             } else {
@@ -679,6 +683,68 @@ test_manifest_rules_parsed(void **state)
                                  "source and a target");
 }
 
+/* Strings that need escaping survive the hand-written encoder and
+ * jansson's decoder; bytes JSON cannot carry are refused up front. */
+static void
+test_manifest_json_escapes_and_utf8(void **state)
+{
+    static const char rules[] = "# \x01 \"quoted\" back\\slash caf\xc3\xa9 \t\n"
+                                "/a /b\r\n";
+    static const char headers[] = "/*\n  X-Note: \"caf\xc3\xa9\" \\o/\n";
+    static const struct sites_header hs[] = {{"X-Q", "a \"b\" \\ c\td"}};
+    struct sites_manifest *m, *m2;
+    struct sites_entry e;
+    struct pier_buf a, b;
+    struct pier_err err;
+
+    (void) state;
+    m = sites_manifest_new("blog", ID_1, NULL, NULL, -5, &err);
+    assert_non_null(m);
+    e = mk_entry("/caf\xc3\xa9 \"x\"\\y.html", SHA_A, "text/html", 1);
+    e.headers = hs;
+    e.nheaders = 1;
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_OK);
+    e = mk_entry("/bad\xc3(.html", SHA_A, "text/html", 1);
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
+    e = mk_entry("/overlong\xc0\xaf.html", SHA_A, "text/html", 1);
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
+    e = mk_entry("/surrogate\xed\xa0\x80.html", SHA_A, "text/html", 1);
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
+    assert_int_equal(
+        sites_manifest_set_rules(m, "/a /b\xff\n", 7, NULL, 0, &err), PIER_ERR);
+    assert_string_equal(err.msg, "_redirects: not valid UTF-8");
+    assert_int_equal(sites_manifest_set_rules(m, rules, sizeof(rules) - 1,
+                                              headers, sizeof(headers) - 1,
+                                              &err),
+                     PIER_OK);
+    assert_int_equal(sites_manifest_seal(m, &err), PIER_OK);
+    encode(m, &a);
+    assert_non_null(strstr(a.data, "\\u0001"));
+    m2 = sites_manifest_decode(a.data, a.len, &err);
+    if (m2 == NULL) {
+        fail_msg("%s in %s", err.msg, a.data);
+    }
+    assert_int_equal(sites_manifest_redirects_text(m2).len, sizeof(rules) - 1);
+    assert_memory_equal(sites_manifest_redirects_text(m2).ptr, rules,
+                        sizeof(rules) - 1);
+    assert_string_equal(sites_manifest_headers_text(m2).ptr, headers);
+    assert_int_equal(sites_manifest_created(m2), -5);
+    assert_true(
+        sites_entry_eq(sites_manifest_at(m, 0), sites_manifest_at(m2, 0)));
+    encode(m2, &b);
+    assert_string_equal(a.data, b.data);
+    /* A full buffer leaves it as it was. */
+    pier_buf_release(&b);
+    pier_buf_init(&b, a.len - 1);
+    assert_int_equal(pier_buf_adds(&b, "x"), PIER_OK);
+    assert_int_equal(sites_manifest_encode(m2, &b, &err), PIER_ERR);
+    assert_string_equal(b.data, "x");
+    pier_buf_release(&a);
+    pier_buf_release(&b);
+    sites_manifest_free(m);
+    sites_manifest_free(m2);
+}
+
 int
 main(void)
 {
@@ -696,6 +762,7 @@ main(void)
         cmocka_unit_test(test_manifest_apply_refuses_missing_removal),
         cmocka_unit_test(test_manifest_decode_byte_varied),
         cmocka_unit_test(test_manifest_rules_parsed),
+        cmocka_unit_test(test_manifest_json_escapes_and_utf8),
     };
 
     return cmocka_run_group_tests_name("sites/manifest", tests, NULL, NULL);
