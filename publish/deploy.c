@@ -1202,6 +1202,7 @@ publish_notify_delta(const struct sites_delta *delta, const char *const *edges,
 {
     struct publish_edge_result *r;
     struct pier_buf json;
+    char **urls;
     size_t i;
 
     *ok = 0;
@@ -1214,9 +1215,28 @@ publish_notify_delta(const struct sites_delta *delta, const char *const *edges,
         pier_buf_release(&json);
         return PIER_ERR;
     }
+    /* The edge's admin API: POST /v1/sites/{site}/activate. */
+    urls = pier_calloc(nedges, sizeof(*urls));
+    for (i = 0; i < nedges; i++) {
+        size_t bn = strlen(edges[i]);
+        struct pier_buf u;
+
+        while (bn > 0 && edges[i][bn - 1] == '/') {
+            bn--;
+        }
+        pier_buf_init(&u, SIZE_MAX);
+        PIER_ASSERT(pier_buf_addf(&u, "%.*s/v1/sites/%s/activate", (int) bn,
+                                  edges[i], sites_delta_site(delta))
+                    == PIER_OK);
+        urls[i] = pier_buf_detach(&u, NULL);
+    }
     r = pier_calloc(nedges, sizeof(*r));
-    publish_notify(edges, nedges, token, json.data, json.len,
-                   timeout_ms != 0 ? timeout_ms : 5000, r);
+    publish_notify((const char *const *) urls, nedges, token, json.data,
+                   json.len, timeout_ms != 0 ? timeout_ms : 5000, r);
+    for (i = 0; i < nedges; i++) {
+        pier_free(urls[i]);
+    }
+    pier_free(urls);
     for (i = 0; i < nedges; i++) {
         char why[300];
 

@@ -36,8 +36,9 @@ struct sites_manifest *publish_manifest_fetch(struct pier_s3_sync *s3,
                                               const char *site, const char *id,
                                               struct pier_err *err);
 
-/* POST delta to the edges and write one line per edge to out_fd (-1:
- * none); count the answers. */
+/* POST delta to each edge's admin API (edges are base URLs such as
+ * "http://127.0.0.1:8081"; the path is /v1/sites/{site}/activate), write
+ * one line per edge to out_fd (-1: none) and count the answers. */
 int publish_notify_delta(const struct sites_delta *delta,
                          const char *const *edges, size_t nedges,
                          const char *token, unsigned timeout_ms, int out_fd,

@@ -573,11 +573,11 @@ test_deploy_tells_the_edges(void **state)
     (void) state;
     pier_buf_init(&st.req, SIZE_MAX);
     st.fd = listen_loopback(&port);
-    snprintf(st.url, sizeof(st.url), "http://127.0.0.1:%d/deploys", port);
+    snprintf(st.url, sizeof(st.url), "http://127.0.0.1:%d/", port);
     /* A port nobody listens on: refused. */
     fd = listen_loopback(&port);
     close(fd);
-    snprintf(closed, sizeof(closed), "http://127.0.0.1:%d/deploys", port);
+    snprintf(closed, sizeof(closed), "http://127.0.0.1:%d", port);
     edges[0] = st.url;
     edges[1] = closed;
     sh("echo edge > edge.txt && git add edge.txt && git commit -qm edge");
@@ -588,7 +588,9 @@ test_deploy_tells_the_edges(void **state)
     assert_int_equal(res.edges_ok, 1);
     assert_int_equal(res.edges_failed, 1);
     snprintf(edge_parent, sizeof(edge_parent), "%s", res.previous);
-    assert_true(strncmp(st.req.data, "POST /deploys HTTP/1.1\r\n", 24) == 0);
+    assert_true(strncmp(st.req.data,
+                        "POST /v1/sites/blog/activate HTTP/1.1\r\n", 39)
+                == 0);
     assert_non_null(strcasestr(st.req.data, "authorization: Bearer tok3n"));
     body = strstr(st.req.data, "\r\n\r\n") + 4;
     d = sites_delta_decode(body, strlen(body), &err);
