@@ -13,6 +13,10 @@ if [ ! -x "$AWS" ]; then
     exit 77
 fi
 
+# No pier.conf of the user's may answer for the flags below.
+export PIER_HOME="$work/home"
+unset PIER_CONFIG
+
 # The store, its bucket, a publisher key and a read-only edge key.
 start_server objstore "$PIER" objstore --data "$work/data" \
     --listen 127.0.0.1:0
@@ -115,4 +119,22 @@ check "failing build exits 1" test "$rc" = 1
 check "failing build shows its output" grep -q "compiling" "$work/publish.err"
 check "failing build names the status" grep -q "exit status 3" "$work/publish.err"
 check "failing build leaves the site as it was" grep -q "$css" <<<"$(page /)"
+
+# pier.conf's [publish] section stands in for every flag and variable.
+{
+    echo "[publish]"
+    echo "endpoint = $ep"
+    sed -n 's/^AWS_ACCESS_KEY_ID=/access_key_id = /p; s/^AWS_SECRET_ACCESS_KEY=/secret_access_key = /p' "$work/pub.env"
+    echo "edge = http://$admin"
+    echo "edge_token = t0k3n"
+} >"$work/pier.conf"
+git_ rm -q pier.ini
+printf '<p>about, from the conf\n' >"$site/about.html"
+git_ commit -qam conf
+out=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_ENDPOINT_URL \
+    "$PIER" publish --site demo --repo "$site" --config "$work/pier.conf" \
+    2>"$work/publish.err")
+check "pier.conf: publish is live" grep -q "is live" <<<"$out"
+check "pier.conf: the edge applied it" grep -q "1 applied the delta" <<<"$out"
+check "pier.conf: the edge serves it" grep -q "from the conf" <<<"$(page /about.html)"
 finish
