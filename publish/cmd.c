@@ -7,6 +7,7 @@
 #include "pier.h"
 
 #include "lib/cli.h"
+#include "lib/clientconf.h"
 #include "lib/s3client.h"
 #include "publish/deploy.h"
 #include "publish/history.h"
@@ -19,36 +20,9 @@
 #include <time.h>
 
 static const char usage_line[] =
-    "--site NAME [--repo PATH] [--ref REF] [--dry-run] [--endpoint URL] "
-    "[--bucket NAME] [--region R] [--jobs N] [--edge URL]... "
-    "[--edge-token T]";
-
-static void
-help(void)
-{
-    printf("usage: pier publish %s\n\n"
-           "Publish a commit of a site's repository: read its tree (or build "
-           "it),\nhash and rewrite its assets, compress, upload what the "
-           "store lacks,\nstore the manifest and make it live.\n\n"
-           "  --site NAME      the site (required)\n"
-           "  --repo PATH      the repository (default: $GIT_DIR or the "
-           "current folder)\n"
-           "  --ref REF        the commit, branch or tag (default: HEAD)\n"
-           "  --dry-run        read only: say what would be uploaded\n"
-           "  --endpoint URL   the S3 endpoint (default: $AWS_ENDPOINT_URL)\n"
-           "  --bucket NAME    the bucket (default: pier)\n"
-           "  --region R       the region (default: $AWS_REGION or "
-           "us-east-1)\n"
-           "  --jobs N         requests in flight (default: %d)\n"
-           "  --edge URL       an edge's admin URL the deploy delta is POSTed "
-           "to\n                   (repeatable)\n"
-           "  --edge-token T   the edges' bearer token (default: "
-           "$PIER_EDGE_TOKEN)\n\n"
-           "Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
-           "AWS_SESSION_TOKEN.\n\nThe repository's pier.ini:\n",
-           usage_line, PUBLISH_JOBS_DEFAULT);
-    publish_settings_help(stdout);
-}
+    "--site NAME [--repo PATH] [--ref REF] [--dry-run] [--jobs N] "
+    "[--endpoint URL] [--bucket NAME] [--region R] [--edge URL]... "
+    "[--edge-token T] [--data DIR] [--config FILE]";
 
 static void
 summary(const struct publish_opts *o, const struct publish_result *r)
@@ -88,80 +62,190 @@ summary(const struct publish_opts *o, const struct publish_result *r)
     }
 }
 
-/* What the flags say about the store. */
-struct store_args {
-    const char *endpoint;
-    const char *bucket;
-    const char *region;
+/* What the flags say about the store and the edges; the rest comes from
+ * pier.conf's [publish] section and the environment (lib/clientconf.h). */
+struct client_args {
+    const char *data, *config;
+    const char *endpoint, *bucket, *region;
+    const char **edges; /* flags; when given, instead of pier.conf's */
+    size_t nedges;
+    const char *edge_token;
 };
 
-static const char no_store[] =
-    "no object store: give --endpoint (or AWS_ENDPOINT_URL) and "
-    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
-
-/* The environment first, then the flags over it; false when the store is
- * not fully given. XXX: pier.conf's [publish] section (after `pier up`) is
- * not read yet. */
-static bool
-store_config(const struct store_args *a, struct pier_s3_config *cfg)
+static void
+client_args_release(struct client_args *a)
 {
-    pier_s3_config_init(cfg);
-    pier_s3_config_from_env(cfg);
-    if (a->endpoint != NULL) {
-        cfg->endpoint = a->endpoint;
-    }
-    if (a->region != NULL) {
-        cfg->region = a->region;
-    }
-    cfg->bucket = a->bucket;
-    return cfg->endpoint != NULL && cfg->access_key_id != NULL
-           && cfg->secret_access_key != NULL;
+    pier_free(a->edges);
+    a->edges = NULL;
+    a->nedges = 0;
 }
 
-/* A synchronous client on the store the flags and environment name; NULL
- * after printing why. */
-static struct pier_s3_sync *
-store_open(const char *cmd, const struct store_args *a)
+/* Flags shared by the three commands: true when c was one of them. */
+static bool
+client_flag(struct client_args *a, int c, const char *arg)
 {
-    struct pier_s3_config cfg;
-    struct pier_s3_sync *s3;
-    struct pier_err err;
+    switch (c) {
+    case 'D':
+        a->data = arg;
+        return true;
+    case 'C':
+        a->config = arg;
+        return true;
+    case 'e':
+        a->endpoint = arg;
+        return true;
+    case 'b':
+        a->bucket = arg;
+        return true;
+    case 'g':
+        a->region = arg;
+        return true;
+    case 'E':
+        a->edges = pier_realloc(a->edges, (a->nedges + 1) * sizeof(*a->edges));
+        a->edges[a->nedges++] = arg;
+        return true;
+    case 'T':
+        a->edge_token = arg;
+        return true;
+    default:
+        return false;
+    }
+}
 
-    if (!store_config(a, &cfg)) {
-        pier_cli_fail(cmd, "%s", no_store);
-        return NULL;
+#define CLIENT_OPTIONS                              \
+    {"data", required_argument, NULL, 'D'},         \
+        {"config", required_argument, NULL, 'C'},   \
+        {"endpoint", required_argument, NULL, 'e'}, \
+        {"bucket", required_argument, NULL, 'b'},   \
+        {"region", required_argument, NULL, 'g'},   \
+        {"edge", required_argument, NULL, 'E'},     \
+    {                                               \
+        "edge-token", required_argument, NULL, 'T'  \
     }
-    s3 = pier_s3_sync_new(&cfg, &err);
-    if (s3 == NULL) {
+
+static const char client_help[] =
+    "  --endpoint URL   the S3 endpoint\n"
+    "  --bucket NAME    the bucket (default: pier)\n"
+    "  --region R       the signing region (default: us-east-1)\n"
+    "  --edge URL       an edge's admin API (http://127.0.0.1:8081): the "
+    "deploy\n                   delta is POSTed to it (repeatable)\n"
+    "  --edge-token T   the edges' bearer token\n"
+    "  --data DIR       the data directory whose pier.conf to read\n"
+    "  --config FILE    the pier.conf to read\n\n"
+    "Flags first; then the [publish] section of pier.conf (--config, "
+    "$PIER_CONFIG,\nor the data directory's: --data, $PIER_HOME, "
+    "~/.local/share/pier), so that\nafter 'pier up' no flag is needed; then "
+    "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\nAWS_SECRET_ACCESS_KEY, "
+    "AWS_SESSION_TOKEN, AWS_REGION.\n";
+
+/* Load the client configuration and put the flags over it. With
+ * need_store, a store that cannot be reached as configured is an error.
+ * Prints why on failure. */
+static bool
+client_load(const char *cmd, const struct client_args *a, bool need_store,
+            struct pier_client_conf *c, struct pier_s3_config *cfg)
+{
+    const struct {
+        const char *key, *value;
+    } flags[] = {
+        {"endpoint", a->endpoint},
+        {"bucket", a->bucket},
+        {"region", a->region},
+        {"edge_token", a->edge_token},
+    };
+    struct pier_err err;
+    const char *missing;
+    size_t i;
+
+    if (pier_client_conf_load(c, a->data, a->config, &err) != PIER_OK) {
+        pier_client_conf_release(c);
         pier_cli_fail(cmd, "%s", err.msg);
+        return false;
     }
-    return s3;
+    for (i = 0; i < PIER_NELEMS(flags); i++) {
+        if (flags[i].value != NULL
+            && pier_conf_set(&pier_client_conf_section, c, flags[i].key,
+                             flags[i].value, &err)
+                   != PIER_OK) {
+            pier_client_conf_release(c);
+            pier_cli_fail(cmd, "%s", err.msg);
+            return false;
+        }
+    }
+    pier_s3_config_init(cfg);
+    pier_client_conf_s3(c, cfg);
+    missing = pier_client_conf_missing(c);
+    if (need_store && missing != NULL) {
+        pier_client_conf_release(c);
+        pier_cli_fail(cmd, "%s", missing);
+        return false;
+    }
+    return true;
+}
+
+/* The edges and token to notify: the flags', else pier.conf's, and the
+ * token also from $PIER_EDGE_TOKEN. */
+static void
+client_edges(const struct client_args *a, const struct pier_client_conf *c,
+             const char *const **edges, size_t *n, const char **token)
+{
+    if (a->nedges > 0) {
+        *edges = a->edges;
+        *n = a->nedges;
+    } else {
+        *edges = (const char *const *) c->edges.items;
+        *n = c->edges.n;
+    }
+    *token = c->edge_token != NULL ? c->edge_token : getenv("PIER_EDGE_TOKEN");
 }
 
 /* After the flags: the store, the publish, the summary. */
 static int
-run(struct publish_opts *o, const struct store_args *a)
+run(struct publish_opts *o, const struct client_args *a)
 {
+    struct pier_client_conf c;
     struct publish_result res;
     struct pier_s3_config cfg;
     struct pier_err err;
+    int rc;
 
     if (!sites_name_ok(pier_str_cstr(o->site))) {
         return pier_cli_fail("publish", "'%s' is not a site name", o->site);
     }
-    if (store_config(a, &cfg)) {
+    if (!client_load("publish", a, !o->dry_run, &c, &cfg)) {
+        return 1;
+    }
+    if (pier_client_conf_missing(&c) == NULL) {
         o->s3 = &cfg;
-    } else if (!o->dry_run) {
-        return pier_cli_fail("publish", "%s", no_store);
     }
-    if (o->edge_token == NULL) {
-        o->edge_token = getenv("PIER_EDGE_TOKEN");
-    }
-    if (publish_run(o, &res, &err) != PIER_OK) {
+    client_edges(a, &c, &o->edges, &o->nedges, &o->edge_token);
+    rc = publish_run(o, &res, &err);
+    if (rc != PIER_OK) {
+        pier_client_conf_release(&c);
         return pier_cli_fail("publish", "%s", err.msg);
     }
     summary(o, &res);
+    pier_client_conf_release(&c);
     return res.lost_race ? 1 : 0;
+}
+
+static void
+help(void)
+{
+    printf("usage: pier publish %s\n\n"
+           "Publish a commit of a site's repository: read its tree (or build "
+           "it),\nhash and rewrite its assets, compress, upload what the "
+           "store lacks,\nstore the manifest, make it live and tell the "
+           "edges.\n\n"
+           "  --site NAME      the site (required)\n"
+           "  --repo PATH      the repository (default: $GIT_DIR or the "
+           "current folder)\n"
+           "  --ref REF        the commit, branch or tag (default: HEAD)\n"
+           "  --dry-run        read only: say what would be uploaded\n"
+           "  --jobs N         requests in flight (default: %d)\n%s\n"
+           "The repository's pier.ini:\n",
+           usage_line, PUBLISH_JOBS_DEFAULT, client_help);
+    publish_settings_help(stdout);
 }
 
 int
@@ -172,25 +256,22 @@ pier_cmd_publish(int argc, char **argv)
         {"repo", required_argument, NULL, 'r'},
         {"ref", required_argument, NULL, 'R'},
         {"dry-run", no_argument, NULL, 'n'},
-        {"endpoint", required_argument, NULL, 'e'},
-        {"bucket", required_argument, NULL, 'b'},
-        {"region", required_argument, NULL, 'g'},
         {"jobs", required_argument, NULL, 'j'},
-        {"edge", required_argument, NULL, 'E'},
-        {"edge-token", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
+        CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct publish_opts o = {.out_fd = 2};
-    struct store_args a = {.bucket = "pier"};
-    const char **edges = NULL;
-    size_t nedges = 0;
+    struct client_args a = {0};
     unsigned long jobs;
     char *end;
     int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (client_flag(&a, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 's':
             o.site = optarg;
@@ -204,54 +285,35 @@ pier_cmd_publish(int argc, char **argv)
         case 'n':
             o.dry_run = true;
             break;
-        case 'e':
-            a.endpoint = optarg;
-            break;
-        case 'b':
-            a.bucket = optarg;
-            break;
-        case 'g':
-            a.region = optarg;
-            break;
         case 'j':
             jobs = strtoul(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || jobs == 0 || jobs > 256) {
-                pier_free(edges);
+                client_args_release(&a);
                 return pier_cli_usage("publish", usage_line,
                                       "--jobs wants 1 to 256, not '%s'",
                                       optarg);
             }
             o.jobs = (unsigned) jobs;
             break;
-        case 'E':
-            edges = pier_realloc(edges, (nedges + 1) * sizeof(*edges));
-            edges[nedges++] = optarg;
-            break;
-        case 'T':
-            o.edge_token = optarg;
-            break;
         case 'h':
-            pier_free(edges);
+            client_args_release(&a);
             help();
             return 0;
         default:
-            pier_free(edges);
+            client_args_release(&a);
             return pier_cli_usage("publish", usage_line, "unknown option");
         }
     }
     if (optind < argc || o.site == NULL) {
-        pier_free(edges);
+        client_args_release(&a);
         if (o.site == NULL) {
-            return pier_cli_usage("publish", usage_line,
-                                  "--site is required");
+            return pier_cli_usage("publish", usage_line, "--site is required");
         }
         return pier_cli_usage("publish", usage_line, "unexpected '%s'",
                               argv[optind]);
     }
-    o.edges = edges;
-    o.nedges = nedges;
     rc = run(&o, &a);
-    pier_free(edges);
+    client_args_release(&a);
     return rc;
 }
 
@@ -267,21 +329,42 @@ print_time(char *out, size_t n, int64_t t)
     }
 }
 
+/* The synchronous client on the configured store; NULL after printing
+ * why. */
+static struct pier_s3_sync *
+store_open(const char *cmd, const struct client_args *a,
+           struct pier_client_conf *c)
+{
+    struct pier_s3_config cfg;
+    struct pier_s3_sync *s3;
+    struct pier_err err;
+
+    if (!client_load(cmd, a, true, c, &cfg)) {
+        return NULL;
+    }
+    s3 = pier_s3_sync_new(&cfg, &err);
+    if (s3 == NULL) {
+        pier_client_conf_release(c);
+        pier_cli_fail(cmd, "%s", err.msg);
+    }
+    return s3;
+}
+
 int
 pier_cmd_deploys(int argc, char **argv)
 {
     static const char usage[] = "--site NAME [--limit N] [--endpoint URL] "
-                                "[--bucket NAME] [--region R]";
+                                "[--bucket NAME] [--region R] [--data DIR] "
+                                "[--config FILE]";
     static const struct option longopts[] = {
         {"site", required_argument, NULL, 's'},
         {"limit", required_argument, NULL, 'l'},
-        {"endpoint", required_argument, NULL, 'e'},
-        {"bucket", required_argument, NULL, 'b'},
-        {"region", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
+        CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    struct store_args a = {.bucket = "pier"};
+    struct client_args a = {0};
+    struct pier_client_conf conf;
     struct publish_deploy_info *v;
     struct pier_s3_sync *s3;
     struct pier_err err;
@@ -289,10 +372,13 @@ pier_cmd_deploys(int argc, char **argv)
     unsigned long limit = 20;
     char *end, when[32];
     size_t n, i;
-    int c;
+    int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (client_flag(&a, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 's':
             site = optarg;
@@ -300,51 +386,49 @@ pier_cmd_deploys(int argc, char **argv)
         case 'l':
             limit = strtoul(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || limit == 0) {
+                client_args_release(&a);
                 return pier_cli_usage("deploys", usage,
                                       "--limit wants a positive number");
             }
             break;
-        case 'e':
-            a.endpoint = optarg;
-            break;
-        case 'b':
-            a.bucket = optarg;
-            break;
-        case 'g':
-            a.region = optarg;
-            break;
         case 'h':
-            printf("usage: pier deploys %s\n\nList a site's deploys, oldest "
-                   "first; '*' marks the live one.\n  --limit N   show the "
-                   "last N (default 20)\n",
-                   usage);
+            client_args_release(&a);
+            printf("usage: pier deploys %s\n\nList a site's deploys in the "
+                   "order of their ids (their time);\n'*' marks the live one."
+                   "\n\n  --limit N        show the last N (default 20)\n%s",
+                   usage, client_help);
             return 0;
         default:
+            client_args_release(&a);
             return pier_cli_usage("deploys", usage, "unknown option");
         }
     }
     if (site == NULL || optind < argc) {
-        return pier_cli_usage("deploys", usage, site == NULL
-                                                    ? "--site is required"
-                                                    : "unexpected argument");
+        client_args_release(&a);
+        return pier_cli_usage("deploys", usage,
+                              site == NULL ? "--site is required"
+                                           : "unexpected argument");
     }
     if (!sites_name_ok(pier_str_cstr(site))) {
+        client_args_release(&a);
         return pier_cli_fail("deploys", "'%s' is not a site name", site);
     }
-    s3 = store_open("deploys", &a);
+    s3 = store_open("deploys", &a, &conf);
+    client_args_release(&a);
     if (s3 == NULL) {
         return 1;
     }
-    if (publish_deploys_list(s3, site, limit, &v, &n, &err) != PIER_OK) {
-        pier_s3_sync_free(s3);
+    rc = publish_deploys_list(s3, site, limit, &v, &n, &err);
+    pier_s3_sync_free(s3);
+    pier_client_conf_release(&conf);
+    if (rc != PIER_OK) {
         return pier_cli_fail("deploys", "%s", err.msg);
     }
-    pier_s3_sync_free(s3);
     if (n == 0) {
         printf("%s has no deploys\n", site);
     } else {
-        printf("  %-40s %-10s %-21s %7s %12s\n", "DEPLOY", "COMMIT",
-               "CREATED", "FILES", "BYTES");
+        printf("  %-40s %-10s %-21s %7s %12s\n", "DEPLOY", "COMMIT", "CREATED",
+               "FILES", "BYTES");
     }
     for (i = n > limit ? n - limit : 0; i < n; i++) {
         print_time(when, sizeof(when), v[i].created);
@@ -361,57 +445,41 @@ pier_cmd_rollback(int argc, char **argv)
 {
     static const char usage[] =
         "--site NAME [ID] [--edge URL]... [--edge-token T] [--endpoint URL] "
-        "[--bucket NAME] [--region R]";
+        "[--bucket NAME] [--region R] [--data DIR] [--config FILE]";
     static const struct option longopts[] = {
         {"site", required_argument, NULL, 's'},
-        {"edge", required_argument, NULL, 'E'},
-        {"edge-token", required_argument, NULL, 'T'},
-        {"endpoint", required_argument, NULL, 'e'},
-        {"bucket", required_argument, NULL, 'b'},
-        {"region", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
+        CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    struct store_args a = {.bucket = "pier"};
+    struct client_args a = {0};
+    struct pier_client_conf conf;
     struct publish_rollback_result res;
     struct pier_s3_sync *s3;
     struct pier_err err;
-    const char *site = NULL, *to = NULL, *token = NULL;
-    const char **edges = NULL;
-    size_t nedges = 0;
+    const char *site = NULL, *to = NULL, *token;
+    const char *const *edges;
+    size_t nedges;
     int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (client_flag(&a, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 's':
             site = optarg;
             break;
-        case 'E':
-            edges = pier_realloc(edges, (nedges + 1) * sizeof(*edges));
-            edges[nedges++] = optarg;
-            break;
-        case 'T':
-            token = optarg;
-            break;
-        case 'e':
-            a.endpoint = optarg;
-            break;
-        case 'b':
-            a.bucket = optarg;
-            break;
-        case 'g':
-            a.region = optarg;
-            break;
         case 'h':
-            pier_free(edges);
+            client_args_release(&a);
             printf("usage: pier rollback %s\n\nMake an earlier deploy live "
                    "again (default: the one before the live one)\nand tell "
-                   "the edges; uploads nothing.\n",
-                   usage);
+                   "the edges; uploads nothing.\n\n%s",
+                   usage, client_help);
             return 0;
         default:
-            pier_free(edges);
+            client_args_release(&a);
             return pier_cli_usage("rollback", usage, "unknown option");
         }
     }
@@ -419,27 +487,25 @@ pier_cmd_rollback(int argc, char **argv)
         to = argv[optind++];
     }
     if (site == NULL || optind < argc) {
-        pier_free(edges);
-        return pier_cli_usage("rollback", usage, site == NULL
-                                                     ? "--site is required"
-                                                     : "unexpected argument");
+        client_args_release(&a);
+        return pier_cli_usage("rollback", usage,
+                              site == NULL ? "--site is required"
+                                           : "unexpected argument");
     }
     if (!sites_name_ok(pier_str_cstr(site))) {
-        pier_free(edges);
+        client_args_release(&a);
         return pier_cli_fail("rollback", "'%s' is not a site name", site);
     }
-    if (token == NULL) {
-        token = getenv("PIER_EDGE_TOKEN");
-    }
-    s3 = store_open("rollback", &a);
+    s3 = store_open("rollback", &a, &conf);
     if (s3 == NULL) {
-        pier_free(edges);
+        client_args_release(&a);
         return 1;
     }
-    rc = publish_rollback(s3, site, to, edges, nedges, token, 0, 2, &res,
-                          &err);
+    client_edges(&a, &conf, &edges, &nedges, &token);
+    rc = publish_rollback(s3, site, to, edges, nedges, token, 0, 2, &res, &err);
     pier_s3_sync_free(s3);
-    pier_free(edges);
+    pier_client_conf_release(&conf);
+    client_args_release(&a);
     if (rc != PIER_OK) {
         return pier_cli_fail("rollback", "%s", err.msg);
     }

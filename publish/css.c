@@ -63,8 +63,7 @@ is_digit(unsigned char ch)
 static bool
 is_nonprint(unsigned char ch)
 {
-    return ch <= 0x08 || ch == 0x0b || (ch >= 0x0e && ch <= 0x1f)
-           || ch == 0x7f;
+    return ch <= 0x08 || ch == 0x0b || (ch >= 0x0e && ch <= 0x1f) || ch == 0x7f;
 }
 
 static void
@@ -109,8 +108,8 @@ string_start(struct publish_css_scanner *sc, unsigned char quote,
 }
 
 int
-publish_css_scan(struct publish_css_scanner *sc, const char *p,
-                 const char *end, struct publish_css_ref *ref, size_t *used)
+publish_css_scan(struct publish_css_scanner *sc, const char *p, const char *end,
+                 struct publish_css_ref *ref, size_t *used)
 {
     const char *start = p;
     int state = sc->state;
@@ -276,13 +275,14 @@ publish_css_scan(struct publish_css_scanner *sc, const char *p,
                 sc->tok_end = sc->pos;
                 state = s_data;
                 emit = sc->import && sc->depth == 0 ? PUBLISH_CSS_IMPORT
-                                                     : PUBLISH_CSS_URL;
+                                                    : PUBLISH_CSS_URL;
             } else if (is_ws(ch)) {
                 sc->tok_end = sc->pos;
                 state = s_url_trail;
             } else if (ch == '\\') {
                 state = s_url_esc;
-            } else if (ch == '"' || ch == '\'' || ch == '(' || is_nonprint(ch)) {
+            } else if (ch == '"' || ch == '\'' || ch == '('
+                       || is_nonprint(ch)) {
                 state = s_bad_url;
             }
             break;
@@ -303,7 +303,7 @@ publish_css_scan(struct publish_css_scanner *sc, const char *p,
             if (ch == ')') {
                 state = s_data;
                 emit = sc->import && sc->depth == 0 ? PUBLISH_CSS_IMPORT
-                                                     : PUBLISH_CSS_URL;
+                                                    : PUBLISH_CSS_URL;
                 break;
             }
             state = s_bad_url;
@@ -445,9 +445,8 @@ publish_css_unescape(const char *raw, size_t n, struct pier_buf *out)
 }
 
 void
-publish_css_collect(const char *css, size_t n, size_t base,
-                    unsigned first_line, unsigned group,
-                    struct publish_refs *refs)
+publish_css_collect(const char *css, size_t n, size_t base, unsigned first_line,
+                    unsigned group, struct publish_refs *refs)
 {
     struct publish_css_scanner sc;
     struct publish_css_ref cr;
@@ -456,8 +455,9 @@ publish_css_collect(const char *css, size_t n, size_t base,
 
     publish_css_scanner_init(&sc);
     pier_buf_init(&val, SIZE_MAX);
-    while (off < n && publish_css_scan(&sc, css + off, css + n, &cr, &used)
-                          == PIER_OK) {
+    while (off < n
+           && publish_css_scan(&sc, css + off, css + n, &cr, &used)
+                  == PIER_OK) {
         struct publish_ref *r;
         const char *url = css + cr.start;
         size_t len = cr.end - cr.start;

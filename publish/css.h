@@ -48,11 +48,11 @@ struct publish_css_scanner {
     enum publish_css_kind str_kind; /* what the current string is, 0: none */
     char word[20];                  /* the identifier, lower-cased */
     size_t wordlen;
-    bool word_fn;     /* the identifier may name a function */
-    bool word_at;     /* it is an at-keyword */
-    bool import;      /* after @import, before its first URL */
-    unsigned depth;   /* parentheses open */
-    unsigned imgset;  /* depth inside image-set(), 0 outside */
+    bool word_fn;    /* the identifier may name a function */
+    bool word_at;    /* it is an at-keyword */
+    bool import;     /* after @import, before its first URL */
+    unsigned depth;  /* parentheses open */
+    unsigned imgset; /* depth inside image-set(), 0 outside */
 };
 
 void publish_css_scanner_init(struct publish_css_scanner *sc);

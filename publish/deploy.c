@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOB_MAGIC        0x6b2e91d4u
-#define BUILD_TAIL_MAX   4096
+#define JOB_MAGIC      0x6b2e91d4u
+#define BUILD_TAIL_MAX 4096
 
 const char *
 publish_cache_control(enum sites_class klass)
@@ -79,8 +79,7 @@ struct ctx {
     struct sites_delta *delta;
 };
 
-static void PIER_PRINTF(2, 3)
-say(const struct ctx *x, const char *fmt, ...)
+static void PIER_PRINTF(2, 3) say(const struct ctx *x, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -142,8 +141,9 @@ take_id(const struct pier_buf *body, char id[SITES_DEPLOY_ID_MAX + 1])
 {
     size_t n = body->len;
 
-    while (n > 0 && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'
-                     || body->data[n - 1] == ' ')) {
+    while (n > 0
+           && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'
+               || body->data[n - 1] == ' ')) {
         n--;
     }
     if (!sites_deploy_id_ok(pier_str_make(body->data, n))) {
@@ -369,8 +369,8 @@ check_rules(struct ctx *x, struct pier_err *err)
     if (!x->have_redirects && !x->have_headers) {
         return PIER_OK;
     }
-    m = sites_manifest_new(x->o->site, "19700101T000000Z-check", NULL, NULL,
-                           0, err);
+    m = sites_manifest_new(x->o->site, "19700101T000000Z-check", NULL, NULL, 0,
+                           err);
     if (m == NULL) {
         return PIER_ERR;
     }
@@ -524,8 +524,8 @@ name_is_plain(const char *name)
 
     for (p = name; *p != '\0'; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
-              || *p == '_' || *p == '~')) {
+              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'
+              || *p == '~')) {
             return false;
         }
     }
@@ -607,8 +607,7 @@ plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
                 continue;
             }
             if (x->bufs[i].len == 0
-                && publish_file_read(x->repo, f, &x->bufs[i], err)
-                       != PIER_OK) {
+                && publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
                 return PIER_ERR;
             }
             for (k = 0; k < c->nnames && !c->parse[i]; k++) {
@@ -629,7 +628,7 @@ static int
 make_graph(struct ctx *x, struct pier_err *err)
 {
     struct publish_graph_opts go = {.hash = x->set.hash,
-                                     .hash_len = x->set.hash_len};
+                                    .hash_len = x->set.hash_len};
     size_t i, n = x->files.n;
     char path[SITES_PATH_MAX + 2];
     struct incr c;
@@ -755,9 +754,11 @@ group_blobs(struct ctx *x)
 }
 
 /*
- * Step 4: the blob engine. A job takes one blob through HEAD, and then
- * either HEADs of its variants (present: learn their sizes) or the
- * compression and the PUTs (missing).
+ * Step 4: the blob engine. A job takes one blob through one listing of
+ * the prefix blobs/<sha256>, which says in one request whether the blob
+ * and each of its variants are stored, and their sizes (four HEADs
+ * otherwise). A stored blob is done; a missing one is compressed on the
+ * thread pool and its missing variants, then itself, are PUT.
  */
 struct engine {
     uv_loop_t loop;
@@ -770,9 +771,12 @@ struct engine {
     struct publish_levels lv;
     bool compress;
     struct publish_result *res;
+    int tty_fd;          /* a terminal to draw progress on, or -1 */
+    size_t done;         /* jobs finished */
+    double last_draw_ms; /* when progress was last drawn */
 };
 
-enum job_step { J_HEAD, J_HEAD_VAR, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
+enum job_step { J_LIST, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
 
 struct job {
     unsigned magic;
@@ -782,6 +786,7 @@ struct job {
     int e;
     struct pier_buf var[PUBLISH_ENC_N];
     bool keep[PUBLISH_ENC_N];
+    uint64_t stored[PUBLISH_ENC_N]; /* sizes of variants already stored */
     uv_work_t work;
     int work_rc;
     struct pier_err work_err;
@@ -791,6 +796,21 @@ struct job {
 static void on_done(struct pier_s3_response *resp, const struct pier_err *err,
                     void *arg);
 static void pump(struct engine *en);
+
+/* On a terminal, one line redrawn at most ten times a second. */
+static void
+progress(struct engine *en, bool last)
+{
+    double t = now_ms();
+
+    if (en->tty_fd < 0 || (!last && t - en->last_draw_ms < 100)) {
+        return;
+    }
+    en->last_draw_ms = t;
+    dprintf(en->tty_fd, "\rblobs: %zu/%zu looked up or sent, %llu bytes sent%s",
+            en->done, en->n, (unsigned long long) en->res->bytes_uploaded,
+            last ? "\n" : "");
+}
 
 static void
 job_done(struct job *j)
@@ -805,6 +825,8 @@ job_done(struct job *j)
     j->magic = 0;
     pier_free(j);
     en->active--;
+    en->done++;
+    progress(en, false);
     pump(en);
 }
 
@@ -837,16 +859,6 @@ job_request(struct job *j, enum pier_s3_op op, const struct pier_s3_request *r)
 }
 
 static void
-head_variant(struct job *j)
-{
-    struct pier_s3_request r = {0};
-
-    set_key(j, sites_enc_suffix((enum sites_enc) j->e));
-    r.key = j->key;
-    job_request(j, PIER_S3_OP_HEAD, &r);
-}
-
-static void
 put(struct job *j, const void *p, size_t n, const char *sha)
 {
     struct pier_s3_request r = {0};
@@ -856,8 +868,8 @@ put(struct job *j, const void *p, size_t n, const char *sha)
 
     h[0] = (struct pier_s3_header){PIER_STR("Content-Type"),
                                    pier_str_cstr(j->b->type)};
-    h[1] = (struct pier_s3_header){PIER_STR("Cache-Control"),
-                                   pier_str_cstr(cc)};
+    h[1] =
+        (struct pier_s3_header){PIER_STR("Cache-Control"), pier_str_cstr(cc)};
     r.key = j->key;
     r.body = p;
     r.body_len = n;
@@ -870,11 +882,12 @@ put(struct job *j, const void *p, size_t n, const char *sha)
     job_request(j, PIER_S3_OP_PUT, &r);
 }
 
-/* PUT the next kept variant, or the identity blob when none is left. */
+/* PUT the next kept variant the store lacks, or the identity blob when
+ * none is left. */
 static void
 put_next(struct job *j)
 {
-    while (j->e < PUBLISH_ENC_N && !j->keep[j->e]) {
+    while (j->e < PUBLISH_ENC_N && (!j->keep[j->e] || j->stored[j->e] != 0)) {
         j->e++;
     }
     if (j->e < PUBLISH_ENC_N) {
@@ -894,9 +907,9 @@ do_compress(uv_work_t *w)
     struct job *j = w->data;
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
-    j->work_rc = publish_compress_variants(j->b->type, j->b->data, j->b->len,
-                                           &j->en->lv, j->var, j->keep,
-                                           &j->work_err);
+    j->work_rc =
+        publish_compress_variants(j->b->type, j->b->data, j->b->len, &j->en->lv,
+                                  j->var, j->keep, &j->work_err);
 }
 
 static void
@@ -914,10 +927,40 @@ after_compress(uv_work_t *w, int status)
         return;
     }
     for (e = 0; e < PUBLISH_ENC_N; e++) {
-        j->b->enc[e] = j->keep[e] ? j->var[e].len : 0;
+        /* A variant stored by an earlier, interrupted publish stays. */
+        j->b->enc[e] = j->stored[e] != 0 ? j->stored[e]
+                       : j->keep[e]      ? j->var[e].len
+                                         : 0;
     }
     j->e = 0;
     put_next(j);
+}
+
+/* What the listing of blobs/<sha256> says. */
+static bool
+read_listing(struct job *j, const struct pier_s3_list *l)
+{
+    size_t pn = strlen("blobs/") + strlen(j->b->sha256), i;
+    bool have = false;
+    int e;
+
+    for (i = 0; i < l->nobjects; i++) {
+        const char *key = l->objects[i].key;
+
+        if (strlen(key) < pn || strncmp(key, j->key, pn) != 0) {
+            continue;
+        }
+        if (key[pn] == '\0') {
+            have = true;
+            continue;
+        }
+        for (e = 0; e < PUBLISH_ENC_N; e++) {
+            if (strcmp(key + pn, sites_enc_suffix((enum sites_enc) e)) == 0) {
+                j->stored[e] = l->objects[i].size;
+            }
+        }
+    }
+    return have;
 }
 
 static void
@@ -928,42 +971,31 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
     switch (j->step) {
-    case J_HEAD:
-        if (err == NULL) {
-            res->blobs_present++;
-            j->step = J_HEAD_VAR;
-            j->e = 0;
-            head_variant(j);
-        } else if (publish_err_is_404(err)) {
-            PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
-            if (j->en->compress && j->b->data != NULL) {
-                j->step = J_COMPRESS;
-                j->work.data = j;
-                PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
-                                          after_compress)
-                            == 0);
-            } else {
-                j->e = PUBLISH_ENC_N;
-                put_next(j);
-            }
-        } else {
-            job_fail(j, err);
-        }
-        return;
-    case J_HEAD_VAR:
-        if (err == NULL) {
-            j->b->enc[j->e] =
-                resp->content_length > 0 ? (uint64_t) resp->content_length : 0;
-        } else if (publish_err_is_404(err)) {
-            j->b->enc[j->e] = 0;
-        } else {
+    case J_LIST:
+        if (err != NULL) {
             job_fail(j, err);
             return;
         }
-        if (++j->e < PUBLISH_ENC_N) {
-            head_variant(j);
-        } else {
+        if (read_listing(j, &resp->list)) {
+            int e;
+
+            res->blobs_present++;
+            for (e = 0; e < PUBLISH_ENC_N; e++) {
+                j->b->enc[e] = j->stored[e];
+            }
             job_done(j);
+            return;
+        }
+        PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
+        if (j->en->compress && j->b->data != NULL) {
+            j->step = J_COMPRESS;
+            j->work.data = j;
+            PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
+                                      after_compress)
+                        == 0);
+        } else {
+            j->e = PUBLISH_ENC_N;
+            put_next(j);
         }
         return;
     case J_PUT_VAR:
@@ -1012,10 +1044,11 @@ pump(struct engine *en)
             pier_buf_init(&j->var[e], SIZE_MAX);
         }
         en->active++;
-        j->step = J_HEAD;
+        j->step = J_LIST;
         set_key(j, "");
-        r.key = j->key;
-        job_request(j, PIER_S3_OP_HEAD, &r);
+        r.prefix = j->key;
+        r.max_keys = 16;
+        job_request(j, PIER_S3_OP_LIST, &r);
     }
 }
 
@@ -1057,10 +1090,13 @@ upload_blobs(struct ctx *x, struct pier_err *err)
         pier_free(en.todo);
         return PIER_ERR;
     }
+    en.tty_fd = x->o->out_fd >= 0 && isatty(x->o->out_fd) ? x->o->out_fd : -1;
+    say(x, "%zu blobs not in the live deploy: looking them up", en.n);
     pump(&en);
     while (en.active > 0) {
         uv_run(&en.loop, UV_RUN_ONCE);
     }
+    progress(&en, true);
     pier_s3_client_free(en.c);
     uv_run(&en.loop, UV_RUN_DEFAULT);
     PIER_ASSERT(uv_loop_close(&en.loop) == 0);
@@ -1079,11 +1115,10 @@ make_manifest(struct ctx *x, struct pier_err *err)
     size_t i, n = publish_graph_count(x->g);
     char path[SITES_PATH_MAX + 2], alias[SITES_PATH_MAX + 2];
 
-    x->m = sites_manifest_new(x->o->site, x->res->deploy,
-                              x->res->previous[0] != '\0' ? x->res->previous
-                                                          : NULL,
-                              x->commit_hex,
-                              x->o->now != 0 ? x->o->now : time(NULL), err);
+    x->m = sites_manifest_new(
+        x->o->site, x->res->deploy,
+        x->res->previous[0] != '\0' ? x->res->previous : NULL, x->commit_hex,
+        x->o->now != 0 ? x->o->now : time(NULL), err);
     if (x->m == NULL) {
         return PIER_ERR;
     }
@@ -1160,13 +1195,14 @@ activate(struct ctx *x, struct pier_err *err)
 }
 
 int
-publish_notify_delta(const struct sites_delta *delta,
-                     const char *const *edges, size_t nedges,
-                     const char *token, unsigned timeout_ms, int out_fd,
-                     size_t *ok, size_t *failed, struct pier_err *err)
+publish_notify_delta(const struct sites_delta *delta, const char *const *edges,
+                     size_t nedges, const char *token, unsigned timeout_ms,
+                     int out_fd, size_t *ok, size_t *failed,
+                     struct pier_err *err)
 {
     struct publish_edge_result *r;
     struct pier_buf json;
+    char **urls;
     size_t i;
 
     *ok = 0;
@@ -1179,9 +1215,28 @@ publish_notify_delta(const struct sites_delta *delta,
         pier_buf_release(&json);
         return PIER_ERR;
     }
+    /* The edge's admin API: POST /v1/sites/{site}/activate. */
+    urls = pier_calloc(nedges, sizeof(*urls));
+    for (i = 0; i < nedges; i++) {
+        size_t bn = strlen(edges[i]);
+        struct pier_buf u;
+
+        while (bn > 0 && edges[i][bn - 1] == '/') {
+            bn--;
+        }
+        pier_buf_init(&u, SIZE_MAX);
+        PIER_ASSERT(pier_buf_addf(&u, "%.*s/v1/sites/%s/activate", (int) bn,
+                                  edges[i], sites_delta_site(delta))
+                    == PIER_OK);
+        urls[i] = pier_buf_detach(&u, NULL);
+    }
     r = pier_calloc(nedges, sizeof(*r));
-    publish_notify(edges, nedges, token, json.data, json.len,
-                   timeout_ms != 0 ? timeout_ms : 5000, r);
+    publish_notify((const char *const *) urls, nedges, token, json.data,
+                   json.len, timeout_ms != 0 ? timeout_ms : 5000, r);
+    for (i = 0; i < nedges; i++) {
+        pier_free(urls[i]);
+    }
+    pier_free(urls);
     for (i = 0; i < nedges; i++) {
         char why[300];
 
@@ -1289,6 +1344,7 @@ run(struct ctx *x, struct pier_err *err)
         || list_files(x, err) != PIER_OK) {
         return PIER_ERR;
     }
+    say(x, "%s: commit %.10s, %zu files", o->site, x->commit_hex, x->files.n);
     if (make_graph(x, err) != PIER_OK) {
         return PIER_ERR;
     }

@@ -31,7 +31,7 @@ struct node {
     size_t *target; /* per reference: the file it names, or NOFILE */
     int state;      /* 0: not seen, 1: on the walk's stack, 2: done */
     bool asset;
-    bool plain; /* in a cycle: keeps its plain name */
+    bool plain;  /* in a cycle: keeps its plain name */
     char *owned; /* rewritten bytes when not the input's */
     char *hashed;
 };
@@ -51,7 +51,7 @@ struct publish_graph {
 };
 
 static void PIER_PRINTF(2, 3)
-warn(struct publish_graph *g, const char *fmt, ...)
+    warn(struct publish_graph *g, const char *fmt, ...)
 {
     struct pier_buf b;
     va_list ap;
@@ -65,8 +65,8 @@ warn(struct publish_graph *g, const char *fmt, ...)
         pier_buf_release(&b);
         return; /* a warning over 4 KB is not worth printing */
     }
-    g->warnings = pier_realloc(g->warnings,
-                               (g->nwarnings + 1) * sizeof(*g->warnings));
+    g->warnings =
+        pier_realloc(g->warnings, (g->nwarnings + 1) * sizeof(*g->warnings));
     g->warnings[g->nwarnings++] = pier_buf_detach(&b, NULL);
 }
 
@@ -156,8 +156,8 @@ hashed_path(const char *path, const char *hex, unsigned hash_len,
     const char *slash = strrchr(path, '/');
     const char *base = slash != NULL ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
-    size_t stem = dot != NULL && dot != base ? (size_t) (dot - path)
-                                             : strlen(path);
+    size_t stem =
+        dot != NULL && dot != base ? (size_t) (dot - path) : strlen(path);
 
     pier_buf_reset(out);
     PIER_ASSERT(pier_buf_add(out, path, stem) == PIER_OK);

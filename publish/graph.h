@@ -30,8 +30,8 @@
 
 /* One file of the site, as input. */
 struct publish_graph_in {
-    const char *path;   /* site path, no leading slash */
-    const char *data;   /* its bytes */
+    const char *path; /* site path, no leading slash */
+    const char *data; /* its bytes */
     size_t len;
     const char *sha256; /* NULL, or the bytes' SHA-256 in hex, known from
                          * the live manifest: then data may be NULL (never

@@ -81,8 +81,8 @@ publish_deploys_list(struct pier_s3_sync *s3, const char *site, size_t load,
         qsort(v, k, sizeof(*v), cmp_info);
     }
     for (i = k > load ? k - load : 0; i < k; i++) {
-        struct sites_manifest *m = publish_manifest_fetch(s3, site, v[i].id,
-                                                          err);
+        struct sites_manifest *m =
+            publish_manifest_fetch(s3, site, v[i].id, err);
         const char *c;
 
         if (m == NULL) {
@@ -161,9 +161,8 @@ publish_rollback(struct pier_s3_sync *s3, const char *site, const char *to,
                      site, winner[0] != '\0' ? winner : "unknown");
         goto out;
     }
-    rc = publish_notify_delta(delta, edges, nedges, edge_token,
-                              edge_timeout_ms, out_fd, &res->edges_ok,
-                              &res->edges_failed, err);
+    rc = publish_notify_delta(delta, edges, nedges, edge_token, edge_timeout_ms,
+                              out_fd, &res->edges_ok, &res->edges_failed, err);
 out:
     sites_delta_free(delta);
     sites_manifest_free(target);

@@ -27,12 +27,12 @@ struct publish_deploy_info {
     bool loaded; /* the manifest was read (else only id and live) */
 };
 
-/* List site's deploys in id order (by time, to the second) into *out (the caller frees it with
- * pier_free); the last `load` of them have their manifests read for the
- * details (0: none). */
-int publish_deploys_list(struct pier_s3_sync *s3, const char *site,
-                         size_t load, struct publish_deploy_info **out,
-                         size_t *n, struct pier_err *err);
+/* List site's deploys in id order (by time, to the second) into *out (the
+ * caller frees it with pier_free); the last `load` of them have their manifests
+ * read for the details (0: none). */
+int publish_deploys_list(struct pier_s3_sync *s3, const char *site, size_t load,
+                         struct publish_deploy_info **out, size_t *n,
+                         struct pier_err *err);
 
 struct publish_rollback_result {
     char from[SITES_DEPLOY_ID_MAX + 1]; /* live before */
@@ -46,8 +46,8 @@ struct publish_rollback_result {
  * no live deploy, no such deploy, no parent, or another writer moved the
  * pointer meanwhile (err says so). out_fd gets one line per edge (-1:
  * none). */
-int publish_rollback(struct pier_s3_sync *s3, const char *site,
-                     const char *to, const char *const *edges, size_t nedges,
+int publish_rollback(struct pier_s3_sync *s3, const char *site, const char *to,
+                     const char *const *edges, size_t nedges,
                      const char *edge_token, unsigned edge_timeout_ms,
                      int out_fd, struct publish_rollback_result *res,
                      struct pier_err *err);

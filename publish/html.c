@@ -21,10 +21,10 @@
 
 struct attr_ctx {
     struct publish_refs *refs;
-    const char *value;  /* decoded */
-    size_t base;        /* document offset of value[0] when exact */
-    unsigned group;     /* NOGROUP when exact */
-    unsigned line;      /* line of value[0] */
+    const char *value; /* decoded */
+    size_t base;       /* document offset of value[0] when exact */
+    unsigned group;    /* NOGROUP when exact */
+    unsigned line;     /* line of value[0] */
     const char *what;
 };
 
@@ -141,7 +141,7 @@ static bool
 link_rel_counts(const GumboVector *attrs)
 {
     static const char *const rels[] = {
-        "stylesheet", "preload", "modulepreload", "prefetch",
+        "stylesheet", "preload",          "modulepreload", "prefetch",
         "icon",       "apple-touch-icon", "manifest",
     };
     GumboAttribute *rel = gumbo_get_attribute(attrs, "rel");
@@ -193,8 +193,8 @@ attr_setup(struct attr_ctx *a, const char *doc, size_t n,
         a->group = PUBLISH_REF_NOGROUP;
         a->base = (size_t) (raw - doc);
     } else {
-        a->group = publish_refs_add_group(a->refs, start, start + rn,
-                                          at->value, vn, q);
+        a->group = publish_refs_add_group(a->refs, start, start + rn, at->value,
+                                          vn, q);
         a->base = 0;
     }
     return true;
@@ -231,8 +231,8 @@ do_attr(struct publish_refs *refs, const char *doc, size_t n,
         break;
     case k_style:
         publish_css_collect(a.value, vn,
-                            a.group == PUBLISH_REF_NOGROUP ? a.base : 0,
-                            a.line, a.group, refs);
+                            a.group == PUBLISH_REF_NOGROUP ? a.base : 0, a.line,
+                            a.group, refs);
         break;
     }
 }

@@ -10,8 +10,8 @@
 #include "lib/s3client.h"
 #include "sites/manifest.h"
 
-#define PUBLISH_LIVE_MAX         1024                  /* bytes of live/<site> */
-#define PUBLISH_MANIFEST_ZST_MAX (256u * 1024 * 1024)  /* a stored manifest */
+#define PUBLISH_LIVE_MAX         1024                 /* bytes of live/<site> */
+#define PUBLISH_MANIFEST_ZST_MAX (256u * 1024 * 1024) /* a stored manifest */
 #define PUBLISH_MANIFEST_MAX     (1024u * 1024 * 1024) /* its JSON */
 
 bool publish_err_is_404(const struct pier_err *err);
@@ -26,8 +26,8 @@ int publish_live_read(struct pier_s3_sync *s3, const char *site,
 /* Point live/<site> at id, on condition that it still has etag (NULL: that
  * it does not exist). When another writer got there first, PIER_OK with
  * *lost set and winner holding what is live now ("" if unknown). */
-int publish_live_flip(struct pier_s3_sync *s3, const char *site,
-                      const char *id, const char *etag, bool *lost,
+int publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
+                      const char *etag, bool *lost,
                       char winner[SITES_DEPLOY_ID_MAX + 1],
                       struct pier_err *err);
 
@@ -36,8 +36,9 @@ struct sites_manifest *publish_manifest_fetch(struct pier_s3_sync *s3,
                                               const char *site, const char *id,
                                               struct pier_err *err);
 
-/* POST delta to the edges and write one line per edge to out_fd (-1:
- * none); count the answers. */
+/* POST delta to each edge's admin API (edges are base URLs such as
+ * "http://127.0.0.1:8081"; the path is /v1/sites/{site}/activate), write
+ * one line per edge to out_fd (-1: none) and count the answers. */
 int publish_notify_delta(const struct sites_delta *delta,
                          const char *const *edges, size_t nedges,
                          const char *token, unsigned timeout_ms, int out_fd,

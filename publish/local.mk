@@ -37,5 +37,8 @@ tests_publish_test_deploy_SOURCES = tests/publish/test_deploy.c \
 tests_publish_test_deploy_CFLAGS = $(TEST_CFLAGS)
 tests_publish_test_deploy_LDADD = $(TEST_LDADD)
 
+TESTS += tests/publish/test_publish.sh
+EXTRA_DIST += tests/publish/test_publish.sh
+
 FUZZ_TARGETS += tests/fuzz/fuzz_css tests/fuzz/fuzz_html
 EXTRA_DIST += tests/fuzz/fuzz_css.c tests/fuzz/fuzz_html.c

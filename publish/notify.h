@@ -14,10 +14,10 @@
 #include "lib/core.h"
 
 struct publish_edge_result {
-    bool ok;        /* answered 2xx */
-    int status;     /* HTTP status; 0 when none came */
-    double ms;      /* from the start to the answer or the failure */
-    char msg[256];  /* "204", "connection refused", "timed out"... */
+    bool ok;       /* answered 2xx */
+    int status;    /* HTTP status; 0 when none came */
+    double ms;     /* from the start to the answer or the failure */
+    char msg[256]; /* "204", "connection refused", "timed out"... */
 };
 
 /* POST body (len bytes, JSON) to each of urls[0..n), with

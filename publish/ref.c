@@ -157,20 +157,21 @@ splice_diff(struct pier_buf *out, const char *old, size_t on, const char *nw,
 /* One reference's replacement, appended to out. text is what the range
  * indexes (the document or a group's value). */
 static int
-splice_one(struct pier_buf *out, const char *text, const struct publish_ref *ref,
-           const char *url)
+splice_one(struct pier_buf *out, const char *text,
+           const struct publish_ref *ref, const char *url)
 {
     if (ref->raw_is_url) {
         return splice_diff(out, text + ref->start, ref->end - ref->start, url,
                            strlen(url), ref->esc);
     }
-    return ref->esc == PUBLISH_ESC_CSS ? publish_esc_css(out, url, strlen(url))
-                                       : publish_esc_html(out, url, strlen(url));
+    return ref->esc == PUBLISH_ESC_CSS
+               ? publish_esc_css(out, url, strlen(url))
+               : publish_esc_html(out, url, strlen(url));
 }
 
 struct edit {
     size_t start, end;
-    size_t ref;   /* index of the reference, or SIZE_MAX for a group */
+    size_t ref; /* index of the reference, or SIZE_MAX for a group */
     unsigned group;
 };
 
@@ -188,9 +189,8 @@ cmp_edit(const void *a, const void *b)
 /* Rewrite one group's decoded value with its references, then splice it
  * re-encoded and quoted over the attribute's raw value. */
 static int
-splice_group(const struct publish_refs *r, unsigned gi,
-             const char *const *urls, struct pier_buf *out,
-             struct pier_err *err)
+splice_group(const struct publish_refs *r, unsigned gi, const char *const *urls,
+             struct pier_buf *out, struct pier_err *err)
 {
     const struct publish_ref_group *g = &r->groups[gi];
     struct publish_refs sub;
@@ -205,8 +205,8 @@ splice_group(const struct publish_refs *r, unsigned gi,
     for (i = 0; i < r->n; i++) {
         if (r->refs[i].group == gi) {
             struct publish_ref *s = publish_refs_add(
-                &sub, r->refs[i].url, strlen(r->refs[i].url),
-                r->refs[i].start, r->refs[i].end, r->refs[i].line);
+                &sub, r->refs[i].url, strlen(r->refs[i].url), r->refs[i].start,
+                r->refs[i].end, r->refs[i].line);
 
             s->esc = r->refs[i].esc;
             s->raw_is_url = r->refs[i].raw_is_url;

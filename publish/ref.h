@@ -41,8 +41,8 @@ struct publish_ref {
     unsigned line;     /* 1-based line of start in the document */
     unsigned group;    /* index into publish_refs.groups, or NOGROUP */
     enum publish_esc esc;
-    bool raw_is_url;   /* the range's bytes are exactly url */
-    const char *what;  /* static: "img src", "css url()"... for messages */
+    bool raw_is_url;  /* the range's bytes are exactly url */
+    const char *what; /* static: "img src", "css url()"... for messages */
 };
 
 /* An HTML attribute whose raw value is not its decoded value. */
@@ -50,7 +50,7 @@ struct publish_ref_group {
     size_t start, end; /* the raw value in the document, quotes included */
     char *value;       /* the decoded value; owned by the list */
     size_t len;
-    char quote;        /* '"', '\'' or 0 when unquoted */
+    char quote; /* '"', '\'' or 0 when unquoted */
 };
 
 struct publish_refs {

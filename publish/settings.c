@@ -103,8 +103,8 @@ add_patterns(struct publish_settings *c, const char *v)
         if (n == 0) {
             break;
         }
-        c->exclude = pier_realloc(c->exclude,
-                                  (c->nexclude + 1) * sizeof(*c->exclude));
+        c->exclude =
+            pier_realloc(c->exclude, (c->nexclude + 1) * sizeof(*c->exclude));
         c->exclude[c->nexclude++] = pier_strndup(v, n);
         v += n;
     }

@@ -50,7 +50,7 @@ void publish_settings_release(struct publish_settings *c);
 /* Parse text (n bytes, no NUL needed) into c, on top of what c holds;
  * messages start with "name:line: ". */
 int publish_settings_parse(struct publish_settings *c, const char *name,
-                         const char *text, size_t n, struct pier_err *err);
+                           const char *text, size_t n, struct pier_err *err);
 
 /* Print the keys, their defaults and help to f. */
 void publish_settings_help(FILE *f);

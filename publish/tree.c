@@ -27,7 +27,7 @@ struct publish_repo {
 
 /* Turn libgit2's last error into err (captured where it arises). */
 static int PIER_PRINTF(2, 3)
-git_fail(struct pier_err *err, const char *fmt, ...)
+    git_fail(struct pier_err *err, const char *fmt, ...)
 {
     const git_error *e = git_error_last();
     char what[200];
@@ -262,8 +262,7 @@ subtree(struct publish_repo *r, git_tree *tree, const char *prefix,
         n--;
     }
     if (n == 0) {
-        return git_tree_dup(out, tree) == 0 ? PIER_OK
-                                            : git_fail(err, "tree");
+        return git_tree_dup(out, tree) == 0 ? PIER_OK : git_fail(err, "tree");
     }
     if (n >= sizeof(dir)) {
         return pier_err_set(err, "folder name too long");
@@ -598,8 +597,7 @@ publish_run_command(const char *command, const char *cwd, unsigned timeout_ms,
                             (timeout_ms + 999) / 1000);
     }
     if (WIFSIGNALED(status)) {
-        return pier_err_set(err, "build killed by signal %d",
-                            WTERMSIG(status));
+        return pier_err_set(err, "build killed by signal %d", WTERMSIG(status));
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         return pier_err_set(err, "build failed with exit status %d",

@@ -40,9 +40,9 @@ int publish_repo_settings(struct publish_repo *r, const git_oid *commit,
 
 /* One file to publish. */
 struct publish_file {
-    char *path;     /* site path: no leading slash */
-    git_oid blob;   /* its git blob id (computed for built files) */
-    char *disk;     /* a built file's path on disk, NULL: read from git */
+    char *path;   /* site path: no leading slash */
+    git_oid blob; /* its git blob id (computed for built files) */
+    char *disk;   /* a built file's path on disk, NULL: read from git */
 };
 
 /* A list of files, sorted by path after publish_files_sort(). Owns its

@@ -24,7 +24,8 @@ publish_url_is_absolute(const char *url)
         return true; /* browsers read backslashes as slashes in http URLs */
     }
     /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
-    if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z'))) {
+    if (!((url[0] >= 'a' && url[0] <= 'z')
+          || (url[0] >= 'A' && url[0] <= 'Z'))) {
         return false;
     }
     for (i = 1; url[i] != '\0'; i++) {
@@ -191,7 +192,8 @@ publish_url_rename(const char *url, const char *name, const char *hashed_name,
     }
     pier_buf_reset(out);
     PIER_ASSERT(pier_buf_add(out, url, pn - suf) == PIER_OK);
-    PIER_ASSERT(pier_buf_add(out, hashed_name + pre, hn - pre - suf) == PIER_OK);
+    PIER_ASSERT(pier_buf_add(out, hashed_name + pre, hn - pre - suf)
+                == PIER_OK);
     PIER_ASSERT(pier_buf_adds(out, url + pn - suf) == PIER_OK);
     return true;
 }

@@ -32,9 +32,10 @@ bool publish_url_is_absolute(const char *url);
 /* The new URL for a reference: url with the last segment of its path
  * replaced by hashed_name when that segment names `name` (the target's
  * file name); the query, fragment and the rest of the path are kept as
- * written (out, without maximum, is reset first). Returns false when the segment is not the file
- * name (a folder, an index page), or when the name's extension is written
- * with escapes in url, so that the rewrite would not be an insertion. */
+ * written (out, without maximum, is reset first). Returns false when the
+ * segment is not the file name (a folder, an index page), or when the name's
+ * extension is written with escapes in url, so that the rewrite would not be an
+ * insertion. */
 bool publish_url_rename(const char *url, const char *name,
                         const char *hashed_name, struct pier_buf *out);
 

@@ -20,8 +20,9 @@ make_text(struct pier_buf *b, size_t n)
     size_t i = 0;
 
     while (b->len < n) {
-        assert_int_equal(pier_buf_addf(b, "<p class=\"item\">Item %zu of the "
-                                          "list, with some words.</p>\n",
+        assert_int_equal(pier_buf_addf(b,
+                                       "<p class=\"item\">Item %zu of the "
+                                       "list, with some words.</p>\n",
                                        i++),
                          PIER_OK);
     }

@@ -32,7 +32,8 @@ scan(const char *css, size_t chunk, struct found *f)
     f->n = 0;
     while (off < n) {
         size_t lim = chunk == 0 || off + chunk > n ? n : off + chunk;
-        int rc = publish_css_scan(&sc, css + off, css + lim, &f->r[f->n], &used);
+        int rc =
+            publish_css_scan(&sc, css + off, css + lim, &f->r[f->n], &used);
 
         assert_true(used <= lim - off);
         off += used;
@@ -184,19 +185,19 @@ test_css_escapes(void **state)
     assert_int_equal(f.n, 3);
     pier_buf_init(&b, SIZE_MAX);
     assert_true(f.r[0].escaped);
-    assert_int_equal(publish_css_unescape(css + f.r[0].start,
-                                          f.r[0].end - f.r[0].start, &b),
-                     PIER_OK);
+    assert_int_equal(
+        publish_css_unescape(css + f.r[0].start, f.r[0].end - f.r[0].start, &b),
+        PIER_OK);
     assert_string_equal(b.data, "a).png");
     pier_buf_reset(&b);
-    assert_int_equal(publish_css_unescape(css + f.r[1].start,
-                                          f.r[1].end - f.r[1].start, &b),
-                     PIER_OK);
+    assert_int_equal(
+        publish_css_unescape(css + f.r[1].start, f.r[1].end - f.r[1].start, &b),
+        PIER_OK);
     assert_string_equal(b.data, "q\"A.png");
     pier_buf_reset(&b);
-    assert_int_equal(publish_css_unescape(css + f.r[2].start,
-                                          f.r[2].end - f.r[2].start, &b),
-                     PIER_OK);
+    assert_int_equal(
+        publish_css_unescape(css + f.r[2].start, f.r[2].end - f.r[2].start, &b),
+        PIER_OK);
     assert_string_equal(b.data, "line.png");
     pier_buf_release(&b);
 }
@@ -219,12 +220,12 @@ test_css_unescape_code_points(void **state)
 static void
 test_css_broken_tokens(void **state)
 {
-    const char *css = "a{b:url(\"x.png\n);}\n"     /* bad string */
-                      "c{d:url(a b.png)}"          /* space inside */
-                      "e{f:url(a\"b.png)}"         /* quote inside */
-                      "g{h:url(a(b.png)}"          /* paren inside */
+    const char *css = "a{b:url(\"x.png\n);}\n" /* bad string */
+                      "c{d:url(a b.png)}"      /* space inside */
+                      "e{f:url(a\"b.png)}"     /* quote inside */
+                      "g{h:url(a(b.png)}"      /* paren inside */
                       "i{j:url(ok.png)}"
-                      "k{l:url(\"cut.png";         /* ends mid-string */
+                      "k{l:url(\"cut.png"; /* ends mid-string */
     struct found f;
 
     (void) state;
@@ -263,9 +264,9 @@ test_css_collect_and_rewrite(void **state)
     assert_false(refs.refs[2].raw_is_url);
     assert_string_equal(refs.refs[3].url, "http://x/y.png");
     pier_buf_init(&out, SIZE_MAX);
-    assert_int_equal(publish_refs_rewrite(&refs, css, strlen(css), urls, &out,
-                                          &err),
-                     PIER_OK);
+    assert_int_equal(
+        publish_refs_rewrite(&refs, css, strlen(css), urls, &out, &err),
+        PIER_OK);
     assert_string_equal(out.data,
                         "@import 'base.0a1b2c3d.css';\n"
                         "a{background:url(img/a.89abcdef.png?v=1#x)}\n"
@@ -290,9 +291,9 @@ test_css_rewrite_escapes_new_text(void **state)
     publish_css_collect(css, strlen(css), 0, 1, PUBLISH_REF_NOGROUP, &refs);
     assert_int_equal(refs.n, 1);
     pier_buf_init(&out, SIZE_MAX);
-    assert_int_equal(publish_refs_rewrite(&refs, css, strlen(css), urls, &out,
-                                          &err),
-                     PIER_OK);
+    assert_int_equal(
+        publish_refs_rewrite(&refs, css, strlen(css), urls, &out, &err),
+        PIER_OK);
     assert_string_equal(out.data, "a{b:url(x\\28 1\\29 \\20 \\22 \\26 .png)}");
     publish_refs_release(&refs);
     pier_buf_release(&out);

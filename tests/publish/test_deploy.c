@@ -18,13 +18,13 @@
 #include "tests/lib/s3_test_origin.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <fcntl.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,8 +35,7 @@ static struct s3_test_origin *origin;
 static struct pier_s3_config cfg;
 static char edge_parent[SITES_DEPLOY_ID_MAX + 1]; /* set by the edge test */
 
-static void PIER_PRINTF(1, 2)
-sh(const char *fmt, ...)
+static void PIER_PRINTF(1, 2) sh(const char *fmt, ...)
 {
     char cmd[4096], line[8192];
     va_list ap;
@@ -103,15 +102,18 @@ static int
 publish(struct publish_result *res, struct pier_err *err)
 {
     struct publish_opts o = {
-        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = "blog",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
     };
 
     return publish_run(&o, res, err);
 }
 
-/* The live manifest, decoded from the store. */
+/* The live manifest of a site, decoded from the store. */
 static struct sites_manifest *
-live_manifest(void)
+site_manifest(const char *site)
 {
     struct pier_buf id, zst;
     struct pier_err err;
@@ -120,8 +122,9 @@ live_manifest(void)
 
     pier_buf_init(&id, SIZE_MAX);
     pier_buf_init(&zst, SIZE_MAX);
-    assert_true(s3_test_origin_get(origin, "live/blog", &id));
-    snprintf(key, sizeof(key), "sites/blog/deploys/%s.json.zst", id.data);
+    snprintf(key, sizeof(key), "live/%s", site);
+    assert_true(s3_test_origin_get(origin, key, &id));
+    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", site, id.data);
     assert_true(s3_test_origin_get(origin, key, &zst));
     m = sites_manifest_load_zst(zst.data, zst.len, SIZE_MAX, &err);
     if (m == NULL) {
@@ -132,11 +135,17 @@ live_manifest(void)
     return m;
 }
 
+static struct sites_manifest *
+live_manifest(void)
+{
+    return site_manifest("blog");
+}
+
 static const struct sites_entry *
 entry(const struct sites_manifest *m, const char *path)
 {
-    const struct sites_entry *e = sites_manifest_get(m, pier_str_cstr(path),
-                                                     NULL);
+    const struct sites_entry *e =
+        sites_manifest_get(m, pier_str_cstr(path), NULL);
 
     if (e == NULL) {
         fail_msg("no '%s' in the manifest", path);
@@ -256,7 +265,10 @@ static void
 assert_same_as_full(const char *site)
 {
     struct publish_opts o = {
-        .site = site, .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = site,
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
     };
     struct publish_result res;
     struct pier_err err;
@@ -417,10 +429,15 @@ static void
 test_deploy_second_site_uploads_no_blob(void **state)
 {
     struct publish_opts o = {
-        .site = "mirror", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = "mirror",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
     };
     struct publish_result res;
     struct pier_err err;
+    struct sites_manifest *a, *b;
+    size_t i;
 
     (void) state;
     assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
@@ -428,13 +445,28 @@ test_deploy_second_site_uploads_no_blob(void **state)
     assert_int_equal(res.variants_uploaded, 0);
     assert_int_equal(res.blobs_present, res.blobs);
     assert_string_equal(res.previous, "");
+    /* The variants were found with their sizes. */
+    a = site_manifest("blog");
+    b = site_manifest("mirror");
+    assert_int_equal(sites_manifest_count(a), sites_manifest_count(b));
+    for (i = 0; i < sites_manifest_count(a); i++) {
+        assert_memory_equal(sites_manifest_at(a, i)->enc_size,
+                            sites_manifest_at(b, i)->enc_size,
+                            sizeof(sites_manifest_at(a, i)->enc_size));
+    }
+    assert_true(entry(b, "/big.txt")->enc_size[SITES_ENC_BR] > 0);
+    sites_manifest_free(a);
+    sites_manifest_free(b);
 }
 
 static void
 test_deploy_dry_run_writes_nothing(void **state)
 {
     struct publish_opts o = {
-        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
+        .site = "blog",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
         .dry_run = true,
     };
     struct publish_result res;
@@ -526,8 +558,13 @@ test_deploy_tells_the_edges(void **state)
     char closed[64];
     const char *edges[2];
     struct publish_opts o = {
-        .site = "blog", .repo = repo, .s3 = &cfg, .out_fd = -1,
-        .edges = edges, .nedges = 2, .edge_token = "tok3n",
+        .site = "blog",
+        .repo = repo,
+        .s3 = &cfg,
+        .out_fd = -1,
+        .edges = edges,
+        .nedges = 2,
+        .edge_token = "tok3n",
         .edge_timeout_ms = 3000,
     };
     pthread_t t;
@@ -536,11 +573,11 @@ test_deploy_tells_the_edges(void **state)
     (void) state;
     pier_buf_init(&st.req, SIZE_MAX);
     st.fd = listen_loopback(&port);
-    snprintf(st.url, sizeof(st.url), "http://127.0.0.1:%d/deploys", port);
+    snprintf(st.url, sizeof(st.url), "http://127.0.0.1:%d/", port);
     /* A port nobody listens on: refused. */
     fd = listen_loopback(&port);
     close(fd);
-    snprintf(closed, sizeof(closed), "http://127.0.0.1:%d/deploys", port);
+    snprintf(closed, sizeof(closed), "http://127.0.0.1:%d", port);
     edges[0] = st.url;
     edges[1] = closed;
     sh("echo edge > edge.txt && git add edge.txt && git commit -qm edge");
@@ -551,7 +588,9 @@ test_deploy_tells_the_edges(void **state)
     assert_int_equal(res.edges_ok, 1);
     assert_int_equal(res.edges_failed, 1);
     snprintf(edge_parent, sizeof(edge_parent), "%s", res.previous);
-    assert_true(strncmp(st.req.data, "POST /deploys HTTP/1.1\r\n", 24) == 0);
+    assert_true(strncmp(st.req.data,
+                        "POST /v1/sites/blog/activate HTTP/1.1\r\n", 39)
+                == 0);
     assert_non_null(strcasestr(st.req.data, "authorization: Bearer tok3n"));
     body = strstr(st.req.data, "\r\n\r\n") + 4;
     d = sites_delta_decode(body, strlen(body), &err);
@@ -605,9 +644,9 @@ test_deploy_history_and_rollback(void **state)
     assert_int_equal(strlen(v[n - 1].commit), 40);
     assert_true(v[n - 1].files > 0 && v[n - 1].bytes > 0);
     /* Back to the previous deploy: live moves, edges would hear of it. */
-    assert_int_equal(publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1,
-                                      &rb, &err),
-                     PIER_OK);
+    assert_int_equal(
+        publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
+        PIER_OK);
     assert_string_equal(rb.from, live.data);
     assert_string_equal(rb.to, edge_parent);
     assert_int_equal(rb.changed, 2); /* dry.txt and edge.txt go away */
@@ -621,13 +660,13 @@ test_deploy_history_and_rollback(void **state)
                                       -1, &rb, &err),
                      PIER_ERR);
     assert_non_null(strstr(err.msg, "already live"));
-    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope",
-                                      NULL, 0, NULL, 0, -1, &rb, &err),
+    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope", NULL,
+                                      0, NULL, 0, -1, &rb, &err),
                      PIER_ERR);
     assert_live_is(live.data);
-    assert_int_equal(publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0,
-                                      -1, &rb, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
+        PIER_ERR);
     assert_non_null(strstr(err.msg, "no live deploy"));
     pier_free(v);
     pier_buf_release(&live);

@@ -48,8 +48,7 @@ out_of(const struct publish_graph *g, const char *path)
 
 /* The hashed name a file with these bytes gets. */
 static void
-name_for(const char *path, const char *bytes, size_t n, char *out,
-         size_t outn)
+name_for(const char *path, const char *bytes, size_t n, char *out, size_t outn)
 {
     char hex[PUBLISH_SHA256_HEX];
     struct pier_buf b;
@@ -61,7 +60,10 @@ name_for(const char *path, const char *bytes, size_t n, char *out,
     pier_buf_release(&b);
 }
 
-#define IN(p, s) {.path = (p), .data = (s), .len = sizeof(s) - 1}
+#define IN(p, s)                                       \
+    {                                                  \
+        .path = (p), .data = (s), .len = sizeof(s) - 1 \
+    }
 
 static void
 test_graph_hashes_children_first(void **state)
@@ -75,14 +77,10 @@ test_graph_hashes_children_first(void **state)
     static const char base_css[] =
         "@font-face{src:url(\"/fonts/f.woff2\") format('woff2')}\n";
     const struct publish_graph_in in[] = {
-        IN("index.html", html),
-        IN("css/site.css", site_css),
-        IN("css/base.css", base_css),
-        IN("img/logo.png", "PNG-logo"),
-        IN("img/bg.png", "PNG-bg"),
-        IN("fonts/f.woff2", "WOFF2"),
-        IN("app.js", "console.log(1)\n"),
-        IN("robots.txt", "User-agent: *\n"),
+        IN("index.html", html),           IN("css/site.css", site_css),
+        IN("css/base.css", base_css),     IN("img/logo.png", "PNG-logo"),
+        IN("img/bg.png", "PNG-bg"),       IN("fonts/f.woff2", "WOFF2"),
+        IN("app.js", "console.log(1)\n"), IN("robots.txt", "User-agent: *\n"),
         IN("unused.png", "PNG-unused"),
     };
     char font[64], bg[64], logo[64], js[64], base[64], site[64];
@@ -209,12 +207,13 @@ static void
 test_graph_missing_files_warn_with_line(void **state)
 {
     const struct publish_graph_in in[] = {
-        IN("blog/post.html", "<p>\n<img src=\"img/gone.png\">\n"
-                             "<a href=\"https://x.org/\">x</a>"
-                             "<a href=\"#top\">t</a>"
-                             "<img src=\"data:image/png;base64,AA\">\n"
-                             "<a href=\"/about\">a</a><a href=\"../docs/\">d</a>"
-                             "<a href=\"/nowhere/\">n</a>"),
+        IN("blog/post.html",
+           "<p>\n<img src=\"img/gone.png\">\n"
+           "<a href=\"https://x.org/\">x</a>"
+           "<a href=\"#top\">t</a>"
+           "<img src=\"data:image/png;base64,AA\">\n"
+           "<a href=\"/about\">a</a><a href=\"../docs/\">d</a>"
+           "<a href=\"/nowhere/\">n</a>"),
         IN("about.html", "<p>about"),
         IN("docs/index.html", "<p>docs"),
         IN("style.css", "a{b:url(\n\nmissing.svg)}"),
@@ -325,10 +324,16 @@ test_graph_opaque_and_forced_assets(void **state)
                                   "4444444444444444444444444";
     const struct publish_graph_in in[] = {
         {.path = "old.html", .len = 10, .sha256 = sha_page, .opaque = true},
-        {.path = "site.css", .len = 20, .sha256 = sha_css, .opaque = true,
+        {.path = "site.css",
+         .len = 20,
+         .sha256 = sha_css,
+         .opaque = true,
          .asset = true},
         {.path = "logo.png", .len = 30, .sha256 = sha_png, .asset = true},
-        {.path = "page.html", .len = 5, .sha256 = sha_page, .opaque = true,
+        {.path = "page.html",
+         .len = 5,
+         .sha256 = sha_page,
+         .opaque = true,
          .asset = true},
         IN("new.html", "<link rel=stylesheet href=site.css>"),
     };

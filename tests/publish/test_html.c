@@ -59,9 +59,9 @@ test_html_finds_each_kind(void **state)
         "<iframe src=\"frame.html\"></iframe>\n"
         "</body></html>\n";
     static const char *const want[] = {
-        "css/a.css", "fav.ico", "m.js",    "app.js",   "page.html#top",
-        "logo.png",  "v.mp4",   "poster.jpg", "doc.pdf", "s.webp",
-        "frame.html",
+        "css/a.css",     "fav.ico",  "m.js",       "app.js",
+        "page.html#top", "logo.png", "v.mp4",      "poster.jpg",
+        "doc.pdf",       "s.webp",   "frame.html",
     };
     struct publish_refs refs;
     size_t i;
@@ -123,8 +123,8 @@ test_html_srcset_descriptors(void **state)
     /* A URL ends at whitespace: "a.png,b.png" is one URL (HTML's srcset
      * parsing strips only trailing commas). */
     static const char *const want[] = {
-        "small.jpg", "large.jpg", "a.png,b.png",
-        "data:image/png;base64,AA==", "c.png", "d.png",
+        "small.jpg", "large.jpg", "a.png,b.png", "data:image/png;base64,AA==",
+        "c.png",     "d.png",
     };
     struct span s = {0};
     size_t i;
