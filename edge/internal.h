@@ -86,6 +86,7 @@ struct edge_server {
     unsigned nworkers;
     uint64_t poll_ms;
     struct pier_http_server *http;
+    struct pier_tls *tls; /* NULL without a TLS listener */
     struct edge_cache *cache;
     struct edge_fetches *fetches;
     struct edge_hazard *hz;

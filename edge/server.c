@@ -13,6 +13,7 @@
 
 #include "edge/internal.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "sites/record.h"
 
 #include <errno.h>
@@ -261,6 +262,53 @@ load_record(struct edge_server *s, struct edge_site *site)
     site->ndomains = rc.n;
 }
 
+/* Load the site's certificate (tls/<site>/cert.pem and key.pem) for each
+ * of its names. A missing pair is fine (the site has no TLS); a bad one
+ * fails that site's TLS with a clear log line, never the edge. */
+static void
+load_certs(struct edge_server *s, struct edge_site *site)
+{
+    char key[SITES_NAME_MAX + 32], local[SITES_NAME_MAX + 16];
+    struct pier_s3_response cert, pkey;
+    struct pier_err err;
+    size_t i;
+
+    if (s->tls == NULL) {
+        return;
+    }
+    snprintf(key, sizeof(key), "tls/%s/cert.pem", site->name);
+    if (s3_get(s, key, 1 << 20, &cert, &err) != PIER_OK) {
+        pier_s3_response_release(&cert);
+        if (err.http != 404) {
+            pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate: %s",
+                     site->name, err.msg);
+        }
+        return;
+    }
+    snprintf(key, sizeof(key), "tls/%s/key.pem", site->name);
+    if (s3_get(s, key, 1 << 20, &pkey, &err) != PIER_OK) {
+        pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate key: %s",
+                 site->name, err.msg);
+        pier_s3_response_release(&cert);
+        pier_s3_response_release(&pkey);
+        return;
+    }
+    snprintf(local, sizeof(local), "%s.localhost", site->name);
+    for (i = 0; i <= site->ndomains; i++) {
+        const char *name = i < site->ndomains ? site->domains[i] : local;
+
+        if (pier_tls_set_cert(s->tls, name, cert.body.data, cert.body.len,
+                              pkey.body.data, pkey.body.len, &err)
+            != PIER_OK) {
+            pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate for %s: %s",
+                     site->name, name, err.msg);
+            break;
+        }
+    }
+    pier_s3_response_release(&cert);
+    pier_s3_response_release(&pkey);
+}
+
 /* Load site's live deploy when its pointer changed (or always, with
  * force). Keeps the old deploy on any failure. */
 static int
@@ -321,6 +369,7 @@ load_site(struct edge_server *s, struct edge_site *site, bool force,
         return pier_err_set(err, "%s is not the manifest of %s", key, id);
     }
     load_record(s, site);
+    load_certs(s, site);
     site_swap(s, site, m);
     snprintf(site->pointer_etag, sizeof(site->pointer_etag), "%s", etag);
     pier_log(PIER_LOG_INFO, "edge", "site '%s': deploy %s live (%zu paths)",
@@ -595,6 +644,12 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
     if (s->sync == NULL) {
         goto fail;
     }
+    if (o->tls_listen != NULL) {
+        s->tls = pier_tls_new(err);
+        if (s->tls == NULL) {
+            goto fail;
+        }
+    }
 
     /* Sites first: an edge that cannot see its store does not start. */
     PIER_ASSERT(pthread_mutex_lock(&s->ctl_mu) == 0);
@@ -616,6 +671,14 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         || pier_http_server_listen(s->http, "http", host, port, NULL,
                                    edge_serve, s, err)
                != PIER_OK) {
+        goto fail;
+    }
+    if (o->tls_listen != NULL
+        && (split_addr(o->tls_listen, host, sizeof(host), &port, err)
+                != PIER_OK
+            || pier_http_server_listen(s->http, "https", host, port, s->tls,
+                                       edge_serve, s, err)
+                   != PIER_OK)) {
         goto fail;
     }
     if (o->admin != NULL
@@ -644,6 +707,7 @@ edge_server_free(struct edge_server *s)
     }
     PIER_CHECK_OBJ(s, SERVER_MAGIC);
     pier_http_server_free(s->http);
+    pier_tls_free(s->tls);
     for (i = 0; s->workers != NULL && i < s->nworkers; i++) {
         if (s->workers[i] != NULL) {
             s->workers[i]->magic = 0;

@@ -49,7 +49,7 @@ static unsigned char big[BIG_LEN];
 struct world {
     struct s3_test_origin *o;
     struct edge_server *srv;
-    char http[64], admin[64];
+    char http[64], admin[64], https[64];
     char dir[256];
     struct sites_manifest *m1;
 };
@@ -179,6 +179,68 @@ deploy(const char *id, const char *index, bool upload)
     return m;
 }
 
+/* A self-signed certificate for names into dir/<tag>-{cert,key}.pem,
+ * uploaded as tls/<site>/. */
+static void
+make_cert(const char *site, const char *cn, const char *san)
+{
+    char cmd[1024], path[512];
+    struct pier_buf b;
+    FILE *f;
+    const char *which[2] = {"cert", "key"};
+    int i;
+    size_t n;
+
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=%s "
+             "-addext subjectAltName=%s -keyout %s/%s-key.pem "
+             "-out %s/%s-cert.pem 2>/dev/null",
+             cn, san, W.dir, site, W.dir, site);
+    PIER_ASSERT(system(cmd) == 0);
+    for (i = 0; i < 2; i++) {
+        char buf[8192];
+
+        snprintf(path, sizeof(path), "%s/%s-%s.pem", W.dir, site, which[i]);
+        f = fopen(path, "r");
+        PIER_ASSERT(f != NULL);
+        n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        pier_buf_init(&b, SIZE_MAX);
+        PIER_ASSERT(pier_buf_add(&b, buf, n) == PIER_OK);
+        snprintf(path, sizeof(path), "tls/%s/%s.pem", site, which[i]);
+        s3_test_origin_put(W.o, path, b.data, b.len);
+        pier_buf_release(&b);
+    }
+}
+
+/* A second site, with its own domain and certificate. */
+static void
+make_shop(void)
+{
+    static const char record[] = "[site]\ndomains = shop.example.com\n";
+    static const char page[] = "<!doctype html>shop\n";
+    struct pier_err err;
+    struct sites_manifest *m =
+        sites_manifest_new("shop", "20261124T093000Z-dddddd", NULL, NULL,
+                           1795512600, &err);
+    struct pier_buf b;
+
+    PIER_ASSERT(m != NULL);
+    add_file(m, "/index.html", page, strlen(page), "text/html", SITES_CLASS_ENTRY,
+             NULL, false, true);
+    PIER_ASSERT(sites_manifest_seal(m, &err) == PIER_OK);
+    pier_buf_init(&b, SIZE_MAX);
+    PIER_ASSERT(sites_manifest_store_zst(m, 3, &b, &err) == PIER_OK);
+    s3_test_origin_put(W.o, "sites/shop/deploys/20261124T093000Z-dddddd.json.zst",
+                       b.data, b.len);
+    s3_test_origin_put(W.o, "live/shop", "20261124T093000Z-dddddd", 23);
+    s3_test_origin_put(W.o, "sites/shop.ini", record, strlen(record));
+    pier_buf_release(&b);
+    sites_manifest_free(m);
+    make_cert("shop", "shop.example.com", "DNS:shop.example.com");
+}
+
 static int
 setup(void **state)
 {
@@ -198,6 +260,11 @@ setup(void **state)
     W.m1 = deploy("20261124T093000Z-aaaaaa", index_v1, true);
     publish(W.m1);
     s3_test_origin_put(W.o, "sites/blog.ini", record, strlen(record));
+    snprintf(W.dir, sizeof(W.dir), "/tmp/pier-test-edge.XXXXXX");
+    PIER_ASSERT(mkdtemp(W.dir) != NULL);
+    make_cert("blog", "blog.example.com",
+              "DNS:blog.example.com,DNS:*.blog.test,DNS:blog.localhost");
+    make_shop();
 
     memset(&o, 0, sizeof(o));
     pier_s3_config_init(&o.s3);
@@ -216,9 +283,8 @@ setup(void **state)
     o.cache.mem_max = 64 << 20;
     /* big.bin (300 KB) never enters memory: the disk tier serves it. */
     o.cache.object_max = 100000;
-    snprintf(W.dir, sizeof(W.dir), "/tmp/pier-test-edge.XXXXXX");
-    PIER_ASSERT(mkdtemp(W.dir) != NULL);
     o.cache.dir = W.dir;
+    o.tls_listen = "127.0.0.1:0";
     o.cache.disk_max = 64 << 20;
     o.workers = 2;
     o.poll_ms = 600000; /* the test drives loads itself */
@@ -235,6 +301,9 @@ setup(void **state)
                 == PIER_OK);
     PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "admin",
                                       W.admin, sizeof(W.admin))
+                == PIER_OK);
+    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "https",
+                                      W.https, sizeof(W.https))
                 == PIER_OK);
     return 0;
 }
@@ -648,6 +717,60 @@ test_server_coalesces_misses(void **state)
     assert_int_equal(os1.requests - os0.requests, 2);
 }
 
+/* TLS: each site's certificate by SNI, verified against that site's own
+ * self-signed certificate only. */
+static void
+https_get(struct reply *r, const char *site, const char *host)
+{
+    struct curl_slist *hl, *resolve;
+    char base[128], ca[512], rs[300];
+    const char *port = strrchr(W.https, ':') + 1;
+    CURL *c;
+
+    snprintf(base, sizeof(base), "%s:%s", host, port);
+    c = prepare(r, "GET", NULL, "/", base, &hl, NULL, NULL);
+    snprintf(rs, sizeof(rs), "%s:%s:127.0.0.1", host, port);
+    resolve = curl_slist_append(NULL, rs);
+    snprintf(ca, sizeof(ca), "%s/%s-cert.pem", W.dir, site);
+    {
+        char url[256];
+
+        snprintf(url, sizeof(url), "https://%s/", base);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+    }
+    curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    r->rc = curl_easy_perform(c);
+    finish(c, r, hl);
+    curl_slist_free_all(resolve);
+}
+
+static void
+test_server_tls_by_sni(void **state)
+{
+    struct reply r;
+
+    (void) state;
+    https_get(&r, "blog", "blog.example.com");
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    https_get(&r, "shop", "shop.example.com");
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "<!doctype html>shop\n");
+    reply_free(&r);
+    /* The other site's certificate does not verify: the right one was
+     * chosen by name. */
+    https_get(&r, "blog", "shop.example.com");
+    assert_int_not_equal(r.rc, CURLE_OK);
+    reply_free(&r);
+    https_get(&r, "blog", "www.blog.test");
+    assert_int_equal(r.rc, CURLE_OK);
+    reply_free(&r);
+}
+
 /* A blob too large for memory is stored on disk after its fetch, then
  * served from there without the origin. */
 static void
@@ -819,6 +942,7 @@ main(void)
         cmocka_unit_test(test_server_encoding_etag_range),
         cmocka_unit_test(test_server_rules),
         cmocka_unit_test(test_server_routing_and_refusals),
+        cmocka_unit_test(test_server_tls_by_sni),
         cmocka_unit_test(test_server_coalesces_misses),
         cmocka_unit_test(test_server_disk_tier),
         cmocka_unit_test(test_server_activation),
