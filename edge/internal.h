@@ -110,6 +110,10 @@ void edge_serve(struct pier_http_req *req, void *udata);
 /* Per-worker set-up and tear-down of serve.c's state. */
 void edge_serve_worker_stop(struct edge_worker *w);
 
+/* serve.c: start the origin GET of fetch f on worker w's S3 client;
+ * takes the driver's reference to f. */
+void edge_origin_start(struct edge_worker *w, struct edge_fetch *f);
+
 /* server.c: the admin listener's handler. */
 void edge_admin(struct pier_http_req *req, void *udata);
 

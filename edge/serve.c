@@ -462,10 +462,9 @@ origin_done(struct pier_s3_response *resp, const struct pier_err *err,
 }
 
 /* Start the origin GET of the fetch f on this worker's S3 client. */
-static void
-origin_start(struct edge_req *r, struct edge_fetch *f)
+void
+edge_origin_start(struct edge_worker *w, struct edge_fetch *f)
 {
-    struct edge_worker *w = r->w;
     struct pier_s3_request q;
     struct pier_err err;
     struct origin *o = pier_calloc(1, sizeof(*o));
@@ -658,7 +657,7 @@ miss(struct edge_req *r, struct edge_deploy *d, const struct edge_key *kp)
         return;
     case EDGE_JOIN_STARTED:
         r->joined = true;
-        origin_start(r, f);
+        edge_origin_start(r->w, f);
         break;
     case EDGE_JOIN_WAIT:
         r->joined = true;

@@ -770,6 +770,7 @@ struct admin_job {
     unsigned magic;
     uv_work_t work;
     struct edge_server *s;
+    struct edge_worker *w; /* the loop it answers on */
     struct pier_http_req *req;
     enum job_kind kind;
     char site[SITES_NAME_MAX + 1];
@@ -778,7 +779,12 @@ struct admin_job {
     bool working, gone;
     int status;
     char *answer; /* JSON, allocated by jansson */
+    struct edge_key *prefetch; /* blobs of the changed entries */
+    uint64_t *prefetch_size;   /* their identity sizes (decoding bound) */
+    size_t nprefetch;
 };
+
+#define PREFETCH_MAX 1024 /* blobs per activation */
 
 static void
 job_free(struct admin_job *j)
@@ -786,6 +792,8 @@ job_free(struct admin_job *j)
     PIER_CHECK_OBJ(j, ADMIN_JOB_MAGIC);
     pier_free(j->body);
     free(j->answer);
+    pier_free(j->prefetch);
+    pier_free(j->prefetch_size);
     j->magic = 0;
     pier_free(j);
 }
@@ -836,6 +844,42 @@ live_id(struct edge_site *site)
     struct edge_deploy *d = atomic_load(&site->live);
 
     return d != NULL ? sites_manifest_deploy(d->m) : NULL;
+}
+
+/* The blobs (every variant) of the entries a delta changed or added, to
+ * fetch right away so that the first visitor hits. */
+static void
+collect_prefetch(struct admin_job *j, const struct sites_delta *d)
+{
+    size_t i, n = sites_delta_count(d);
+    const struct sites_entry *e;
+    const char *path;
+    struct pier_err err;
+    unsigned v;
+
+    j->prefetch = pier_calloc(PREFETCH_MAX, sizeof(*j->prefetch));
+    j->prefetch_size = pier_calloc(PREFETCH_MAX, sizeof(*j->prefetch_size));
+    for (i = 0; i < n && j->nprefetch + 4 <= PREFETCH_MAX; i++) {
+        e = sites_delta_at(d, i, &path);
+        if (e == NULL || e->klass != SITES_CLASS_ENTRY) {
+            continue; /* removed, or an asset (named by content) */
+        }
+        for (v = 0; v < EDGE_ENC_MAX; v++) {
+            bool has = v == EDGE_ENC_IDENTITY
+                       || (v == EDGE_ENC_BR && e->enc_size[SITES_ENC_BR] > 0)
+                       || (v == EDGE_ENC_ZSTD
+                           && e->enc_size[SITES_ENC_ZSTD] > 0)
+                       || (v == EDGE_ENC_GZIP
+                           && e->enc_size[SITES_ENC_GZIP] > 0);
+
+            if (has
+                && edge_key_parse(&j->prefetch[j->nprefetch],
+                                  pier_str_cstr(e->sha256), v, &err)
+                       == PIER_OK) {
+                j->prefetch_size[j->nprefetch++] = e->size;
+            }
+        }
+    }
 }
 
 /* POST /v1/sites/{site}/activate: apply the delta when it starts from the
@@ -894,6 +938,7 @@ do_activate(struct admin_job *j)
         registry_rebuild(s);
     }
     us = now_us() - t0;
+    collect_prefetch(j, d);
     atomic_fetch_add(&s->activations, 1);
     atomic_store(&s->activation_us_last, us);
     job_answer(j, 200,
@@ -1011,12 +1056,23 @@ job_work(uv_work_t *w)
 }
 
 static void
-job_done(uv_work_t *w, int status)
+job_done(uv_work_t *work, int status)
 {
-    struct admin_job *j = w->data;
+    struct admin_job *j = work->data;
+    struct edge_worker *w;
+    struct edge_fetch *f;
+    size_t i;
 
     (void) status;
     j->working = false;
+    /* Prefetch on this worker, whether or not the caller still waits. */
+    w = j->w;
+    for (i = 0; i < j->nprefetch; i++) {
+        if (edge_fetches_prefetch(j->s->fetches, &j->prefetch[i],
+                                  j->prefetch_size[i], &f)) {
+            edge_origin_start(w, f);
+        }
+    }
     if (j->gone) {
         job_free(j);
         return;
@@ -1029,7 +1085,7 @@ job_done(uv_work_t *w, int status)
 static void
 job_start(struct admin_job *j)
 {
-    uv_loop_t *loop = pier_http_worker_loop(pier_http_req_worker(j->req));
+    uv_loop_t *loop = j->w->loop;
 
     j->work.data = j;
     j->working = true;
@@ -1198,7 +1254,9 @@ edge_admin(struct pier_http_req *req, void *udata)
     j = pier_calloc(1, sizeof(*j));
     j->magic = ADMIN_JOB_MAGIC;
     j->s = s;
+    j->w = pier_http_worker_data(pier_http_req_worker(req));
     j->req = req;
+    PIER_CHECK_OBJ(j->w, EDGE_WORKER_MAGIC);
     pier_http_req_on_finish(req, job_finished, j);
     if (get && pier_str_eq(path, PIER_STR("/v1/sites"))) {
         j->kind = J_SITES;
