@@ -49,7 +49,8 @@ struct edge_site {
     char pointer_etag[128];
     char **domains;
     size_t ndomains;
-    bool listed; /* seen in the last listing of live/ */
+    bool listed; /* in the registry: seen by the last complete listing */
+    bool seen;   /* seen by the listing under way */
     struct edge_site *next;
 };
 
@@ -87,6 +88,7 @@ struct edge_server {
     uint64_t poll_ms;
     struct pier_http_server *http;
     struct pier_tls *tls; /* NULL without a TLS listener */
+    char *state_dir;      /* manifests kept on disk; NULL: none */
     struct edge_cache *cache;
     struct edge_fetches *fetches;
     struct edge_hazard *hz;

@@ -16,8 +16,12 @@
 #include "lib/tls.h"
 #include "sites/record.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -262,6 +266,176 @@ load_record(struct edge_server *s, struct edge_site *site)
     site->ndomains = rc.n;
 }
 
+/* The state kept with the disk tier: each site's live manifest and
+ * domains, so that an edge restarted while the store is down still
+ * serves (ARCHITECTURE.md: "keep serving when the store is down"). Files
+ * are written to a temporary name and renamed. Under ctl_mu. */
+static int
+write_atomic(const char *path, const void *p, size_t n, struct pier_err *err)
+{
+    char tmp[4096];
+    int fd, sys;
+    ssize_t w;
+    size_t off = 0;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp)) {
+        return pier_err_set(err, "path too long");
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return pier_err_sys(err, errno, "cannot create '%s'", tmp);
+    }
+    while (off < n) {
+        w = write(fd, (const char *) p + off, n - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            sys = errno;
+            close(fd);
+            unlink(tmp);
+            return pier_err_sys(err, sys, "cannot write '%s'", tmp);
+        }
+        off += (size_t) w;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        sys = errno;
+        unlink(tmp);
+        return pier_err_sys(err, sys, "cannot write '%s'", path);
+    }
+    return PIER_OK;
+}
+
+static void
+save_site(struct edge_server *s, struct edge_site *site)
+{
+    struct edge_deploy *d = atomic_load(&site->live);
+    char path[4096];
+    struct pier_buf b;
+    struct pier_err err;
+    size_t i;
+    int rc;
+
+    if (s->state_dir == NULL || d == NULL) {
+        return;
+    }
+    pier_buf_init(&b, SIZE_MAX);
+    rc = sites_manifest_store_zst(d->m, 3, &b, &err);
+    snprintf(path, sizeof(path), "%s/%s.json.zst", s->state_dir, site->name);
+    if (rc == PIER_OK) {
+        rc = write_atomic(path, b.data, b.len, &err);
+    }
+    pier_buf_reset(&b);
+    for (i = 0; rc == PIER_OK && i < site->ndomains; i++) {
+        rc = pier_buf_addf(&b, "%s\n", site->domains[i]) == PIER_OK
+                 ? PIER_OK
+                 : pier_err_set(&err, "domains too long");
+    }
+    snprintf(path, sizeof(path), "%s/%s.domains", s->state_dir, site->name);
+    if (rc == PIER_OK) {
+        rc = write_atomic(path, b.data, b.len, &err);
+    }
+    if (rc != PIER_OK) {
+        pier_log(PIER_LOG_WARN, "edge", "saving site '%s': %s", site->name,
+                 err.msg);
+    }
+    pier_buf_release(&b);
+}
+
+static bool
+read_file(const char *path, struct pier_buf *out)
+{
+    char buf[65536];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return false;
+    }
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        if (pier_buf_add(out, buf, (size_t) n) != PIER_OK) {
+            close(fd);
+            return false;
+        }
+    }
+    close(fd);
+    return n == 0;
+}
+
+/* The store is unreachable at start: serve what was saved. */
+static int
+restore_sites(struct edge_server *s, struct pier_err *err)
+{
+    DIR *dir;
+    struct dirent *de;
+    char path[4096], name[SITES_NAME_MAX + 1];
+    struct pier_buf b;
+    struct pier_err e2;
+    struct sites_manifest *m;
+    struct edge_site *site;
+    size_t n, restored = 0;
+
+    if (s->state_dir == NULL || (dir = opendir(s->state_dir)) == NULL) {
+        return PIER_ERR;
+    }
+    pier_buf_init(&b, MANIFEST_MAX);
+    while ((de = readdir(dir)) != NULL) {
+        n = strlen(de->d_name);
+        if (n <= 9 || strcmp(de->d_name + n - 9, ".json.zst") != 0
+            || n - 9 > SITES_NAME_MAX) {
+            continue;
+        }
+        memcpy(name, de->d_name, n - 9);
+        name[n - 9] = '\0';
+        if (!sites_name_ok(pier_str_cstr(name))) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", s->state_dir, de->d_name);
+        pier_buf_reset(&b);
+        if (!read_file(path, &b)) {
+            continue;
+        }
+        m = sites_manifest_load_zst(b.data, b.len, MANIFEST_MAX, &e2);
+        if (m == NULL || strcmp(sites_manifest_site(m), name) != 0) {
+            pier_log(PIER_LOG_WARN, "edge", "'%s': %s", path,
+                     m == NULL ? e2.msg : "another site's manifest");
+            sites_manifest_free(m);
+            continue;
+        }
+        site = site_find(s, name) != NULL ? site_find(s, name)
+                                          : site_add(s, name);
+        site->listed = true;
+        site_swap(s, site, m);
+        snprintf(path, sizeof(path), "%s/%s.domains", s->state_dir, name);
+        pier_buf_reset(&b);
+        if (read_file(path, &b)) {
+            char *line = b.data, *nl;
+
+            while ((nl = strchr(line, '\n')) != NULL) {
+                *nl = '\0';
+                if (sites_domain_ok(pier_str_cstr(line), true)) {
+                    site->domains = pier_realloc(
+                        site->domains,
+                        (site->ndomains + 1) * sizeof(*site->domains));
+                    site->domains[site->ndomains++] = pier_strdup(line);
+                }
+                line = nl + 1;
+            }
+        }
+        restored++;
+    }
+    closedir(dir);
+    pier_buf_release(&b);
+    if (restored == 0) {
+        return pier_err_set(err, "no saved sites in '%s'", s->state_dir);
+    }
+    registry_rebuild(s);
+    pier_log(PIER_LOG_WARN, "edge",
+             "store unreachable: serving %zu saved sites until it is back",
+             restored);
+    return PIER_OK;
+}
+
 /* Load the site's certificate (tls/<site>/cert.pem and key.pem) for each
  * of its names. A missing pair is fine (the site has no TLS); a bad one
  * fails that site's TLS with a clear log line, never the edge. */
@@ -371,6 +545,7 @@ load_site(struct edge_server *s, struct edge_site *site, bool force,
     load_record(s, site);
     load_certs(s, site);
     site_swap(s, site, m);
+    save_site(s, site);
     snprintf(site->pointer_etag, sizeof(site->pointer_etag), "%s", etag);
     pier_log(PIER_LOG_INFO, "edge", "site '%s': deploy %s live (%zu paths)",
              site->name, id, sites_manifest_count(m));
@@ -391,7 +566,7 @@ poll_live(struct edge_server *s, struct pier_err *err)
     size_t i;
 
     for (site = s->sites; site != NULL; site = site->next) {
-        site->listed = false;
+        site->seen = false;
     }
     while (more) {
         memset(&q, 0, sizeof(q));
@@ -415,7 +590,7 @@ poll_live(struct edge_server *s, struct pier_err *err)
             if (site == NULL) {
                 site = site_add(s, name);
             }
-            site->listed = true;
+            site->seen = true;
             if (strcmp(o->etag, site->pointer_etag) != 0
                 && load_site(s, site, false, &e2) != PIER_OK) {
                 pier_log(PIER_LOG_WARN, "edge", "site '%s': %s", name, e2.msg);
@@ -426,6 +601,10 @@ poll_live(struct edge_server *s, struct pier_err *err)
             snprintf(token, sizeof(token), "%s", resp.list.next_token);
         }
         pier_s3_response_release(&resp);
+    }
+    /* The listing is complete: only now may sites leave the registry. */
+    for (site = s->sites; site != NULL; site = site->next) {
+        site->listed = site->seen;
     }
     registry_rebuild(s);
     return PIER_OK;
@@ -651,11 +830,31 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         }
     }
 
-    /* Sites first: an edge that cannot see its store does not start. */
+    if (o->cache.dir != NULL) {
+        char path[4096];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/manifests", o->cache.dir);
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            pier_err_sys(err, errno, "cannot create '%s'", path);
+            goto fail;
+        }
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            s->state_dir = pier_strdup(path);
+        }
+    }
+
+    /* Sites first: an edge that cannot see its store starts only from
+     * the sites it saved. */
     PIER_ASSERT(pthread_mutex_lock(&s->ctl_mu) == 0);
     if (poll_live(s, err) != PIER_OK) {
-        PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
-        goto fail;
+        struct pier_err why = *err;
+
+        if (restore_sites(s, err) != PIER_OK) {
+            PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
+            *err = why;
+            goto fail;
+        }
     }
     PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
 
@@ -731,6 +930,7 @@ edge_server_free(struct edge_server *s)
         pier_free(s->s3_strings[i]);
     }
     pier_free(s->admin_token);
+    pier_free(s->state_dir);
     PIER_ASSERT(pthread_mutex_destroy(&s->ctl_mu) == 0);
     s->magic = 0;
     pier_free(s);
@@ -922,6 +1122,7 @@ do_activate(struct admin_job *j)
     }
     if (m != NULL) {
         site_swap(s, site, m);
+        save_site(s, site);
         pier_log(PIER_LOG_INFO, "edge",
                  "site '%s': deploy %s live (delta of %zu paths)", j->site,
                  sites_delta_to(d), sites_delta_count(d));

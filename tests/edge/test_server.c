@@ -944,6 +944,62 @@ test_server_store_down(void **state)
     reply_free(&r);
 }
 
+/* Restarted while the store is down: the saved manifests and the disk
+ * tier serve what was cached. */
+static void
+test_server_restart_store_down(void **state)
+{
+    struct edge_server_opts o;
+    struct edge_server *old = W.srv;
+    struct pier_err err;
+    struct reply r;
+
+    (void) state;
+    PIER_ASSERT(W.o == NULL); /* stopped by the test before */
+    pier_http_server_stop(edge_server_http(old));
+    pier_http_server_wait(edge_server_http(old));
+    edge_server_free(old);
+    W.srv = NULL;
+
+    memset(&o, 0, sizeof(o));
+    pier_s3_config_init(&o.s3);
+    o.s3.endpoint = "http://127.0.0.1:9"; /* discard: nothing listens */
+    o.s3.region = REGION;
+    o.s3.bucket = BUCKET;
+    o.s3.access_key_id = AKID;
+    o.s3.secret_access_key = SECRET;
+    o.s3.max_retries = 0;
+    o.s3.connect_timeout_ms = 500;
+    o.listen = "127.0.0.1:0";
+    o.cache.mem_max = 64 << 20;
+    o.cache.object_max = 100000;
+    o.cache.dir = W.dir;
+    o.cache.disk_max = 64 << 20;
+    o.workers = 1;
+    o.poll_ms = 600000;
+    W.srv = edge_server_new(&o, &err);
+    if (W.srv == NULL) {
+        fail_msg("restart: %s", err.msg);
+    }
+    assert_int_equal(pier_http_server_start(edge_server_http(W.srv), &err),
+                     PIER_OK);
+    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "http", W.http,
+                                      sizeof(W.http))
+                == PIER_OK);
+    req(&r, "GET", "blog.example.com", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, about);
+    expect_header(&r, "X-Cache", "HIT"); /* from the disk tier */
+    reply_free(&r);
+    req(&r, "GET", "shop.example.com", "/", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    req(&r, "GET", "blog.localhost", "/big.bin", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, BIG_LEN);
+    reply_free(&r);
+}
+
 int
 main(void)
 {
@@ -958,6 +1014,7 @@ main(void)
         cmocka_unit_test(test_server_activation),
         cmocka_unit_test(test_server_corrupt_blob_cut),
         cmocka_unit_test(test_server_store_down),
+        cmocka_unit_test(test_server_restart_store_down),
     };
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
