@@ -7,3 +7,6 @@ TESTS += tests/hooks/test_repo
 tests_hooks_test_repo_SOURCES = tests/hooks/test_repo.c
 tests_hooks_test_repo_CFLAGS = $(TEST_CFLAGS)
 tests_hooks_test_repo_LDADD = $(TEST_LDADD)
+
+# pier site: the registry record and the site's repository.
+pier_SOURCES += hooks/site.c

@@ -234,6 +234,46 @@ pier_http_server_listen(struct pier_http_server *srv, const char *name,
 }
 
 int
+pier_http_split_addr(const char *s, char *host, size_t hostlen,
+                     unsigned *port, struct pier_err *err)
+{
+    const char *colon, *h = s, *he;
+    unsigned long v = 0;
+    const char *p;
+
+    if (s[0] == '[') {
+        he = strchr(s, ']');
+        if (he == NULL || he[1] != ':') {
+            return pier_err_set(err, "bad address '%s': want [IPV6]:PORT", s);
+        }
+        h = s + 1;
+        colon = he + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t) (colon - s)) != NULL) {
+            return pier_err_set(err, "bad address '%s': want HOST:PORT", s);
+        }
+        he = colon;
+    }
+    if (he == h || (size_t) (he - h) >= hostlen || colon[1] == '\0') {
+        return pier_err_set(err, "bad address '%s': want HOST:PORT", s);
+    }
+    for (p = colon + 1; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || p - colon > 5) {
+            return pier_err_set(err, "bad port in '%s'", s);
+        }
+        v = v * 10 + (unsigned long) (*p - '0');
+    }
+    if (v > 65535) {
+        return pier_err_set(err, "bad port in '%s'", s);
+    }
+    memcpy(host, h, (size_t) (he - h));
+    host[he - h] = '\0';
+    *port = (unsigned) v;
+    return PIER_OK;
+}
+
+int
 pier_http_server_addr(const struct pier_http_server *srv, const char *name,
                       char *out, size_t n)
 {

@@ -41,8 +41,10 @@
  * Pipelined requests wait in the connection's input buffer and are parsed
  * only once the previous response has left, so responses leave in request
  * order. The core allocates nothing per request on this path: each
- * connection's buffers are sized when it is accepted and reset between
- * requests; the functions that do allocate say so.
+ * connection's buffers are sized when it is accepted (the input buffer
+ * holds max_header_bytes + 16 KiB of body, so the request's views never
+ * move) and reset between requests; the functions that do allocate say
+ * so.
  *
  * Request smuggling: the core rejects with 400 and closes: both
  * Content-Length and Transfer-Encoding, two Content-Lengths (even equal),
@@ -51,7 +53,8 @@
  * malformed chunk sizes or extensions, chunk data not followed by CRLF,
  * obsolete line folding, whitespace between a field name and its colon,
  * NUL, bare CR or bare LF in the header block, a field name that is not a
- * token, and an HTTP/1.1 request with no Host or with two. http_parser
+ * token, an HTTP/1.1 request with no Host or with two, and an
+ * absolute-form target whose authority is not the Host. http_parser
  * 2.9.4 reads only the request line (and keep-alive semantics): the core
  * checks the header block itself and decodes chunked bodies with
  * lib/chunked.h.
@@ -95,8 +98,10 @@ struct pier_http_config {
     /* Borrowed; NULL: no access log. See lib/accesslog.h. */
     struct pier_accesslog *access_log;
     /* Called on each worker thread after its loop is set up and before it
-     * accepts, and again when it stops; either may be NULL. They may keep
-     * per-worker state with pier_http_worker_set_data(). */
+     * accepts, and on its loop once it stopped and its connections are
+     * gone; either may be NULL. on_worker_start may open handles on the
+     * worker's loop (and keep them with pier_http_worker_set_data());
+     * on_worker_stop must close them, or the loop never ends. */
     void (*on_worker_start)(struct pier_http_worker *w, void *udata);
     void (*on_worker_stop)(struct pier_http_worker *w, void *udata);
     /* SIGHUP, on the thread in pier_http_server_run(), after the core has
@@ -135,6 +140,12 @@ int pier_http_server_listen(struct pier_http_server *srv, const char *name,
                             struct pier_tls *tls,
                             pier_http_handler_fn *handler, void *udata,
                             struct pier_err *err);
+
+/* Split "HOST:PORT" or "[IPV6]:PORT" (a --listen flag) into host (hostlen
+ * bytes, NUL-terminated, brackets removed) and *port (0 to 65535).
+ * PIER_ERR with err set when s is not of that form. */
+int pier_http_split_addr(const char *s, char *host, size_t hostlen,
+                         unsigned *port, struct pier_err *err);
 
 /* The bound address of listener name as "HOST:PORT" ("[::1]:8080" for
  * IPv6) into out (n bytes; 64 is enough); PIER_ERR if there is no such
@@ -201,7 +212,10 @@ struct pier_http_req {
     enum pier_http_method method_id;
     struct pier_str method;  /* "GET" */
     struct pier_str target;  /* the request-target as sent */
-    struct pier_str path;    /* target before '?', not decoded */
+    struct pier_str path;    /* before '?', not decoded; starts with '/'
+                                (absolute-form is reduced to it, after
+                                checking its authority is the Host) or
+                                is "*" (OPTIONS) */
     struct pier_str query;   /* after '?', without it; empty if none */
     struct pier_str host;    /* the Host field; empty in HTTP/1.0 without */
     int version_minor;       /* 0 or 1 (HTTP/1.x) */
@@ -246,7 +260,10 @@ void pier_http_req_on_finish(struct pier_http_req *req,
  * Sends "100 Continue" first when the client asked for it. Bad chunked
  * framing, a body past max_body_bytes (413) or a client that stops
  * sending (408) end the request through the core's own answer when no
- * response has started, and the finish callback.
+ * response has left yet (the handler's own response calls are then
+ * ignored), and the finish callback. fn may run before read_body or
+ * resume returns, when the bytes are already there. The end (data.len ==
+ * 0) comes only when fn is not paused.
  */
 typedef int pier_http_body_fn(struct pier_http_req *req, struct pier_str data,
                               void *ctx);

@@ -137,6 +137,7 @@ struct pier_http_conn {
 };
 
 static void process(struct pier_http_conn *c);
+static void access_log(struct pier_http_conn *c);
 static void conn_close(struct pier_http_conn *c, bool linger);
 static void core_error(struct pier_http_conn *c, int status);
 static void xmit_done(struct pier_http_conn *c);
@@ -386,9 +387,6 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
     for (i = 0; i < n; i++) {
         c->bytes_sent += bufs[i].len;
     }
-    if (c->lim->io_timeout_ms != 0 && c->tmode != T_HEADER) {
-        timer_arm(c, T_IO, c->lim->io_timeout_ms);
-    }
     if (c->fake) {
         for (i = 0; i < n; i++) {
             if (pier_buf_add(c->fake_out, bufs[i].base, bufs[i].len) != 0) {
@@ -410,11 +408,18 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         }
         c->tout_has_resp = true;
         tls_flush(c);
-        return;
+    } else {
+        r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
+        if (r < 0) {
+            defer(c, D_FAIL);
+            return;
+        }
     }
-    r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
-    if (r < 0) {
-        defer(c, D_FAIL);
+    /* Only a write the socket did not take at once can stall: the io
+     * time-out watches it (the hot path skips the timer). */
+    if (c->tcp.write_queue_size > 0 && c->lim->io_timeout_ms != 0
+        && c->tmode != T_HEADER) {
+        timer_arm(c, T_IO, c->lim->io_timeout_ms);
     }
 }
 
@@ -542,6 +547,14 @@ conn_close(struct pier_http_conn *c, bool linger)
     }
     if (c->state == CS_LINGER) {
         linger = false;
+    }
+    if (c->dispatched) {
+        /* Cut in the middle: logged with what left, 499 (nginx's "client
+         * closed request") when no status did. */
+        if (c->status == 0) {
+            c->status = 499;
+        }
+        access_log(c);
     }
     finish_req(c, false);
     if (c->fd >= 0) {
@@ -703,8 +716,9 @@ core_error(struct pier_http_conn *c, int status)
     if (c->state == CS_CLOSED || c->state == CS_LINGER) {
         return;
     }
-    if (c->head_sent || c->writing) {
-        conn_close(c, false); /* too late for a status: cut */
+    if (c->head_sent || c->writing
+        || (c->tls != NULL && !pier_tls_conn_ready(c->tls))) {
+        conn_close(c, false); /* too late, or too early, for a status */
         return;
     }
     pier_buf_reset(&c->uhdr);
@@ -1208,12 +1222,20 @@ deliver_body(struct pier_http_conn *c)
 {
     struct pier_err err;
 
-    while (c->body_fn != NULL && !c->body_paused && !c->body_done
-           && c->state == CS_REQ && c->rmode != RM_CORE) {
+    while (c->body_fn != NULL && !c->body_paused && c->state == CS_REQ
+           && c->rmode != RM_CORE) {
         size_t avail = c->in.len - c->head_len, used, dlen;
         char *p = c->in.data + c->head_len;
         int rc;
 
+        if (c->body_done) {
+            /* The end, told only when the handler wants more. */
+            pier_http_body_fn *fn = c->body_fn;
+
+            c->body_fn = NULL;
+            fn(&c->req, PIER_STR_NULL, c->body_ctx);
+            break;
+        }
         if (c->req.chunked) {
             if (avail == 0) {
                 break;
@@ -1255,12 +1277,6 @@ deliver_body(struct pier_http_conn *c)
                     c->body_done = true;
                 }
             }
-        }
-        if (c->body_done && c->body_fn != NULL) {
-            pier_http_body_fn *fn = c->body_fn;
-
-            c->body_fn = NULL;
-            fn(&c->req, PIER_STR_NULL, c->body_ctx);
         }
     }
     /* Waiting for body bytes from the client: the io time-out runs. */
@@ -1501,6 +1517,69 @@ method_id(enum http_method m)
 }
 
 /*
+ * Set path and query from the target. Origin-form ("/a?b") as is; "*"
+ * for OPTIONS; absolute-form ("http://host/a?b", RFC 9112 3.2.2) only
+ * when its authority is the Host field, so that the host a handler routes
+ * on is the one the request names. CONNECT is not served: 405.
+ */
+static int
+split_target(struct pier_http_conn *c, struct pier_http_req *req)
+{
+    struct pier_str t = req->target;
+    size_t i;
+
+    if (c->parser.method == HTTP_CONNECT) {
+        return 405;
+    }
+    if (t.len == 1 && t.ptr[0] == '*') {
+        if (req->method_id != PIER_HTTP_OPTIONS) {
+            return 400;
+        }
+    } else if (t.len == 0 || t.ptr[0] != '/') {
+        struct http_parser_url u;
+        struct pier_str authority;
+
+        http_parser_url_init(&u);
+        if (http_parser_parse_url(t.ptr, t.len, 0, &u) != 0
+            || !(u.field_set & (1 << UF_SCHEMA))
+            || !(u.field_set & (1 << UF_HOST))
+            || (u.field_set & (1 << UF_USERINFO))) {
+            return 400;
+        }
+        /* The authority runs from the host to the path (port included). */
+        authority = pier_str_make(t.ptr + u.field_data[UF_HOST].off,
+                                  u.field_data[UF_HOST].len);
+        if (u.field_set & (1 << UF_PORT)) {
+            authority.len = (size_t) (u.field_data[UF_PORT].off
+                                      + u.field_data[UF_PORT].len)
+                            - u.field_data[UF_HOST].off;
+        }
+        if (!pier_str_caseeq(authority, req->host)) {
+            return 400;
+        }
+        if (u.field_set & (1 << UF_PATH)) {
+            t = pier_str_make(t.ptr + u.field_data[UF_PATH].off,
+                              t.len - u.field_data[UF_PATH].off);
+        } else {
+            return 400; /* "http://host" with no path */
+        }
+    }
+    req->path = t;
+    req->query = pier_str_make(t.ptr + t.len, 0);
+    for (i = 0; i < t.len; i++) {
+        if (t.ptr[i] == '?') {
+            req->path = pier_str_make(t.ptr, i);
+            req->query = pier_str_make(t.ptr + i + 1, t.len - i - 1);
+            break;
+        }
+        if (t.ptr[i] == '#') {
+            return 400; /* a fragment is never sent */
+        }
+    }
+    return 0;
+}
+
+/*
  * Check the header block [0, end) and fill c->req. Returns 0, or the
  * status to answer with (then close). NUL, bare CR and bare LF were
  * refused by the scan already.
@@ -1632,14 +1711,9 @@ check_head(struct pier_http_conn *c, size_t end)
         req->method = pier_str_make(d, (size_t) (sp - d));
     }
     req->target = pier_str_make(c->url, c->url_len);
-    req->path = req->target;
-    req->query = pier_str_make(c->url + c->url_len, 0);
-    for (i = 0; i < c->url_len; i++) {
-        if (c->url[i] == '?') {
-            req->path = pier_str_make(c->url, i);
-            req->query = pier_str_make(c->url + i + 1, c->url_len - i - 1);
-            break;
-        }
+    st = split_target(c, req);
+    if (st != 0) {
+        return st;
     }
     req->headers = c->hdrs;
     req->nheaders = nh;
@@ -2034,7 +2108,7 @@ pier_http_conns_cut(struct pier_http_worker *w)
 {
     struct pier_http_conn *c;
 
-    while ((c = w->conns) != NULL) {
+    for (c = w->conns; c != NULL; c = w->conns) {
         PIER_CHECK_OBJ(c, PIER_HTTP_CONN_MAGIC);
         if (c->state == CS_LINGER) {
             c->state = CS_REQ; /* so conn_close does not linger again */

@@ -13,3 +13,12 @@ tests_lib_test_err_LDADD = $(TEST_LDADD)
 tests_lib_test_conf_SOURCES = tests/lib/test_conf.c
 tests_lib_test_conf_CFLAGS = $(TEST_CFLAGS)
 tests_lib_test_conf_LDADD = $(TEST_LDADD)
+
+# The client commands' configuration (needs lib/s3client.h).
+libpier_a_SOURCES += lib/clientconf.c
+noinst_HEADERS += lib/clientconf.h
+check_PROGRAMS += tests/lib/test_clientconf
+TESTS += tests/lib/test_clientconf
+tests_lib_test_clientconf_SOURCES = tests/lib/test_clientconf.c
+tests_lib_test_clientconf_CFLAGS = $(TEST_CFLAGS)
+tests_lib_test_clientconf_LDADD = $(TEST_LDADD)

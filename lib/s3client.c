@@ -383,9 +383,9 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    /* A header line past the cap is dropped: only the known ones matter. */
     if (pier_buf_add(&r->resp.headers_raw, p, n) != PIER_OK) {
-        return n;
+        /* Past HEADERS_MAX: the line is dropped, the response goes on. */
+        PIER_DEBUG("s3", "%s: header line dropped", r->what);
     }
     return n;
 }
@@ -1405,11 +1405,7 @@ make_target(struct s3_req *r, const struct pier_s3_request *q,
         PIER_ASSERT(0);
     }
     if (r->op == PIER_S3_OP_LIST) {
-        /* S3 lists at "/bucket" or "/bucket/"; AWS's SDKs send the
-         * latter, and every implementation accepts it. */
-        if (pier_buf_addch(&b, '/') != PIER_OK) {
-            PIER_ASSERT(0);
-        }
+        /* "/bucket?list-type=2", as the AWS SDKs send it path-style. */
         r->path = pier_buf_detach(&b, NULL);
         if (add_param(&b, "list-type", "2") != PIER_OK
             || add_param(&b, "prefix", q->prefix) != PIER_OK

@@ -94,12 +94,15 @@ struct pier_s3_header {
 
 /* Stream sink: n bytes of a successful response's body, in order. Return
  * PIER_OK to go on, PIER_ERR to abort the request (the done callback then
- * gets an error). */
+ * gets an error). Once it has had a byte, the request is no longer
+ * retried. Called from inside curl: it must not free the client. */
 typedef int (*pier_s3_data_cb)(const void *p, size_t n, void *arg);
 
 struct pier_s3_response;
 /* A 2xx response's status and headers arrived (before its body); for
- * streaming callers that answer their own clients. */
+ * streaming callers that answer their own clients. Called again if the
+ * connection fails before the first body byte and a retry succeeds. Like
+ * the sink, it must not free the client. */
 typedef void (*pier_s3_headers_cb)(const struct pier_s3_response *resp,
                                    void *arg);
 
@@ -197,7 +200,8 @@ bool pier_s3_response_header(const struct pier_s3_response *resp,
  * why: err->s3 and err->http for an S3 error answer (404 NoSuchKey, 412
  * PreconditionFailed, 304 NotModified...), err->sys for a local failure
  * (ECANCELED when the client was freed). resp is never NULL. The callback
- * may start new requests on the same client. */
+ * may start new requests on the same client, except while the client is
+ * being freed. */
 typedef void (*pier_s3_done_cb)(struct pier_s3_response *resp,
                                 const struct pier_err *err, void *arg);
 

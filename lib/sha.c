@@ -267,7 +267,8 @@ pier_base64_encode(const void *p, size_t n, char *out)
     size_t i, o = 0;
 
     for (i = 0; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t) s[i] << 16 | (uint32_t) s[i + 1] << 8 | s[i + 2];
+        uint32_t v =
+            (uint32_t) s[i] << 16 | (uint32_t) s[i + 1] << 8 | s[i + 2];
 
         out[o++] = b64[v >> 18];
         out[o++] = b64[(v >> 12) & 63];
@@ -315,14 +316,13 @@ b64val(unsigned char c)
 }
 
 int
-pier_base64_decode(const char *s, size_t n, unsigned char *out,
-                   size_t outmax, size_t *outlen, struct pier_err *err)
+pier_base64_decode(const char *s, size_t n, unsigned char *out, size_t outmax,
+                   size_t *outlen, struct pier_err *err)
 {
     size_t i, o = 0, pad = 0;
 
     if (n % 4 != 0) {
-        return pier_err_set(err, "base64 length %zu is not a multiple of 4",
-                            n);
+        return pier_err_set(err, "base64 length %zu is not a multiple of 4", n);
     }
     if (n >= 1 && s[n - 1] == '=') {
         pad = (n >= 2 && s[n - 2] == '=') ? 2 : 1;

@@ -17,14 +17,14 @@
 #include "lib/core.h"
 #include "lib/err.h"
 
-#define PIER_SHA256_LEN 32
+#define PIER_SHA256_LEN    32
 #define PIER_SHA256_HEXLEN 64
-#define PIER_SHA1_LEN 20
-#define PIER_MD5_LEN 16
-#define PIER_HASH_MAX_LEN 32
+#define PIER_SHA1_LEN      20
+#define PIER_MD5_LEN       16
+#define PIER_HASH_MAX_LEN  32
 
 /* Encoded sizes, without the terminating NUL. */
-#define PIER_HEX_LEN(n) ((n) * 2)
+#define PIER_HEX_LEN(n)    ((n) *2)
 #define PIER_BASE64_LEN(n) ((((n) + 2) / 3) * 4)
 
 enum pier_hash_kind {
@@ -61,8 +61,8 @@ void pier_sha1(const void *p, size_t n, unsigned char out[PIER_SHA1_LEN]);
 void pier_md5(const void *p, size_t n, unsigned char out[PIER_MD5_LEN]);
 
 /* HMAC of n bytes at p under keylen bytes of key. */
-void pier_hmac_sha256(const void *key, size_t keylen, const void *p,
-                      size_t n, unsigned char out[PIER_SHA256_LEN]);
+void pier_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+                      unsigned char out[PIER_SHA256_LEN]);
 void pier_hmac_sha1(const void *key, size_t keylen, const void *p, size_t n,
                     unsigned char out[PIER_SHA1_LEN]);
 

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "lib/sha.h"
+#include "lib/sigv2.h"
 
 #define ADD(call)              \
     do {                       \
@@ -34,8 +35,8 @@ static bool
 unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-        || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-        || c == '~';
+           || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+           || c == '~';
 }
 
 static int
@@ -75,8 +76,8 @@ add_pct(struct pier_buf *out, unsigned char c)
 }
 
 int
-pier_sigv4_uri_encode(struct pier_str s, bool keep_slash,
-                      struct pier_buf *out, struct pier_err *err)
+pier_sigv4_uri_encode(struct pier_str s, bool keep_slash, struct pier_buf *out,
+                      struct pier_err *err)
 {
     size_t i;
 
@@ -196,7 +197,7 @@ generic_uri(struct pier_str path, bool normalize, struct pier_buf *out,
         seg = pier_str_make(path.ptr + i, e - i);
         start = e;
         trailing = seg.len == 0 || pier_str_eq(seg, PIER_STR("."))
-                || pier_str_eq(seg, PIER_STR(".."));
+                   || pier_str_eq(seg, PIER_STR(".."));
         if (seg.len == 0 || pier_str_eq(seg, PIER_STR("."))) {
             continue;
         }
@@ -274,8 +275,8 @@ sort_items(struct item *items, size_t n, const char *base)
 /* Canonical query of raw, leaving out any parameter whose decoded name is
  * skip (X-Amz-Signature when verifying a presigned URL). */
 static int
-canonical_query(struct pier_str raw, struct pier_str skip,
-                struct pier_buf *out, struct pier_err *err)
+canonical_query(struct pier_str raw, struct pier_str skip, struct pier_buf *out,
+                struct pier_err *err)
 {
     struct pier_buf scratch, dec;
     struct item *items = NULL;
@@ -296,9 +297,8 @@ canonical_query(struct pier_str raw, struct pier_str skip,
             continue;
         }
         eq = memchr(piece.ptr, '=', piece.len);
-        name = pier_str_make(piece.ptr,
-                             eq != NULL ? (size_t) (eq - piece.ptr)
-                                        : piece.len);
+        name = pier_str_make(piece.ptr, eq != NULL ? (size_t) (eq - piece.ptr)
+                                                   : piece.len);
         value = eq != NULL ? pier_str_make(eq + 1, piece.len - name.len - 1)
                            : PIER_STR("");
         pier_buf_reset(&dec);
@@ -457,8 +457,7 @@ canonical_headers_all(const struct pier_kv *headers, size_t nheaders,
             goto full;
         }
         for (k = i; k < n && items[k].namelen == namelen
-                    && memcmp(scratch.data + items[k].name, name, namelen)
-                           == 0;
+                    && memcmp(scratch.data + items[k].name, name, namelen) == 0;
              k++) {
             size_t idx = items[k].index;
             const struct pier_kv *h = idx < nheaders ? &headers[idx] : extra;
@@ -487,7 +486,7 @@ out:
 /* The verifier's canonical headers: those named in signed_list, in its
  * order. A signed header the request lacks fails the signature. */
 static int
-__attribute__((unused)) canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
+canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
                          struct pier_str signed_list, struct pier_buf *canon,
                          struct pier_err *err)
 {
@@ -523,8 +522,7 @@ __attribute__((unused)) canonical_headers_signed(const struct pier_kv *headers, 
         if (!found) {
             return pier_err_s3(err, PIER_S3_SIGNATURE_DOES_NOT_MATCH,
                                "signed header '%.*s' is missing",
-                               (int) (name.len > 64 ? 64 : name.len),
-                               name.ptr);
+                               (int) (name.len > 64 ? 64 : name.len), name.ptr);
         }
         if (pier_buf_addch(canon, '\n') != PIER_OK) {
             return full_err(err);
@@ -538,8 +536,7 @@ static int
 add_uri(struct pier_str path, bool s3, bool normalize, struct pier_buf *out,
         struct pier_err *err)
 {
-    return s3 ? s3_uri(path, out, err)
-              : generic_uri(path, normalize, out, err);
+    return s3 ? s3_uri(path, out, err) : generic_uri(path, normalize, out, err);
 }
 
 int
@@ -566,8 +563,7 @@ pier_sigv4_canonical_request(const struct pier_sigv4_req *req, bool s3_rules,
     if (pier_buf_addch(out, '\n') != PIER_OK) {
         goto full;
     }
-    if (canonical_headers_all(req->headers, req->nheaders, NULL, out, &sl,
-                              err)
+    if (canonical_headers_all(req->headers, req->nheaders, NULL, out, &sl, err)
         != PIER_OK) {
         goto out;
     }
@@ -649,9 +645,8 @@ pier_sigv4_chunk_signature(const unsigned char key[32], const char *amz_date,
 }
 
 void
-pier_sigv4_trailer_signature(const unsigned char key[32],
-                             const char *amz_date, struct pier_str scope,
-                             const char *prev_sig,
+pier_sigv4_trailer_signature(const unsigned char key[32], const char *amz_date,
+                             struct pier_str scope, const char *prev_sig,
                              const char *trailer_sha256_hex, char out[65])
 {
     chained_signature("AWS4-HMAC-SHA256-TRAILER", key, amz_date, scope,
@@ -689,8 +684,8 @@ pier_sigv4_parse_date(struct pier_str s, time_t *t)
     struct tm tm;
     time_t r;
 
-    if (s.len != 16 || s.ptr[8] != 'T' || s.ptr[15] != 'Z'
-        || !digits(s.ptr, 8) || !digits(s.ptr + 9, 6)) {
+    if (s.len != 16 || s.ptr[8] != 'T' || s.ptr[15] != 'Z' || !digits(s.ptr, 8)
+        || !digits(s.ptr + 9, 6)) {
         return PIER_ERR;
     }
     memset(&tm, 0, sizeof(tm));
@@ -813,8 +808,7 @@ signer_sign(struct signer *s, const struct pier_sigv4_req *req,
     if (pier_buf_addch(&s->creq, '\n') != PIER_OK
         || pier_buf_addstr(&s->creq, pier_buf_str(&s->headers)) != PIER_OK
         || pier_buf_addch(&s->creq, '\n') != PIER_OK
-        || pier_buf_addstr(&s->creq, pier_buf_str(&s->signed_list))
-               != PIER_OK
+        || pier_buf_addstr(&s->creq, pier_buf_str(&s->signed_list)) != PIER_OK
         || pier_buf_addch(&s->creq, '\n') != PIER_OK
         || pier_buf_addstr(&s->creq, payload_hash) != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
@@ -825,10 +819,9 @@ signer_sign(struct signer *s, const struct pier_sigv4_req *req,
         != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
     }
-    pier_sigv4_signing_key(s->key->secret_access_key,
-                           pier_str_make(s->amz_date, 8),
-                           pier_str_cstr(s->key->region),
-                           pier_str_cstr(service), key);
+    pier_sigv4_signing_key(
+        s->key->secret_access_key, pier_str_make(s->amz_date, 8),
+        pier_str_cstr(s->key->region), pier_str_cstr(service), key);
     pier_sigv4_hmac_hex(key, pier_buf_str(&s->sts), s->signature);
     OPENSSL_cleanse(key, sizeof(key));
     return PIER_OK;
@@ -851,8 +844,8 @@ copy_debug(const struct signer *s, struct pier_buf *canonical,
 int
 pier_sigv4_sign_req(const struct pier_sigv4_key *key, const char *amz_date,
                     const struct pier_sigv4_req *req, struct pier_buf *out,
-                    struct pier_buf *canonical,
-                    struct pier_buf *string_to_sign, struct pier_err *err)
+                    struct pier_buf *canonical, struct pier_buf *string_to_sign,
+                    struct pier_err *err)
 {
     struct signer s;
     int rc = PIER_ERR;
@@ -863,7 +856,8 @@ pier_sigv4_sign_req(const struct pier_sigv4_key *key, const char *amz_date,
                != PIER_OK) {
         goto out;
     }
-    if (pier_buf_addf(out, "%s Credential=%s/%s, SignedHeaders=%s, "
+    if (pier_buf_addf(out,
+                      "%s Credential=%s/%s, SignedHeaders=%s, "
                       "Signature=%s",
                       PIER_SIGV4_ALGORITHM, key->access_key_id, s.scope.data,
                       s.signed_list.data, s.signature)
@@ -878,12 +872,11 @@ out:
 }
 
 int
-pier_sigv4_authorization(const struct pier_sigv4_key *key,
-                         const char *amz_date, const char *method,
-                         struct pier_str path, struct pier_str query,
-                         const struct pier_kv *headers, size_t nheaders,
-                         const char *payload_hash, struct pier_buf *out,
-                         struct pier_err *err)
+pier_sigv4_authorization(const struct pier_sigv4_key *key, const char *amz_date,
+                         const char *method, struct pier_str path,
+                         struct pier_str query, const struct pier_kv *headers,
+                         size_t nheaders, const char *payload_hash,
+                         struct pier_buf *out, struct pier_err *err)
 {
     struct pier_sigv4_req req = {
         .method = method,
@@ -898,9 +891,8 @@ pier_sigv4_authorization(const struct pier_sigv4_key *key,
 }
 
 int
-pier_sigv4_presign_req(const struct pier_sigv4_key *key,
-                       const char *amz_date, unsigned expires_s,
-                       const struct pier_sigv4_req *req,
+pier_sigv4_presign_req(const struct pier_sigv4_key *key, const char *amz_date,
+                       unsigned expires_s, const struct pier_sigv4_req *req,
                        struct pier_buf *out_query, struct pier_buf *canonical,
                        struct pier_buf *string_to_sign, struct pier_err *err)
 {
@@ -915,8 +907,8 @@ pier_sigv4_presign_req(const struct pier_sigv4_key *key,
         goto out;
     }
     if (expires_s < 1 || expires_s > PIER_SIGV4_MAX_EXPIRES_S) {
-        rc = pier_err_set(err, "presign expiry %u s is not in 1..%d",
-                          expires_s, PIER_SIGV4_MAX_EXPIRES_S);
+        rc = pier_err_set(err, "presign expiry %u s is not in 1..%d", expires_s,
+                          PIER_SIGV4_MAX_EXPIRES_S);
         goto out;
     }
     if (pier_buf_addf(&cred, "%s/%s", key->access_key_id, s.scope.data)
@@ -926,8 +918,8 @@ pier_sigv4_presign_req(const struct pier_sigv4_key *key,
                != PIER_OK
         || pier_sigv4_uri_encode(pier_buf_str(&cred), false, &params, err)
                != PIER_OK
-        || pier_buf_addf(&params, "&X-Amz-Date=%s&X-Amz-Expires=%u",
-                         amz_date, expires_s)
+        || pier_buf_addf(&params, "&X-Amz-Date=%s&X-Amz-Expires=%u", amz_date,
+                         expires_s)
                != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
     }
@@ -971,10 +963,10 @@ out:
 
 int
 pier_sigv4_presign(const struct pier_sigv4_key *key, const char *amz_date,
-                   unsigned expires_s, const char *method,
-                   struct pier_str path, struct pier_str query,
-                   const struct pier_kv *headers, size_t nheaders,
-                   struct pier_buf *out_query, struct pier_err *err)
+                   unsigned expires_s, const char *method, struct pier_str path,
+                   struct pier_str query, const struct pier_kv *headers,
+                   size_t nheaders, struct pier_buf *out_query,
+                   struct pier_err *err)
 {
     struct pier_sigv4_req req = {
         .method = method,
@@ -1025,8 +1017,8 @@ pier_query_get(struct pier_str query, struct pier_str name,
         }
         piece = pier_str_make(query.ptr + i, e - i);
         eq = memchr(piece.ptr, '=', piece.len);
-        n = pier_str_make(piece.ptr, eq != NULL ? (size_t) (eq - piece.ptr)
-                                                : piece.len);
+        n = pier_str_make(piece.ptr,
+                          eq != NULL ? (size_t) (eq - piece.ptr) : piece.len);
         v = eq != NULL ? pier_str_make(eq + 1, piece.len - n.len - 1)
                        : PIER_STR("");
         pier_buf_reset(&dec);
@@ -1041,4 +1033,519 @@ pier_query_get(struct pier_str query, struct pier_str name,
     }
     pier_buf_release(&dec);
     return rc;
+}
+
+/*
+ * Verification.
+ */
+
+static bool
+starts_with(struct pier_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+}
+
+static struct pier_str
+trim(struct pier_str s)
+{
+    while (s.len > 0 && is_space((unsigned char) s.ptr[0])) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len > 0 && is_space((unsigned char) s.ptr[s.len - 1])) {
+        s.len--;
+    }
+    return s;
+}
+
+static bool
+has_param(struct pier_str query, const char *name)
+{
+    struct pier_buf v;
+    struct pier_err ignore;
+    int rc;
+
+    pier_buf_init(&v, SIZE_MAX);
+    rc = pier_query_get(query, pier_str_cstr(name), &v, &ignore);
+    pier_buf_release(&v);
+    return rc == PIER_OK;
+}
+
+/* The parts of a credential: "AKID/YYYYMMDD/region/service/aws4_request".
+ * The key id is everything before the last four parts. */
+struct cred {
+    struct pier_str akid, date8, region, service, scope;
+};
+
+static int
+parse_credential(struct pier_str c, struct cred *cr)
+{
+    const char *slash[4];
+    size_t found = 0, i;
+
+    for (i = c.len; i > 0 && found < 4; i--) {
+        if (c.ptr[i - 1] == '/') {
+            slash[found++] = c.ptr + i - 1;
+        }
+    }
+    if (found < 4) {
+        return PIER_ERR;
+    }
+    /* slash[3] ends the key id, slash[2] the date, slash[1] the region,
+     * slash[0] the service. */
+    cr->akid = pier_str_make(c.ptr, (size_t) (slash[3] - c.ptr));
+    cr->date8 = pier_str_make(slash[3] + 1, (size_t) (slash[2] - slash[3] - 1));
+    cr->region =
+        pier_str_make(slash[2] + 1, (size_t) (slash[1] - slash[2] - 1));
+    cr->service =
+        pier_str_make(slash[1] + 1, (size_t) (slash[0] - slash[1] - 1));
+    cr->scope =
+        pier_str_make(slash[3] + 1, (size_t) (c.ptr + c.len - slash[3] - 1));
+    if (cr->akid.len == 0 || cr->date8.len != 8 || !digits(cr->date8.ptr, 8)
+        || cr->region.len == 0 || cr->service.len == 0
+        || !pier_str_eq(pier_str_make(slash[0] + 1,
+                                      (size_t) (c.ptr + c.len - slash[0] - 1)),
+                        PIER_STR("aws4_request"))) {
+        return PIER_ERR;
+    }
+    return PIER_OK;
+}
+
+/* "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." */
+static int
+parse_authorization(struct pier_str v, struct pier_str *cred,
+                    struct pier_str *signed_list, struct pier_str *sig)
+{
+    size_t i, e;
+
+    *cred = *signed_list = *sig = PIER_STR_NULL;
+    v = trim(v);
+    if (!starts_with(v, PIER_SIGV4_ALGORITHM)
+        || v.len == strlen(PIER_SIGV4_ALGORITHM)
+        || !is_space((unsigned char) v.ptr[strlen(PIER_SIGV4_ALGORITHM)])) {
+        return PIER_ERR;
+    }
+    for (i = strlen(PIER_SIGV4_ALGORITHM); i < v.len; i = e + 1) {
+        struct pier_str item, name, value, *slot;
+        const char *eq;
+
+        for (e = i; e < v.len && v.ptr[e] != ','; e++) {
+        }
+        item = trim(pier_str_make(v.ptr + i, e - i));
+        eq = memchr(item.ptr, '=', item.len);
+        if (item.len == 0 || eq == NULL) {
+            return PIER_ERR;
+        }
+        name = pier_str_make(item.ptr, (size_t) (eq - item.ptr));
+        value = pier_str_make(eq + 1, item.len - name.len - 1);
+        if (pier_str_eq(name, PIER_STR("Credential"))) {
+            slot = cred;
+        } else if (pier_str_eq(name, PIER_STR("SignedHeaders"))) {
+            slot = signed_list;
+        } else if (pier_str_eq(name, PIER_STR("Signature"))) {
+            slot = sig;
+        } else {
+            return PIER_ERR;
+        }
+        if (slot->ptr != NULL || value.len == 0) {
+            return PIER_ERR;
+        }
+        *slot = value;
+    }
+    return cred->ptr != NULL && signed_list->ptr != NULL && sig->ptr != NULL
+               ? PIER_OK
+               : PIER_ERR;
+}
+
+static bool
+list_has(struct pier_str list, struct pier_str name)
+{
+    size_t i = 0, e;
+
+    while (i <= list.len) {
+        for (e = i; e < list.len && list.ptr[e] != ';'; e++) {
+        }
+        if (pier_str_caseeq(pier_str_make(list.ptr + i, e - i), name)) {
+            return true;
+        }
+        i = e + 1;
+    }
+    return false;
+}
+
+static bool
+is_hex64(struct pier_str s)
+{
+    size_t i;
+
+    if (s.len != 64) {
+        return false;
+    }
+    for (i = 0; i < 64; i++) {
+        if (hexval((unsigned char) s.ptr[i]) < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+payload_mode(struct pier_str v, struct pier_sigv4_auth *auth,
+             struct pier_err *err)
+{
+    size_t i;
+
+    if (is_hex64(v)) {
+        auth->payload = PIER_PAYLOAD_SIGNED;
+        for (i = 0; i < 64; i++) {
+            unsigned char c = (unsigned char) v.ptr[i];
+
+            auth->payload_sha256[i] =
+                (char) (c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+        }
+        auth->payload_sha256[64] = '\0';
+    } else if (pier_str_eq(v, PIER_STR(PIER_SIGV4_UNSIGNED_PAYLOAD))) {
+        auth->payload = PIER_PAYLOAD_UNSIGNED;
+    } else if (pier_str_eq(v, PIER_STR(PIER_SIGV4_STREAMING_PAYLOAD))) {
+        auth->payload = PIER_PAYLOAD_STREAMING;
+    } else if (pier_str_eq(v, PIER_STR(PIER_SIGV4_STREAMING_TRAILER))) {
+        auth->payload = PIER_PAYLOAD_STREAMING_TRAILER;
+    } else if (pier_str_eq(v,
+                           PIER_STR(PIER_SIGV4_STREAMING_UNSIGNED_TRAILER))) {
+        auth->payload = PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER;
+    } else {
+        return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                           "bad x-amz-content-sha256 value");
+    }
+    return PIER_OK;
+}
+
+static int
+trailer_checksum(struct pier_str v, enum pier_checksum *ck,
+                 struct pier_err *err)
+{
+    v = trim(v);
+    if (v.ptr == NULL || v.len == 0) {
+        *ck = PIER_CHECKSUM_NONE;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-crc32"))) {
+        *ck = PIER_CHECKSUM_CRC32;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-crc32c"))) {
+        *ck = PIER_CHECKSUM_CRC32C;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-sha1"))) {
+        *ck = PIER_CHECKSUM_SHA1;
+    } else if (pier_str_caseeq(v, PIER_STR("x-amz-checksum-sha256"))) {
+        *ck = PIER_CHECKSUM_SHA256;
+    } else {
+        return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                           "unsupported x-amz-trailer '%.64s'",
+                           v.ptr != NULL ? v.ptr : "");
+    }
+    return PIER_OK;
+}
+
+/* What the two SigV4 forms have parsed, for the common check. */
+struct v4in {
+    enum pier_sigv4_form form;
+    enum pier_s3 malformed; /* AUTH_HEADER_MALFORMED or AUTH_QUERY_PARAMS */
+    struct cred cred;
+    struct pier_str amz_date;
+    struct pier_str signed_list;
+    struct pier_str signature;
+    struct pier_str payload_hash;
+    unsigned long expires_s; /* query form */
+};
+
+static int
+v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
+         struct pier_sigv4_auth *auth, struct pier_err *err)
+{
+    const char *service = req->service != NULL ? req->service : "s3";
+    const char *secret;
+    struct pier_buf creq, sts;
+    char crhash[65], sig[65];
+    unsigned char key[32];
+    time_t t;
+    int rc = PIER_ERR;
+
+    if (req->region != NULL
+        && !pier_str_eq(in->cred.region, pier_str_cstr(req->region))) {
+        return pier_err_s3(
+            err, in->malformed,
+            "credential region '%.*s' is wrong; expecting "
+            "'%s'",
+            (int) (in->cred.region.len > 64 ? 64 : in->cred.region.len),
+            in->cred.region.ptr, req->region);
+    }
+    if (!pier_str_eq(in->cred.service, pier_str_cstr(service))) {
+        return pier_err_s3(err, in->malformed, "credential service is not '%s'",
+                           service);
+    }
+    if (pier_sigv4_parse_date(in->amz_date, &t) != PIER_OK) {
+        return pier_err_s3(err, in->malformed, "bad X-Amz-Date");
+    }
+    if (memcmp(in->amz_date.ptr, in->cred.date8.ptr, 8) != 0) {
+        return pier_err_s3(err, in->malformed,
+                           "credential date is not X-Amz-Date's");
+    }
+    if (in->cred.scope.len >= sizeof(auth->scope)) {
+        return pier_err_s3(err, in->malformed, "credential scope too long");
+    }
+    if (!list_has(in->signed_list, PIER_STR("host"))) {
+        return pier_err_s3(err, in->malformed,
+                           "SignedHeaders does not include host");
+    }
+    if (in->cred.akid.len >= sizeof(auth->access_key_id)) {
+        return pier_err_s3(err, PIER_S3_INVALID_ACCESS_KEY_ID,
+                           "access key id of %zu bytes", in->cred.akid.len);
+    }
+    secret = req->lookup(req->lookup_data, in->cred.akid);
+    if (secret == NULL) {
+        return pier_err_s3(err, PIER_S3_INVALID_ACCESS_KEY_ID,
+                           "unknown access key id '%.*s'",
+                           (int) in->cred.akid.len, in->cred.akid.ptr);
+    }
+    if (in->form == PIER_AUTH_V4_HEADER) {
+        if (t > req->now + PIER_SIGV4_MAX_SKEW_S
+            || t < req->now - PIER_SIGV4_MAX_SKEW_S) {
+            return pier_err_s3(err, PIER_S3_REQUEST_TIME_TOO_SKEWED,
+                               "request time is %lld s from now",
+                               (long long) (t - req->now));
+        }
+    } else {
+        if (t > req->now + PIER_SIGV4_MAX_SKEW_S) {
+            return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
+                               "request is not valid yet");
+        }
+        if (req->now - t > (time_t) in->expires_s) {
+            return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
+                               "request has expired");
+        }
+    }
+
+    pier_buf_init(&creq, SIZE_MAX);
+    pier_buf_init(&sts, SIZE_MAX);
+    if (pier_buf_addstr(&creq, req->method) != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK) {
+        PIER_ASSERT(!"unlimited buffer full");
+    }
+    if (add_uri(req->path, pier_sigv4_is_s3(service), true, &creq, err)
+            != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK
+        || canonical_query(req->query,
+                           in->form == PIER_AUTH_V4_QUERY
+                               ? PIER_STR("X-Amz-Signature")
+                               : PIER_STR_NULL,
+                           &creq, err)
+               != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK
+        || canonical_headers_signed(req->headers, req->nheaders,
+                                    in->signed_list, &creq, err)
+               != PIER_OK) {
+        goto out;
+    }
+    if (pier_buf_addch(&creq, '\n') != PIER_OK
+        || add_lower(&creq, in->signed_list) != PIER_OK
+        || pier_buf_addch(&creq, '\n') != PIER_OK
+        || pier_buf_addstr(&creq, in->payload_hash) != PIER_OK) {
+        PIER_ASSERT(!"unlimited buffer full");
+    }
+    pier_sha256_hex(creq.data, creq.len, crhash);
+    if (pier_buf_addf(&sts, "%s\n%.16s\n%.*s\n%s", PIER_SIGV4_ALGORITHM,
+                      in->amz_date.ptr, (int) in->cred.scope.len,
+                      in->cred.scope.ptr, crhash)
+        != PIER_OK) {
+        PIER_ASSERT(!"unlimited buffer full");
+    }
+    pier_sigv4_signing_key(secret, in->cred.date8, in->cred.region,
+                           in->cred.service, key);
+    pier_sigv4_hmac_hex(key, pier_buf_str(&sts), sig);
+    if (in->signature.len != 64
+        || CRYPTO_memcmp(sig, in->signature.ptr, 64) != 0) {
+        rc = pier_err_s3(err, PIER_S3_SIGNATURE_DOES_NOT_MATCH,
+                         "signature does not match for key '%.*s'",
+                         (int) in->cred.akid.len, in->cred.akid.ptr);
+        goto out;
+    }
+    auth->form = in->form;
+    memcpy(auth->access_key_id, in->cred.akid.ptr, in->cred.akid.len);
+    auth->access_key_id[in->cred.akid.len] = '\0';
+    auth->request_time = t;
+    memcpy(auth->signing_key, key, sizeof(key));
+    memcpy(auth->seed_signature, sig, sizeof(sig));
+    memcpy(auth->amz_date, in->amz_date.ptr, 16);
+    auth->amz_date[16] = '\0';
+    memcpy(auth->scope, in->cred.scope.ptr, in->cred.scope.len);
+    auth->scope[in->cred.scope.len] = '\0';
+    rc = PIER_OK;
+out:
+    OPENSSL_cleanse(key, sizeof(key));
+    pier_buf_release(&creq);
+    pier_buf_release(&sts);
+    return rc;
+}
+
+static int
+v4_header(const struct pier_sigv4_verify_req *req, struct pier_str authz,
+          struct pier_sigv4_auth *auth, struct pier_err *err)
+{
+    struct v4in in;
+    struct pier_str cred, trailer;
+    const char *service = req->service != NULL ? req->service : "s3";
+
+    memset(&in, 0, sizeof(in));
+    in.form = PIER_AUTH_V4_HEADER;
+    in.malformed = PIER_S3_AUTH_HEADER_MALFORMED;
+    if (parse_authorization(authz, &cred, &in.signed_list, &in.signature)
+        != PIER_OK) {
+        return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
+                           "malformed SigV4 Authorization header");
+    }
+    if (parse_credential(cred, &in.cred) != PIER_OK) {
+        return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
+                           "malformed SigV4 credential");
+    }
+    in.amz_date =
+        trim(pier_kv_get(req->headers, req->nheaders, PIER_STR("x-amz-date")));
+    if (in.amz_date.ptr == NULL) {
+        return pier_err_s3(err, PIER_S3_ACCESS_DENIED,
+                           "SigV4 request without x-amz-date");
+    }
+    in.payload_hash = trim(pier_kv_get(req->headers, req->nheaders,
+                                       PIER_STR("x-amz-content-sha256")));
+    if (in.payload_hash.ptr == NULL) {
+        if (pier_sigv4_is_s3(service)) {
+            return pier_err_s3(err, PIER_S3_INVALID_REQUEST,
+                               "missing required header "
+                               "x-amz-content-sha256");
+        }
+        in.payload_hash = PIER_STR(PIER_SIGV4_EMPTY_SHA256);
+    }
+    if (payload_mode(in.payload_hash, auth, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (auth->payload == PIER_PAYLOAD_STREAMING_TRAILER
+        || auth->payload == PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
+        trailer =
+            pier_kv_get(req->headers, req->nheaders, PIER_STR("x-amz-trailer"));
+        if (trailer_checksum(trailer, &auth->trailer, err) != PIER_OK) {
+            return PIER_ERR;
+        }
+    }
+    return v4_check(req, &in, auth, err);
+}
+
+static int
+v4_query(const struct pier_sigv4_verify_req *req, struct pier_sigv4_auth *auth,
+         struct pier_err *err)
+{
+    static const char *const names[] = {
+        "X-Amz-Algorithm", "X-Amz-Credential",    "X-Amz-Date",
+        "X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature",
+    };
+    struct pier_buf v[PIER_NELEMS(names)], sha;
+    struct v4in in;
+    struct pier_err ignore;
+    size_t i;
+    int rc = PIER_ERR;
+
+    memset(&in, 0, sizeof(in));
+    in.form = PIER_AUTH_V4_QUERY;
+    in.malformed = PIER_S3_AUTH_QUERY_PARAMS;
+    pier_buf_init(&sha, 256);
+    for (i = 0; i < PIER_NELEMS(names); i++) {
+        pier_buf_init(&v[i], 4096);
+    }
+    for (i = 0; i < PIER_NELEMS(names); i++) {
+        if (pier_query_get(req->query, pier_str_cstr(names[i]), &v[i], &ignore)
+                != PIER_OK
+            || v[i].len == 0) {
+            rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                             "missing or bad %s", names[i]);
+            goto out;
+        }
+    }
+    if (strcmp(v[0].data, PIER_SIGV4_ALGORITHM) != 0) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "X-Amz-Algorithm must be %s", PIER_SIGV4_ALGORITHM);
+        goto out;
+    }
+    if (parse_credential(pier_buf_str(&v[1]), &in.cred) != PIER_OK) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "malformed X-Amz-Credential");
+        goto out;
+    }
+    in.amz_date = pier_buf_str(&v[2]);
+    if (v[3].len > 6 || !digits(v[3].data, v[3].len)) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS, "bad X-Amz-Expires");
+        goto out;
+    }
+    in.expires_s = strtoul(v[3].data, NULL, 10);
+    if (in.expires_s < 1 || in.expires_s > PIER_SIGV4_MAX_EXPIRES_S) {
+        rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
+                         "X-Amz-Expires must be 1 to %d s",
+                         PIER_SIGV4_MAX_EXPIRES_S);
+        goto out;
+    }
+    in.signed_list = pier_buf_str(&v[4]);
+    in.signature = pier_buf_str(&v[5]);
+    /* Presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself carries
+     * a hash (as minio's clients may). */
+    if (pier_query_get(req->query, PIER_STR("X-Amz-Content-Sha256"), &sha,
+                       &ignore)
+        == PIER_OK) {
+        in.payload_hash = pier_buf_str(&sha);
+    } else {
+        in.payload_hash = PIER_STR(PIER_SIGV4_UNSIGNED_PAYLOAD);
+    }
+    if (payload_mode(in.payload_hash, auth, err) != PIER_OK) {
+        goto out;
+    }
+    rc = v4_check(req, &in, auth, err);
+out:
+    for (i = 0; i < PIER_NELEMS(names); i++) {
+        pier_buf_release(&v[i]);
+    }
+    pier_buf_release(&sha);
+    return rc;
+}
+
+int
+pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
+                  struct pier_sigv4_auth *auth, struct pier_err *err)
+{
+    struct pier_str authz;
+    bool q4, q2;
+
+    PIER_ASSERT(req->lookup != NULL);
+    memset(auth, 0, sizeof(*auth));
+    authz = trim(
+        pier_kv_get(req->headers, req->nheaders, PIER_STR("Authorization")));
+    q4 = has_param(req->query, "X-Amz-Algorithm")
+         || has_param(req->query, "X-Amz-Signature");
+    q2 = !q4
+         && (has_param(req->query, "AWSAccessKeyId")
+             || has_param(req->query, "Signature"));
+    if (authz.ptr != NULL) {
+        if (q4 || q2) {
+            return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
+                               "only one auth mechanism allowed");
+        }
+        if (starts_with(authz, PIER_SIGV4_ALGORITHM)) {
+            return v4_header(req, authz, auth, err);
+        }
+        if (starts_with(authz, "AWS ")) {
+            return pier_sigv2_verify(req, PIER_AUTH_V2_HEADER, auth, err);
+        }
+        return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
+                           "unsupported Authorization type");
+    }
+    if (q4) {
+        return v4_query(req, auth, err);
+    }
+    if (q2) {
+        return pier_sigv2_verify(req, PIER_AUTH_V2_QUERY, auth, err);
+    }
+    return pier_err_s3(err, PIER_S3_ACCESS_DENIED, "request is not signed");
 }

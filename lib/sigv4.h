@@ -40,8 +40,8 @@
 
 #include <time.h>
 
-#define PIER_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
-#define PIER_SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+#define PIER_SIGV4_ALGORITHM         "AWS4-HMAC-SHA256"
+#define PIER_SIGV4_UNSIGNED_PAYLOAD  "UNSIGNED-PAYLOAD"
 #define PIER_SIGV4_STREAMING_PAYLOAD "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 #define PIER_SIGV4_STREAMING_TRAILER \
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -51,7 +51,7 @@
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 #define PIER_SIGV4_MAX_EXPIRES_S 604800 /* presigned URLs: 7 days */
-#define PIER_SIGV4_MAX_SKEW_S 900       /* request time vs now: 15 min */
+#define PIER_SIGV4_MAX_SKEW_S    900    /* request time vs now: 15 min */
 
 /* A header or a query parameter: borrowed views. */
 struct pier_kv {
@@ -75,8 +75,8 @@ struct pier_sigv4_key {
 /* A request to sign, for the lower-level calls below. */
 struct pier_sigv4_req {
     const char *method;
-    struct pier_str path;  /* as sent (see the URI rules above) */
-    struct pier_str query; /* raw, without '?'; may be empty */
+    struct pier_str path;          /* as sent (see the URI rules above) */
+    struct pier_str query;         /* raw, without '?'; may be empty */
     const struct pier_kv *headers; /* all signed */
     size_t nheaders;
     const char *payload_hash; /* hex SHA-256, or UNSIGNED-PAYLOAD, ... */
@@ -122,15 +122,12 @@ int pier_sigv4_presign(const struct pier_sigv4_key *key, const char *amz_date,
 int pier_sigv4_sign_req(const struct pier_sigv4_key *key, const char *amz_date,
                         const struct pier_sigv4_req *req, struct pier_buf *out,
                         struct pier_buf *canonical,
-                        struct pier_buf *string_to_sign,
-                        struct pier_err *err);
-int pier_sigv4_presign_req(const struct pier_sigv4_key *key,
-                           const char *amz_date, unsigned expires_s,
-                           const struct pier_sigv4_req *req,
-                           struct pier_buf *out_query,
-                           struct pier_buf *canonical,
-                           struct pier_buf *string_to_sign,
-                           struct pier_err *err);
+                        struct pier_buf *string_to_sign, struct pier_err *err);
+int
+pier_sigv4_presign_req(const struct pier_sigv4_key *key, const char *amz_date,
+                       unsigned expires_s, const struct pier_sigv4_req *req,
+                       struct pier_buf *out_query, struct pier_buf *canonical,
+                       struct pier_buf *string_to_sign, struct pier_err *err);
 
 /* Whether service follows S3's URI rules: "s3" (and NULL, the default). */
 bool pier_sigv4_is_s3(const char *service);
@@ -169,8 +166,7 @@ void pier_sigv4_chunk_signature(const unsigned char key[32],
 void pier_sigv4_trailer_signature(const unsigned char key[32],
                                   const char *amz_date, struct pier_str scope,
                                   const char *prev_sig,
-                                  const char *trailer_sha256_hex,
-                                  char out[65]);
+                                  const char *trailer_sha256_hex, char out[65]);
 /* Parse "YYYYMMDDTHHMMSSZ" (UTC) into *t; PIER_ERR (nothing set) if it is
  * not one. */
 int pier_sigv4_parse_date(struct pier_str s, time_t *t);
@@ -239,16 +235,20 @@ enum pier_sigv4_form {
     PIER_AUTH_V2_QUERY,
 };
 
-/* How the body is protected, from x-amz-content-sha256. */
+/* How the body is protected, from x-amz-content-sha256:
+ *   SIGNED: hash the body and compare with payload_sha256
+ *     (pier_sigv4_payload_matches(); XAmzContentSHA256Mismatch if not);
+ *   UNSIGNED: UNSIGNED-PAYLOAD, presigned URLs and SigV2;
+ *   STREAMING: aws-chunked with chunk signatures (lib/awschunk.h);
+ *   STREAMING_TRAILER: the same, then a signed checksum trailer;
+ *   STREAMING_UNSIGNED_TRAILER: aws-chunked, no chunk signatures, a
+ *     checksum trailer. */
 enum pier_payload_mode {
-    PIER_PAYLOAD_SIGNED = 1,   /* hash the body, compare with
-                                  payload_sha256 (XAmzContentSHA256Mismatch) */
-    PIER_PAYLOAD_UNSIGNED,     /* UNSIGNED-PAYLOAD; presigned and SigV2 */
-    PIER_PAYLOAD_STREAMING,    /* aws-chunked, chunk signatures */
-    PIER_PAYLOAD_STREAMING_TRAILER,          /* the same, signed trailer */
-    PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER, /* aws-chunked, no chunk
-                                                signatures, checksum
-                                                trailer */
+    PIER_PAYLOAD_SIGNED = 1,
+    PIER_PAYLOAD_UNSIGNED,
+    PIER_PAYLOAD_STREAMING,
+    PIER_PAYLOAD_STREAMING_TRAILER,
+    PIER_PAYLOAD_STREAMING_UNSIGNED_TRAILER,
 };
 
 /* A checksum named by x-amz-trailer (aws-chunked trailers). */
@@ -269,8 +269,8 @@ struct pier_sigv4_auth {
     enum pier_payload_mode payload;
     char payload_sha256[65]; /* PIER_PAYLOAD_SIGNED: expected lowercase hex */
     enum pier_checksum trailer; /* trailer modes: the declared checksum */
-    time_t request_time;        /* x-amz-date, Date, or for presigned and
-                                   SigV2 query forms the signing time */
+    time_t request_time;        /* when it was signed (X-Amz-Date, Date);
+                                   SigV2 query form: its Expires */
     /* What lib/awschunk.h needs to check chunk signatures (SigV4 only). */
     unsigned char signing_key[32];
     char seed_signature[65]; /* the request's signature */
@@ -278,6 +278,8 @@ struct pier_sigv4_auth {
     char scope[128];         /* "date/region/service/aws4_request" */
 };
 
+/* PIER_OK with auth filled, or PIER_ERR with err->s3 set (auth is then
+ * undefined). Borrows req. Any thread. */
 int pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
                       struct pier_sigv4_auth *auth, struct pier_err *err);
 

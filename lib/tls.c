@@ -35,7 +35,6 @@ struct pier_tls {
     pthread_rwlock_t lock;
     struct cert_entry *entries;
     SSL_CTX *def; /* no SNI, or no match; a reference */
-    bool def_explicit;
 };
 
 struct pier_tls_conn {
@@ -46,6 +45,7 @@ struct pier_tls_conn {
     bool ready;
     bool blocked; /* plaintext was full with more to decrypt */
     char sni[256];
+    char alpn[32];
 };
 
 static int
@@ -274,12 +274,11 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name,
                             name != NULL ? name : "(default)", err->msg);
     }
     pthread_rwlock_wrlock(&tls->lock);
-    if (name == NULL || tls->def == NULL || !tls->def_explicit) {
-        /* The default: asked for, or the first pair until one is. */
+    if (name == NULL || tls->def == NULL) {
+        /* The default: asked for, or the first pair added. */
         SSL_CTX_up_ref(ctx);
         SSL_CTX_free(tls->def);
         tls->def = ctx;
-        tls->def_explicit = tls->def_explicit || name == NULL;
     }
     if (name != NULL) {
         for (e = tls->entries; e != NULL; e = e->next) {
@@ -293,6 +292,12 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name,
             e->next = tls->entries;
             tls->entries = e;
         } else {
+            if (e->ctx == tls->def) {
+                /* The default was this name's old pair: it follows. */
+                SSL_CTX_up_ref(ctx);
+                SSL_CTX_free(tls->def);
+                tls->def = ctx;
+            }
             SSL_CTX_free(e->ctx);
         }
         e->ctx = ctx;
@@ -316,7 +321,11 @@ read_file(const char *path, size_t *len, struct pier_err *err)
         return NULL;
     }
     pier_buf_init(&b, MAX_CERT_FILE);
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+    for (;;) {
+        n = fread(tmp, 1, sizeof(tmp), f);
+        if (n == 0) {
+            break;
+        }
         if (pier_buf_add(&b, tmp, n) != 0) {
             fclose(f);
             pier_buf_release(&b);
@@ -430,7 +439,8 @@ drain(struct pier_tls_conn *tc, struct pier_buf *out)
 {
     size_t pending;
 
-    while ((pending = BIO_ctrl_pending(tc->wbio)) > 0) {
+    for (pending = BIO_ctrl_pending(tc->wbio); pending > 0;
+         pending = BIO_ctrl_pending(tc->wbio)) {
         char *p = pier_buf_reserve(out, pending);
         int n;
 
@@ -466,6 +476,16 @@ pier_tls_conn_feed(struct pier_tls_conn *tc, const char *p, size_t n,
             return ssl_err(err, "TLS handshake");
         }
         tc->ready = true;
+        {
+            const unsigned char *ap;
+            unsigned int an;
+
+            SSL_get0_alpn_selected(tc->ssl, &ap, &an);
+            if (ap != NULL && an < sizeof(tc->alpn)) {
+                memcpy(tc->alpn, ap, an);
+                tc->alpn[an] = '\0';
+            }
+        }
     }
     tc->blocked = false;
     for (;;) {
@@ -549,15 +569,5 @@ pier_tls_conn_sni(const struct pier_tls_conn *tc)
 const char *
 pier_tls_conn_alpn(const struct pier_tls_conn *tc)
 {
-    static _Thread_local char proto[32];
-    const unsigned char *p;
-    unsigned int n;
-
-    SSL_get0_alpn_selected(tc->ssl, &p, &n);
-    if (p == NULL || n >= sizeof(proto)) {
-        return "";
-    }
-    memcpy(proto, p, n);
-    proto[n] = '\0';
-    return proto;
+    return tc->alpn;
 }

@@ -34,7 +34,8 @@ void pier_tls_free(struct pier_tls *tls);
  * Add or replace the certificate chain and key for host name ("example.com",
  * "*.example.com" for one label of wildcard, or NULL for the default, used
  * when the client sends no SNI or a name with no certificate; the first
- * pair added becomes the default too until one is set). PEM text, borrowed.
+ * pair added is also the default until one is set with NULL). PEM text,
+ * borrowed. Removing a name leaves the default as it is.
  * Checks that the key matches the certificate. Any thread.
  */
 int pier_tls_set_cert(struct pier_tls *tls, const char *name,

@@ -470,6 +470,11 @@ publish_css_collect(const char *css, size_t n, size_t base,
             url = val.data;
             len = val.len;
         }
+        if (memchr(url, '\0', len) != NULL) {
+            /* A browser reads NUL as U+FFFD: no file of ours has that
+             * name, and a C string could not hold it. */
+            continue;
+        }
         r = publish_refs_add(refs, url, len, base + cr.start, base + cr.end,
                              first_line + cr.line - 1);
         r->group = group;

@@ -1,11 +1,17 @@
 # publish/local.mk - sources, tests and fuzz targets of this part.
 libpier_a_SOURCES += publish/ref.c publish/css.c publish/url.c publish/html.c \
-	publish/compress.c
+	publish/compress.c publish/settings.c publish/tree.c \
+	publish/graph.c publish/deploy.c publish/notify.c publish/history.c
 noinst_HEADERS += publish/ref.h publish/css.h publish/url.h publish/html.h \
-	publish/compress.h
+	publish/compress.h publish/settings.h publish/tree.h \
+	publish/graph.h publish/deploy.h publish/notify.h publish/history.h \
+	publish/internal.h
+pier_SOURCES += publish/cmd.c
 
 PUBLISH_TESTS = tests/publish/test_css tests/publish/test_html \
-	tests/publish/test_url tests/publish/test_compress
+	tests/publish/test_url tests/publish/test_compress \
+	tests/publish/test_tree tests/publish/test_graph \
+	tests/publish/test_deploy
 check_PROGRAMS += $(PUBLISH_TESTS)
 TESTS += $(PUBLISH_TESTS)
 tests_publish_test_css_SOURCES = tests/publish/test_css.c
@@ -20,6 +26,16 @@ tests_publish_test_url_LDADD = $(TEST_LDADD)
 tests_publish_test_compress_SOURCES = tests/publish/test_compress.c
 tests_publish_test_compress_CFLAGS = $(TEST_CFLAGS)
 tests_publish_test_compress_LDADD = $(TEST_LDADD)
+tests_publish_test_tree_SOURCES = tests/publish/test_tree.c
+tests_publish_test_tree_CFLAGS = $(TEST_CFLAGS)
+tests_publish_test_tree_LDADD = $(TEST_LDADD)
+tests_publish_test_graph_SOURCES = tests/publish/test_graph.c
+tests_publish_test_graph_CFLAGS = $(TEST_CFLAGS)
+tests_publish_test_graph_LDADD = $(TEST_LDADD)
+tests_publish_test_deploy_SOURCES = tests/publish/test_deploy.c \
+	tests/lib/s3_test_origin.c
+tests_publish_test_deploy_CFLAGS = $(TEST_CFLAGS)
+tests_publish_test_deploy_LDADD = $(TEST_LDADD)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_css tests/fuzz/fuzz_html
 EXTRA_DIST += tests/fuzz/fuzz_css.c tests/fuzz/fuzz_html.c

@@ -49,7 +49,7 @@ struct sites_headers {
  * sets them from what it sends, and a site that could set them could
  * split or smuggle responses. */
 static const char *const forbidden[] = {
-    "connection", "content-encoding",  "content-length", "content-range",
+    "connection", "content-encoding",  "content-length",   "content-range",
     "host",       "keep-alive",        "proxy-connection", "te",
     "trailer",    "transfer-encoding", "upgrade",
 };
@@ -140,14 +140,16 @@ path_line(struct sites_headers *h, const char *name, unsigned line,
     char why[200];
     struct block *b;
 
-    if (p.len > 7 && (strncasecmp(p.ptr, "http://", 7) == 0
-                      || strncasecmp(p.ptr, "https://", 8) == 0)) {
+    if (p.len > 7
+        && (strncasecmp(p.ptr, "http://", 7) == 0
+            || strncasecmp(p.ptr, "https://", 8) == 0)) {
         return pier_err_set(err, "%s:%u: a path with a host is not supported",
                             name, line);
     }
     if (p.ptr[0] != '/' && memchr(p.ptr, ':', p.len) != NULL) {
-        return pier_err_set(err, "%s:%u: a header line must be indented "
-                                 "under its path",
+        return pier_err_set(err,
+                            "%s:%u: a header line must be indented "
+                            "under its path",
                             name, line);
     }
     if (memchr(p.ptr, ' ', p.len) != NULL
@@ -184,8 +186,7 @@ header_line(struct sites_headers *h, const char *name, unsigned line,
     unsigned id;
 
     if (h->n == 0) {
-        return pier_err_set(err, "%s:%u: a header before any path", name,
-                            line);
+        return pier_err_set(err, "%s:%u: a header before any path", name, line);
     }
     if (colon == NULL) {
         return pier_err_set(err, "%s:%u: a header line needs 'Name: value'",
@@ -195,19 +196,22 @@ header_line(struct sites_headers *h, const char *name, unsigned line,
     hv = pier_str_make(colon + 1, l.len - hn.len - 1);
     /* "Name : value" is not HTTP (RFC 9112 5.1 forbids the blank) but is
      * easy to type; trim blanks around both. */
-    while (hn.len > 0 && (hn.ptr[hn.len - 1] == ' ' || hn.ptr[hn.len - 1] == '\t')) {
+    while (hn.len > 0
+           && (hn.ptr[hn.len - 1] == ' ' || hn.ptr[hn.len - 1] == '\t')) {
         hn.len--;
     }
     while (hv.len > 0 && (hv.ptr[0] == ' ' || hv.ptr[0] == '\t')) {
         hv.ptr++;
         hv.len--;
     }
-    while (hv.len > 0 && (hv.ptr[hv.len - 1] == ' ' || hv.ptr[hv.len - 1] == '\t')) {
+    while (hv.len > 0
+           && (hv.ptr[hv.len - 1] == ' ' || hv.ptr[hv.len - 1] == '\t')) {
         hv.len--;
     }
     if (pier_str_caseeq(hn, PIER_STR("Basic-Auth"))) {
-        return pier_err_set(err, "%s:%u: Basic-Auth is not supported (it "
-                                 "would send the passwords to every visitor)",
+        return pier_err_set(err,
+                            "%s:%u: Basic-Auth is not supported (it "
+                            "would send the passwords to every visitor)",
                             name, line);
     }
     if (sites_header_check(hn, hv, &herr) != PIER_OK) {
@@ -246,8 +250,8 @@ header_line(struct sites_headers *h, const char *name, unsigned line,
 
 /* One complete line: [p, p + len), indented or not. */
 static int
-do_line(struct sites_headers *h, const char *name, unsigned line,
-        bool indented, struct pier_str l, struct pier_err *err)
+do_line(struct sites_headers *h, const char *name, unsigned line, bool indented,
+        struct pier_str l, struct pier_err *err)
 {
     while (l.len > 0 && (l.ptr[0] == ' ' || l.ptr[0] == '\t')) {
         l.ptr++;
@@ -287,8 +291,8 @@ sites_headers_parse(const char *name, const char *text, size_t n,
         unsigned char c = (unsigned char) text[i];
 
         if (c == '\n') {
-            if (do_line(h, name, line, indented, pier_str_make(text + start, len),
-                        err)
+            if (do_line(h, name, line, indented,
+                        pier_str_make(text + start, len), err)
                 != PIER_OK) {
                 goto fail;
             }
@@ -355,8 +359,8 @@ sites_headers_sets(const struct sites_headers *h, struct pier_str path,
             continue;
         }
         for (j = 0; j < b->nh; j++) {
-            if (pier_str_caseeq(name, pier_str_make(b->h[j].name,
-                                                    b->h[j].nlen))) {
+            if (pier_str_caseeq(name,
+                                pier_str_make(b->h[j].name, b->h[j].nlen))) {
                 return true;
             }
         }
@@ -364,36 +368,70 @@ sites_headers_sets(const struct sites_headers *h, struct pier_str path,
     return false;
 }
 
-/* Append "Name: v1, v2\r\n" for name id, from header j of block i on. */
-static int
-emit(const struct sites_headers *h, const uint64_t *matched, size_t i,
-     size_t j, struct pier_buf *out)
+static bool
+is_matched(const uint64_t *matched, size_t i)
 {
-    const struct hdr *first = &h->b[i].h[j];
-    unsigned id = first->id;
+    return (matched[i / 64] & ((uint64_t) 1 << (i % 64))) != 0;
+}
 
-    if (pier_buf_add(out, first->name, first->nlen) != PIER_OK
-        || pier_buf_add(out, ": ", 2) != PIER_OK
-        || pier_buf_add(out, first->value, first->vlen) != PIER_OK) {
+static int
+add_line(struct pier_buf *out, const struct hdr *x, bool first)
+{
+    if (first) {
+        if (pier_buf_add(out, x->name, x->nlen) != PIER_OK
+            || pier_buf_add(out, ": ", 2) != PIER_OK) {
+            return PIER_ERR;
+        }
+    } else if (pier_buf_add(out, ", ", 2) != PIER_OK) {
         return PIER_ERR;
     }
-    for (j++; i < h->n; i++, j = 0) {
-        const struct block *b = &h->b[i];
+    return pier_buf_add(out, x->value, x->vlen);
+}
 
-        if ((matched[i / 64] & ((uint64_t) 1 << (i % 64))) == 0) {
+/* Append the lines of header id as block b sets it: its values joined
+ * into one line, or for Set-Cookie one line each (RFC 6265 3: cookies
+ * cannot be joined). *lines counts them. */
+static int
+emit(const struct sites_headers *h, const struct block *b, unsigned id,
+     struct pier_buf *out, int *lines)
+{
+    bool first = true;
+    size_t j;
+
+    for (j = 0; j < b->nh; j++) {
+        if (b->h[j].id != id) {
             continue;
         }
-        for (; j < b->nh; j++) {
-            if (b->h[j].id != id) {
-                continue;
-            }
-            if (pier_buf_add(out, ", ", 2) != PIER_OK
-                || pier_buf_add(out, b->h[j].value, b->h[j].vlen) != PIER_OK) {
+        if (add_line(out, &b->h[j], first) != PIER_OK) {
+            return PIER_ERR;
+        }
+        if (id == h->set_cookie) {
+            if (pier_buf_add(out, "\r\n", 2) != PIER_OK) {
                 return PIER_ERR;
             }
+            (*lines)++;
+            continue;
+        }
+        first = false;
+    }
+    if (id == h->set_cookie) {
+        return PIER_OK;
+    }
+    (*lines)++;
+    return pier_buf_add(out, "\r\n", 2);
+}
+
+static bool
+block_sets(const struct block *b, unsigned id)
+{
+    size_t j;
+
+    for (j = 0; j < b->nh; j++) {
+        if (b->h[j].id == id) {
+            return true;
         }
     }
-    return pier_buf_add(out, "\r\n", 2);
+    return false;
 }
 
 int
@@ -402,7 +440,7 @@ sites_headers_match(const struct sites_headers *h, struct pier_str path,
 {
     uint64_t matched[SITES_HEADERS_BLOCKS_MAX / 64] = {0};
     uint64_t seen[SITES_HEADERS_NAMES_MAX / 64] = {0};
-    size_t i, j, len0 = out->len;
+    size_t i, j, k, len0 = out->len;
     int lines = 0;
 
     PIER_CHECK_OBJ(h, SITES_HEADERS_MAGIC);
@@ -411,37 +449,31 @@ sites_headers_match(const struct sites_headers *h, struct pier_str path,
             matched[i / 64] |= (uint64_t) 1 << (i % 64);
         }
     }
+    /* Each name at the place it first appears, as the last matching
+     * block that sets it says (Netlify: a later rule overrides). */
     for (i = 0; i < h->n; i++) {
         const struct block *b = &h->b[i];
 
-        if ((matched[i / 64] & ((uint64_t) 1 << (i % 64))) == 0) {
+        if (!is_matched(matched, i)) {
             continue;
         }
         for (j = 0; j < b->nh; j++) {
             unsigned id = b->h[j].id;
-            int r;
 
-            if (id == h->set_cookie) {
-                /* Set-Cookie cannot be joined (RFC 6265 3). */
-                r = pier_buf_add(out, b->h[j].name, b->h[j].nlen) != PIER_OK
-                            || pier_buf_add(out, ": ", 2) != PIER_OK
-                            || pier_buf_add(out, b->h[j].value, b->h[j].vlen)
-                                   != PIER_OK
-                            || pier_buf_add(out, "\r\n", 2) != PIER_OK
-                        ? PIER_ERR
-                        : PIER_OK;
-            } else if ((seen[id / 64] & ((uint64_t) 1 << (id % 64))) != 0) {
+            if ((seen[id / 64] & ((uint64_t) 1 << (id % 64))) != 0) {
                 continue;
-            } else {
-                seen[id / 64] |= (uint64_t) 1 << (id % 64);
-                r = emit(h, matched, i, j, out);
             }
-            if (r != PIER_OK) {
+            seen[id / 64] |= (uint64_t) 1 << (id % 64);
+            for (k = h->n - 1; k > i; k--) {
+                if (is_matched(matched, k) && block_sets(&h->b[k], id)) {
+                    break;
+                }
+            }
+            if (emit(h, &h->b[k], id, out, &lines) != PIER_OK) {
                 pier_buf_truncate(out, len0);
                 return pier_err_set(err, "headers longer than %zu bytes",
                                     out->max);
             }
-            lines++;
         }
     }
     return lines;

@@ -16,10 +16,13 @@
  *
  * (Read \* as a plain star: a C comment cannot hold slash-star.)
  *
- * Every block whose pattern matches a path contributes its headers, in
- * file order. Several values of one header (in one block or several)
- * are joined with ", " into one line, at the place of the first, as
- * HTTP allows for list headers; Set-Cookie values stay separate lines.
+ * Every block whose pattern matches a path contributes its headers, as
+ * Netlify does: values of one header repeated in one block are joined
+ * with ", " into one line (Set-Cookie values stay separate lines), and
+ * of several matching blocks that set one header (names compared without
+ * case) the last one in the file wins, so "/assets/\*" after "/\*" can
+ * override a Cache-Control. Lines come in the order the names first
+ * appear.
  *
  * Refused with `NAME:LINE: reason`: a header before any path, a header
  * line without ':', names that are not tokens, values with CR, LF, NUL
@@ -35,11 +38,11 @@
 #include "lib/core.h"
 #include "lib/err.h"
 
-#define SITES_HEADER_NAME_MAX   256
-#define SITES_HEADER_VALUE_MAX  4096
-#define SITES_HEADERS_LINE_MAX  8192 /* bytes of one line */
+#define SITES_HEADER_NAME_MAX    256
+#define SITES_HEADER_VALUE_MAX   4096
+#define SITES_HEADERS_LINE_MAX   8192 /* bytes of one line */
 #define SITES_HEADERS_BLOCKS_MAX 4096 /* path patterns in one file */
-#define SITES_HEADERS_NAMES_MAX 256  /* distinct header names in one file */
+#define SITES_HEADERS_NAMES_MAX  256  /* distinct header names in one file */
 
 struct sites_headers; /* opaque */
 

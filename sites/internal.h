@@ -12,6 +12,7 @@
 
 #include "lib/buf.h"
 #include "lib/core.h"
+#include "lib/err.h"
 
 #define SITES_PATTERN_VARS_MAX 16
 
@@ -36,8 +37,8 @@ struct sites_pattern {
 
 /* Parse src into p (zeroed by the caller). On failure returns PIER_ERR
  * with a reason in why (no prefix), and p needs no release. */
-int sites_pattern_parse(struct sites_pattern *p, struct pier_str src,
-                        char *why, size_t whylen);
+int sites_pattern_parse(struct sites_pattern *p, struct pier_str src, char *why,
+                        size_t whylen);
 void sites_pattern_release(struct sites_pattern *p);
 
 /* Match a normalised path. vars (SITES_PATTERN_VARS_MAX long) receives
@@ -62,5 +63,12 @@ char *sites_pct_decode(const char *p, size_t n, size_t *outlen, char *why,
 /* Append s to b percent-encoding every byte outside RFC 3986's
  * unreserved, sub-delims, ':', '@' and '/'. */
 PIER_NODISCARD int sites_pct_encode(struct pier_buf *b, struct pier_str s);
+
+/* sites_redirects_match without the first-segment index: every rule in
+ * order. For tests and fuzzing, which check that both always agree. */
+struct sites_redirects;
+int sites_redirects_match_linear(const struct sites_redirects *rules,
+                                 struct pier_str path, unsigned flags,
+                                 struct pier_buf *to, struct pier_err *err);
 
 #endif

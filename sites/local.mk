@@ -5,9 +5,12 @@ noinst_HEADERS += sites/manifest.h sites/headers.h sites/record.h \
 	sites/internal.h sites/redirects.h
 
 check_PROGRAMS += tests/sites/test_manifest tests/sites/test_redirects \
-	tests/sites/test_headers
+	tests/sites/test_headers tests/sites/test_record
 TESTS += tests/sites/test_manifest tests/sites/test_redirects \
-	tests/sites/test_headers
+	tests/sites/test_headers tests/sites/test_record
+tests_sites_test_record_SOURCES = tests/sites/test_record.c
+tests_sites_test_record_CFLAGS = $(TEST_CFLAGS)
+tests_sites_test_record_LDADD = $(TEST_LDADD)
 tests_sites_test_headers_SOURCES = tests/sites/test_headers.c
 tests_sites_test_headers_CFLAGS = $(TEST_CFLAGS)
 tests_sites_test_headers_LDADD = $(TEST_LDADD)

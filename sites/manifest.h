@@ -45,11 +45,14 @@
  * manifest whose rules do not parse is refused as a whole.
  *
  * Paths are what the edge looks up after normalisation: they start with
- * '/', have no empty, "." or ".." segment, no control byte, and at most
- * SITES_PATH_MAX bytes. An asset (referenced from HTML or CSS) is served
- * at its path like an entry and also at its hashed alias, immutable;
- * sites_manifest_get() says which one matched. Unknown object keys are
- * ignored (forward compatibility); a "format" other than 1 is refused.
+ * '/', have no empty, "." or ".." segment, no control byte, are UTF-8
+ * (JSON strings are), and have at most SITES_PATH_MAX bytes. An asset
+ * (referenced from HTML or CSS) is served at its path like an entry and
+ * also at its hashed alias, immutable; sites_manifest_get() says which
+ * one matched. Unknown object keys are ignored (forward compatibility); a
+ * "format" other than 1 is refused; of a key repeated in one object the
+ * last counts (jansson's way; asking jansson to refuse repeats doubles
+ * the load time).
  *
  * The deploy delta, what the publisher POSTs to each edge's admin API:
  *
@@ -57,7 +60,10 @@
  *     "site": "blog",
  *     "from_deploy": "<id>" or null,
  *     "to_deploy": "<id>",
- *     "commit": "<hex>" or null, "created": 1795512600,
+ *     "parent": "<id>" or null,              the parent recorded in to's
+ *     "commit": "<hex>" or null,             manifest, its commit and
+ *     "created": 1795512600,                 time, so that applying the
+ *                                            delta rebuilds it exactly
  *     "changes": {"/index.html": {entry as above}, "/gone.html": null},
  *     "rules_changed": true,
  *     "redirects": "...", "headers": "..."   present when rules_changed
@@ -80,11 +86,11 @@
 
 #include <stdint.h>
 
-#define SITES_PATH_MAX      1024 /* bytes of a path or alias */
-#define SITES_SHA256_HEX    64
-#define SITES_GIT_HEX_MAX   64 /* sha1 repositories use 40 */
-#define SITES_DEPLOY_ID_MAX 64 /* bytes, without the NUL */
-#define SITES_TYPE_MAX      255
+#define SITES_PATH_MAX          1024 /* bytes of a path or alias */
+#define SITES_SHA256_HEX        64
+#define SITES_GIT_HEX_MAX       64 /* sha1 repositories use 40 */
+#define SITES_DEPLOY_ID_MAX     64 /* bytes, without the NUL */
+#define SITES_TYPE_MAX          255
 #define SITES_ENTRY_HEADERS_MAX 64
 
 enum sites_class {
@@ -116,10 +122,10 @@ struct sites_header {
  * borrowed (copied). */
 struct sites_entry {
     const char *path;
-    char sha256[SITES_SHA256_HEX + 1];    /* lowercase hex */
-    const char *type;                     /* Content-Type */
-    uint64_t size;                        /* identity bytes */
-    uint64_t enc_size[SITES_ENC_MAX];     /* 0: no such variant */
+    char sha256[SITES_SHA256_HEX + 1]; /* lowercase hex */
+    const char *type;                  /* Content-Type */
+    uint64_t size;                     /* identity bytes */
+    uint64_t enc_size[SITES_ENC_MAX];  /* 0: no such variant */
     enum sites_class klass;
     char git_blob[SITES_GIT_HEX_MAX + 1]; /* "" when unknown */
     const char *alias;                    /* assets only, else NULL */
@@ -160,14 +166,20 @@ void sites_manifest_free(struct sites_manifest *m);
 int sites_manifest_add(struct sites_manifest *m, const struct sites_entry *e,
                        struct pier_err *err);
 /* Set the _redirects and _headers source text (before seal); either may be
- * NULL for none. Borrows the text; the rules are parsed by seal. */
+ * NULL for none. PIER_ERR when longer than 1 MiB or not UTF-8. Borrows the
+ * text; the rules are parsed by seal. */
 int sites_manifest_set_rules(struct sites_manifest *m, const char *redirects,
                              size_t redirects_len, const char *headers,
                              size_t headers_len, struct pier_err *err);
 /* Sort, check for duplicate paths and aliases (an alias may not be
- * another path either), parse the rules (errors "_redirects:LINE: ...", "_headers:LINE: ..."). After PIER_OK the manifest is
- * read-only. On PIER_ERR it is unchanged but can only be freed. */
+ * another path either), parse the rules (errors "_redirects:LINE: ...",
+ * "_headers:LINE: ..."). After PIER_OK the manifest is read-only. On PIER_ERR
+ * it is unchanged but can only be freed. */
 int sites_manifest_seal(struct sites_manifest *m, struct pier_err *err);
+
+/* Check every invariant of a sealed manifest (sorted unique paths, a
+ * valid record each, the alias index); panics on a broken one. O(n). */
+void sites_manifest_assert(const struct sites_manifest *m);
 
 /* Accessors of a sealed manifest; strings valid until it is freed.
  * parent and commit may be NULL. */
@@ -242,8 +254,8 @@ bool sites_delta_rules_changed(const struct sites_delta *d);
 size_t sites_delta_count(const struct sites_delta *d);
 /* The i-th change in path order: sets *path and returns the new record,
  * or NULL when the path disappeared. Valid until d is freed. */
-const struct sites_entry *sites_delta_at(const struct sites_delta *d,
-                                         size_t i, const char **path);
+const struct sites_entry *sites_delta_at(const struct sites_delta *d, size_t i,
+                                         const char **path);
 
 /* Append the delta's JSON to out. */
 int sites_delta_encode(const struct sites_delta *d, struct pier_buf *out,

@@ -14,6 +14,7 @@
 #include "sites/internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #define SITES_REDIRECTS_MAGIC 0x51c7e2a4u
@@ -41,11 +42,28 @@ struct rule {
     bool force;
 };
 
+/* An index entry: a rule by a key it needs the path to have. */
+struct idx {
+    const char *key;
+    size_t len;
+    size_t rule;
+};
+
 struct sites_redirects {
     unsigned magic;
     struct rule *r;
     size_t n;
     size_t cap;
+    /* Sources without placeholder or '*', by the whole decoded path
+     * ("/a/b"; "/" for the root): sorted by key, then rule. */
+    struct idx *exact;
+    size_t nexact;
+    char *keys; /* the exact keys, one after another */
+    /* Sources with a literal first segment, by that segment. */
+    struct idx *lit;
+    size_t nlit;
+    size_t *any; /* the rest (a placeholder or '*' first), in order */
+    size_t nany;
 };
 
 static void
@@ -74,6 +92,10 @@ sites_redirects_free(struct sites_redirects *rules)
         rule_release(&rules->r[i]);
     }
     pier_free(rules->r);
+    pier_free(rules->exact);
+    pier_free(rules->keys);
+    pier_free(rules->lit);
+    pier_free(rules->any);
     rules->magic = 0;
     pier_free(rules);
 }
@@ -165,8 +187,9 @@ compile_to(struct rule *r, struct pier_str to, char *why, size_t whylen)
         }
         if (memchr(to.ptr, '?', to.len) != NULL
             || memchr(to.ptr, '#', to.len) != NULL) {
-            snprintf(why, whylen, "the target of status %d has no query "
-                                  "string or fragment",
+            snprintf(why, whylen,
+                     "the target of status %d has no query "
+                     "string or fragment",
                      r->status);
             return PIER_ERR;
         }
@@ -188,8 +211,8 @@ compile_to(struct rule *r, struct pier_str to, char *why, size_t whylen)
             || !sites_name_start((unsigned char) to.ptr[i + 1])) {
             continue;
         }
-        for (k = i + 2; k < to.len && sites_name_byte((unsigned char) to.ptr[k]);
-             k++) {
+        for (k = i + 2;
+             k < to.len && sites_name_byte((unsigned char) to.ptr[k]); k++) {
         }
         name = pier_str_make(to.ptr + i + 1, k - i - 1);
         if (add_lit(r, to.ptr + lit, i - lit, why, whylen) != PIER_OK) {
@@ -197,8 +220,9 @@ compile_to(struct rule *r, struct pier_str to, char *why, size_t whylen)
         }
         if (pier_str_eq(name, PIER_STR("splat"))) {
             if (!r->from.splat) {
-                snprintf(why, whylen, "':splat' in the target but no '*' in "
-                                      "the source");
+                snprintf(why, whylen,
+                         "':splat' in the target but no '*' in "
+                         "the source");
                 return PIER_ERR;
             }
             r->parts[r->nparts++].kind = PART_SPLAT;
@@ -294,8 +318,7 @@ compile_line(struct rule *r, const struct pier_str *f, size_t nf, char *why,
     }
     if (i < nf) {
         if (has_byte(f[i], '=')) {
-            snprintf(why, whylen,
-                     "conditions ('%.*s') are not supported",
+            snprintf(why, whylen, "conditions ('%.*s') are not supported",
                      (int) (f[i].len > 64 ? 64 : f[i].len), f[i].ptr);
         } else {
             snprintf(why, whylen, "unexpected field '%.*s'",
@@ -330,6 +353,78 @@ add_line(struct sites_redirects *rs, const char *name, unsigned line,
     }
     rs->n++;
     return PIER_OK;
+}
+
+static int
+cmp_idx(const void *a, const void *b)
+{
+    const struct idx *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n > 0 ? memcmp(x->key, y->key, n) : 0;
+
+    if (c != 0) {
+        return c;
+    }
+    if (x->len != y->len) {
+        return x->len < y->len ? -1 : 1;
+    }
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* Index the rules. A site that moved from another host may carry
+ * thousands of "/old/page /new/page" lines; with the index a request
+ * looks at the rules whose literal source is its path, at those whose
+ * source starts with its first segment, and at the few others, merged in
+ * file order, instead of at every rule. */
+static void
+build_index(struct sites_redirects *rs)
+{
+    size_t i, k, keylen = 0, off = 0;
+
+    rs->exact = pier_calloc(rs->n + 1, sizeof(*rs->exact));
+    rs->lit = pier_calloc(rs->n + 1, sizeof(*rs->lit));
+    rs->any = pier_calloc(rs->n + 1, sizeof(*rs->any));
+    for (i = 0; i < rs->n; i++) {
+        const struct sites_pattern *p = &rs->r[i].from;
+
+        keylen += 1;
+        for (k = 0; k < p->nsegs; k++) {
+            keylen += p->segs[k].len + 1;
+        }
+    }
+    rs->keys = pier_malloc(keylen + 1);
+    for (i = 0; i < rs->n; i++) {
+        const struct sites_pattern *p = &rs->r[i].from;
+        char *key = rs->keys + off;
+
+        if (p->nvars == 0 && !p->splat) {
+            key[0] = '/';
+            off++;
+            for (k = 0; k < p->nsegs; k++) {
+                memcpy(rs->keys + off, p->segs[k].text, p->segs[k].len);
+                off += p->segs[k].len;
+                rs->keys[off++] = '/';
+            }
+            /* "/" stays; "/a/b/" loses its last slash. */
+            if (p->nsegs > 0) {
+                off--;
+            }
+            rs->exact[rs->nexact++] =
+                (struct idx){key, (size_t) (rs->keys + off - key), i};
+        } else if (p->segs[0].kind == SITES_SEG_LIT) {
+            rs->lit[rs->nlit++] =
+                (struct idx){p->segs[0].text, p->segs[0].len, i};
+        } else {
+            rs->any[rs->nany++] = i;
+        }
+    }
+    PIER_ASSERT(off <= keylen);
+    if (rs->nexact > 1) {
+        qsort(rs->exact, rs->nexact, sizeof(*rs->exact), cmp_idx);
+    }
+    if (rs->nlit > 1) {
+        qsort(rs->lit, rs->nlit, sizeof(*rs->lit), cmp_idx);
+    }
 }
 
 struct sites_redirects *
@@ -431,6 +526,7 @@ sites_redirects_parse(const char *name, const char *text, size_t n,
     if (nf > 0 && add_line(rs, name, line, f, nf, err) != PIER_OK) {
         goto fail;
     }
+    build_index(rs);
     return rs;
 
 fail:
@@ -448,48 +544,142 @@ add_capture(struct pier_buf *to, struct pier_str v, int status)
     return pier_buf_addstr(to, v);
 }
 
-int
-sites_redirects_match(const struct sites_redirects *rules,
-                      struct pier_str path, unsigned flags,
-                      struct pier_buf *to, struct pier_err *err)
+/* Try rule r on path; on a match append its target and return its
+ * status, else 0. */
+static int
+try_rule(const struct rule *r, struct pier_str path, unsigned flags,
+         struct pier_buf *to, struct pier_err *err)
 {
     struct pier_str vars[SITES_PATTERN_VARS_MAX], splat;
-    size_t i, k, len0 = to->len;
+    size_t k, len0 = to->len;
+
+    if ((flags & SITES_REDIRECTS_EXISTS) != 0 && !r->force) {
+        return 0;
+    }
+    if (!sites_pattern_match(&r->from, path, vars, &splat)) {
+        return 0;
+    }
+    for (k = 0; k < r->nparts; k++) {
+        const struct part *pt = &r->parts[k];
+        int rc;
+
+        switch (pt->kind) {
+        case PART_LIT:
+            rc = pier_buf_add(to, pt->text, pt->len);
+            break;
+        case PART_VAR:
+            rc = add_capture(to, vars[pt->var], r->status);
+            break;
+        case PART_SPLAT:
+        default:
+            rc = add_capture(to, splat, r->status);
+            break;
+        }
+        if (rc != PIER_OK) {
+            pier_buf_truncate(to, len0);
+            return pier_err_set(err, "redirect target longer than %zu bytes",
+                                to->max);
+        }
+    }
+    return r->status;
+}
+
+int
+sites_redirects_match_linear(const struct sites_redirects *rules,
+                             struct pier_str path, unsigned flags,
+                             struct pier_buf *to, struct pier_err *err)
+{
+    size_t i;
+    int st;
 
     PIER_CHECK_OBJ(rules, SITES_REDIRECTS_MAGIC);
     for (i = 0; i < rules->n; i++) {
-        const struct rule *r = &rules->r[i];
-
-        if ((flags & SITES_REDIRECTS_EXISTS) != 0 && !r->force) {
-            continue;
+        st = try_rule(&rules->r[i], path, flags, to, err);
+        if (st != 0) {
+            return st;
         }
-        if (!sites_pattern_match(&r->from, path, vars, &splat)) {
-            continue;
-        }
-        for (k = 0; k < r->nparts; k++) {
-            const struct part *pt = &r->parts[k];
-            int rc;
-
-            switch (pt->kind) {
-            case PART_LIT:
-                rc = pier_buf_add(to, pt->text, pt->len);
-                break;
-            case PART_VAR:
-                rc = add_capture(to, vars[pt->var], r->status);
-                break;
-            case PART_SPLAT:
-            default:
-                rc = add_capture(to, splat, r->status);
-                break;
-            }
-            if (rc != PIER_OK) {
-                pier_buf_truncate(to, len0);
-                return pier_err_set(err, "redirect target longer than %zu "
-                                         "bytes",
-                                    to->max);
-            }
-        }
-        return r->status;
     }
     return 0;
+}
+
+/* The first index entry with key k (rule 0 on), or n. */
+static size_t
+lower_bound(const struct idx *x, size_t n, struct pier_str k)
+{
+    struct idx key = {k.ptr, k.len, 0};
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (cmp_idx(&x[mid], &key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The rule at x[*pos] if it has key k, else SIZE_MAX. */
+static size_t
+head(const struct idx *x, size_t n, size_t pos, struct pier_str k)
+{
+    if (pos < n && x[pos].len == k.len
+        && (k.len == 0 || memcmp(x[pos].key, k.ptr, k.len) == 0)) {
+        return x[pos].rule;
+    }
+    return SIZE_MAX;
+}
+
+int
+sites_redirects_match(const struct sites_redirects *rules, struct pier_str path,
+                      unsigned flags, struct pier_buf *to, struct pier_err *err)
+{
+    struct pier_str whole, first;
+    size_t e, l, a = 0;
+    const char *slash;
+    int st;
+
+    PIER_CHECK_OBJ(rules, SITES_REDIRECTS_MAGIC);
+    if (path.ptr == NULL || path.len == 0 || path.ptr[0] != '/') {
+        return 0;
+    }
+    /* The keys as sites_pattern_match sees the path: the trailing slash
+     * dropped, then the whole path and its first segment. */
+    whole = path;
+    if (whole.len > 1 && whole.ptr[whole.len - 1] == '/') {
+        whole.len--;
+    }
+    first = pier_str_make(whole.ptr + 1, whole.len - 1);
+    slash = memchr(first.ptr, '/', first.len);
+    if (slash != NULL) {
+        first.len = (size_t) (slash - first.ptr);
+    }
+    e = lower_bound(rules->exact, rules->nexact, whole);
+    l = lower_bound(rules->lit, rules->nlit, first);
+    /* Merge the three candidate lists in file order. */
+    for (;;) {
+        size_t re = head(rules->exact, rules->nexact, e, whole);
+        size_t rl = head(rules->lit, rules->nlit, l, first);
+        size_t ra = a < rules->nany ? rules->any[a] : SIZE_MAX;
+        size_t i;
+
+        if (re < rl && re < ra) {
+            i = re;
+            e++;
+        } else if (rl < ra) {
+            i = rl;
+            l++;
+        } else if (ra != SIZE_MAX) {
+            i = ra;
+            a++;
+        } else {
+            return 0;
+        }
+        st = try_rule(&rules->r[i], path, flags, to, err);
+        if (st != 0) {
+            return st;
+        }
+    }
 }

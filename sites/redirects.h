@@ -39,6 +39,10 @@
  * (proxying), other statuses, malformed placeholders, NUL and control
  * bytes. Nothing is read past the n bytes given.
  *
+ * The request's query string takes no part in matching; a caller that
+ * keeps it (Netlify does, on redirects) appends it to a target that has
+ * none of its own.
+ *
  * Shadowing: as on Netlify, a rule without '!' does not apply to a path
  * where the site has a file. The caller says so with
  * SITES_REDIRECTS_EXISTS; the first matching rule that applies wins.
@@ -50,8 +54,8 @@
 #include "lib/core.h"
 #include "lib/err.h"
 
-#define SITES_REDIRECTS_LINE_MAX 4096 /* bytes of one line */
-#define SITES_REDIRECTS_VARS_MAX 16   /* placeholders in one FROM */
+#define SITES_REDIRECTS_LINE_MAX  4096 /* bytes of one line */
+#define SITES_REDIRECTS_VARS_MAX  16   /* placeholders in one FROM */
 #define SITES_REDIRECTS_RULES_MAX 100000
 
 /* The path being matched names a file of the site: skip rules without

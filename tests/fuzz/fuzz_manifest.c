@@ -41,8 +41,7 @@ round_trip(const struct sites_manifest *m)
                 abort();
             }
             if (e->alias != NULL
-                && sites_manifest_get(m2, pier_str_cstr(e->alias), NULL)
-                       != e) {
+                && sites_manifest_get(m2, pier_str_cstr(e->alias), NULL) != e) {
                 abort();
             }
         }
@@ -67,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     m = sites_manifest_decode((const char *) data, size, &err);
     if (m != NULL) {
+        sites_manifest_assert(m);
         round_trip(m);
         sites_manifest_free(m);
     }
@@ -78,6 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         to = sites_manifest_apply(from, d, &err);
         if (to != NULL) {
+            sites_manifest_assert(to);
             round_trip(to);
             sites_manifest_free(to);
         }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "sites/internal.h"
 #include "sites/redirects.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,15 +19,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 match(const struct sites_redirects *r, struct pier_str path)
 {
-    struct pier_buf to;
+    struct pier_buf to, to2;
     struct pier_err err;
     unsigned flags;
     int st;
 
     pier_buf_init(&to, 1024);
+    pier_buf_init(&to2, 1024);
     for (flags = 0; flags <= SITES_REDIRECTS_EXISTS; flags++) {
         pier_buf_reset(&to);
+        pier_buf_reset(&to2);
         st = sites_redirects_match(r, path, flags, &to, &err);
+        /* The index must not change which rule wins. */
+        if (st != sites_redirects_match_linear(r, path, flags, &to2, &err)
+            || to.len != to2.len || memcmp(to.data, to2.data, to.len) != 0) {
+            abort();
+        }
         if (st >= 301 && st <= 308
             && (memchr(to.data, '\r', to.len) != NULL
                 || memchr(to.data, '\n', to.len) != NULL
@@ -38,6 +46,7 @@ match(const struct sites_redirects *r, struct pier_str path)
         }
     }
     pier_buf_release(&to);
+    pier_buf_release(&to2);
 }
 
 int

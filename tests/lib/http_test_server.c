@@ -230,11 +230,64 @@ handler(struct pier_http_req *req, void *udata)
     } else if (pier_str_eq(path, PIER_STR("/slow"))) {
         struct echo *e = echo_new(req);
 
+        /* Tests wait for this line before they stop the server. */
+        pier_log(PIER_LOG_INFO, "http-test-server", "slow request %s",
+                 req->id);
         uv_timer_start(&e->timer, on_slow,
                        (uint64_t) query_num(req->query, "ms", 500), 0);
     } else {
         pier_http_resp_error(req, 404);
     }
+}
+
+/* Per-worker state, as a server with its own handles on the worker loops
+ * keeps it (the edge's S3 client): a timer opened when the worker starts
+ * and closed when it stops, so the loop can end. */
+struct worker_state {
+    uv_timer_t timer;
+    uint64_t ticks;
+};
+
+static void
+on_worker_tick(uv_timer_t *t)
+{
+    struct worker_state *ws = t->data;
+
+    ws->ticks++;
+}
+
+static void
+on_worker_start(struct pier_http_worker *w, void *udata)
+{
+    struct worker_state *ws = pier_calloc(1, sizeof(*ws));
+
+    (void) udata;
+    uv_timer_init(pier_http_worker_loop(w), &ws->timer);
+    ws->timer.data = ws;
+    uv_timer_start(&ws->timer, on_worker_tick, 1000, 1000);
+    pier_http_worker_set_data(w, ws);
+}
+
+static void
+on_worker_timer_closed(uv_handle_t *h)
+{
+    pier_free(h->data);
+}
+
+static void
+on_worker_stop(struct pier_http_worker *w, void *udata)
+{
+    struct worker_state *ws = pier_http_worker_data(w);
+
+    (void) udata;
+    uv_close((uv_handle_t *) &ws->timer, on_worker_timer_closed);
+}
+
+static void
+on_reload(void *udata)
+{
+    (void) udata;
+    pier_log(PIER_LOG_INFO, "http-test-server", "reloaded");
 }
 
 static const char usage[] =
@@ -293,11 +346,15 @@ main(int argc, char **argv)
     int opt, rc = 0;
 
     pier_http_config_init(&cfg);
+    cfg.on_worker_start = on_worker_start;
+    cfg.on_worker_stop = on_worker_stop;
+    cfg.on_reload = on_reload;
     for (i = 0; i < sizeof(hello); i++) {
         hello[i] = (char) ('a' + i % 26);
     }
     hello[sizeof(hello) - 1] = '\n';
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    for (opt = getopt_long(argc, argv, "", opts, NULL); opt != -1;
+         opt = getopt_long(argc, argv, "", opts, NULL)) {
         switch (opt) {
         case 'w': cfg.workers = (unsigned) num(optarg); break;
         case 'l': host = optarg; break;

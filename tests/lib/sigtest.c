@@ -170,7 +170,8 @@ sigtest_parse_request(char *text, size_t len, struct sigtest_req *r)
             if (colon == NULL || r->nheaders == SIGTEST_MAX_HEADERS) {
                 return -1;
             }
-            r->headers[r->nheaders].name = pier_str_make(p, (size_t) (colon - p));
+            r->headers[r->nheaders].name =
+                pier_str_make(p, (size_t) (colon - p));
             r->headers[r->nheaders].value =
                 pier_str_make(colon + 1, (size_t) (eol - colon - 1));
             r->nheaders++;

@@ -287,6 +287,9 @@ expect_reject(const char *req, size_t n, int status,
     run_end(&r);
 }
 
+#define EXPECT_REJECT(lit, status) \
+    expect_reject((lit), sizeof(lit) - 1, (status), NULL)
+
 static void
 test_http_smuggling_rejected(void **state)
 {
@@ -406,6 +409,59 @@ test_http_eof_midway(void **state)
     run_end(&r);
 }
 
+static void
+test_http_absolute_form(void **state)
+{
+    static const char req[] = "GET http://x:8080/p?q=1 HTTP/1.1\r\n"
+                              "Host: x:8080\r\n\r\n";
+    struct run r;
+
+    (void) state;
+    run_start(&r, NULL);
+    run_feed(&r, req, strlen(req));
+    assert_non_null(strstr(r.out.data, "X-Path: /p\r\n"));
+    run_end(&r);
+    /* another host than the Host field: refused */
+    EXPECT_REJECT("GET http://y/p HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    EXPECT_REJECT("GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    EXPECT_REJECT("CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", 405);
+}
+
+static void
+test_http_split_addr(void **state)
+{
+    char host[64];
+    unsigned port;
+    struct pier_err err;
+
+    (void) state;
+    assert_int_equal(pier_http_split_addr("127.0.0.1:0", host, sizeof(host),
+                                          &port, &err),
+                     PIER_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 0);
+    assert_int_equal(pier_http_split_addr("[::1]:8443", host, sizeof(host),
+                                          &port, &err),
+                     PIER_OK);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 8443);
+    assert_int_equal(pier_http_split_addr("::1:80", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("host", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("h:65536", host, sizeof(host),
+                                          &port, &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr(":80", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+    assert_int_equal(pier_http_split_addr("h:", host, sizeof(host), &port,
+                                          &err),
+                     PIER_ERR);
+}
+
 int
 main(void)
 {
@@ -421,6 +477,8 @@ main(void)
         cmocka_unit_test(test_http_smuggling_rejected),
         cmocka_unit_test(test_http_limits),
         cmocka_unit_test(test_http_eof_midway),
+        cmocka_unit_test(test_http_split_addr),
+        cmocka_unit_test(test_http_absolute_form),
     };
     return cmocka_run_group_tests_name("lib/http", tests, NULL, NULL);
 }

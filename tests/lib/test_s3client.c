@@ -1294,6 +1294,12 @@ main(void)
         cmocka_unit_test(test_s3client_sync),
     };
 
+    /* The test origin is on loopback: no proxy from the environment. */
+    unsetenv("http_proxy");
+    unsetenv("https_proxy");
+    unsetenv("HTTPS_PROXY");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
     /* The test origin writes to sockets the client may have closed. */
     signal(SIGPIPE, SIG_IGN);
     /* The retries the tests provoke would each log a warning. */

@@ -32,10 +32,12 @@ test_sha_digests(void **state)
     (void) state;
     pier_sha256_hex("abc", 3, hex);
     assert_string_equal(
-        hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        hex,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     pier_sha256_hex("", 0, hex);
     assert_string_equal(
-        hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        hex,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     pier_sha1("abc", 3, md);
     hex_of(md, 20, hex);
     assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
@@ -56,12 +58,14 @@ test_sha_hmac(void **state)
     pier_hmac_sha256(key, 20, "Hi There", 8, mac);
     hex_of(mac, 32, hex);
     assert_string_equal(
-        hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        hex,
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
     /* RFC 4231 test case 2. */
     pier_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
     hex_of(mac, 32, hex);
     assert_string_equal(
-        hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        hex,
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     /* RFC 2202 test case 2 (HMAC-SHA1). */
     pier_hmac_sha1("Jefe", 4, "what do ya want for nothing?", 28, mac);
     hex_of(mac, 20, hex);
@@ -70,7 +74,8 @@ test_sha_hmac(void **state)
     pier_hmac_sha256("", 0, "", 0, mac);
     hex_of(mac, 32, hex);
     assert_string_equal(
-        hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+        hex,
+        "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
 static void
@@ -87,8 +92,8 @@ test_sha_streaming_matches_oneshot(void **state)
     }
     pier_hash_init(&h, PIER_HASH_SHA256);
     for (off = 0; off < 100000; off += 977) {
-        pier_hash_update(&h, data + off, off + 977 > 100000 ? 100000 - off
-                                                             : 977);
+        pier_hash_update(&h, data + off,
+                         off + 977 > 100000 ? 100000 - off : 977);
     }
     pier_hash_final(&h, a);
     pier_sha256(data, 100000, b);
@@ -152,13 +157,17 @@ static void
 test_sha_base64(void **state)
 {
     static const char *vectors[][2] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-        {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
         {"foobar", "Zm9vYmFy"},
     };
     static const char *bad[] = {
-        "Zg=", "Zg", "Z===", "====", "Zh==", "Zm9=", "Zm 9", "Zm9v=Zg=",
-        "Zg==Zm9v", "Zm8*",
+        "Zg=",  "Zg",   "Z===",     "====",     "Zh==",
+        "Zm9=", "Zm 9", "Zm9v=Zg=", "Zg==Zm9v", "Zm8*",
     };
     char out[16];
     unsigned char dec[16];

@@ -94,10 +94,11 @@ test_headers_sample_file(void **state)
           "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
           "Cache-Control: public, max-age=31536000, immutable\r\n"
           "Access-Control-Allow-Origin: *\r\n");
-    /* Two blocks match: values of one name join at the first's place,
+    /* Three blocks match: the last that sets a name wins (at the place
+     * the name first appeared); values repeated in one block join,
      * whatever their case; Set-Cookie lines stay apart. */
     check(h, "/blog/hello", 5,
-          "X-Frame-Options: DENY, SAMEORIGIN\r\n"
+          "X-Frame-Options: SAMEORIGIN\r\n"
           "X-Content-Type-Options: nosniff\r\n"
           "Link: </style.css>; rel=preload; as=style, </app.js>; "
           "rel=preload; as=script\r\n"
@@ -111,6 +112,33 @@ test_headers_sample_file(void **state)
                                     PIER_STR("Cache-Control")));
     sites_headers_free(h);
     sites_headers_free(NULL);
+}
+
+/* A later block overrides an earlier one, even when it sets the name in
+ * another case or fewer times; an earlier block's repeats do not leak. */
+static void
+test_headers_later_block_wins(void **state)
+{
+    struct sites_headers *h = parse_ok("/*\n"
+                                       "  Cache-Control: max-age=0\n"
+                                       "  Cache-Control: must-revalidate\n"
+                                       "  Set-Cookie: a=1\n"
+                                       "  X-Only-Root: 1\n"
+                                       "/assets/*\n"
+                                       "  cache-control: max-age=31536000\n"
+                                       "  Set-Cookie: b=2\n"
+                                       "  Set-Cookie: c=3\n"
+                                       "/nothing\n"
+                                       "  Cache-Control: no-store\n");
+
+    (void) state;
+    check(h, "/index.html", 3,
+          "Cache-Control: max-age=0, must-revalidate\r\n"
+          "Set-Cookie: a=1\r\nX-Only-Root: 1\r\n");
+    check(h, "/assets/a.css", 4,
+          "cache-control: max-age=31536000\r\n"
+          "Set-Cookie: b=2\r\nSet-Cookie: c=3\r\nX-Only-Root: 1\r\n");
+    sites_headers_free(h);
 }
 
 static void
@@ -151,18 +179,17 @@ test_headers_check(void **state)
     struct pier_err err;
 
     (void) state;
-    assert_int_equal(sites_header_check(PIER_STR("X-A"), PIER_STR("b\tc"),
-                                        &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_header_check(PIER_STR("X-A"), PIER_STR("b\tc"), &err), PIER_OK);
     assert_int_equal(sites_header_check(PIER_STR("X-A"), PIER_STR(""), &err),
                      PIER_OK);
-    assert_int_equal(
-        sites_header_check(PIER_STR("X A"), PIER_STR("b"), &err), PIER_ERR);
-    assert_int_equal(
-        sites_header_check(PIER_STR(""), PIER_STR("b"), &err), PIER_ERR);
-    assert_int_equal(sites_header_check(PIER_STR("X-A"),
-                                        pier_str_make("a\0b", 3), &err),
+    assert_int_equal(sites_header_check(PIER_STR("X A"), PIER_STR("b"), &err),
                      PIER_ERR);
+    assert_int_equal(sites_header_check(PIER_STR(""), PIER_STR("b"), &err),
+                     PIER_ERR);
+    assert_int_equal(
+        sites_header_check(PIER_STR("X-A"), pier_str_make("a\0b", 3), &err),
+        PIER_ERR);
     assert_string_equal(err.msg, "bad byte 0x00 in value of 'X-A'");
     assert_int_equal(sites_header_check(PIER_STR("TRANSFER-encoding"),
                                         PIER_STR("chunked"), &err),
@@ -265,8 +292,8 @@ assert_clean(const struct sites_headers *h)
 static void
 test_headers_byte_varied(void **state)
 {
-    static const char subst[] = {' ', '\n', '\r', ':', '*', '/', '%', '#',
-                                 'x', '\t', ',', 0};
+    static const char subst[] = {' ', '\n', '\r', ':',  '*', '/',
+                                 '%', '#',  'x',  '\t', ',', 0};
     char buf[sizeof(sample)];
     size_t n = sizeof(sample) - 1, i, k, ok = 0, bad = 0;
     struct pier_err err;
@@ -314,6 +341,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headers_sample_file),
         cmocka_unit_test(test_headers_empty),
+        cmocka_unit_test(test_headers_later_block_wins),
         cmocka_unit_test(test_headers_limit),
         cmocka_unit_test(test_headers_check),
         cmocka_unit_test(test_headers_errors_name_line),

@@ -14,18 +14,18 @@
 #include <cmocka.h>
 
 #include "lib/buf.h"
-#include "sites/manifest.h"
 #include "sites/headers.h"
+#include "sites/manifest.h"
 #include "sites/redirects.h"
 
-#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define SHA_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
-#define GIT_1 "1111111111111111111111111111111111111111"
+#define SHA_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SHA_C  "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define GIT_1  "1111111111111111111111111111111111111111"
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
-#define ID_1 "20261124T093000Z-0123456-3f9a1c"
-#define ID_2 "20261124T093100Z-0123456-77aa00"
-#define ID_3 "20261124T093200Z-0123456-0b0b0b"
+#define ID_1   "20261124T093000Z-0123456-3f9a1c"
+#define ID_2   "20261124T093100Z-0123456-77aa00"
+#define ID_3   "20261124T093200Z-0123456-0b0b0b"
 
 static const struct sites_header frame_hdr[] = {{"X-Frame-Options", "DENY"}};
 
@@ -76,6 +76,7 @@ mk_site(const char *id, const char *parent, const char *index_sha)
                                               sizeof(headers) - 1, &err),
                      PIER_OK);
     assert_int_equal(sites_manifest_seal(m, &err), PIER_OK);
+    sites_manifest_assert(m);
     return m;
 }
 
@@ -143,6 +144,7 @@ test_manifest_json_round_trip(void **state)
     assert_non_null(strstr(a.data, "\"alias\":\"/style.bbbbbbbbbb.css\""));
     m2 = sites_manifest_decode(a.data, a.len, &err);
     assert_non_null(m2);
+    sites_manifest_assert(m2);
     assert_string_equal(sites_manifest_site(m2), "blog");
     assert_string_equal(sites_manifest_deploy(m2), ID_2);
     assert_string_equal(sites_manifest_parent(m2), ID_1);
@@ -151,8 +153,8 @@ test_manifest_json_round_trip(void **state)
     assert_int_equal(sites_manifest_count(m2), 4);
     e = sites_manifest_get(m2, PIER_STR("/index.html"), NULL);
     assert_non_null(e);
-    assert_true(sites_entry_eq(e, sites_manifest_get(m, PIER_STR("/index.html"),
-                                                     NULL)));
+    assert_true(sites_entry_eq(
+        e, sites_manifest_get(m, PIER_STR("/index.html"), NULL)));
     assert_string_equal(e->git_blob, GIT_1);
     encode(m2, &b);
     assert_int_equal(a.len, b.len);
@@ -187,7 +189,9 @@ test_manifest_zstd_round_trip_and_limits(void **state)
     assert_non_null(strstr(err.msg, "longer than"));
     /* Exactly the JSON's length fits. */
     m2 = sites_manifest_load_zst(z.data, z.len, json.len, &err);
-    if (m2 == NULL) { fail_msg("%s", err.msg); }
+    if (m2 == NULL) {
+        fail_msg("%s", err.msg);
+    }
     sites_manifest_free(m2);
     /* Truncated frame. */
     assert_null(sites_manifest_load_zst(z.data, z.len - 3, 1 << 20, &err));
@@ -207,8 +211,7 @@ test_manifest_zstd_round_trip_and_limits(void **state)
     pier_buf_reset(&z);
     assert_int_equal(sites_zstd_compress("abc", 3, 1, &z, &err), PIER_OK);
     assert_int_equal(sites_zstd_compress("def", 3, 1, &z, &err), PIER_OK);
-    assert_int_equal(sites_zstd_decompress(z.data, z.len, &out, &err),
-                     PIER_OK);
+    assert_int_equal(sites_zstd_decompress(z.data, z.len, &out, &err), PIER_OK);
     assert_string_equal(out.data, "abcdef");
     pier_buf_release(&out);
     pier_buf_release(&z);
@@ -283,7 +286,7 @@ test_manifest_decode_refuses(void **state)
          "\",\"created\":0,\"files\":{\"/a\":{\"sha256\":\"" SHA_A
          "\",\"type\":\"text/plain\",\"size\":1,\"class\":\"entry\"},"
          "\"/a\":{}}}",
-         "duplicate"},
+         "'/a': missing \"sha256\""}, /* the last of a repeated key counts */
         {"{\"format\":1,\"site\":\"blog\",\"deploy\":\"" ID_1
          "\",\"created\":0,\"files\":{\"/a\":{\"sha256\":\"" SHA_A
          "\",\"type\":\"text/plain\",\"size\":1,\"class\":\"asset\","
@@ -332,8 +335,10 @@ test_manifest_add_checks_fields(void **state)
     assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
     e = mk_entry("/a\tb", SHA_A, "text/html", 1);
     assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
-    e = mk_entry("/a", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                 "text/html", 1);
+    e = mk_entry(
+        "/a",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "text/html", 1);
     assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
     assert_non_null(strstr(err.msg, "'/a': bad sha256"));
     e = mk_entry("/a", SHA_A, "text/html", 1);
@@ -384,12 +389,10 @@ test_manifest_deploy_ids(void **state)
 
     (void) state;
     /* 2026-11-24 09:30:00 UTC */
-    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, a, &err),
-                     PIER_OK);
+    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, a, &err), PIER_OK);
     assert_int_equal(strlen(a), 17 + 7 + 1 + 6);
     assert_memory_equal(a, "20261124T093000Z-0123456-", 25);
-    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, b, &err),
-                     PIER_OK);
+    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, b, &err), PIER_OK);
     assert_int_equal(sites_deploy_id_new(1795512601, NULL, c, &err), PIER_OK);
     assert_memory_equal(c, "20261124T093001Z-", 17);
     assert_int_equal(strlen(c), 17 + 6);
@@ -434,11 +437,11 @@ test_manifest_delta_compute_apply(void **state)
     assert_int_equal(sites_manifest_add(m2, &e, &err), PIER_OK);
     e = mk_entry("/new.html", SHA_B, "text/html", 3);
     assert_int_equal(sites_manifest_add(m2, &e, &err), PIER_OK);
-    assert_int_equal(sites_manifest_set_rules(
-                         m2, redirects, sizeof(redirects) - 1,
-                         sites_manifest_headers_text(m1).ptr,
-                         sites_manifest_headers_text(m1).len, &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_manifest_set_rules(m2, redirects, sizeof(redirects) - 1,
+                                 sites_manifest_headers_text(m1).ptr,
+                                 sites_manifest_headers_text(m1).len, &err),
+        PIER_OK);
     assert_int_equal(sites_manifest_seal(m2, &err), PIER_OK);
 
     d = sites_delta_compute(m1, m2, &err);
@@ -467,6 +470,7 @@ test_manifest_delta_compute_apply(void **state)
 
     m3 = sites_manifest_apply(m1, d2, &err);
     assert_non_null(m3);
+    sites_manifest_assert(m3);
     encode(m2, &a);
     encode(m3, &b);
     assert_string_equal(a.data, b.data);
@@ -613,6 +617,7 @@ test_manifest_decode_byte_varied(void **state)
             a.data[i] = subst[k];
             m2 = sites_manifest_decode(a.data, a.len, &err);
             if (m2 != NULL) {
+                sites_manifest_assert(m2);
                 ok++;
                 sites_manifest_free(m2);
             } else {
@@ -657,9 +662,9 @@ test_manifest_rules_parsed(void **state)
 
     m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
     assert_non_null(m);
-    assert_int_equal(sites_manifest_set_rules(m, NULL, 0, "/a\n  Connection: x",
-                                              18, &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_manifest_set_rules(m, NULL, 0, "/a\n  Connection: x", 18, &err),
+        PIER_OK);
     assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
     assert_string_equal(err.msg, "_headers:2: header 'Connection' may not be "
                                  "set by a site");
@@ -667,15 +672,77 @@ test_manifest_rules_parsed(void **state)
 
     m = sites_manifest_new("blog", ID_1, NULL, NULL, 0, &err);
     assert_non_null(m);
-    assert_int_equal(sites_manifest_set_rules(m, bad, sizeof(bad) - 1, NULL, 0,
-                                              &err),
-                     PIER_OK);
+    assert_int_equal(
+        sites_manifest_set_rules(m, bad, sizeof(bad) - 1, NULL, 0, &err),
+        PIER_OK);
     assert_int_equal(sites_manifest_seal(m, &err), PIER_ERR);
     assert_non_null(strstr(err.msg, "_redirects:2: status 999"));
     sites_manifest_free(m);
     assert_null(sites_manifest_decode(json, sizeof(json) - 1, &err));
     assert_string_equal(err.msg, "manifest: _redirects:1: a rule needs a "
                                  "source and a target");
+}
+
+/* Strings that need escaping survive the hand-written encoder and
+ * jansson's decoder; bytes JSON cannot carry are refused up front. */
+static void
+test_manifest_json_escapes_and_utf8(void **state)
+{
+    static const char rules[] = "# \x01 \"quoted\" back\\slash caf\xc3\xa9 \t\n"
+                                "/a /b\r\n";
+    static const char headers[] = "/*\n  X-Note: \"caf\xc3\xa9\" \\o/\n";
+    static const struct sites_header hs[] = {{"X-Q", "a \"b\" \\ c\td"}};
+    struct sites_manifest *m, *m2;
+    struct sites_entry e;
+    struct pier_buf a, b;
+    struct pier_err err;
+
+    (void) state;
+    m = sites_manifest_new("blog", ID_1, NULL, NULL, -5, &err);
+    assert_non_null(m);
+    e = mk_entry("/caf\xc3\xa9 \"x\"\\y.html", SHA_A, "text/html", 1);
+    e.headers = hs;
+    e.nheaders = 1;
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_OK);
+    e = mk_entry("/bad\xc3(.html", SHA_A, "text/html", 1);
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
+    e = mk_entry("/overlong\xc0\xaf.html", SHA_A, "text/html", 1);
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
+    e = mk_entry("/surrogate\xed\xa0\x80.html", SHA_A, "text/html", 1);
+    assert_int_equal(sites_manifest_add(m, &e, &err), PIER_ERR);
+    assert_int_equal(
+        sites_manifest_set_rules(m, "/a /b\xff\n", 7, NULL, 0, &err), PIER_ERR);
+    assert_string_equal(err.msg, "_redirects: not valid UTF-8");
+    assert_int_equal(sites_manifest_set_rules(m, rules, sizeof(rules) - 1,
+                                              headers, sizeof(headers) - 1,
+                                              &err),
+                     PIER_OK);
+    assert_int_equal(sites_manifest_seal(m, &err), PIER_OK);
+    encode(m, &a);
+    assert_non_null(strstr(a.data, "\\u0001"));
+    m2 = sites_manifest_decode(a.data, a.len, &err);
+    if (m2 == NULL) {
+        fail_msg("%s in %s", err.msg, a.data);
+    }
+    assert_int_equal(sites_manifest_redirects_text(m2).len, sizeof(rules) - 1);
+    assert_memory_equal(sites_manifest_redirects_text(m2).ptr, rules,
+                        sizeof(rules) - 1);
+    assert_string_equal(sites_manifest_headers_text(m2).ptr, headers);
+    assert_int_equal(sites_manifest_created(m2), -5);
+    assert_true(
+        sites_entry_eq(sites_manifest_at(m, 0), sites_manifest_at(m2, 0)));
+    encode(m2, &b);
+    assert_string_equal(a.data, b.data);
+    /* A full buffer leaves it as it was. */
+    pier_buf_release(&b);
+    pier_buf_init(&b, a.len - 1);
+    assert_int_equal(pier_buf_adds(&b, "x"), PIER_OK);
+    assert_int_equal(sites_manifest_encode(m2, &b, &err), PIER_ERR);
+    assert_string_equal(b.data, "x");
+    pier_buf_release(&a);
+    pier_buf_release(&b);
+    sites_manifest_free(m);
+    sites_manifest_free(m2);
 }
 
 int
@@ -695,6 +762,7 @@ main(void)
         cmocka_unit_test(test_manifest_apply_refuses_missing_removal),
         cmocka_unit_test(test_manifest_decode_byte_varied),
         cmocka_unit_test(test_manifest_rules_parsed),
+        cmocka_unit_test(test_manifest_json_escapes_and_utf8),
     };
 
     return cmocka_run_group_tests_name("sites/manifest", tests, NULL, NULL);

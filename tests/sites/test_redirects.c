@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "lib/buf.h"
+#include "sites/internal.h"
 #include "sites/redirects.h"
 
 static const char sample[] =
@@ -82,12 +83,15 @@ check(const struct sites_redirects *r, const char *path, unsigned flags,
     pier_buf_release(&to);
 }
 
+static void match_any(const struct sites_redirects *r);
+
 static void
 test_redirects_sample_file(void **state)
 {
     struct sites_redirects *r = parse_ok(sample);
 
     (void) state;
+    match_any(r);
     assert_int_equal(sites_redirects_count(r), 11);
     check(r, "/home", 0, 301, "/");
     check(r, "/home/", 0, 301, "/");
@@ -173,9 +177,8 @@ test_redirects_target_limit(void **state)
     (void) state;
     pier_buf_init(&to, 16);
     assert_int_equal(pier_buf_adds(&to, "ab"), PIER_OK);
-    assert_int_equal(sites_redirects_match(r, PIER_STR("/xyzxyz"), 0, &to,
-                                           &err),
-                     PIER_ERR);
+    assert_int_equal(
+        sites_redirects_match(r, PIER_STR("/xyzxyz"), 0, &to, &err), PIER_ERR);
     assert_string_equal(to.data, "ab");
     assert_non_null(strstr(err.msg, "longer than 16"));
     assert_int_equal(sites_redirects_match(r, PIER_STR("/x"), 0, &to, &err),
@@ -281,29 +284,77 @@ test_redirects_errors_name_line(void **state)
     }
 }
 
-/* Whatever rules parsed, matching gives 0 or a status, and a redirect
- * target holds no CR, LF or space. */
+/* Whatever rules parsed, matching gives 0 or a status, a redirect
+ * target holds no CR, LF or space, and the indexed matcher agrees with
+ * the rule-by-rule one. */
 static void
 match_any(const struct sites_redirects *r)
 {
-    static const char *const paths[] = {"/", "/docs/x y", "/blog/1/2/3",
-                                        "/home/", "/app/\r\n"};
-    struct pier_buf to;
+    static const char *const paths[] = {
+        "/",         "/docs/x y", "/blog/1/2/3", "/home/",
+        "/app/\r\n", "/home",     "/news",       "/cuties",
+        "/go/x",     "/shop/a",   "/blog/a/b/c", "/authors/c\xc3\xa9line"};
+    struct pier_buf to, to2;
     struct pier_err err;
     size_t i;
+    unsigned flags;
     int st;
 
     pier_buf_init(&to, 4096);
+    pier_buf_init(&to2, 4096);
     for (i = 0; i < PIER_NELEMS(paths); i++) {
-        pier_buf_reset(&to);
-        st = sites_redirects_match(r, pier_str_cstr(paths[i]), 0, &to, &err);
-        assert_true(st == 0 || st == 200 || st == 404
-                    || (st >= 301 && st <= 308));
-        if (st >= 301 && st <= 308) {
-            assert_null(strpbrk(to.data, "\r\n "));
+        for (flags = 0; flags <= SITES_REDIRECTS_EXISTS; flags++) {
+            pier_buf_reset(&to);
+            pier_buf_reset(&to2);
+            st = sites_redirects_match(r, pier_str_cstr(paths[i]), flags, &to,
+                                       &err);
+            assert_true(st == 0 || st == 200 || st == 404
+                        || (st >= 301 && st <= 308));
+            if (st >= 301 && st <= 308) {
+                assert_null(strpbrk(to.data, "\r\n "));
+            }
+            assert_int_equal(
+                st, sites_redirects_match_linear(r, pier_str_cstr(paths[i]),
+                                                 flags, &to2, &err));
+            assert_string_equal(to.data, to2.data);
         }
     }
     pier_buf_release(&to);
+    pier_buf_release(&to2);
+}
+
+/* The index keeps file order across exact sources, sources with a
+ * literal first segment and the rest. */
+static void
+test_redirects_index_keeps_order(void **state)
+{
+    struct sites_redirects *r = parse_ok("/a/:x /1/:x\n"
+                                         "/a/b /2\n"
+                                         "/* /3\n"
+                                         "/c /4\n"
+                                         "/c/ /5\n"
+                                         "/ /6\n"
+                                         "/d/e /7 302!\n"
+                                         "/:y/e /8\n"
+                                         "/d/e /9\n");
+
+    (void) state;
+    check(r, "/a/b", 0, 301, "/1/b");
+    check(r, "/c", 0, 301, "/3");
+    check(r, "/", 0, 301, "/3");
+    check(r, "/d/e", 0, 301, "/3");
+    check(r, "/d/e", SITES_REDIRECTS_EXISTS, 302, "/7");
+    check(r, "/x/e", SITES_REDIRECTS_EXISTS, 0, NULL);
+    match_any(r);
+    sites_redirects_free(r);
+    r = parse_ok("/c /4\n/c/ /5\n/ /6\n/:y/e /8\n/d/e /9\n/d/* /10\n");
+    check(r, "/c/", 0, 301, "/4");
+    check(r, "/", 0, 301, "/6");
+    check(r, "/d/e", 0, 301, "/8");
+    check(r, "/d/f", 0, 301, "/10");
+    check(r, "/d", 0, 301, "/10");
+    match_any(r);
+    sites_redirects_free(r);
 }
 
 /* Every prefix of the sample, and every one-byte change of it, parses or
@@ -311,8 +362,8 @@ match_any(const struct sites_redirects *r)
 static void
 test_redirects_byte_varied(void **state)
 {
-    static const char subst[] = {' ', '\n', '\r', ':', '*', '/', '%', '!',
-                                 '#', '=', '?', 'x', '2', '\t', 0};
+    static const char subst[] = {' ', '\n', '\r', ':', '*', '/',  '%', '!',
+                                 '#', '=',  '?',  'x', '2', '\t', 0};
     char buf[sizeof(sample)];
     size_t n = sizeof(sample) - 1, i, k, ok = 0, bad = 0;
     struct pier_err err;
@@ -364,6 +415,7 @@ main(void)
         cmocka_unit_test(test_redirects_empty_and_comments),
         cmocka_unit_test(test_redirects_errors_name_line),
         cmocka_unit_test(test_redirects_byte_varied),
+        cmocka_unit_test(test_redirects_index_keeps_order),
     };
 
     return cmocka_run_group_tests_name("sites/redirects", tests, NULL, NULL);

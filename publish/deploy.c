@@ -1,0 +1,1352 @@
+/*
+ * publish/deploy.c - the publish pipeline (see deploy.h for the steps).
+ *
+ * The small requests (the live pointer, the manifests) go through the S3
+ * client's synchronous wrapper; the blobs through the asynchronous client
+ * on a loop of our own, `jobs` at a time, with compression on libuv's
+ * thread pool so that it overlaps the network.
+ */
+#include "config.h"
+
+#include "publish/deploy.h"
+
+#include "publish/compress.h"
+#include "publish/graph.h"
+#include "publish/internal.h"
+#include "publish/notify.h"
+#include "publish/tree.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JOB_MAGIC        0x6b2e91d4u
+#define BUILD_TAIL_MAX   4096
+
+const char *
+publish_cache_control(enum sites_class klass)
+{
+    return klass == SITES_CLASS_ASSET ? "public, max-age=31536000, immutable"
+                                      : "public, max-age=0, must-revalidate";
+}
+
+/* A distinct blob of the new deploy. */
+struct blob {
+    char sha256[PUBLISH_SHA256_HEX];
+    const char *data; /* NULL when known from the live manifest */
+    size_t len;
+    const char *type;
+    bool asset;
+    bool known; /* the live manifest lists it: the store has it */
+    uint64_t enc[SITES_ENC_MAX];
+};
+
+/* The live manifest's blobs, sorted by SHA-256, with their variants. */
+struct known {
+    char sha256[SITES_SHA256_HEX + 1];
+    uint64_t enc[SITES_ENC_MAX];
+};
+
+struct ctx {
+    const struct publish_opts *o;
+    struct publish_result *res;
+    struct publish_repo *repo;
+    git_oid commit;
+    char commit_hex[GIT_OID_HEXSZ + 1];
+    struct publish_settings set;
+    struct pier_s3_sync *s3;
+    char *live_etag;
+    struct sites_manifest *old;
+    struct known *known;
+    size_t nknown;
+    char *build_dir;
+    struct publish_files files;
+    struct pier_buf *bufs;
+    char (*shas)[PUBLISH_SHA256_HEX];
+    struct publish_graph_in *in;
+    struct pier_buf redirects, headers;
+    bool have_redirects, have_headers;
+    struct publish_graph *g;
+    struct blob *blobs;
+    size_t nblobs;
+    size_t *blob_of; /* per graph output */
+    struct sites_manifest *m;
+    struct sites_delta *delta;
+};
+
+static void PIER_PRINTF(2, 3)
+say(const struct ctx *x, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+
+    if (x->o->out_fd < 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    if ((size_t) n > sizeof(line) - 2) {
+        n = (int) sizeof(line) - 2;
+    }
+    line[n++] = '\n';
+    if (write(x->o->out_fd, line, (size_t) n) < 0) {
+        return; /* progress lines are best effort */
+    }
+}
+
+static double
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+bool
+publish_err_is_404(const struct pier_err *err)
+{
+    return err->http == 404 || err->s3 == PIER_S3_NO_SUCH_KEY;
+}
+
+bool
+publish_err_is_412(const struct pier_err *err)
+{
+    return err->http == 412 || err->s3 == PIER_S3_PRECONDITION_FAILED;
+}
+
+/* A synchronous request; resp is initialised here, released by the
+ * caller. */
+static int
+sync_req(struct pier_s3_sync *s3, enum pier_s3_op op,
+         const struct pier_s3_request *r, struct pier_s3_response *resp,
+         struct pier_err *err)
+{
+    pier_s3_response_init(resp);
+    return pier_s3_sync_run(s3, op, r, resp, err);
+}
+
+/* Copy a deploy id out of a body, without trailing white space. */
+static bool
+take_id(const struct pier_buf *body, char id[SITES_DEPLOY_ID_MAX + 1])
+{
+    size_t n = body->len;
+
+    while (n > 0 && (body->data[n - 1] == '\n' || body->data[n - 1] == '\r'
+                     || body->data[n - 1] == ' ')) {
+        n--;
+    }
+    if (!sites_deploy_id_ok(pier_str_make(body->data, n))) {
+        return false;
+    }
+    memcpy(id, body->data, n);
+    id[n] = '\0';
+    return true;
+}
+
+int
+publish_live_read(struct pier_s3_sync *s3, const char *site,
+                  char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+                  struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    char key[512];
+
+    id[0] = '\0';
+    *etag = NULL;
+    snprintf(key, sizeof(key), "live/%s", site);
+    r.key = key;
+    r.max_body = PUBLISH_LIVE_MAX;
+    if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK) {
+        pier_s3_response_release(&resp);
+        if (publish_err_is_404(err)) {
+            pier_err_clear(err);
+            return PIER_OK; /* the site has no deploy yet */
+        }
+        return PIER_ERR;
+    }
+    if (!take_id(&resp.body, id)) {
+        pier_s3_response_release(&resp);
+        return pier_err_set(err, "live/%s does not hold a deploy id", site);
+    }
+    *etag = pier_strndup(resp.etag.ptr, resp.etag.len);
+    pier_s3_response_release(&resp);
+    return PIER_OK;
+}
+
+struct sites_manifest *
+publish_manifest_fetch(struct pier_s3_sync *s3, const char *site,
+                       const char *id, struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct sites_manifest *m;
+    char key[512];
+
+    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", site, id);
+    r.key = key;
+    r.max_body = PUBLISH_MANIFEST_ZST_MAX;
+    if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK) {
+        pier_s3_response_release(&resp);
+        return NULL;
+    }
+    m = sites_manifest_load_zst(resp.body.data, resp.body.len,
+                                PUBLISH_MANIFEST_MAX, err);
+    pier_s3_response_release(&resp);
+    return m;
+}
+
+int
+publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
+                  const char *etag, bool *lost,
+                  char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct pier_s3_header h = {PIER_STR("Content-Type"),
+                               PIER_STR("text/plain")};
+    char key[512];
+    int rc;
+
+    *lost = false;
+    winner[0] = '\0';
+    /* Conditional on the pointer we read, so that of two concurrent
+     * writers exactly one wins. */
+    snprintf(key, sizeof(key), "live/%s", site);
+    r.key = key;
+    r.body = id;
+    r.body_len = strlen(id);
+    r.headers = &h;
+    r.nheaders = 1;
+    if (etag != NULL) {
+        r.if_match = etag;
+    } else {
+        r.if_none_match = "*";
+    }
+    rc = sync_req(s3, PIER_S3_OP_PUT, &r, &resp, err);
+    pier_s3_response_release(&resp);
+    if (rc == PIER_OK) {
+        return PIER_OK;
+    }
+    if (!publish_err_is_412(err)) {
+        return PIER_ERR;
+    }
+    /* Lost the race: say who won. */
+    pier_err_clear(err);
+    *lost = true;
+    memset(&r, 0, sizeof(r));
+    r.key = key;
+    r.max_body = PUBLISH_LIVE_MAX;
+    if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK
+        || !take_id(&resp.body, winner)) {
+        winner[0] = '\0';
+    }
+    pier_s3_response_release(&resp);
+    pier_err_clear(err);
+    return PIER_OK;
+}
+
+static int
+cmp_known(const void *a, const void *b)
+{
+    return strcmp(((const struct known *) a)->sha256,
+                  ((const struct known *) b)->sha256);
+}
+
+static const struct known *
+find_known(const struct ctx *x, const char *sha)
+{
+    struct known key;
+
+    if (x->nknown == 0) {
+        return NULL;
+    }
+    memcpy(key.sha256, sha, sizeof(key.sha256));
+    return bsearch(&key, x->known, x->nknown, sizeof(*x->known), cmp_known);
+}
+
+/* Step 1: live/<site> and its manifest. */
+static int
+read_live(struct ctx *x, struct pier_err *err)
+{
+    size_t n, i;
+
+    if (x->s3 == NULL) {
+        return PIER_OK; /* a dry run without a store: as a first deploy */
+    }
+    if (publish_live_read(x->s3, x->o->site, x->res->previous, &x->live_etag,
+                          err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (x->res->previous[0] == '\0') {
+        return PIER_OK; /* the site's first deploy */
+    }
+    x->old = publish_manifest_fetch(x->s3, x->o->site, x->res->previous, err);
+    if (x->old == NULL) {
+        return PIER_ERR;
+    }
+    /* Its blobs, for skipping without a request. */
+    n = sites_manifest_count(x->old);
+    x->known = pier_calloc(n + 1, sizeof(*x->known));
+    for (i = 0; i < n; i++) {
+        const struct sites_entry *e = sites_manifest_at(x->old, i);
+
+        memcpy(x->known[i].sha256, e->sha256, sizeof(e->sha256));
+        memcpy(x->known[i].enc, e->enc_size, sizeof(e->enc_size));
+    }
+    x->nknown = n;
+    qsort(x->known, n, sizeof(*x->known), cmp_known);
+    return PIER_OK;
+}
+
+/* Step 1b: the live deploy's commit has the same tree as ours. */
+static bool
+same_tree(struct ctx *x)
+{
+    const char *hex = x->old != NULL ? sites_manifest_commit(x->old) : NULL;
+    git_repository *git = publish_repo_git(x->repo);
+    git_commit *a = NULL, *b = NULL;
+    git_oid oid;
+    bool same = false;
+
+    if (hex == NULL || git_oid_fromstr(&oid, hex) != 0) {
+        return false;
+    }
+    if (git_commit_lookup(&a, git, &oid) == 0
+        && git_commit_lookup(&b, git, &x->commit) == 0) {
+        same = git_oid_equal(git_commit_tree_id(a), git_commit_tree_id(b));
+    }
+    git_commit_free(a);
+    git_commit_free(b);
+    git_error_clear();
+    return same;
+}
+
+/* Take _redirects or _headers out of the published files. */
+static int
+take_rules(struct ctx *x, const char *name, struct pier_buf *out, bool *have,
+           struct pier_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < x->files.n; i++) {
+        if (strcmp(x->files.v[i].path, name) == 0) {
+            if (publish_file_read(x->repo, &x->files.v[i], out, err)
+                != PIER_OK) {
+                return PIER_ERR;
+            }
+            *have = true;
+            pier_free(x->files.v[i].path);
+            pier_free(x->files.v[i].disk);
+            memmove(&x->files.v[i], &x->files.v[i + 1],
+                    (x->files.n - i - 1) * sizeof(x->files.v[0]));
+            x->files.n--;
+            return PIER_OK;
+        }
+    }
+    return PIER_OK;
+}
+
+/* Parse the rules now, so that a bad line fails before any upload. */
+static int
+check_rules(struct ctx *x, struct pier_err *err)
+{
+    struct sites_manifest *m;
+    int rc;
+
+    if (!x->have_redirects && !x->have_headers) {
+        return PIER_OK;
+    }
+    m = sites_manifest_new(x->o->site, "19700101T000000Z-check", NULL, NULL,
+                           0, err);
+    if (m == NULL) {
+        return PIER_ERR;
+    }
+    rc = sites_manifest_set_rules(
+        m, x->have_redirects ? x->redirects.data : NULL, x->redirects.len,
+        x->have_headers ? x->headers.data : NULL, x->headers.len, err);
+    if (rc == PIER_OK) {
+        rc = sites_manifest_seal(m, err);
+    }
+    sites_manifest_free(m);
+    return rc;
+}
+
+/* The build may have made its output folder a link elsewhere: what is
+ * published must come from inside the checkout. */
+static int
+inside(const char *dir, const char *root, struct pier_err *err)
+{
+    char *d = realpath(dir, NULL), *r = realpath(root, NULL);
+    size_t n = d != NULL ? strlen(d) : 0;
+    int rc = PIER_OK;
+
+    if (r == NULL) {
+        rc = pier_err_sys(err, errno, "the build made no '%s'",
+                          root + strlen(dir) + 1);
+    } else if (d == NULL || strncmp(r, d, n) != 0
+               || (r[n] != '\0' && r[n] != '/')) {
+        rc = pier_err_set(err, "the build output leads out of the checkout");
+    }
+    free(d);
+    free(r);
+    return rc;
+}
+
+/* Step 2: the files of the commit, or of its build. */
+static int
+list_files(struct ctx *x, struct pier_err *err)
+{
+    const char *out = x->set.build_output;
+
+    if (x->set.build_command != NULL) {
+        struct pier_buf tail, root;
+        struct stat st;
+        int rc;
+
+        say(x, "building: %s", x->set.build_command);
+        pier_buf_init(&tail, BUILD_TAIL_MAX);
+        rc = publish_build_run(x->repo, &x->commit, x->set.build_command,
+                               x->set.build_timeout_s * 1000u, x->o->out_fd,
+                               &x->build_dir, &tail, err);
+        if (rc != PIER_OK) {
+            say(x, "--- the end of the build's output ---");
+            if (x->o->out_fd >= 0
+                && write(x->o->out_fd, tail.data, tail.len) < 0) {
+                tail.len = 0; /* best effort, as every progress line */
+            }
+            say(x, "---");
+            pier_buf_release(&tail);
+            return PIER_ERR;
+        }
+        pier_buf_release(&tail);
+        pier_buf_init(&root, SIZE_MAX);
+        if (out != NULL) {
+            rc = pier_buf_addf(&root, "%s/%s", x->build_dir, out);
+        } else {
+            rc = pier_buf_addf(&root, "%s/public", x->build_dir);
+            if (rc == PIER_OK
+                && (stat(root.data, &st) != 0 || !S_ISDIR(st.st_mode))) {
+                pier_buf_reset(&root);
+                rc = pier_buf_adds(&root, x->build_dir);
+            }
+        }
+        PIER_ASSERT(rc == PIER_OK);
+        rc = inside(x->build_dir, root.data, err);
+        if (rc == PIER_OK) {
+            rc = publish_dir_list(root.data, &x->set, &x->files, err);
+        }
+        pier_buf_release(&root);
+        if (rc != PIER_OK) {
+            return PIER_ERR;
+        }
+    } else {
+        char prefix[1024];
+
+        snprintf(prefix, sizeof(prefix), "%s%s", out != NULL ? out : "",
+                 out != NULL && out[strlen(out) - 1] != '/' ? "/" : "");
+        if (publish_tree_list(x->repo, &x->commit, prefix, &x->set, &x->files,
+                              err)
+            != PIER_OK) {
+            return PIER_ERR;
+        }
+    }
+    if (x->files.links_skipped > 0) {
+        say(x, "warning: %zu symbolic links or submodules not published",
+            x->files.links_skipped);
+    }
+    if (take_rules(x, "_redirects", &x->redirects, &x->have_redirects, err)
+            != PIER_OK
+        || take_rules(x, "_headers", &x->headers, &x->have_headers, err)
+               != PIER_OK) {
+        return PIER_ERR;
+    }
+    return check_rules(x, err);
+}
+
+/*
+ * Step 3: read what the live manifest does not already describe, decide
+ * which documents to parse again, and build the graph.
+ *
+ * A file is unchanged when the live manifest has its path with the same
+ * git blob id. An unchanged HTML or CSS file publishes the same bytes as
+ * last time unless a file it references changed its published name, or
+ * appeared or disappeared: only non-HTML files can (pages are never
+ * renamed). A reference to such a file contains its name, so an unchanged
+ * document that does not contain the name of any of them is not parsed:
+ * its bytes, hash and size are the live manifest's. A stylesheet parsed
+ * again may be renamed in turn, so its name joins the set until nothing
+ * more is found. Names with bytes that URLs may write escaped, and a
+ * changed pier.ini, make every document parse again.
+ */
+struct incr {
+    const struct sites_entry **same; /* per file: the unchanged record */
+    const struct sites_entry **was;  /* per file: the live record, if any */
+    bool *parse;                     /* per file: a document to parse */
+    const char **names;              /* names that may have changed */
+    size_t nnames;
+};
+
+static bool
+is_html_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    return dot != NULL && strchr(dot, '/') == NULL
+           && (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0);
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Only these bytes are sure to be written as themselves in a URL. */
+static bool
+name_is_plain(const char *name)
+{
+    const char *p;
+
+    for (p = name; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
+              || *p == '_' || *p == '~')) {
+            return false;
+        }
+    }
+    return name[0] != '\0';
+}
+
+/* pier.ini may change hashing, exclusions, the build: then nothing
+ * carries over. Unknown (the live commit is not in this repository) is a
+ * change. */
+static bool
+settings_changed(struct ctx *x)
+{
+    const char *hex = sites_manifest_commit(x->old);
+    struct pier_err err;
+    git_oid old;
+    char **paths;
+    size_t n, i;
+    bool changed = true;
+
+    if (hex == NULL || git_oid_fromstr(&old, hex) != 0
+        || publish_tree_diff(x->repo, &old, &x->commit, &paths, &n, &err)
+               != PIER_OK) {
+        return true;
+    }
+    changed = false;
+    for (i = 0; i < n; i++) {
+        changed |= strcmp(paths[i], "pier.ini") == 0;
+    }
+    publish_paths_free(paths, n);
+    return changed;
+}
+
+static void
+add_name(struct incr *c, const char *name)
+{
+    c->names[c->nnames++] = name;
+}
+
+/* Decide which unchanged documents to parse; reads them as needed. */
+static int
+plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
+{
+    size_t n = x->files.n, no = sites_manifest_count(x->old), i, k;
+    bool full = settings_changed(x), grew = true;
+
+    c->names = pier_calloc(n + no + 1, sizeof(*c->names));
+    for (i = 0; i < n; i++) {
+        const char *p = x->files.v[i].path;
+
+        if (c->same[i] == NULL && !is_html_path(p)) {
+            add_name(c, base_name(p));
+        }
+    }
+    /* Files gone since the live deploy. */
+    for (i = 0; i < no; i++) {
+        const struct sites_entry *e = sites_manifest_at(x->old, i);
+
+        if (!is_html_path(e->path)
+            && publish_files_find(&x->files, e->path + 1) == NULL) {
+            add_name(c, base_name(e->path));
+        }
+    }
+    for (k = 0; k < c->nnames && !full; k++) {
+        full = !name_is_plain(c->names[k]);
+    }
+    for (i = 0; i < n; i++) {
+        c->parse[i] = publish_graph_parses(x->files.v[i].path)
+                      && (c->same[i] == NULL || full);
+    }
+    if (full || c->nnames == 0) {
+        return PIER_OK;
+    }
+    while (grew) {
+        grew = false;
+        for (i = 0; i < n; i++) {
+            const struct publish_file *f = &x->files.v[i];
+
+            if (c->parse[i] || !publish_graph_parses(f->path)) {
+                continue;
+            }
+            if (x->bufs[i].len == 0
+                && publish_file_read(x->repo, f, &x->bufs[i], err)
+                       != PIER_OK) {
+                return PIER_ERR;
+            }
+            for (k = 0; k < c->nnames && !c->parse[i]; k++) {
+                c->parse[i] = memmem(x->bufs[i].data, x->bufs[i].len,
+                                     c->names[k], strlen(c->names[k]))
+                              != NULL;
+            }
+            if (c->parse[i] && !is_html_path(f->path)) {
+                add_name(c, base_name(f->path));
+                grew = true;
+            }
+        }
+    }
+    return PIER_OK;
+}
+
+static int
+make_graph(struct ctx *x, struct pier_err *err)
+{
+    struct publish_graph_opts go = {.hash = x->set.hash,
+                                     .hash_len = x->set.hash_len};
+    size_t i, n = x->files.n;
+    char path[SITES_PATH_MAX + 2];
+    struct incr c;
+    int rc = PIER_ERR;
+
+    memset(&c, 0, sizeof(c));
+    x->bufs = pier_calloc(n + 1, sizeof(*x->bufs));
+    x->shas = pier_calloc(n + 1, sizeof(*x->shas));
+    x->in = pier_calloc(n + 1, sizeof(*x->in));
+    c.same = pier_calloc(n + 1, sizeof(*c.same));
+    c.was = pier_calloc(n + 1, sizeof(*c.was));
+    c.parse = pier_calloc(n + 1, sizeof(*c.parse));
+    for (i = 0; i < n; i++) {
+        const struct publish_file *f = &x->files.v[i];
+        char hex[GIT_OID_HEXSZ + 1];
+
+        pier_buf_init(&x->bufs[i], SIZE_MAX);
+        if (x->old == NULL) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/%s", f->path);
+        c.was[i] = sites_manifest_get(x->old, pier_str_cstr(path), NULL);
+        git_oid_tostr(hex, sizeof(hex), &f->blob);
+        if (c.was[i] != NULL && strcmp(c.was[i]->git_blob, hex) == 0) {
+            c.same[i] = c.was[i];
+        }
+    }
+    if (x->old != NULL) {
+        if (plan_parse(x, &c, err) != PIER_OK) {
+            goto out;
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            c.parse[i] = publish_graph_parses(x->files.v[i].path);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        const struct publish_file *f = &x->files.v[i];
+        struct publish_graph_in *in = &x->in[i];
+
+        in->path = f->path;
+        /* An asset stays one: unparsed pages may still reference it. */
+        in->asset = c.was[i] != NULL && c.was[i]->klass == SITES_CLASS_ASSET;
+        if (c.same[i] != NULL && !c.parse[i]) {
+            memcpy(x->shas[i], c.same[i]->sha256, sizeof(x->shas[i]));
+            in->sha256 = x->shas[i];
+            in->len = (size_t) c.same[i]->size;
+            in->opaque = publish_graph_parses(f->path);
+            continue;
+        }
+        if (x->bufs[i].len == 0
+            && publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
+            goto out;
+        }
+        in->data = x->bufs[i].data;
+        in->len = x->bufs[i].len;
+        x->res->docs_parsed += c.parse[i];
+    }
+    x->g = publish_graph_build(x->in, n, &go, err);
+    if (x->g == NULL) {
+        goto out;
+    }
+    for (i = 0; i < publish_graph_nwarnings(x->g); i++) {
+        say(x, "warning: %s", publish_graph_warning(x->g, i));
+    }
+    x->res->warnings = publish_graph_nwarnings(x->g);
+    rc = PIER_OK;
+out:
+    pier_free(c.same);
+    pier_free(c.was);
+    pier_free(c.parse);
+    pier_free(c.names);
+    return rc;
+}
+
+static int
+cmp_out_sha(const void *a, const void *b, void *arg)
+{
+    const struct publish_graph *g = arg;
+
+    return strcmp(publish_graph_get(g, *(const size_t *) a)->sha256,
+                  publish_graph_get(g, *(const size_t *) b)->sha256);
+}
+
+/* The distinct blobs of the outputs. */
+static void
+group_blobs(struct ctx *x)
+{
+    size_t n = publish_graph_count(x->g), i, *order;
+
+    order = pier_malloc((n + 1) * sizeof(*order));
+    for (i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    qsort_r(order, n, sizeof(*order), cmp_out_sha, x->g);
+    x->blobs = pier_calloc(n + 1, sizeof(*x->blobs));
+    x->blob_of = pier_calloc(n + 1, sizeof(*x->blob_of));
+    for (i = 0; i < n; i++) {
+        const struct publish_graph_out *o = publish_graph_get(x->g, order[i]);
+        struct blob *b;
+
+        if (x->nblobs == 0
+            || strcmp(x->blobs[x->nblobs - 1].sha256, o->sha256) != 0) {
+            const struct known *k = find_known(x, o->sha256);
+
+            b = &x->blobs[x->nblobs++];
+            memcpy(b->sha256, o->sha256, sizeof(b->sha256));
+            b->len = o->len;
+            b->type = o->type;
+            if (k != NULL) {
+                b->known = true;
+                memcpy(b->enc, k->enc, sizeof(b->enc));
+            }
+        }
+        b = &x->blobs[x->nblobs - 1];
+        if (b->data == NULL && o->data != NULL) {
+            b->data = o->data;
+        }
+        b->asset |= o->hashed != NULL;
+        x->blob_of[order[i]] = x->nblobs - 1;
+    }
+    pier_free(order);
+}
+
+/*
+ * Step 4: the blob engine. A job takes one blob through HEAD, and then
+ * either HEADs of its variants (present: learn their sizes) or the
+ * compression and the PUTs (missing).
+ */
+struct engine {
+    uv_loop_t loop;
+    struct pier_s3_client *c;
+    struct blob **todo;
+    size_t n, next, active;
+    unsigned max;
+    bool failed;
+    struct pier_err err;
+    struct publish_levels lv;
+    bool compress;
+    struct publish_result *res;
+};
+
+enum job_step { J_HEAD, J_HEAD_VAR, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
+
+struct job {
+    unsigned magic;
+    struct engine *en;
+    struct blob *b;
+    enum job_step step;
+    int e;
+    struct pier_buf var[PUBLISH_ENC_N];
+    bool keep[PUBLISH_ENC_N];
+    uv_work_t work;
+    int work_rc;
+    struct pier_err work_err;
+    char key[128];
+};
+
+static void on_done(struct pier_s3_response *resp, const struct pier_err *err,
+                    void *arg);
+static void pump(struct engine *en);
+
+static void
+job_done(struct job *j)
+{
+    struct engine *en = j->en;
+    int e;
+
+    PIER_CHECK_OBJ(j, JOB_MAGIC);
+    for (e = 0; e < PUBLISH_ENC_N; e++) {
+        pier_buf_release(&j->var[e]);
+    }
+    j->magic = 0;
+    pier_free(j);
+    en->active--;
+    pump(en);
+}
+
+static void
+job_fail(struct job *j, const struct pier_err *err)
+{
+    struct engine *en = j->en;
+
+    if (!en->failed) {
+        en->failed = true;
+        en->err = *err;
+    }
+    job_done(j);
+}
+
+static void
+set_key(struct job *j, const char *suffix)
+{
+    snprintf(j->key, sizeof(j->key), "blobs/%s%s", j->b->sha256, suffix);
+}
+
+static void
+job_request(struct job *j, enum pier_s3_op op, const struct pier_s3_request *r)
+{
+    struct pier_err err;
+
+    if (pier_s3_start(j->en->c, op, r, on_done, j, &err) != PIER_OK) {
+        job_fail(j, &err);
+    }
+}
+
+static void
+head_variant(struct job *j)
+{
+    struct pier_s3_request r = {0};
+
+    set_key(j, sites_enc_suffix((enum sites_enc) j->e));
+    r.key = j->key;
+    job_request(j, PIER_S3_OP_HEAD, &r);
+}
+
+static void
+put(struct job *j, const void *p, size_t n, const char *sha)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_header h[2];
+    const char *cc = publish_cache_control(j->b->asset ? SITES_CLASS_ASSET
+                                                       : SITES_CLASS_ENTRY);
+
+    h[0] = (struct pier_s3_header){PIER_STR("Content-Type"),
+                                   pier_str_cstr(j->b->type)};
+    h[1] = (struct pier_s3_header){PIER_STR("Cache-Control"),
+                                   pier_str_cstr(cc)};
+    r.key = j->key;
+    r.body = p;
+    r.body_len = n;
+    r.payload_sha256 = sha;
+    /* Blobs are never overwritten (ARCHITECTURE.md): a 412 says someone
+     * stored the same bytes first, which is as good. */
+    r.if_none_match = "*";
+    r.headers = h;
+    r.nheaders = 2;
+    job_request(j, PIER_S3_OP_PUT, &r);
+}
+
+/* PUT the next kept variant, or the identity blob when none is left. */
+static void
+put_next(struct job *j)
+{
+    while (j->e < PUBLISH_ENC_N && !j->keep[j->e]) {
+        j->e++;
+    }
+    if (j->e < PUBLISH_ENC_N) {
+        j->step = J_PUT_VAR;
+        set_key(j, sites_enc_suffix((enum sites_enc) j->e));
+        put(j, j->var[j->e].data, j->var[j->e].len, NULL);
+        return;
+    }
+    j->step = J_PUT_ID;
+    set_key(j, "");
+    put(j, j->b->data != NULL ? j->b->data : "", j->b->len, j->b->sha256);
+}
+
+static void
+do_compress(uv_work_t *w)
+{
+    struct job *j = w->data;
+
+    PIER_CHECK_OBJ(j, JOB_MAGIC);
+    j->work_rc = publish_compress_variants(j->b->type, j->b->data, j->b->len,
+                                           &j->en->lv, j->var, j->keep,
+                                           &j->work_err);
+}
+
+static void
+after_compress(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    int e;
+
+    PIER_CHECK_OBJ(j, JOB_MAGIC);
+    if (status != 0 || j->work_rc != PIER_OK) {
+        if (status != 0) {
+            pier_err_set(&j->work_err, "compression cancelled");
+        }
+        job_fail(j, &j->work_err);
+        return;
+    }
+    for (e = 0; e < PUBLISH_ENC_N; e++) {
+        j->b->enc[e] = j->keep[e] ? j->var[e].len : 0;
+    }
+    j->e = 0;
+    put_next(j);
+}
+
+static void
+on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
+{
+    struct job *j = arg;
+    struct publish_result *res = j->en->res;
+
+    PIER_CHECK_OBJ(j, JOB_MAGIC);
+    switch (j->step) {
+    case J_HEAD:
+        if (err == NULL) {
+            res->blobs_present++;
+            j->step = J_HEAD_VAR;
+            j->e = 0;
+            head_variant(j);
+        } else if (publish_err_is_404(err)) {
+            PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
+            if (j->en->compress && j->b->data != NULL) {
+                j->step = J_COMPRESS;
+                j->work.data = j;
+                PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
+                                          after_compress)
+                            == 0);
+            } else {
+                j->e = PUBLISH_ENC_N;
+                put_next(j);
+            }
+        } else {
+            job_fail(j, err);
+        }
+        return;
+    case J_HEAD_VAR:
+        if (err == NULL) {
+            j->b->enc[j->e] =
+                resp->content_length > 0 ? (uint64_t) resp->content_length : 0;
+        } else if (publish_err_is_404(err)) {
+            j->b->enc[j->e] = 0;
+        } else {
+            job_fail(j, err);
+            return;
+        }
+        if (++j->e < PUBLISH_ENC_N) {
+            head_variant(j);
+        } else {
+            job_done(j);
+        }
+        return;
+    case J_PUT_VAR:
+        if (err != NULL && !publish_err_is_412(err)) {
+            job_fail(j, err);
+            return;
+        }
+        if (err == NULL) {
+            res->variants_uploaded++;
+            res->bytes_uploaded += j->var[j->e].len;
+        }
+        j->e++;
+        put_next(j);
+        return;
+    case J_PUT_ID:
+        if (err != NULL && !publish_err_is_412(err)) {
+            job_fail(j, err);
+            return;
+        }
+        if (err == NULL) {
+            res->blobs_uploaded++;
+            res->bytes_uploaded += j->b->len;
+        } else {
+            res->blobs_present++;
+        }
+        job_done(j);
+        return;
+    case J_COMPRESS:
+        break;
+    }
+    PIER_ASSERT(!"request done in a step without one");
+}
+
+static void
+pump(struct engine *en)
+{
+    while (!en->failed && en->active < en->max && en->next < en->n) {
+        struct job *j = pier_calloc(1, sizeof(*j));
+        struct pier_s3_request r = {0};
+        int e;
+
+        j->magic = JOB_MAGIC;
+        j->en = en;
+        j->b = en->todo[en->next++];
+        for (e = 0; e < PUBLISH_ENC_N; e++) {
+            pier_buf_init(&j->var[e], SIZE_MAX);
+        }
+        en->active++;
+        j->step = J_HEAD;
+        set_key(j, "");
+        r.key = j->key;
+        job_request(j, PIER_S3_OP_HEAD, &r);
+    }
+}
+
+static int
+upload_blobs(struct ctx *x, struct pier_err *err)
+{
+    struct engine en;
+    size_t i;
+    int rc = PIER_OK;
+
+    memset(&en, 0, sizeof(en));
+    en.res = x->res;
+    en.max = x->o->jobs != 0 ? x->o->jobs : PUBLISH_JOBS_DEFAULT;
+    en.compress = x->set.compress;
+    if (x->set.compress_best) {
+        publish_levels_best(&en.lv);
+    } else {
+        publish_levels_default(&en.lv);
+    }
+    en.todo = pier_calloc(x->nblobs + 1, sizeof(*en.todo));
+    for (i = 0; i < x->nblobs; i++) {
+        if (x->blobs[i].known) {
+            x->res->blobs_known++;
+        } else {
+            en.todo[en.n++] = &x->blobs[i];
+        }
+    }
+    if (en.n == 0 || x->o->dry_run) {
+        if (x->o->dry_run) {
+            say(x, "dry run: %zu blobs to check or upload", en.n);
+        }
+        pier_free(en.todo);
+        return PIER_OK;
+    }
+    PIER_ASSERT(uv_loop_init(&en.loop) == 0);
+    en.c = pier_s3_client_new(&en.loop, x->o->s3, err);
+    if (en.c == NULL) {
+        PIER_ASSERT(uv_loop_close(&en.loop) == 0);
+        pier_free(en.todo);
+        return PIER_ERR;
+    }
+    pump(&en);
+    while (en.active > 0) {
+        uv_run(&en.loop, UV_RUN_ONCE);
+    }
+    pier_s3_client_free(en.c);
+    uv_run(&en.loop, UV_RUN_DEFAULT);
+    PIER_ASSERT(uv_loop_close(&en.loop) == 0);
+    if (en.failed) {
+        *err = en.err;
+        rc = PIER_ERR;
+    }
+    pier_free(en.todo);
+    return rc;
+}
+
+/* Step 5: the manifest. */
+static int
+make_manifest(struct ctx *x, struct pier_err *err)
+{
+    size_t i, n = publish_graph_count(x->g);
+    char path[SITES_PATH_MAX + 2], alias[SITES_PATH_MAX + 2];
+
+    x->m = sites_manifest_new(x->o->site, x->res->deploy,
+                              x->res->previous[0] != '\0' ? x->res->previous
+                                                          : NULL,
+                              x->commit_hex,
+                              x->o->now != 0 ? x->o->now : time(NULL), err);
+    if (x->m == NULL) {
+        return PIER_ERR;
+    }
+    for (i = 0; i < n; i++) {
+        const struct publish_graph_out *o = publish_graph_get(x->g, i);
+        const struct blob *b = &x->blobs[x->blob_of[i]];
+        struct sites_entry e;
+
+        memset(&e, 0, sizeof(e));
+        snprintf(path, sizeof(path), "/%s", o->path);
+        e.path = path;
+        memcpy(e.sha256, o->sha256, sizeof(e.sha256));
+        e.type = o->type;
+        e.size = o->len;
+        memcpy(e.enc_size, b->enc, sizeof(e.enc_size));
+        e.klass = o->hashed != NULL ? SITES_CLASS_ASSET : SITES_CLASS_ENTRY;
+        git_oid_tostr(e.git_blob, sizeof(e.git_blob), &x->files.v[i].blob);
+        if (o->hashed != NULL) {
+            snprintf(alias, sizeof(alias), "/%s", o->hashed);
+            e.alias = alias;
+        }
+        if (sites_manifest_add(x->m, &e, err) != PIER_OK) {
+            return PIER_ERR;
+        }
+    }
+    if (sites_manifest_set_rules(
+            x->m, x->have_redirects ? x->redirects.data : NULL,
+            x->redirects.len, x->have_headers ? x->headers.data : NULL,
+            x->headers.len, err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (sites_manifest_seal(x->m, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    x->res->files = sites_manifest_count(x->m);
+    return PIER_OK;
+}
+
+/* Steps 5 and 6: store the manifest, flip the pointer. */
+static int
+activate(struct ctx *x, struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct pier_buf zst;
+    struct pier_s3_header h = {PIER_STR("Content-Type"),
+                               PIER_STR("application/zstd")};
+    char key[512];
+    int rc;
+
+    pier_buf_init(&zst, PUBLISH_MANIFEST_ZST_MAX);
+    if (sites_manifest_store_zst(x->m, 3, &zst, err) != PIER_OK) {
+        pier_buf_release(&zst);
+        return PIER_ERR;
+    }
+    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", x->o->site,
+             x->res->deploy);
+    r.key = key;
+    r.body = zst.data;
+    r.body_len = zst.len;
+    r.if_none_match = "*";
+    r.headers = &h;
+    r.nheaders = 1;
+    rc = sync_req(x->s3, PIER_S3_OP_PUT, &r, &resp, err);
+    pier_s3_response_release(&resp);
+    x->res->bytes_uploaded += zst.len;
+    pier_buf_release(&zst);
+    if (rc != PIER_OK) {
+        return PIER_ERR;
+    }
+    return publish_live_flip(x->s3, x->o->site, x->res->deploy, x->live_etag,
+                             &x->res->lost_race, x->res->winner, err);
+}
+
+int
+publish_notify_delta(const struct sites_delta *delta,
+                     const char *const *edges, size_t nedges,
+                     const char *token, unsigned timeout_ms, int out_fd,
+                     size_t *ok, size_t *failed, struct pier_err *err)
+{
+    struct publish_edge_result *r;
+    struct pier_buf json;
+    size_t i;
+
+    *ok = 0;
+    *failed = 0;
+    if (nedges == 0) {
+        return PIER_OK;
+    }
+    pier_buf_init(&json, SIZE_MAX);
+    if (sites_delta_encode(delta, &json, err) != PIER_OK) {
+        pier_buf_release(&json);
+        return PIER_ERR;
+    }
+    r = pier_calloc(nedges, sizeof(*r));
+    publish_notify(edges, nedges, token, json.data, json.len,
+                   timeout_ms != 0 ? timeout_ms : 5000, r);
+    for (i = 0; i < nedges; i++) {
+        char why[300];
+
+        if (r[i].ok) {
+            (*ok)++;
+            if (out_fd >= 0) {
+                dprintf(out_fd, "edge %s: applied (%.0f ms)\n", edges[i],
+                        r[i].ms);
+            }
+            continue;
+        }
+        (*failed)++;
+        if (r[i].status != 0) {
+            snprintf(why, sizeof(why), "status %d %s", r[i].status, r[i].msg);
+        } else {
+            snprintf(why, sizeof(why), "%s", r[i].msg);
+        }
+        if (out_fd >= 0) {
+            dprintf(out_fd,
+                    "edge %s: not applied: %s (%.0f ms); it will find the "
+                    "new deploy by polling live/\n",
+                    edges[i], why, r[i].ms);
+        }
+    }
+    pier_free(r);
+    pier_buf_release(&json);
+    return PIER_OK;
+}
+
+/* Step 7: the delta to every edge; their answers are reported, not
+ * acted on. */
+static int
+notify(struct ctx *x, struct pier_err *err)
+{
+    const struct publish_opts *o = x->o;
+
+    return publish_notify_delta(x->delta, o->edges, o->nedges, o->edge_token,
+                                o->edge_timeout_ms, o->out_fd,
+                                &x->res->edges_ok, &x->res->edges_failed, err);
+}
+
+static void
+ctx_release(struct ctx *x)
+{
+    size_t i;
+
+    sites_delta_free(x->delta);
+    sites_manifest_free(x->m);
+    sites_manifest_free(x->old);
+    publish_graph_free(x->g);
+    for (i = 0; x->bufs != NULL && i < x->files.n; i++) {
+        pier_buf_release(&x->bufs[i]);
+    }
+    pier_free(x->bufs);
+    pier_free(x->shas);
+    pier_free(x->in);
+    pier_free(x->blobs);
+    pier_free(x->blob_of);
+    pier_free(x->known);
+    pier_free(x->live_etag);
+    pier_buf_release(&x->redirects);
+    pier_buf_release(&x->headers);
+    publish_files_release(&x->files);
+    publish_build_cleanup(x->build_dir);
+    publish_settings_release(&x->set);
+    pier_s3_sync_free(x->s3);
+    publish_repo_free(x->repo);
+}
+
+static int
+run(struct ctx *x, struct pier_err *err)
+{
+    const struct publish_opts *o = x->o;
+    struct publish_result *res = x->res;
+    double t0 = now_ms(), t;
+
+    x->repo = publish_repo_open(o->repo, err);
+    if (x->repo == NULL) {
+        return PIER_ERR;
+    }
+    if (publish_repo_resolve(x->repo, o->ref != NULL ? o->ref : "HEAD",
+                             &x->commit, err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    git_oid_tostr(x->commit_hex, sizeof(x->commit_hex), &x->commit);
+    if (o->s3 != NULL) {
+        x->s3 = pier_s3_sync_new(o->s3, err);
+        if (x->s3 == NULL) {
+            return PIER_ERR;
+        }
+    } else if (!o->dry_run) {
+        return pier_err_set(err, "no object store given");
+    }
+    if (read_live(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (same_tree(x)) {
+        res->noop = true;
+        snprintf(res->deploy, sizeof(res->deploy), "%s", res->previous);
+        res->ms_total = now_ms() - t0;
+        return PIER_OK;
+    }
+    if (publish_repo_settings(x->repo, &x->commit, &x->set, err) != PIER_OK
+        || list_files(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (make_graph(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    res->ms_read = now_ms() - t0;
+    t = now_ms();
+    group_blobs(x);
+    res->blobs = x->nblobs;
+    res->ms_graph = now_ms() - t;
+    if (sites_deploy_id_new(o->now != 0 ? o->now : time(NULL), x->commit_hex,
+                            res->deploy, err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    t = now_ms();
+    if (upload_blobs(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    res->ms_upload = now_ms() - t;
+    if (make_manifest(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    x->delta = sites_delta_compute(x->old, x->m, err);
+    if (x->delta == NULL) {
+        return PIER_ERR;
+    }
+    res->changed = sites_delta_count(x->delta);
+    t = now_ms();
+    if (!o->dry_run && activate(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    res->ms_activate = now_ms() - t;
+    t = now_ms();
+    if (!o->dry_run && !res->lost_race && o->nedges > 0
+        && notify(x, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    res->ms_notify = now_ms() - t;
+    res->ms_total = now_ms() - t0;
+    return PIER_OK;
+}
+
+int
+publish_run(const struct publish_opts *o, struct publish_result *res,
+            struct pier_err *err)
+{
+    struct ctx x;
+    int rc;
+
+    PIER_ASSERT(o->site != NULL);
+    memset(&x, 0, sizeof(x));
+    memset(res, 0, sizeof(*res));
+    x.o = o;
+    x.res = res;
+    publish_settings_init(&x.set);
+    publish_files_init(&x.files);
+    pier_buf_init(&x.redirects, 1024 * 1024);
+    pier_buf_init(&x.headers, 1024 * 1024);
+    rc = run(&x, err);
+    ctx_release(&x);
+    return rc;
+}

@@ -1,0 +1,486 @@
+/*
+ * publish/graph.c - assets, hashed names bottom-up, cycles, rewriting.
+ *
+ * The only edges that order the hashing are those out of CSS assets: an
+ * HTML file is never an asset (its URL must stay stable), and other types
+ * are not parsed, so only CSS can make one asset's name depend on
+ * another's. A depth-first walk over those edges finishes children before
+ * parents; a back edge is a cycle.
+ */
+#include "config.h"
+
+#include "publish/graph.h"
+
+#include "lib/buf.h"
+#include "publish/css.h"
+#include "publish/html.h"
+#include "publish/url.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define NOFILE SIZE_MAX
+
+enum kind { k_other = 0, k_html, k_css };
+
+struct node {
+    enum kind kind; /* k_other for opaque inputs: never parsed */
+    bool html;      /* by its name, parsed or not: never an asset */
+    struct publish_refs refs;
+    size_t *target; /* per reference: the file it names, or NOFILE */
+    int state;      /* 0: not seen, 1: on the walk's stack, 2: done */
+    bool asset;
+    bool plain; /* in a cycle: keeps its plain name */
+    char *owned; /* rewritten bytes when not the input's */
+    char *hashed;
+};
+
+struct publish_graph {
+    const struct publish_graph_in *in;
+    size_t n;
+    struct publish_graph_opts o;
+    struct node *nodes;
+    struct publish_graph_out *out;
+    size_t *byname; /* indexes sorted by path */
+    char **warnings;
+    size_t nwarnings;
+    size_t *stack; /* the walk's path, for cycle reports */
+    size_t *next;  /* per step of the path: the next reference */
+    size_t sp;
+};
+
+static void PIER_PRINTF(2, 3)
+warn(struct publish_graph *g, const char *fmt, ...)
+{
+    struct pier_buf b;
+    va_list ap;
+    int rc;
+
+    pier_buf_init(&b, 4096);
+    va_start(ap, fmt);
+    rc = pier_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    if (rc != PIER_OK) {
+        pier_buf_release(&b);
+        return; /* a warning over 4 KB is not worth printing */
+    }
+    g->warnings = pier_realloc(g->warnings,
+                               (g->nwarnings + 1) * sizeof(*g->warnings));
+    g->warnings[g->nwarnings++] = pier_buf_detach(&b, NULL);
+}
+
+static enum kind
+kind_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    if (dot == NULL || strchr(dot, '/') != NULL) {
+        return k_other;
+    }
+    if (strcasecmp(dot, ".html") == 0 || strcasecmp(dot, ".htm") == 0) {
+        return k_html;
+    }
+    if (strcasecmp(dot, ".css") == 0) {
+        return k_css;
+    }
+    return k_other;
+}
+
+bool
+publish_graph_parses(const char *path)
+{
+    return kind_of(path) != k_other;
+}
+
+static int
+cmp_byname(const void *a, const void *b, void *arg)
+{
+    const struct publish_graph *g = arg;
+
+    return strcmp(g->in[*(const size_t *) a].path,
+                  g->in[*(const size_t *) b].path);
+}
+
+static size_t
+find(const struct publish_graph *g, const char *path)
+{
+    size_t lo = 0, hi = g->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(path, g->in[g->byname[mid]].path);
+
+        if (c == 0) {
+            return g->byname[mid];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NOFILE;
+}
+
+/* The file a resolved path names: itself, or for folders and pretty URLs
+ * the page the edge would serve (ARCHITECTURE.md, the request path). */
+static size_t
+find_page(const struct publish_graph *g, struct pier_buf *p)
+{
+    size_t len = p->len, i;
+
+    if (len > 0 && p->data[len - 1] != '/') {
+        i = find(g, p->data);
+        if (i != NOFILE) {
+            return i;
+        }
+        PIER_ASSERT(pier_buf_adds(p, ".html") == PIER_OK);
+        i = find(g, p->data);
+        pier_buf_truncate(p, len);
+        if (i != NOFILE) {
+            return i;
+        }
+        PIER_ASSERT(pier_buf_addch(p, '/') == PIER_OK);
+    }
+    PIER_ASSERT(pier_buf_adds(p, "index.html") == PIER_OK);
+    i = find(g, p->data);
+    pier_buf_truncate(p, len);
+    return i;
+}
+
+static void
+hashed_path(const char *path, const char *hex, unsigned hash_len,
+            struct pier_buf *out)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot != NULL && dot != base ? (size_t) (dot - path)
+                                             : strlen(path);
+
+    pier_buf_reset(out);
+    PIER_ASSERT(pier_buf_add(out, path, stem) == PIER_OK);
+    PIER_ASSERT(pier_buf_addch(out, '.') == PIER_OK);
+    PIER_ASSERT(pier_buf_add(out, hex, hash_len) == PIER_OK);
+    PIER_ASSERT(pier_buf_adds(out, path + stem) == PIER_OK);
+}
+
+void
+publish_graph_hashed_path(const char *path, const char *hex, unsigned hash_len,
+                          struct pier_buf *out)
+{
+    PIER_ASSERT(hash_len <= strlen(hex));
+    hashed_path(path, hex, hash_len, out);
+}
+
+static const char *
+basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash != NULL ? slash + 1 : path;
+}
+
+/* Find the references of file i and what they name. */
+static int
+scan(struct publish_graph *g, size_t i, struct pier_err *err)
+{
+    const struct publish_graph_in *in = &g->in[i];
+    struct node *nd = &g->nodes[i];
+    struct pier_buf base, p;
+    const char *base_dir = NULL;
+    bool offsite = false;
+    size_t j;
+    int rc = PIER_OK;
+
+    publish_refs_init(&nd->refs);
+    pier_buf_init(&base, SIZE_MAX);
+    pier_buf_init(&p, SIZE_MAX);
+    if (nd->kind == k_html) {
+        if (publish_html_collect(in->data, in->len, &nd->refs, &base, err)
+            != PIER_OK) {
+            char msg[sizeof(err->msg)];
+
+            memcpy(msg, err->msg, sizeof(msg));
+            rc = pier_err_set(err, "%s: %s", in->path, msg);
+        }
+    } else if (nd->kind == k_css) {
+        publish_css_collect(in->data, in->len, 0, 1, PUBLISH_REF_NOGROUP,
+                            &nd->refs);
+    }
+    if (rc == PIER_OK && base.len > 0) {
+        /* <base href>: off the site, every relative reference is too;
+         * else relative references start from its folder. */
+        if (publish_url_is_absolute(base.data)) {
+            offsite = true;
+        } else {
+            size_t k;
+
+            if (!publish_url_resolve(in->path, NULL, base.data, &p)) {
+                pier_buf_reset(&p); /* "/" or "": the root */
+            }
+            k = p.len;
+            while (k > 0 && p.data[k - 1] != '/') {
+                k--; /* "/x/page.html" as a base means the folder /x/ */
+            }
+            pier_buf_truncate(&p, k);
+            pier_buf_reset(&base);
+            PIER_ASSERT(pier_buf_addstr(&base, pier_buf_str(&p)) == PIER_OK);
+            base_dir = base.data;
+        }
+    }
+    nd->target = pier_malloc((nd->refs.n + 1) * sizeof(*nd->target));
+    for (j = 0; rc == PIER_OK && j < nd->refs.n; j++) {
+        const struct publish_ref *r = &nd->refs.refs[j];
+        size_t t;
+
+        nd->target[j] = NOFILE;
+        if (offsite || !publish_url_resolve(in->path, base_dir, r->url, &p)) {
+            continue;
+        }
+        t = find_page(g, &p);
+        if (t == NOFILE) {
+            warn(g, "%s:%u: '%s' (%s): no such file '%s'", in->path, r->line,
+                 r->url, r->what, p.data);
+            continue;
+        }
+        nd->target[j] = t;
+        if (g->o.hash && !g->nodes[t].html) {
+            g->nodes[t].asset = true;
+        }
+    }
+    pier_buf_release(&p);
+    pier_buf_release(&base);
+    return rc;
+}
+
+/* Rewrite file i with the hashed names of the assets it references,
+ * hash it, and name it if it is an asset. */
+static int
+finish(struct publish_graph *g, size_t i, struct pier_err *err)
+{
+    const struct publish_graph_in *in = &g->in[i];
+    struct node *nd = &g->nodes[i];
+    struct publish_graph_out *o = &g->out[i];
+    const char **urls = NULL;
+    char **owned_urls = NULL;
+    struct pier_buf b;
+    bool any = false;
+    size_t j;
+    int rc = PIER_OK;
+
+    pier_buf_init(&b, SIZE_MAX);
+    if (nd->refs.n > 0) {
+        urls = pier_calloc(nd->refs.n, sizeof(*urls));
+        owned_urls = pier_calloc(nd->refs.n, sizeof(*owned_urls));
+    }
+    for (j = 0; j < nd->refs.n; j++) {
+        size_t t = nd->target[j];
+
+        if (t == NOFILE || g->nodes[t].hashed == NULL) {
+            continue;
+        }
+        if (publish_url_rename(nd->refs.refs[j].url, basename_of(g->in[t].path),
+                               basename_of(g->nodes[t].hashed), &b)) {
+            owned_urls[j] = pier_buf_detach(&b, NULL);
+            urls[j] = owned_urls[j];
+            any = true;
+        }
+    }
+    o->path = in->path;
+    o->data = in->data;
+    o->len = in->len;
+    o->type = publish_mime_type(in->path);
+    if (any) {
+        rc = publish_refs_rewrite(&nd->refs, in->data, in->len, urls, &b, err);
+        if (rc == PIER_OK) {
+            nd->owned = pier_buf_detach(&b, &o->len);
+            o->data = nd->owned;
+            o->rewritten = true;
+        }
+    }
+    for (j = 0; j < nd->refs.n; j++) {
+        pier_free(owned_urls[j]);
+    }
+    pier_free(owned_urls);
+    pier_free(urls);
+    if (in->sha256 != NULL && !o->rewritten) {
+        PIER_ASSERT(strlen(in->sha256) == PUBLISH_SHA256_HEX - 1);
+        memcpy(o->sha256, in->sha256, PUBLISH_SHA256_HEX);
+    } else {
+        PIER_ASSERT(o->data != NULL || o->len == 0);
+        publish_sha256_hex(o->data != NULL ? o->data : "", o->len, o->sha256);
+    }
+    if (nd->asset && !nd->plain) {
+        hashed_path(in->path, o->sha256, g->o.hash_len, &b);
+        nd->hashed = pier_buf_detach(&b, NULL);
+        o->hashed = nd->hashed;
+    }
+    pier_buf_release(&b);
+    nd->state = 2;
+    return rc;
+}
+
+static void
+report_cycle(struct publish_graph *g, size_t from)
+{
+    struct pier_buf b;
+    size_t k = g->sp;
+
+    /* The cycle is the stack from `from` to its top, back to `from`. */
+    while (k > 0 && g->stack[k - 1] != from) {
+        k--;
+    }
+    PIER_ASSERT(k > 0);
+    pier_buf_init(&b, SIZE_MAX);
+    for (k = k - 1; k < g->sp; k++) {
+        g->nodes[g->stack[k]].plain = true;
+        PIER_ASSERT(pier_buf_addf(&b, "%s -> ", g->in[g->stack[k]].path)
+                    == PIER_OK);
+    }
+    warn(g, "reference cycle: %s%s: these keep their plain names", b.data,
+         g->in[from].path);
+    pier_buf_release(&b);
+}
+
+/* Depth first from asset i: CSS children finish before their parent.
+ * Iterative, with the path in g->stack and the next reference to follow
+ * of each step in g->next, so a long chain of imports cannot exhaust the
+ * C stack. */
+static int
+visit(struct publish_graph *g, size_t i, struct pier_err *err)
+{
+    g->nodes[i].state = 1;
+    g->stack[0] = i;
+    g->next[0] = 0;
+    g->sp = 1;
+    while (g->sp > 0) {
+        size_t top = g->stack[g->sp - 1];
+        struct node *nd = &g->nodes[top];
+
+        if (nd->kind == k_css && g->next[g->sp - 1] < nd->refs.n) {
+            size_t t = nd->target[g->next[g->sp - 1]++];
+
+            if (t == NOFILE || !g->nodes[t].asset) {
+                continue;
+            }
+            if (g->nodes[t].state == 1) {
+                report_cycle(g, t);
+            } else if (g->nodes[t].state == 0) {
+                g->nodes[t].state = 1;
+                g->stack[g->sp] = t;
+                g->next[g->sp] = 0;
+                g->sp++;
+            }
+            continue;
+        }
+        g->sp--;
+        if (finish(g, top, err) != PIER_OK) {
+            return PIER_ERR;
+        }
+    }
+    return PIER_OK;
+}
+
+struct publish_graph *
+publish_graph_build(const struct publish_graph_in *files, size_t n,
+                    const struct publish_graph_opts *o, struct pier_err *err)
+{
+    struct publish_graph *g = pier_calloc(1, sizeof(*g));
+    size_t i;
+
+    PIER_ASSERT(!o->hash || (o->hash_len >= 1 && o->hash_len <= 64));
+    g->in = files;
+    g->n = n;
+    g->o = *o;
+    g->nodes = pier_calloc(n + 1, sizeof(*g->nodes));
+    g->out = pier_calloc(n + 1, sizeof(*g->out));
+    g->byname = pier_malloc((n + 1) * sizeof(*g->byname));
+    g->stack = pier_malloc((n + 1) * sizeof(*g->stack));
+    g->next = pier_malloc((n + 1) * sizeof(*g->next));
+    for (i = 0; i < n; i++) {
+        g->byname[i] = i;
+        g->nodes[i].html = kind_of(files[i].path) == k_html;
+        g->nodes[i].kind = files[i].opaque ? k_other : kind_of(files[i].path);
+        g->nodes[i].asset = o->hash && files[i].asset && !g->nodes[i].html;
+        /* Documents are parsed: their bytes must be there. */
+        PIER_ASSERT(files[i].data != NULL || g->nodes[i].kind == k_other);
+        PIER_ASSERT(!files[i].opaque || files[i].sha256 != NULL);
+    }
+    qsort_r(g->byname, n, sizeof(*g->byname), cmp_byname, g);
+    for (i = 0; i < n; i++) {
+        if (scan(g, i, err) != PIER_OK) {
+            publish_graph_free(g);
+            return NULL;
+        }
+    }
+    /* Assets first, children before parents; then everything else, whose
+     * references all name finished assets or entries. */
+    for (i = 0; i < n; i++) {
+        if (g->nodes[i].asset && g->nodes[i].state == 0
+            && visit(g, i, err) != PIER_OK) {
+            publish_graph_free(g);
+            return NULL;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (g->nodes[i].state == 0 && finish(g, i, err) != PIER_OK) {
+            publish_graph_free(g);
+            return NULL;
+        }
+    }
+    return g;
+}
+
+void
+publish_graph_free(struct publish_graph *g)
+{
+    size_t i;
+
+    if (g == NULL) {
+        return;
+    }
+    for (i = 0; i < g->n; i++) {
+        publish_refs_release(&g->nodes[i].refs);
+        pier_free(g->nodes[i].target);
+        pier_free(g->nodes[i].owned);
+        pier_free(g->nodes[i].hashed);
+    }
+    for (i = 0; i < g->nwarnings; i++) {
+        pier_free(g->warnings[i]);
+    }
+    pier_free(g->warnings);
+    pier_free(g->nodes);
+    pier_free(g->out);
+    pier_free(g->byname);
+    pier_free(g->stack);
+    pier_free(g->next);
+    pier_free(g);
+}
+
+size_t
+publish_graph_count(const struct publish_graph *g)
+{
+    return g->n;
+}
+
+const struct publish_graph_out *
+publish_graph_get(const struct publish_graph *g, size_t i)
+{
+    PIER_ASSERT(i < g->n);
+    return &g->out[i];
+}
+
+size_t
+publish_graph_nwarnings(const struct publish_graph *g)
+{
+    return g->nwarnings;
+}
+
+const char *
+publish_graph_warning(const struct publish_graph *g, size_t i)
+{
+    PIER_ASSERT(i < g->nwarnings);
+    return g->warnings[i];
+}

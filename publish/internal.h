@@ -1,0 +1,46 @@
+/*
+ * publish/internal.h - what publish/'s modules share and nobody else
+ * uses: the live pointer, stored manifests, and telling the edges.
+ */
+#ifndef PUBLISH_INTERNAL_H
+#define PUBLISH_INTERNAL_H
+
+#include "lib/core.h"
+#include "lib/err.h"
+#include "lib/s3client.h"
+#include "sites/manifest.h"
+
+#define PUBLISH_LIVE_MAX         1024                  /* bytes of live/<site> */
+#define PUBLISH_MANIFEST_ZST_MAX (256u * 1024 * 1024)  /* a stored manifest */
+#define PUBLISH_MANIFEST_MAX     (1024u * 1024 * 1024) /* its JSON */
+
+bool publish_err_is_404(const struct pier_err *err);
+bool publish_err_is_412(const struct pier_err *err);
+
+/* Read live/<site>: the deploy id into id ("" when the site has none) and
+ * its ETag into *etag (the caller frees it; NULL when none). */
+int publish_live_read(struct pier_s3_sync *s3, const char *site,
+                      char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+                      struct pier_err *err);
+
+/* Point live/<site> at id, on condition that it still has etag (NULL: that
+ * it does not exist). When another writer got there first, PIER_OK with
+ * *lost set and winner holding what is live now ("" if unknown). */
+int publish_live_flip(struct pier_s3_sync *s3, const char *site,
+                      const char *id, const char *etag, bool *lost,
+                      char winner[SITES_DEPLOY_ID_MAX + 1],
+                      struct pier_err *err);
+
+/* The manifest of deploy id of site. The caller owns the result. */
+struct sites_manifest *publish_manifest_fetch(struct pier_s3_sync *s3,
+                                              const char *site, const char *id,
+                                              struct pier_err *err);
+
+/* POST delta to the edges and write one line per edge to out_fd (-1:
+ * none); count the answers. */
+int publish_notify_delta(const struct sites_delta *delta,
+                         const char *const *edges, size_t nedges,
+                         const char *token, unsigned timeout_ms, int out_fd,
+                         size_t *ok, size_t *failed, struct pier_err *err);
+
+#endif

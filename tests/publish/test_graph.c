@@ -1,0 +1,389 @@
+/*
+ * tests/publish/test_graph.c - publish/graph.c: which files are assets,
+ * hashed names bottom-up, the rewritten bytes, cycles, missing files,
+ * <base href>, pretty URLs.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "publish/graph.h"
+
+#include <stdio.h>
+
+static const struct publish_graph_opts opts = {.hash = true, .hash_len = 8};
+
+static struct publish_graph *
+build(const struct publish_graph_in *in, size_t n,
+      const struct publish_graph_opts *o)
+{
+    struct pier_err err;
+    struct publish_graph *g = publish_graph_build(in, n, o, &err);
+
+    if (g == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    assert_int_equal(publish_graph_count(g), n);
+    return g;
+}
+
+static const struct publish_graph_out *
+out_of(const struct publish_graph *g, const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < publish_graph_count(g); i++) {
+        if (strcmp(publish_graph_get(g, i)->path, path) == 0) {
+            return publish_graph_get(g, i);
+        }
+    }
+    fail_msg("no output '%s'", path);
+    return NULL;
+}
+
+/* The hashed name a file with these bytes gets. */
+static void
+name_for(const char *path, const char *bytes, size_t n, char *out,
+         size_t outn)
+{
+    char hex[PUBLISH_SHA256_HEX];
+    struct pier_buf b;
+
+    publish_sha256_hex(bytes, n, hex);
+    pier_buf_init(&b, SIZE_MAX);
+    publish_graph_hashed_path(path, hex, 8, &b);
+    snprintf(out, outn, "%s", b.data);
+    pier_buf_release(&b);
+}
+
+#define IN(p, s) {.path = (p), .data = (s), .len = sizeof(s) - 1}
+
+static void
+test_graph_hashes_children_first(void **state)
+{
+    static const char html[] =
+        "<!doctype html>\n<link rel=stylesheet href=\"css/site.css\">\n"
+        "<img src=\"img/logo.png?v=1#x\" alt=logo>\n"
+        "<script src=/app.js></script><a href=\"robots.txt\">r</a>\n";
+    static const char site_css[] =
+        "@import 'base.css';\nbody{background:url(../img/bg.png)}\n";
+    static const char base_css[] =
+        "@font-face{src:url(\"/fonts/f.woff2\") format('woff2')}\n";
+    const struct publish_graph_in in[] = {
+        IN("index.html", html),
+        IN("css/site.css", site_css),
+        IN("css/base.css", base_css),
+        IN("img/logo.png", "PNG-logo"),
+        IN("img/bg.png", "PNG-bg"),
+        IN("fonts/f.woff2", "WOFF2"),
+        IN("app.js", "console.log(1)\n"),
+        IN("robots.txt", "User-agent: *\n"),
+        IN("unused.png", "PNG-unused"),
+    };
+    char font[64], bg[64], logo[64], js[64], base[64], site[64];
+    char want_base[256], want_site[256], want_html[512];
+    struct publish_graph *g;
+    const struct publish_graph_out *o;
+
+    (void) state;
+    /* Leaves: their own bytes. */
+    name_for("fonts/f.woff2", "WOFF2", 5, font, sizeof(font));
+    name_for("img/bg.png", "PNG-bg", 6, bg, sizeof(bg));
+    name_for("img/logo.png", "PNG-logo", 8, logo, sizeof(logo));
+    name_for("app.js", "console.log(1)\n", 15, js, sizeof(js));
+    /* base.css after its rewrite, then site.css after its own. */
+    snprintf(want_base, sizeof(want_base),
+             "@font-face{src:url(\"/%s\") format('woff2')}\n", font);
+    name_for("css/base.css", want_base, strlen(want_base), base, sizeof(base));
+    snprintf(want_site, sizeof(want_site),
+             "@import '%s';\nbody{background:url(../%s)}\n", base + 4, bg);
+    name_for("css/site.css", want_site, strlen(want_site), site, sizeof(site));
+    g = build(in, PIER_NELEMS(in), &opts);
+    snprintf(want_html, sizeof(want_html),
+             "<!doctype html>\n<link rel=stylesheet href=\"%s\">\n"
+             "<img src=\"%s?v=1#x\" alt=logo>\n"
+             "<script src=/%s></script><a href=\"robots.%.8s.txt\">r</a>\n",
+             site, logo, js, out_of(g, "robots.txt")->sha256);
+    o = out_of(g, "css/base.css");
+    assert_string_equal(o->hashed, base);
+    assert_true(o->rewritten);
+    assert_int_equal(o->len, strlen(want_base));
+    assert_memory_equal(o->data, want_base, o->len);
+    o = out_of(g, "css/site.css");
+    assert_string_equal(o->hashed, site);
+    assert_memory_equal(o->data, want_site, o->len);
+    assert_string_equal(o->type, "text/css; charset=utf-8");
+    o = out_of(g, "index.html");
+    assert_null(o->hashed); /* HTML is an entry */
+    assert_int_equal(o->len, strlen(want_html));
+    assert_memory_equal(o->data, want_html, o->len);
+    assert_string_equal(out_of(g, "img/logo.png")->hashed, logo);
+    assert_string_equal(out_of(g, "app.js")->hashed, js);
+    assert_false(out_of(g, "img/logo.png")->rewritten);
+    /* Nothing references it: an entry only. */
+    assert_null(out_of(g, "unused.png")->hashed);
+    assert_int_equal(publish_graph_nwarnings(g), 0);
+    publish_graph_free(g);
+}
+
+/* A changed image renames the CSS that uses it, not its siblings. */
+static void
+test_graph_change_propagates_up(void **state)
+{
+    struct publish_graph_in in[] = {
+        IN("index.html", "<link rel=stylesheet href=a.css>"),
+        IN("a.css", "@import 'b.css'; x{background:url(i.png)}"),
+        IN("b.css", "y{background:url(j.png)}"),
+        IN("i.png", "one"),
+        IN("j.png", "same"),
+    };
+    struct publish_graph *g1, *g2;
+
+    (void) state;
+    g1 = build(in, PIER_NELEMS(in), &opts);
+    in[3].data = "two";
+    g2 = build(in, PIER_NELEMS(in), &opts);
+    assert_string_not_equal(out_of(g1, "i.png")->hashed,
+                            out_of(g2, "i.png")->hashed);
+    assert_string_not_equal(out_of(g1, "a.css")->hashed,
+                            out_of(g2, "a.css")->hashed);
+    assert_string_equal(out_of(g1, "b.css")->hashed,
+                        out_of(g2, "b.css")->hashed);
+    assert_string_equal(out_of(g1, "j.png")->hashed,
+                        out_of(g2, "j.png")->hashed);
+    assert_string_not_equal(out_of(g1, "index.html")->sha256,
+                            out_of(g2, "index.html")->sha256);
+    publish_graph_free(g1);
+    publish_graph_free(g2);
+}
+
+static void
+test_graph_cycles_keep_plain_names(void **state)
+{
+    const struct publish_graph_in in[] = {
+        IN("index.html", "<link rel=stylesheet href=a.css>"
+                         "<link rel=stylesheet href=c.css>"
+                         "<link rel=stylesheet href=self.css>"),
+        IN("a.css", "@import 'b.css'; x{background:url(i.png)}"),
+        IN("b.css", "@import url(a.css);"),
+        IN("c.css", "@import 'a.css';"),
+        IN("self.css", "@import 'self.css';"),
+        IN("i.png", "img"),
+    };
+    struct publish_graph *g;
+    const struct publish_graph_out *a;
+    size_t i;
+    bool saw_ab = false, saw_self = false;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    a = out_of(g, "a.css");
+    assert_null(a->hashed);
+    assert_null(out_of(g, "b.css")->hashed);
+    assert_null(out_of(g, "self.css")->hashed);
+    /* a.css still points at the hashed image, and at b.css as is. */
+    assert_true(a->rewritten);
+    assert_non_null(strstr(a->data, "@import 'b.css';"));
+    assert_non_null(strstr(a->data, out_of(g, "i.png")->hashed));
+    /* c.css imports a cycle but is not in one. */
+    assert_non_null(out_of(g, "c.css")->hashed);
+    assert_false(out_of(g, "c.css")->rewritten);
+    for (i = 0; i < publish_graph_nwarnings(g); i++) {
+        const char *w = publish_graph_warning(g, i);
+
+        saw_ab |= strstr(w, "a.css -> b.css -> a.css") != NULL;
+        saw_self |= strstr(w, "self.css -> self.css") != NULL;
+    }
+    assert_true(saw_ab);
+    assert_true(saw_self);
+    assert_int_equal(publish_graph_nwarnings(g), 2);
+    publish_graph_free(g);
+}
+
+static void
+test_graph_missing_files_warn_with_line(void **state)
+{
+    const struct publish_graph_in in[] = {
+        IN("blog/post.html", "<p>\n<img src=\"img/gone.png\">\n"
+                             "<a href=\"https://x.org/\">x</a>"
+                             "<a href=\"#top\">t</a>"
+                             "<img src=\"data:image/png;base64,AA\">\n"
+                             "<a href=\"/about\">a</a><a href=\"../docs/\">d</a>"
+                             "<a href=\"/nowhere/\">n</a>"),
+        IN("about.html", "<p>about"),
+        IN("docs/index.html", "<p>docs"),
+        IN("style.css", "a{b:url(\n\nmissing.svg)}"),
+    };
+    struct publish_graph *g;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    assert_int_equal(publish_graph_nwarnings(g), 3);
+    assert_string_equal(publish_graph_warning(g, 0),
+                        "blog/post.html:2: 'img/gone.png' (img src): no such "
+                        "file 'blog/img/gone.png'");
+    assert_string_equal(publish_graph_warning(g, 1),
+                        "blog/post.html:4: '/nowhere/' (a href): no such "
+                        "file 'nowhere/'");
+    assert_string_equal(publish_graph_warning(g, 2),
+                        "style.css:3: 'missing.svg' (css url()): no such file "
+                        "'missing.svg'");
+    /* Pages are never assets, whoever links them. */
+    assert_null(out_of(g, "about.html")->hashed);
+    assert_null(out_of(g, "docs/index.html")->hashed);
+    assert_false(out_of(g, "blog/post.html")->rewritten);
+    publish_graph_free(g);
+}
+
+static void
+test_graph_base_href(void **state)
+{
+    const struct publish_graph_in in[] = {
+        IN("blog/a.html", "<base href=\"/assets/\"><img src=\"x.png\">"
+                          "<img src=\"/y.png\">"),
+        IN("blog/b.html", "<base href=\"https://cdn.example/\">"
+                          "<img src=\"x.png\">"),
+        IN("assets/x.png", "x"),
+        IN("y.png", "y"),
+    };
+    struct publish_graph *g;
+    const struct publish_graph_out *o;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    assert_int_equal(publish_graph_nwarnings(g), 0);
+    o = out_of(g, "blog/a.html");
+    assert_true(o->rewritten);
+    assert_non_null(strstr(o->data, out_of(g, "assets/x.png")->hashed + 7));
+    assert_non_null(strstr(o->data, out_of(g, "y.png")->hashed));
+    /* Off-site base: nothing is ours. */
+    assert_false(out_of(g, "blog/b.html")->rewritten);
+    publish_graph_free(g);
+}
+
+static void
+test_graph_without_hashing(void **state)
+{
+    const struct publish_graph_opts plain = {.hash = false, .hash_len = 8};
+    const struct publish_graph_in in[] = {
+        IN("index.html", "<img src=a.png>"),
+        IN("a.png", "a"),
+    };
+    struct publish_graph *g;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &plain);
+    assert_null(out_of(g, "a.png")->hashed);
+    assert_false(out_of(g, "index.html")->rewritten);
+    assert_string_equal(out_of(g, "a.png")->sha256,
+                        "ca978112ca1bbdcafac231b39a23dc4d"
+                        "a786eff8147c4e72b9807785afee48bb");
+    publish_graph_free(g);
+}
+
+/* A file whose SHA-256 the live manifest knows need not be read. */
+static void
+test_graph_known_hash_without_bytes(void **state)
+{
+    static const char sha[] = "1111111111111111111111111111111111111111111111"
+                              "111111111111111111";
+    const struct publish_graph_in in[] = {
+        IN("index.html", "<img src=big.jpg>"),
+        {.path = "big.jpg", .len = 123456, .sha256 = sha},
+    };
+    struct publish_graph *g;
+    const struct publish_graph_out *o;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    o = out_of(g, "big.jpg");
+    assert_null(o->data);
+    assert_int_equal(o->len, 123456);
+    assert_string_equal(o->sha256, sha);
+    assert_string_equal(o->hashed, "big.11111111.jpg");
+    assert_string_equal(out_of(g, "index.html")->data,
+                        "<img src=big.11111111.jpg>");
+    publish_graph_free(g);
+}
+
+/* What an incremental publish passes for unchanged documents: not
+ * parsed, bytes known by hash; and assets of the live deploy stay assets
+ * even when no parsed document references them. */
+static void
+test_graph_opaque_and_forced_assets(void **state)
+{
+    static const char sha_css[] = "2222222222222222222222222222222222222222"
+                                  "222222222222222222222222";
+    static const char sha_page[] = "33333333333333333333333333333333333333"
+                                   "33333333333333333333333333";
+    static const char sha_png[] = "444444444444444444444444444444444444444"
+                                  "4444444444444444444444444";
+    const struct publish_graph_in in[] = {
+        {.path = "old.html", .len = 10, .sha256 = sha_page, .opaque = true},
+        {.path = "site.css", .len = 20, .sha256 = sha_css, .opaque = true,
+         .asset = true},
+        {.path = "logo.png", .len = 30, .sha256 = sha_png, .asset = true},
+        {.path = "page.html", .len = 5, .sha256 = sha_page, .opaque = true,
+         .asset = true},
+        IN("new.html", "<link rel=stylesheet href=site.css>"),
+    };
+    struct publish_graph *g;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &opts);
+    assert_string_equal(out_of(g, "site.css")->hashed, "site.22222222.css");
+    assert_false(out_of(g, "site.css")->rewritten);
+    assert_null(out_of(g, "site.css")->data);
+    assert_string_equal(out_of(g, "logo.png")->hashed, "logo.44444444.png");
+    assert_null(out_of(g, "page.html")->hashed); /* pages never are */
+    assert_null(out_of(g, "old.html")->hashed);
+    assert_string_equal(out_of(g, "old.html")->sha256, sha_page);
+    assert_string_equal(out_of(g, "new.html")->data,
+                        "<link rel=stylesheet href=site.22222222.css>");
+    publish_graph_free(g);
+}
+
+static void
+test_graph_hashed_path_forms(void **state)
+{
+    const char *hex = "0123456789abcdef0123456789abcdef"
+                      "0123456789abcdef0123456789abcdef";
+    struct pier_buf b;
+
+    (void) state;
+    pier_buf_init(&b, SIZE_MAX);
+    publish_graph_hashed_path("css/site.css", hex, 8, &b);
+    assert_string_equal(b.data, "css/site.01234567.css");
+    publish_graph_hashed_path("app.min.js", hex, 10, &b);
+    assert_string_equal(b.data, "app.min.0123456789.js");
+    publish_graph_hashed_path("LICENSE", hex, 8, &b);
+    assert_string_equal(b.data, "LICENSE.01234567");
+    publish_graph_hashed_path("a.d/.env", hex, 8, &b);
+    assert_string_equal(b.data, "a.d/.env.01234567");
+    publish_graph_hashed_path("a.d/file", hex, 8, &b);
+    assert_string_equal(b.data, "a.d/file.01234567");
+    pier_buf_release(&b);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_graph_hashes_children_first),
+        cmocka_unit_test(test_graph_change_propagates_up),
+        cmocka_unit_test(test_graph_cycles_keep_plain_names),
+        cmocka_unit_test(test_graph_missing_files_warn_with_line),
+        cmocka_unit_test(test_graph_base_href),
+        cmocka_unit_test(test_graph_without_hashing),
+        cmocka_unit_test(test_graph_known_hash_without_bytes),
+        cmocka_unit_test(test_graph_opaque_and_forced_assets),
+        cmocka_unit_test(test_graph_hashed_path_forms),
+    };
+
+    return cmocka_run_group_tests_name("publish/graph", tests, NULL, NULL);
+}
