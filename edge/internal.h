@@ -37,6 +37,10 @@ struct edge_deploy {
     unsigned magic;
     atomic_uint refs;
     struct sites_manifest *m;
+    /* From the site's record when the deploy was loaded. */
+    bool redirect_https;
+    uint32_t hsts_max_age;
+    bool hsts_subdomains;
 };
 
 /* A site. Lives until the server is freed (a site removed from the
@@ -49,6 +53,9 @@ struct edge_site {
     char pointer_etag[128];
     char **domains;
     size_t ndomains;
+    bool redirect_https;
+    uint32_t hsts_max_age;
+    bool hsts_subdomains;
     bool listed; /* in the registry: seen by the last complete listing */
     bool seen;   /* seen by the listing under way */
     struct edge_site *next;
@@ -89,6 +96,7 @@ struct edge_server {
     struct pier_http_server *http;
     struct pier_tls *tls; /* NULL without a TLS listener */
     char *state_dir;      /* manifests kept on disk; NULL: none */
+    unsigned https_port;  /* the TLS listener's, for redirects; 0: none */
     struct edge_cache *cache;
     struct edge_fetches *fetches;
     struct edge_hazard *hz;

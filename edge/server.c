@@ -75,7 +75,13 @@ static void
 site_swap(struct edge_server *s, struct edge_site *site,
           struct sites_manifest *m)
 {
-    void *old = atomic_exchange(&site->live, deploy_new(m));
+    struct edge_deploy *d = deploy_new(m);
+    void *old;
+
+    d->redirect_https = site->redirect_https;
+    d->hsts_max_age = site->hsts_max_age;
+    d->hsts_subdomains = site->hsts_subdomains;
+    old = atomic_exchange(&site->live, d);
 
     edge_hazard_retire(s->hz, old, deploy_retired);
 }
@@ -204,66 +210,6 @@ s3_get(struct edge_server *s, const char *key, size_t max,
     q.max_body = max;
     pier_s3_response_init(resp);
     return pier_s3_sync_run(s->sync, PIER_S3_OP_GET, &q, resp, err);
-}
-
-struct record_ctx {
-    char **domains;
-    size_t n;
-};
-
-static int
-record_line(void *user, const char *section, const char *name,
-            const char *value)
-{
-    struct record_ctx *rc = user;
-    const char *p = value, *q;
-
-    (void) section;
-    if (strcmp(name, "domain") != 0 && strcmp(name, "domains") != 0) {
-        return 1;
-    }
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',' || *p == '\t') {
-            p++;
-        }
-        q = p;
-        while (*q != '\0' && *q != ' ' && *q != ',' && *q != '\t') {
-            q++;
-        }
-        if (q > p && sites_domain_ok(pier_str_make(p, (size_t) (q - p)), true)
-            && rc->n < 256) {
-            rc->domains = pier_realloc(rc->domains,
-                                       (rc->n + 1) * sizeof(*rc->domains));
-            rc->domains[rc->n++] = pier_strndup(p, (size_t) (q - p));
-        }
-        p = q;
-    }
-    return 1;
-}
-
-/* Read the domains of sites/<name>.ini. XXX: the record's format belongs
- * to sites/ (issue 5), which has no parser for it yet; this reads
- * `domain = D` / `domains = D1, D2` in any section until it lands. */
-static void
-load_record(struct edge_server *s, struct edge_site *site)
-{
-    char key[SITES_NAME_MAX + 16];
-    struct pier_s3_response resp;
-    struct pier_err err;
-    struct record_ctx rc = {NULL, 0};
-    size_t i;
-
-    snprintf(key, sizeof(key), "sites/%s.ini", site->name);
-    if (s3_get(s, key, 1 << 20, &resp, &err) == PIER_OK) {
-        (void) ini_parse_string(resp.body.data, record_line, &rc);
-    }
-    pier_s3_response_release(&resp);
-    for (i = 0; i < site->ndomains; i++) {
-        pier_free(site->domains[i]);
-    }
-    pier_free(site->domains);
-    site->domains = rc.domains;
-    site->ndomains = rc.n;
 }
 
 /* The state kept with the disk tier: each site's live manifest and
@@ -481,6 +427,49 @@ load_certs(struct edge_server *s, struct edge_site *site)
     }
     pier_s3_response_release(&cert);
     pier_s3_response_release(&pkey);
+}
+
+/* Read the site's record (sites/<name>.ini): domains and TLS options.
+ * A missing record leaves the site at NAME.localhost only; a bad one is
+ * logged and changes nothing. */
+static void
+load_record(struct edge_server *s, struct edge_site *site)
+{
+    char key[SITES_NAME_MAX + 16];
+    struct pier_s3_response resp;
+    struct pier_err err;
+    struct sites_record rec;
+    size_t i;
+
+    snprintf(key, sizeof(key), "sites/%s.ini", site->name);
+    if (s3_get(s, key, 1 << 20, &resp, &err) != PIER_OK) {
+        if (err.http != 404) {
+            pier_log(PIER_LOG_WARN, "edge", "site '%s': record: %s",
+                     site->name, err.msg);
+        }
+        pier_s3_response_release(&resp);
+        return;
+    }
+    sites_record_init(&rec);
+    if (sites_record_parse(&rec, key, resp.body.data, resp.body.len, &err)
+        != PIER_OK) {
+        pier_log(PIER_LOG_WARN, "edge", "site '%s': %s", site->name, err.msg);
+        pier_s3_response_release(&resp);
+        return;
+    }
+    pier_s3_response_release(&resp);
+    for (i = 0; i < site->ndomains; i++) {
+        pier_free(site->domains[i]);
+    }
+    pier_free(site->domains);
+    site->domains = rec.domains; /* taken over from the record */
+    site->ndomains = rec.ndomains;
+    rec.domains = NULL;
+    rec.ndomains = 0;
+    site->redirect_https = rec.redirect_https;
+    site->hsts_max_age = rec.hsts_max_age;
+    site->hsts_subdomains = rec.hsts_subdomains;
+    sites_record_release(&rec);
 }
 
 /* Load site's live deploy when its pointer changed (or always, with
@@ -879,6 +868,17 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
                                        edge_serve, s, err)
                    != PIER_OK)) {
         goto fail;
+    }
+    if (o->tls_listen != NULL) {
+        char addr[64];
+        const char *colon;
+
+        PIER_ASSERT(pier_http_server_addr(s->http, "https", addr,
+                                          sizeof(addr))
+                    == PIER_OK);
+        colon = strrchr(addr, ':');
+        s->https_port = colon != NULL ? (unsigned) strtoul(colon + 1, NULL, 10)
+                                      : 443;
     }
     if (o->admin != NULL
         && (split_addr(o->admin, host, sizeof(host), &port, err) != PIER_OK

@@ -218,7 +218,9 @@ make_cert(const char *site, const char *cn, const char *san)
 static void
 make_shop(void)
 {
-    static const char record[] = "[site]\ndomains = shop.example.com\n";
+    static const char record[] = "[site]\nname = shop\n"
+                                 "domain = shop.example.com\n"
+                                 "redirect_https = true\nhsts = 600\n";
     static const char page[] = "<!doctype html>shop\n";
     struct pier_err err;
     struct sites_manifest *m =
@@ -247,7 +249,8 @@ setup(void **state)
     struct edge_server_opts o;
     struct pier_err err;
     static const char record[] =
-        "[site]\nname = blog\ndomains = blog.example.com, *.blog.test\n";
+        "[site]\nname = blog\ndomain = blog.example.com\n"
+        "domain = *.blog.test\n";
     size_t i;
 
     (void) state;
@@ -631,6 +634,9 @@ test_server_routing_and_refusals(void **state)
     assert_int_equal(r.status, 200);
     reply_free(&r);
     req(&r, "GET", "a.b.blog.test", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 200); /* sites/record.h's wildcard rule */
+    reply_free(&r);
+    req(&r, "GET", "blog.test", "/about.html", NULL, NULL);
     assert_int_equal(r.status, 404);
     assert_null(strstr(r.body.data, "blog"));
     reply_free(&r);
@@ -750,16 +756,27 @@ static void
 test_server_tls_by_sni(void **state)
 {
     struct reply r;
+    char port[8], want[128];
 
     (void) state;
     https_get(&r, "blog", "blog.example.com");
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
     reply_free(&r);
+    assert_false(header(&r, "Strict-Transport-Security", port, 8));
+    reply_free(&r);
     https_get(&r, "shop", "shop.example.com");
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
     expect_body(&r, "<!doctype html>shop\n");
+    expect_header(&r, "Strict-Transport-Security", "max-age=600");
+    reply_free(&r);
+    /* The shop asks for HTTPS: plain HTTP is redirected. */
+    req(&r, "GET", "shop.example.com", "/a/../x?q=1", NULL, NULL);
+    assert_int_equal(r.status, 301);
+    snprintf(want, sizeof(want), "https://shop.example.com:%s/x?q=1",
+             strrchr(W.https, ':') + 1);
+    expect_header(&r, "Location", want);
     reply_free(&r);
     /* The other site's certificate does not verify: the right one was
      * chosen by name. */
@@ -992,7 +1009,7 @@ test_server_restart_store_down(void **state)
     expect_header(&r, "X-Cache", "HIT"); /* from the disk tier */
     reply_free(&r);
     req(&r, "GET", "shop.example.com", "/", NULL, NULL);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(r.status, 200); /* no TLS listener now: no redirect */
     reply_free(&r);
     req(&r, "GET", "blog.localhost", "/big.bin", NULL, NULL);
     assert_int_equal(r.status, 200);
