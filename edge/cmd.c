@@ -25,7 +25,7 @@
 
 struct edge_conf {
     char *endpoint, *bucket, *region, *access_key, *secret_key;
-    char *listen, *admin, *admin_token, *admin_token_file;
+    char *listen, *tls_listen, *admin, *admin_token, *admin_token_file;
     uint64_t cache_mem, cache_disk, workers, poll_ms, fetch_max;
     char *cache_dir;
     char *log_level;
@@ -43,6 +43,8 @@ static const struct pier_conf_entry edge_entries[] = {
      "its secret (else $AWS_SECRET_ACCESS_KEY)"},
     {"listen", PIER_CONF_STR, "127.0.0.1:8080", 0, OFF(listen),
      "HOST:PORT of the public listener"},
+    {"tls_listen", PIER_CONF_STR, NULL, 0, OFF(tls_listen),
+     "HOST:PORT of the TLS listener (none by default)"},
     {"admin", PIER_CONF_STR, "127.0.0.1:8081", 0, OFF(admin),
      "HOST:PORT of the admin API (\"off\": none)"},
     {"admin_token", PIER_CONF_STR, NULL, 0, OFF(admin_token),
@@ -71,6 +73,7 @@ static const struct pier_conf_section edge_section = {
 
 static const char usage_line[] =
     "[--config FILE] [--endpoint URL] [--bucket B] [--listen ADDR] "
+    "[--tls-listen ADDR] "
     "[--admin ADDR|off] [--admin-token-file F] [--cache-mem SIZE] "
     "[--cache-dir DIR --cache-disk SIZE] [--workers N] [--ready-file F]";
 
@@ -116,6 +119,7 @@ pier_cmd_edge(int argc, char **argv)
         {"endpoint", required_argument, NULL, 'e'},
         {"bucket", required_argument, NULL, 'b'},
         {"listen", required_argument, NULL, 'l'},
+        {"tls-listen", required_argument, NULL, 's'},
         {"admin", required_argument, NULL, 'a'},
         {"admin-token-file", required_argument, NULL, 't'},
         {"cache-mem", required_argument, NULL, 'm'},
@@ -131,7 +135,7 @@ pier_cmd_edge(int argc, char **argv)
         int opt;
         const char *key;
     } keys[] = {{'e', "endpoint"},  {'b', "bucket"},     {'l', "listen"},
-                {'a', "admin"},     {'t', "admin_token_file"},
+                {'s', "tls_listen"}, {'a', "admin"},     {'t', "admin_token_file"},
                 {'m', "cache_mem"}, {'d', "cache_dir"},  {'k', "cache_disk"},
                 {'w', "workers"},   {'p', "poll"}};
     struct edge_conf conf;
@@ -242,6 +246,7 @@ pier_cmd_edge(int argc, char **argv)
         goto out;
     }
     o.listen = conf.listen;
+    o.tls_listen = conf.tls_listen;
     o.admin = conf.admin != NULL && strcmp(conf.admin, "off") != 0
                   ? conf.admin
                   : NULL;

@@ -351,6 +351,45 @@ edge_fetches_join(struct edge_fetches *t, const struct edge_key *k,
     return EDGE_JOIN_STARTED;
 }
 
+bool
+edge_fetches_prefetch(struct edge_fetches *t, const struct edge_key *k,
+                      uint64_t decoded_max, struct edge_fetch **started)
+{
+    struct fshard *s;
+    struct edge_fetch *f, **bucket;
+    struct edge_blob *b;
+
+    PIER_CHECK_OBJ(t, FETCHES_MAGIC);
+    *started = NULL;
+    s = fshard_of(t, k);
+    bucket = bucket_of(s, k);
+    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
+    for (f = *bucket; f != NULL && !edge_key_eq(&f->key, k); f = f->hnext) {
+    }
+    b = f == NULL ? edge_cache_find(t->cache, k) : NULL;
+    if (f != NULL || b != NULL) {
+        PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+        edge_blob_release(b);
+        return false;
+    }
+    f = pier_calloc(1, sizeof(*f));
+    f->magic = FETCH_MAGIC;
+    atomic_init(&f->refs, 2); /* the table's and the driver's */
+    PIER_ASSERT(pthread_mutex_init(&f->mu, NULL) == 0);
+    f->t = t;
+    f->key = *k;
+    f->decoded_max = decoded_max;
+    f->state = f_waiting;
+    f->in_table = true;
+    f->hnext = *bucket;
+    *bucket = f;
+    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+    atomic_fetch_add(&t->started, 1);
+    atomic_fetch_add(&t->in_flight, 1);
+    *started = f;
+    return true;
+}
+
 void
 edge_fetches_stats(struct edge_fetches *t, struct edge_fetches_stats *st)
 {

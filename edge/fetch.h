@@ -112,6 +112,12 @@ enum edge_join edge_fetches_join(struct edge_fetches *t,
                                  struct edge_waiter *w, struct edge_blob **hit,
                                  struct edge_fetch **started);
 
+/* Start the fetch of k with no waiter (a prefetch), unless k is cached or
+ * in flight already: true with *started set (the caller drives it, as
+ * after EDGE_JOIN_STARTED), else false. */
+bool edge_fetches_prefetch(struct edge_fetches *t, const struct edge_key *k,
+                           uint64_t decoded_max, struct edge_fetch **started);
+
 /* Statistics, summed. */
 void edge_fetches_stats(struct edge_fetches *t, struct edge_fetches_stats *st);
 

@@ -170,10 +170,18 @@ edge_hosts_find(const struct edge_hosts *h, struct pier_str host)
     if (e != NULL) {
         return e->site;
     }
-    dot = strchr(name, '.');
-    if (dot == NULL || dot == name) {
-        return NULL;
+    /* Wildcards, the longest suffix first: "a.b.example.com" tries
+     * "*.b.example.com", then "*.example.com", then "*.com". */
+    dot = name;
+    while ((dot = strchr(dot, '.')) != NULL) {
+        if (dot == name) {
+            return NULL; /* an empty first label */
+        }
+        dot++;
+        e = find((struct host *) h->wild, h->nwild, dot);
+        if (e != NULL) {
+            return e->site;
+        }
     }
-    e = find((struct host *) h->wild, h->nwild, dot + 1);
-    return e != NULL ? e->site : NULL;
+    return NULL;
 }

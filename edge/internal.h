@@ -37,6 +37,10 @@ struct edge_deploy {
     unsigned magic;
     atomic_uint refs;
     struct sites_manifest *m;
+    /* From the site's record when the deploy was loaded. */
+    bool redirect_https;
+    uint32_t hsts_max_age;
+    bool hsts_subdomains;
 };
 
 /* A site. Lives until the server is freed (a site removed from the
@@ -49,7 +53,11 @@ struct edge_site {
     char pointer_etag[128];
     char **domains;
     size_t ndomains;
-    bool listed; /* seen in the last listing of live/ */
+    bool redirect_https;
+    uint32_t hsts_max_age;
+    bool hsts_subdomains;
+    bool listed; /* in the registry: seen by the last complete listing */
+    bool seen;   /* seen by the listing under way */
     struct edge_site *next;
 };
 
@@ -86,6 +94,9 @@ struct edge_server {
     unsigned nworkers;
     uint64_t poll_ms;
     struct pier_http_server *http;
+    struct pier_tls *tls; /* NULL without a TLS listener */
+    char *state_dir;      /* manifests kept on disk; NULL: none */
+    unsigned https_port;  /* the TLS listener's, for redirects; 0: none */
     struct edge_cache *cache;
     struct edge_fetches *fetches;
     struct edge_hazard *hz;
@@ -108,6 +119,10 @@ void edge_deploy_release(struct edge_deploy *d);
 void edge_serve(struct pier_http_req *req, void *udata);
 /* Per-worker set-up and tear-down of serve.c's state. */
 void edge_serve_worker_stop(struct edge_worker *w);
+
+/* serve.c: start the origin GET of fetch f on worker w's S3 client;
+ * takes the driver's reference to f. */
+void edge_origin_start(struct edge_worker *w, struct edge_fetch *f);
 
 /* server.c: the admin listener's handler. */
 void edge_admin(struct pier_http_req *req, void *udata);

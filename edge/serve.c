@@ -462,10 +462,9 @@ origin_done(struct pier_s3_response *resp, const struct pier_err *err,
 }
 
 /* Start the origin GET of the fetch f on this worker's S3 client. */
-static void
-origin_start(struct edge_req *r, struct edge_fetch *f)
+void
+edge_origin_start(struct edge_worker *w, struct edge_fetch *f)
 {
-    struct edge_worker *w = r->w;
     struct pier_s3_request q;
     struct pier_err err;
     struct origin *o = pier_calloc(1, sizeof(*o));
@@ -658,7 +657,7 @@ miss(struct edge_req *r, struct edge_deploy *d, const struct edge_key *kp)
         return;
     case EDGE_JOIN_STARTED:
         r->joined = true;
-        origin_start(r, f);
+        edge_origin_start(r->w, f);
         break;
     case EDGE_JOIN_WAIT:
         r->joined = true;
@@ -874,6 +873,38 @@ redirect_to(struct edge_req *r, int status, struct pier_str to,
     send_page(r, status, "", 0);
 }
 
+/* The site asks for HTTPS: 301 to the same URL on the TLS listener. */
+static void
+https_redirect(struct edge_req *r, struct pier_str host,
+               const struct edge_target *t)
+{
+    struct edge_server *srv = r->w->srv;
+    size_t n = 0;
+    bool ok;
+
+    while (n < host.len && host.ptr[n] != ':') {
+        n++;
+    }
+    pier_buf_reset(&r->hdrs);
+    ok = pier_buf_adds(&r->hdrs, "https://") == PIER_OK
+         && pier_buf_add(&r->hdrs, host.ptr, n) == PIER_OK;
+    if (ok && srv->https_port != 443) {
+        ok = pier_buf_addf(&r->hdrs, ":%u", srv->https_port) == PIER_OK;
+    }
+    /* The path as normalised (safe for a Location), then the query. */
+    ok = ok && pier_buf_adds(&r->hdrs, r->path) == PIER_OK;
+    if (ok && t->query.ptr != NULL) {
+        ok = pier_buf_addch(&r->hdrs, '?') == PIER_OK
+             && pier_buf_addstr(&r->hdrs, t->query) == PIER_OK;
+    }
+    if (!ok) {
+        pier_http_resp_error(r->req, 414);
+        return;
+    }
+    (void) pier_http_resp_header(r->req, "Location", pier_buf_str(&r->hdrs));
+    send_page(r, 301, "", 0);
+}
+
 static void
 not_found(struct edge_req *r, struct edge_deploy *d)
 {
@@ -942,6 +973,17 @@ edge_serve(struct pier_http_req *hr, void *udata)
     }
     PIER_CHECK_OBJ(d, EDGE_DEPLOY_MAGIC);
     r->m = d->m;
+    if (!hr->tls && d->redirect_https && srv->https_port != 0) {
+        https_redirect(r, host, &t);
+        goto out;
+    }
+    if (hr->tls && d->hsts_max_age > 0) {
+        (void) pier_http_resp_headerf(hr, "Strict-Transport-Security",
+                                      "max-age=%u%s",
+                                      (unsigned) d->hsts_max_age,
+                                      d->hsts_subdomains ? "; includeSubDomains"
+                                                         : "");
+    }
 
     /* _redirects first; a rule without '!' yields to an existing file. */
     e = lookup(r, d->m, r->path, &hashed, &redir);

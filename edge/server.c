@@ -13,10 +13,15 @@
 
 #include "edge/internal.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "sites/record.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -70,7 +75,13 @@ static void
 site_swap(struct edge_server *s, struct edge_site *site,
           struct sites_manifest *m)
 {
-    void *old = atomic_exchange(&site->live, deploy_new(m));
+    struct edge_deploy *d = deploy_new(m);
+    void *old;
+
+    d->redirect_https = site->redirect_https;
+    d->hsts_max_age = site->hsts_max_age;
+    d->hsts_subdomains = site->hsts_subdomains;
+    old = atomic_exchange(&site->live, d);
 
     edge_hazard_retire(s->hz, old, deploy_retired);
 }
@@ -201,64 +212,264 @@ s3_get(struct edge_server *s, const char *key, size_t max,
     return pier_s3_sync_run(s->sync, PIER_S3_OP_GET, &q, resp, err);
 }
 
-struct record_ctx {
-    char **domains;
-    size_t n;
-};
-
+/* The state kept with the disk tier: each site's live manifest and
+ * domains, so that an edge restarted while the store is down still
+ * serves (ARCHITECTURE.md: "keep serving when the store is down"). Files
+ * are written to a temporary name and renamed. Under ctl_mu. */
 static int
-record_line(void *user, const char *section, const char *name,
-            const char *value)
+write_atomic(const char *path, const void *p, size_t n, struct pier_err *err)
 {
-    struct record_ctx *rc = user;
-    const char *p = value, *q;
+    char tmp[4096];
+    int fd, sys;
+    ssize_t w;
+    size_t off = 0;
 
-    (void) section;
-    if (strcmp(name, "domain") != 0 && strcmp(name, "domains") != 0) {
-        return 1;
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp)) {
+        return pier_err_set(err, "path too long");
     }
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',' || *p == '\t') {
-            p++;
-        }
-        q = p;
-        while (*q != '\0' && *q != ' ' && *q != ',' && *q != '\t') {
-            q++;
-        }
-        if (q > p && sites_domain_ok(pier_str_make(p, (size_t) (q - p)), true)
-            && rc->n < 256) {
-            rc->domains = pier_realloc(rc->domains,
-                                       (rc->n + 1) * sizeof(*rc->domains));
-            rc->domains[rc->n++] = pier_strndup(p, (size_t) (q - p));
-        }
-        p = q;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return pier_err_sys(err, errno, "cannot create '%s'", tmp);
     }
-    return 1;
+    while (off < n) {
+        w = write(fd, (const char *) p + off, n - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            sys = errno;
+            close(fd);
+            unlink(tmp);
+            return pier_err_sys(err, sys, "cannot write '%s'", tmp);
+        }
+        off += (size_t) w;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        sys = errno;
+        unlink(tmp);
+        return pier_err_sys(err, sys, "cannot write '%s'", path);
+    }
+    return PIER_OK;
 }
 
-/* Read the domains of sites/<name>.ini. XXX: the record's format belongs
- * to sites/ (issue 5), which has no parser for it yet; this reads
- * `domain = D` / `domains = D1, D2` in any section until it lands. */
+static void
+save_site(struct edge_server *s, struct edge_site *site)
+{
+    struct edge_deploy *d = atomic_load(&site->live);
+    char path[4096];
+    struct pier_buf b;
+    struct pier_err err;
+    size_t i;
+    int rc;
+
+    if (s->state_dir == NULL || d == NULL) {
+        return;
+    }
+    pier_buf_init(&b, SIZE_MAX);
+    rc = sites_manifest_store_zst(d->m, 3, &b, &err);
+    snprintf(path, sizeof(path), "%s/%s.json.zst", s->state_dir, site->name);
+    if (rc == PIER_OK) {
+        rc = write_atomic(path, b.data, b.len, &err);
+    }
+    pier_buf_reset(&b);
+    for (i = 0; rc == PIER_OK && i < site->ndomains; i++) {
+        rc = pier_buf_addf(&b, "%s\n", site->domains[i]) == PIER_OK
+                 ? PIER_OK
+                 : pier_err_set(&err, "domains too long");
+    }
+    snprintf(path, sizeof(path), "%s/%s.domains", s->state_dir, site->name);
+    if (rc == PIER_OK) {
+        rc = write_atomic(path, b.data, b.len, &err);
+    }
+    if (rc != PIER_OK) {
+        pier_log(PIER_LOG_WARN, "edge", "saving site '%s': %s", site->name,
+                 err.msg);
+    }
+    pier_buf_release(&b);
+}
+
+static bool
+read_file(const char *path, struct pier_buf *out)
+{
+    char buf[65536];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return false;
+    }
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        if (pier_buf_add(out, buf, (size_t) n) != PIER_OK) {
+            close(fd);
+            return false;
+        }
+    }
+    close(fd);
+    return n == 0;
+}
+
+/* The store is unreachable at start: serve what was saved. */
+static int
+restore_sites(struct edge_server *s, struct pier_err *err)
+{
+    DIR *dir;
+    struct dirent *de;
+    char path[4096], name[SITES_NAME_MAX + 1];
+    struct pier_buf b;
+    struct pier_err e2;
+    struct sites_manifest *m;
+    struct edge_site *site;
+    size_t n, restored = 0;
+
+    if (s->state_dir == NULL || (dir = opendir(s->state_dir)) == NULL) {
+        return PIER_ERR;
+    }
+    pier_buf_init(&b, MANIFEST_MAX);
+    while ((de = readdir(dir)) != NULL) {
+        n = strlen(de->d_name);
+        if (n <= 9 || strcmp(de->d_name + n - 9, ".json.zst") != 0
+            || n - 9 > SITES_NAME_MAX) {
+            continue;
+        }
+        memcpy(name, de->d_name, n - 9);
+        name[n - 9] = '\0';
+        if (!sites_name_ok(pier_str_cstr(name))) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", s->state_dir, de->d_name);
+        pier_buf_reset(&b);
+        if (!read_file(path, &b)) {
+            continue;
+        }
+        m = sites_manifest_load_zst(b.data, b.len, MANIFEST_MAX, &e2);
+        if (m == NULL || strcmp(sites_manifest_site(m), name) != 0) {
+            pier_log(PIER_LOG_WARN, "edge", "'%s': %s", path,
+                     m == NULL ? e2.msg : "another site's manifest");
+            sites_manifest_free(m);
+            continue;
+        }
+        site = site_find(s, name) != NULL ? site_find(s, name)
+                                          : site_add(s, name);
+        site->listed = true;
+        site_swap(s, site, m);
+        snprintf(path, sizeof(path), "%s/%s.domains", s->state_dir, name);
+        pier_buf_reset(&b);
+        if (read_file(path, &b)) {
+            char *line = b.data, *nl;
+
+            while ((nl = strchr(line, '\n')) != NULL) {
+                *nl = '\0';
+                if (sites_domain_ok(pier_str_cstr(line), true)) {
+                    site->domains = pier_realloc(
+                        site->domains,
+                        (site->ndomains + 1) * sizeof(*site->domains));
+                    site->domains[site->ndomains++] = pier_strdup(line);
+                }
+                line = nl + 1;
+            }
+        }
+        restored++;
+    }
+    closedir(dir);
+    pier_buf_release(&b);
+    if (restored == 0) {
+        return pier_err_set(err, "no saved sites in '%s'", s->state_dir);
+    }
+    registry_rebuild(s);
+    pier_log(PIER_LOG_WARN, "edge",
+             "store unreachable: serving %zu saved sites until it is back",
+             restored);
+    return PIER_OK;
+}
+
+/* Load the site's certificate (tls/<site>/cert.pem and key.pem) for each
+ * of its names. A missing pair is fine (the site has no TLS); a bad one
+ * fails that site's TLS with a clear log line, never the edge. */
+static void
+load_certs(struct edge_server *s, struct edge_site *site)
+{
+    char key[SITES_NAME_MAX + 32], local[SITES_NAME_MAX + 16];
+    struct pier_s3_response cert, pkey;
+    struct pier_err err;
+    size_t i;
+
+    if (s->tls == NULL) {
+        return;
+    }
+    snprintf(key, sizeof(key), "tls/%s/cert.pem", site->name);
+    if (s3_get(s, key, 1 << 20, &cert, &err) != PIER_OK) {
+        pier_s3_response_release(&cert);
+        if (err.http != 404) {
+            pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate: %s",
+                     site->name, err.msg);
+        }
+        return;
+    }
+    snprintf(key, sizeof(key), "tls/%s/key.pem", site->name);
+    if (s3_get(s, key, 1 << 20, &pkey, &err) != PIER_OK) {
+        pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate key: %s",
+                 site->name, err.msg);
+        pier_s3_response_release(&cert);
+        pier_s3_response_release(&pkey);
+        return;
+    }
+    snprintf(local, sizeof(local), "%s.localhost", site->name);
+    for (i = 0; i <= site->ndomains; i++) {
+        const char *name = i < site->ndomains ? site->domains[i] : local;
+
+        if (pier_tls_set_cert(s->tls, name, cert.body.data, cert.body.len,
+                              pkey.body.data, pkey.body.len, &err)
+            != PIER_OK) {
+            pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate for %s: %s",
+                     site->name, name, err.msg);
+            break;
+        }
+    }
+    pier_s3_response_release(&cert);
+    pier_s3_response_release(&pkey);
+}
+
+/* Read the site's record (sites/<name>.ini): domains and TLS options.
+ * A missing record leaves the site at NAME.localhost only; a bad one is
+ * logged and changes nothing. */
 static void
 load_record(struct edge_server *s, struct edge_site *site)
 {
     char key[SITES_NAME_MAX + 16];
     struct pier_s3_response resp;
     struct pier_err err;
-    struct record_ctx rc = {NULL, 0};
+    struct sites_record rec;
     size_t i;
 
     snprintf(key, sizeof(key), "sites/%s.ini", site->name);
-    if (s3_get(s, key, 1 << 20, &resp, &err) == PIER_OK) {
-        (void) ini_parse_string(resp.body.data, record_line, &rc);
+    if (s3_get(s, key, 1 << 20, &resp, &err) != PIER_OK) {
+        if (err.http != 404) {
+            pier_log(PIER_LOG_WARN, "edge", "site '%s': record: %s",
+                     site->name, err.msg);
+        }
+        pier_s3_response_release(&resp);
+        return;
+    }
+    sites_record_init(&rec);
+    if (sites_record_parse(&rec, key, resp.body.data, resp.body.len, &err)
+        != PIER_OK) {
+        pier_log(PIER_LOG_WARN, "edge", "site '%s': %s", site->name, err.msg);
+        pier_s3_response_release(&resp);
+        return;
     }
     pier_s3_response_release(&resp);
     for (i = 0; i < site->ndomains; i++) {
         pier_free(site->domains[i]);
     }
     pier_free(site->domains);
-    site->domains = rc.domains;
-    site->ndomains = rc.n;
+    site->domains = rec.domains; /* taken over from the record */
+    site->ndomains = rec.ndomains;
+    rec.domains = NULL;
+    rec.ndomains = 0;
+    site->redirect_https = rec.redirect_https;
+    site->hsts_max_age = rec.hsts_max_age;
+    site->hsts_subdomains = rec.hsts_subdomains;
+    sites_record_release(&rec);
 }
 
 /* Load site's live deploy when its pointer changed (or always, with
@@ -321,7 +532,9 @@ load_site(struct edge_server *s, struct edge_site *site, bool force,
         return pier_err_set(err, "%s is not the manifest of %s", key, id);
     }
     load_record(s, site);
+    load_certs(s, site);
     site_swap(s, site, m);
+    save_site(s, site);
     snprintf(site->pointer_etag, sizeof(site->pointer_etag), "%s", etag);
     pier_log(PIER_LOG_INFO, "edge", "site '%s': deploy %s live (%zu paths)",
              site->name, id, sites_manifest_count(m));
@@ -342,7 +555,7 @@ poll_live(struct edge_server *s, struct pier_err *err)
     size_t i;
 
     for (site = s->sites; site != NULL; site = site->next) {
-        site->listed = false;
+        site->seen = false;
     }
     while (more) {
         memset(&q, 0, sizeof(q));
@@ -366,7 +579,7 @@ poll_live(struct edge_server *s, struct pier_err *err)
             if (site == NULL) {
                 site = site_add(s, name);
             }
-            site->listed = true;
+            site->seen = true;
             if (strcmp(o->etag, site->pointer_etag) != 0
                 && load_site(s, site, false, &e2) != PIER_OK) {
                 pier_log(PIER_LOG_WARN, "edge", "site '%s': %s", name, e2.msg);
@@ -377,6 +590,10 @@ poll_live(struct edge_server *s, struct pier_err *err)
             snprintf(token, sizeof(token), "%s", resp.list.next_token);
         }
         pier_s3_response_release(&resp);
+    }
+    /* The listing is complete: only now may sites leave the registry. */
+    for (site = s->sites; site != NULL; site = site->next) {
+        site->listed = site->seen;
     }
     registry_rebuild(s);
     return PIER_OK;
@@ -595,12 +812,38 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
     if (s->sync == NULL) {
         goto fail;
     }
+    if (o->tls_listen != NULL) {
+        s->tls = pier_tls_new(err);
+        if (s->tls == NULL) {
+            goto fail;
+        }
+    }
 
-    /* Sites first: an edge that cannot see its store does not start. */
+    if (o->cache.dir != NULL) {
+        char path[4096];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/manifests", o->cache.dir);
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            pier_err_sys(err, errno, "cannot create '%s'", path);
+            goto fail;
+        }
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            s->state_dir = pier_strdup(path);
+        }
+    }
+
+    /* Sites first: an edge that cannot see its store starts only from
+     * the sites it saved. */
     PIER_ASSERT(pthread_mutex_lock(&s->ctl_mu) == 0);
     if (poll_live(s, err) != PIER_OK) {
-        PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
-        goto fail;
+        struct pier_err why = *err;
+
+        if (restore_sites(s, err) != PIER_OK) {
+            PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
+            *err = why;
+            goto fail;
+        }
     }
     PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
 
@@ -617,6 +860,25 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
                                    edge_serve, s, err)
                != PIER_OK) {
         goto fail;
+    }
+    if (o->tls_listen != NULL
+        && (split_addr(o->tls_listen, host, sizeof(host), &port, err)
+                != PIER_OK
+            || pier_http_server_listen(s->http, "https", host, port, s->tls,
+                                       edge_serve, s, err)
+                   != PIER_OK)) {
+        goto fail;
+    }
+    if (o->tls_listen != NULL) {
+        char addr[64];
+        const char *colon;
+
+        PIER_ASSERT(pier_http_server_addr(s->http, "https", addr,
+                                          sizeof(addr))
+                    == PIER_OK);
+        colon = strrchr(addr, ':');
+        s->https_port = colon != NULL ? (unsigned) strtoul(colon + 1, NULL, 10)
+                                      : 443;
     }
     if (o->admin != NULL
         && (split_addr(o->admin, host, sizeof(host), &port, err) != PIER_OK
@@ -644,6 +906,7 @@ edge_server_free(struct edge_server *s)
     }
     PIER_CHECK_OBJ(s, SERVER_MAGIC);
     pier_http_server_free(s->http);
+    pier_tls_free(s->tls);
     for (i = 0; s->workers != NULL && i < s->nworkers; i++) {
         if (s->workers[i] != NULL) {
             s->workers[i]->magic = 0;
@@ -667,6 +930,7 @@ edge_server_free(struct edge_server *s)
         pier_free(s->s3_strings[i]);
     }
     pier_free(s->admin_token);
+    pier_free(s->state_dir);
     PIER_ASSERT(pthread_mutex_destroy(&s->ctl_mu) == 0);
     s->magic = 0;
     pier_free(s);
@@ -706,6 +970,7 @@ struct admin_job {
     unsigned magic;
     uv_work_t work;
     struct edge_server *s;
+    struct edge_worker *w; /* the loop it answers on */
     struct pier_http_req *req;
     enum job_kind kind;
     char site[SITES_NAME_MAX + 1];
@@ -714,7 +979,12 @@ struct admin_job {
     bool working, gone;
     int status;
     char *answer; /* JSON, allocated by jansson */
+    struct edge_key *prefetch; /* blobs of the changed entries */
+    uint64_t *prefetch_size;   /* their identity sizes (decoding bound) */
+    size_t nprefetch;
 };
+
+#define PREFETCH_MAX 1024 /* blobs per activation */
 
 static void
 job_free(struct admin_job *j)
@@ -722,6 +992,8 @@ job_free(struct admin_job *j)
     PIER_CHECK_OBJ(j, ADMIN_JOB_MAGIC);
     pier_free(j->body);
     free(j->answer);
+    pier_free(j->prefetch);
+    pier_free(j->prefetch_size);
     j->magic = 0;
     pier_free(j);
 }
@@ -774,6 +1046,42 @@ live_id(struct edge_site *site)
     return d != NULL ? sites_manifest_deploy(d->m) : NULL;
 }
 
+/* The blobs (every variant) of the entries a delta changed or added, to
+ * fetch right away so that the first visitor hits. */
+static void
+collect_prefetch(struct admin_job *j, const struct sites_delta *d)
+{
+    size_t i, n = sites_delta_count(d);
+    const struct sites_entry *e;
+    const char *path;
+    struct pier_err err;
+    unsigned v;
+
+    j->prefetch = pier_calloc(PREFETCH_MAX, sizeof(*j->prefetch));
+    j->prefetch_size = pier_calloc(PREFETCH_MAX, sizeof(*j->prefetch_size));
+    for (i = 0; i < n && j->nprefetch + 4 <= PREFETCH_MAX; i++) {
+        e = sites_delta_at(d, i, &path);
+        if (e == NULL || e->klass != SITES_CLASS_ENTRY) {
+            continue; /* removed, or an asset (named by content) */
+        }
+        for (v = 0; v < EDGE_ENC_MAX; v++) {
+            bool has = v == EDGE_ENC_IDENTITY
+                       || (v == EDGE_ENC_BR && e->enc_size[SITES_ENC_BR] > 0)
+                       || (v == EDGE_ENC_ZSTD
+                           && e->enc_size[SITES_ENC_ZSTD] > 0)
+                       || (v == EDGE_ENC_GZIP
+                           && e->enc_size[SITES_ENC_GZIP] > 0);
+
+            if (has
+                && edge_key_parse(&j->prefetch[j->nprefetch],
+                                  pier_str_cstr(e->sha256), v, &err)
+                       == PIER_OK) {
+                j->prefetch_size[j->nprefetch++] = e->size;
+            }
+        }
+    }
+}
+
 /* POST /v1/sites/{site}/activate: apply the delta when it starts from the
  * deploy we hold, else load the whole manifest. Under ctl_mu. */
 static void
@@ -814,6 +1122,7 @@ do_activate(struct admin_job *j)
     }
     if (m != NULL) {
         site_swap(s, site, m);
+        save_site(s, site);
         pier_log(PIER_LOG_INFO, "edge",
                  "site '%s': deploy %s live (delta of %zu paths)", j->site,
                  sites_delta_to(d), sites_delta_count(d));
@@ -830,6 +1139,7 @@ do_activate(struct admin_job *j)
         registry_rebuild(s);
     }
     us = now_us() - t0;
+    collect_prefetch(j, d);
     atomic_fetch_add(&s->activations, 1);
     atomic_store(&s->activation_us_last, us);
     job_answer(j, 200,
@@ -947,12 +1257,23 @@ job_work(uv_work_t *w)
 }
 
 static void
-job_done(uv_work_t *w, int status)
+job_done(uv_work_t *work, int status)
 {
-    struct admin_job *j = w->data;
+    struct admin_job *j = work->data;
+    struct edge_worker *w;
+    struct edge_fetch *f;
+    size_t i;
 
     (void) status;
     j->working = false;
+    /* Prefetch on this worker, whether or not the caller still waits. */
+    w = j->w;
+    for (i = 0; i < j->nprefetch; i++) {
+        if (edge_fetches_prefetch(j->s->fetches, &j->prefetch[i],
+                                  j->prefetch_size[i], &f)) {
+            edge_origin_start(w, f);
+        }
+    }
     if (j->gone) {
         job_free(j);
         return;
@@ -965,7 +1286,7 @@ job_done(uv_work_t *w, int status)
 static void
 job_start(struct admin_job *j)
 {
-    uv_loop_t *loop = pier_http_worker_loop(pier_http_req_worker(j->req));
+    uv_loop_t *loop = j->w->loop;
 
     j->work.data = j;
     j->working = true;
@@ -1134,7 +1455,9 @@ edge_admin(struct pier_http_req *req, void *udata)
     j = pier_calloc(1, sizeof(*j));
     j->magic = ADMIN_JOB_MAGIC;
     j->s = s;
+    j->w = pier_http_worker_data(pier_http_req_worker(req));
     j->req = req;
+    PIER_CHECK_OBJ(j->w, EDGE_WORKER_MAGIC);
     pier_http_req_on_finish(req, job_finished, j);
     if (get && pier_str_eq(path, PIER_STR("/v1/sites"))) {
         j->kind = J_SITES;

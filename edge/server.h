@@ -26,6 +26,9 @@ struct pier_http_server;
 struct edge_server_opts {
     struct pier_s3_config s3; /* the origin; strings borrowed by _new */
     const char *listen;       /* "127.0.0.1:8080"; port 0 picks one */
+    const char *tls_listen;   /* "127.0.0.1:8443"; NULL: no TLS listener.
+                                 Certificates: tls/<site>/{cert,key}.pem,
+                                 chosen by SNI among the site's names */
     const char *admin;        /* "127.0.0.1:8081"; NULL: no admin API */
     const char *admin_token;  /* required with admin; borrowed by _new */
     struct edge_cache_opts cache;

@@ -433,6 +433,38 @@ test_fetch_empty_body(void **state)
     edge_cache_free(c);
 }
 
+/* A prefetch starts a fetch with no waiter, unless the blob is cached or
+ * in flight; a request arriving meanwhile joins it. */
+static void
+test_fetch_prefetch(void **state)
+{
+    struct edge_cache *c = new_cache();
+    struct edge_fetches *t = new_table(c);
+    struct loopctx a;
+    static struct req r;
+    struct edge_blob *hit;
+    struct edge_fetch *f, *f2;
+    struct edge_fetches_stats st;
+
+    (void) state;
+    loop_init(&a, false);
+    assert_true(edge_fetches_prefetch(t, &body_key, BODY_LEN, &f));
+    assert_false(edge_fetches_prefetch(t, &body_key, BODY_LEN, &f2));
+    assert_null(f2);
+    assert_int_equal(join(t, &a, &r, &hit, &f2), EDGE_JOIN_WAIT);
+    assert_int_equal(drive(f, body, BODY_LEN, BODY_LEN), PIER_OK);
+    edge_fetch_release(f);
+    run_nowait(&a);
+    assert_int_equal(r.result, 1);
+    assert_false(edge_fetches_prefetch(t, &body_key, BODY_LEN, &f2)); /* cached */
+    edge_fetches_stats(t, &st);
+    assert_int_equal(st.started, 1);
+    assert_int_equal(st.in_flight, 0);
+    loop_fini(&a);
+    edge_fetches_free(t);
+    edge_cache_free(c);
+}
+
 /* Many loop threads, many requests each, one key, all at once. */
 
 #define LOOPS    6
@@ -622,6 +654,7 @@ main(void)
         cmocka_unit_test(test_fetch_failures),
         cmocka_unit_test(test_fetch_leave_early),
         cmocka_unit_test(test_fetch_empty_body),
+        cmocka_unit_test(test_fetch_prefetch),
         cmocka_unit_test(test_fetch_threads_one_origin_get),
         cmocka_unit_test(test_fetch_threads_mismatch_all_fail),
     };

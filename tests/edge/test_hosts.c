@@ -1,6 +1,6 @@
 /*
- * tests/edge/test_hosts.c - edge/hosts.c: exact names, wildcards of one
- * label, case, ports, trailing dots, duplicates.
+ * tests/edge/test_hosts.c - edge/hosts.c: exact names, wildcards (the
+ * longest first), case, ports, trailing dots, duplicates.
  */
 #include "config.h"
 
@@ -54,7 +54,8 @@ test_hosts_exact_and_wildcard(void **state)
     assert_ptr_equal(look(h, "blog.localhost"), &blog);
     assert_ptr_equal(look(h, "www.example.com"), &shop);
     assert_ptr_equal(look(h, "docs.example.com"), &docs); /* exact wins */
-    assert_null(look(h, "a.b.example.com"));              /* one label */
+    assert_ptr_equal(look(h, "a.b.example.com"), &shop); /* more labels */
+    assert_ptr_equal(look(h, "x.docs.example.com"), &shop);
     assert_null(look(h, "example.org"));
     assert_null(look(h, "xexample.com"));
     assert_null(look(h, ".example.com"));
@@ -107,6 +108,28 @@ test_hosts_refuses_bad_and_duplicates(void **state)
     edge_hosts_free(h);
 }
 
+/* The longest wildcard wins. */
+static void
+test_hosts_longest_wildcard(void **state)
+{
+    struct edge_hosts *h = edge_hosts_new();
+    struct pier_err err;
+
+    (void) state;
+    assert_int_equal(edge_hosts_add(h, PIER_STR("*.example.com"), &blog, &err),
+                     PIER_OK);
+    assert_int_equal(edge_hosts_add(h, PIER_STR("*.b.example.com"), &shop,
+                                    &err),
+                     PIER_OK);
+    edge_hosts_seal(h);
+    assert_ptr_equal(look(h, "a.b.example.com"), &shop);
+    assert_ptr_equal(look(h, "x.a.b.example.com"), &shop);
+    assert_ptr_equal(look(h, "b.example.com"), &blog);
+    assert_ptr_equal(look(h, "c.example.com"), &blog);
+    assert_null(look(h, "example.com"));
+    edge_hosts_free(h);
+}
+
 /* Many names: the arrays are searched, not scanned. */
 static void
 test_hosts_many(void **state)
@@ -139,6 +162,7 @@ main(void)
         cmocka_unit_test(test_hosts_exact_and_wildcard),
         cmocka_unit_test(test_hosts_case_port_dot),
         cmocka_unit_test(test_hosts_refuses_bad_and_duplicates),
+        cmocka_unit_test(test_hosts_longest_wildcard),
         cmocka_unit_test(test_hosts_many),
     };
 

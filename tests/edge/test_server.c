@@ -49,7 +49,7 @@ static unsigned char big[BIG_LEN];
 struct world {
     struct s3_test_origin *o;
     struct edge_server *srv;
-    char http[64], admin[64];
+    char http[64], admin[64], https[64];
     char dir[256];
     struct sites_manifest *m1;
 };
@@ -179,13 +179,78 @@ deploy(const char *id, const char *index, bool upload)
     return m;
 }
 
+/* A self-signed certificate for names into dir/<tag>-{cert,key}.pem,
+ * uploaded as tls/<site>/. */
+static void
+make_cert(const char *site, const char *cn, const char *san)
+{
+    char cmd[1024], path[512];
+    struct pier_buf b;
+    FILE *f;
+    const char *which[2] = {"cert", "key"};
+    int i;
+    size_t n;
+
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=%s "
+             "-addext subjectAltName=%s -keyout %s/%s-key.pem "
+             "-out %s/%s-cert.pem 2>/dev/null",
+             cn, san, W.dir, site, W.dir, site);
+    PIER_ASSERT(system(cmd) == 0);
+    for (i = 0; i < 2; i++) {
+        char buf[8192];
+
+        snprintf(path, sizeof(path), "%s/%s-%s.pem", W.dir, site, which[i]);
+        f = fopen(path, "r");
+        PIER_ASSERT(f != NULL);
+        n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        pier_buf_init(&b, SIZE_MAX);
+        PIER_ASSERT(pier_buf_add(&b, buf, n) == PIER_OK);
+        snprintf(path, sizeof(path), "tls/%s/%s.pem", site, which[i]);
+        s3_test_origin_put(W.o, path, b.data, b.len);
+        pier_buf_release(&b);
+    }
+}
+
+/* A second site, with its own domain and certificate. */
+static void
+make_shop(void)
+{
+    static const char record[] = "[site]\nname = shop\n"
+                                 "domain = shop.example.com\n"
+                                 "redirect_https = true\nhsts = 600\n";
+    static const char page[] = "<!doctype html>shop\n";
+    struct pier_err err;
+    struct sites_manifest *m =
+        sites_manifest_new("shop", "20261124T093000Z-dddddd", NULL, NULL,
+                           1795512600, &err);
+    struct pier_buf b;
+
+    PIER_ASSERT(m != NULL);
+    add_file(m, "/index.html", page, strlen(page), "text/html", SITES_CLASS_ENTRY,
+             NULL, false, true);
+    PIER_ASSERT(sites_manifest_seal(m, &err) == PIER_OK);
+    pier_buf_init(&b, SIZE_MAX);
+    PIER_ASSERT(sites_manifest_store_zst(m, 3, &b, &err) == PIER_OK);
+    s3_test_origin_put(W.o, "sites/shop/deploys/20261124T093000Z-dddddd.json.zst",
+                       b.data, b.len);
+    s3_test_origin_put(W.o, "live/shop", "20261124T093000Z-dddddd", 23);
+    s3_test_origin_put(W.o, "sites/shop.ini", record, strlen(record));
+    pier_buf_release(&b);
+    sites_manifest_free(m);
+    make_cert("shop", "shop.example.com", "DNS:shop.example.com");
+}
+
 static int
 setup(void **state)
 {
     struct edge_server_opts o;
     struct pier_err err;
     static const char record[] =
-        "[site]\nname = blog\ndomains = blog.example.com, *.blog.test\n";
+        "[site]\nname = blog\ndomain = blog.example.com\n"
+        "domain = *.blog.test\n";
     size_t i;
 
     (void) state;
@@ -198,6 +263,11 @@ setup(void **state)
     W.m1 = deploy("20261124T093000Z-aaaaaa", index_v1, true);
     publish(W.m1);
     s3_test_origin_put(W.o, "sites/blog.ini", record, strlen(record));
+    snprintf(W.dir, sizeof(W.dir), "/tmp/pier-test-edge.XXXXXX");
+    PIER_ASSERT(mkdtemp(W.dir) != NULL);
+    make_cert("blog", "blog.example.com",
+              "DNS:blog.example.com,DNS:*.blog.test,DNS:blog.localhost");
+    make_shop();
 
     memset(&o, 0, sizeof(o));
     pier_s3_config_init(&o.s3);
@@ -216,9 +286,8 @@ setup(void **state)
     o.cache.mem_max = 64 << 20;
     /* big.bin (300 KB) never enters memory: the disk tier serves it. */
     o.cache.object_max = 100000;
-    snprintf(W.dir, sizeof(W.dir), "/tmp/pier-test-edge.XXXXXX");
-    PIER_ASSERT(mkdtemp(W.dir) != NULL);
     o.cache.dir = W.dir;
+    o.tls_listen = "127.0.0.1:0";
     o.cache.disk_max = 64 << 20;
     o.workers = 2;
     o.poll_ms = 600000; /* the test drives loads itself */
@@ -235,6 +304,9 @@ setup(void **state)
                 == PIER_OK);
     PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "admin",
                                       W.admin, sizeof(W.admin))
+                == PIER_OK);
+    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "https",
+                                      W.https, sizeof(W.https))
                 == PIER_OK);
     return 0;
 }
@@ -562,6 +634,9 @@ test_server_routing_and_refusals(void **state)
     assert_int_equal(r.status, 200);
     reply_free(&r);
     req(&r, "GET", "a.b.blog.test", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 200); /* sites/record.h's wildcard rule */
+    reply_free(&r);
+    req(&r, "GET", "blog.test", "/about.html", NULL, NULL);
     assert_int_equal(r.status, 404);
     assert_null(strstr(r.body.data, "blog"));
     reply_free(&r);
@@ -648,6 +723,71 @@ test_server_coalesces_misses(void **state)
     assert_int_equal(os1.requests - os0.requests, 2);
 }
 
+/* TLS: each site's certificate by SNI, verified against that site's own
+ * self-signed certificate only. */
+static void
+https_get(struct reply *r, const char *site, const char *host)
+{
+    struct curl_slist *hl, *resolve;
+    char base[128], ca[512], rs[300];
+    const char *port = strrchr(W.https, ':') + 1;
+    CURL *c;
+
+    snprintf(base, sizeof(base), "%s:%s", host, port);
+    c = prepare(r, "GET", NULL, "/", base, &hl, NULL, NULL);
+    snprintf(rs, sizeof(rs), "%s:%s:127.0.0.1", host, port);
+    resolve = curl_slist_append(NULL, rs);
+    snprintf(ca, sizeof(ca), "%s/%s-cert.pem", W.dir, site);
+    {
+        char url[256];
+
+        snprintf(url, sizeof(url), "https://%s/", base);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+    }
+    curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    r->rc = curl_easy_perform(c);
+    finish(c, r, hl);
+    curl_slist_free_all(resolve);
+}
+
+static void
+test_server_tls_by_sni(void **state)
+{
+    struct reply r;
+    char port[8], want[128];
+
+    (void) state;
+    https_get(&r, "blog", "blog.example.com");
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    assert_false(header(&r, "Strict-Transport-Security", port, 8));
+    reply_free(&r);
+    https_get(&r, "shop", "shop.example.com");
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "<!doctype html>shop\n");
+    expect_header(&r, "Strict-Transport-Security", "max-age=600");
+    reply_free(&r);
+    /* The shop asks for HTTPS: plain HTTP is redirected. */
+    req(&r, "GET", "shop.example.com", "/a/../x?q=1", NULL, NULL);
+    assert_int_equal(r.status, 301);
+    snprintf(want, sizeof(want), "https://shop.example.com:%s/x?q=1",
+             strrchr(W.https, ':') + 1);
+    expect_header(&r, "Location", want);
+    reply_free(&r);
+    /* The other site's certificate does not verify: the right one was
+     * chosen by name. */
+    https_get(&r, "blog", "shop.example.com");
+    assert_int_not_equal(r.rc, CURLE_OK);
+    reply_free(&r);
+    https_get(&r, "blog", "www.blog.test");
+    assert_int_equal(r.rc, CURLE_OK);
+    reply_free(&r);
+}
+
 /* A blob too large for memory is stored on disk after its fetch, then
  * served from there without the origin. */
 static void
@@ -684,6 +824,8 @@ test_server_activation(void **state)
     struct pier_err err;
     struct reply r;
     char auth[] = "Authorization: Bearer " TOKEN;
+    unsigned long long fetches = stat_of("origin_fetches");
+    int i;
 
     (void) state;
     publish(m2);
@@ -705,10 +847,18 @@ test_server_activation(void **state)
     assert_non_null(strstr(r.body.data, "20261124T094000Z-bbbbbb"));
     reply_free(&r);
 
+    /* The changed entry was prefetched (identity and gzip): once the
+     * fetches are done, the first visitor hits. */
+    for (i = 0; i < 300 && (stat_of("origin_fetches") < fetches + 2
+                            || stat_of("in_flight") != 0);
+         i++) {
+        usleep(10000);
+    }
+    assert_int_equal(stat_of("origin_fetches"), fetches + 2);
     req(&r, "GET", "blog.localhost", "/", NULL, NULL);
     assert_int_equal(r.status, 200);
     expect_body(&r, index_v2);
-    expect_header(&r, "X-Cache", "MISS");
+    expect_header(&r, "X-Cache", "HIT");
     reply_free(&r);
     req(&r, "GET", "blog.localhost", "/about.html", NULL, NULL);
     expect_body(&r, about);
@@ -811,6 +961,62 @@ test_server_store_down(void **state)
     reply_free(&r);
 }
 
+/* Restarted while the store is down: the saved manifests and the disk
+ * tier serve what was cached. */
+static void
+test_server_restart_store_down(void **state)
+{
+    struct edge_server_opts o;
+    struct edge_server *old = W.srv;
+    struct pier_err err;
+    struct reply r;
+
+    (void) state;
+    PIER_ASSERT(W.o == NULL); /* stopped by the test before */
+    pier_http_server_stop(edge_server_http(old));
+    pier_http_server_wait(edge_server_http(old));
+    edge_server_free(old);
+    W.srv = NULL;
+
+    memset(&o, 0, sizeof(o));
+    pier_s3_config_init(&o.s3);
+    o.s3.endpoint = "http://127.0.0.1:9"; /* discard: nothing listens */
+    o.s3.region = REGION;
+    o.s3.bucket = BUCKET;
+    o.s3.access_key_id = AKID;
+    o.s3.secret_access_key = SECRET;
+    o.s3.max_retries = 0;
+    o.s3.connect_timeout_ms = 500;
+    o.listen = "127.0.0.1:0";
+    o.cache.mem_max = 64 << 20;
+    o.cache.object_max = 100000;
+    o.cache.dir = W.dir;
+    o.cache.disk_max = 64 << 20;
+    o.workers = 1;
+    o.poll_ms = 600000;
+    W.srv = edge_server_new(&o, &err);
+    if (W.srv == NULL) {
+        fail_msg("restart: %s", err.msg);
+    }
+    assert_int_equal(pier_http_server_start(edge_server_http(W.srv), &err),
+                     PIER_OK);
+    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "http", W.http,
+                                      sizeof(W.http))
+                == PIER_OK);
+    req(&r, "GET", "blog.example.com", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, about);
+    expect_header(&r, "X-Cache", "HIT"); /* from the disk tier */
+    reply_free(&r);
+    req(&r, "GET", "shop.example.com", "/", NULL, NULL);
+    assert_int_equal(r.status, 200); /* no TLS listener now: no redirect */
+    reply_free(&r);
+    req(&r, "GET", "blog.localhost", "/big.bin", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, BIG_LEN);
+    reply_free(&r);
+}
+
 int
 main(void)
 {
@@ -819,11 +1025,13 @@ main(void)
         cmocka_unit_test(test_server_encoding_etag_range),
         cmocka_unit_test(test_server_rules),
         cmocka_unit_test(test_server_routing_and_refusals),
+        cmocka_unit_test(test_server_tls_by_sni),
         cmocka_unit_test(test_server_coalesces_misses),
         cmocka_unit_test(test_server_disk_tier),
         cmocka_unit_test(test_server_activation),
         cmocka_unit_test(test_server_corrupt_blob_cut),
         cmocka_unit_test(test_server_store_down),
+        cmocka_unit_test(test_server_restart_store_down),
     };
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
