@@ -16,3 +16,11 @@ nobase_dist_pkgdata_DATA = examples/demo/404.html \
 	examples/demo/index.html \
 	examples/demo/js/app.js \
 	examples/demo/robots.txt
+
+TESTS += tests/integ/test_push.sh tests/integ/test_demo.sh
+EXTRA_DIST += tests/integ/test_push.sh tests/integ/test_demo.sh
+check_PROGRAMS += tests/up/test_up
+TESTS += tests/up/test_up
+tests_up_test_up_SOURCES = tests/up/test_up.c
+tests_up_test_up_CFLAGS = $(TEST_CFLAGS)
+tests_up_test_up_LDADD = $(TEST_LDADD)
