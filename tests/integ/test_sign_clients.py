@@ -102,8 +102,9 @@ def main():
     global server
     for tool in ("/usr/bin/aws", "/usr/bin/s3cmd", "/usr/bin/s3"):
         if not os.access(tool, os.X_OK):
-            print("SKIP: %s is not installed" % tool)
-            sys.exit(77)
+            # A missing client is an install bug, never a skip.
+            print("FAIL: %s is not installed (scripts/install-deps)" % tool)
+            sys.exit(1)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -9,8 +9,8 @@ source "$(dirname "$0")/../integ/lib.sh"
 
 AWS=/usr/bin/aws
 if [ ! -x "$AWS" ]; then
-    echo "SKIP: $AWS not installed" >&2
-    exit 77
+    echo "FAIL: $AWS not installed (scripts/install-deps)" >&2
+    exit 1
 fi
 
 # No pier.conf of the user's may answer for the flags below.
