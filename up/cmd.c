@@ -534,6 +534,8 @@ up_start(struct up_stack *st, const char *cmd)
                              st->conf.bucket,
                              "--listen",
                              st->conf.http,
+                             "--tls-listen",
+                             st->conf.https,
                              "--admin",
                              st->conf.admin,
                              "--admin-token-file",
