@@ -859,8 +859,8 @@ op_get_object(struct oreq *o)
         goto out;
     }
     pc = objstore_preconditions(hdr(o, "if-match"), hdr(o, "if-none-match"),
-                       hdr(o, "if-modified-since"),
-                       hdr(o, "if-unmodified-since"), &obj, true);
+                                hdr(o, "if-modified-since"),
+                                hdr(o, "if-unmodified-since"), &obj, true);
     if (pc == 412) {
         fail_s3(o, PIER_S3_PRECONDITION_FAILED, "precondition failed");
         goto out;
@@ -920,7 +920,7 @@ op_copy_object(struct oreq *o)
     struct objstore_cond cond;
     struct pier_err err;
     const char *q, *slash;
-    bool replace;
+    bool replace, has_cond;
     int pc;
 
     pier_buf_init(&dec, 4 * OBJSTORE_KEY_MAX);
@@ -971,10 +971,10 @@ op_copy_object(struct oreq *o)
         goto out;
     }
     pc = objstore_preconditions(hdr(o, "x-amz-copy-source-if-match"),
-                       hdr(o, "x-amz-copy-source-if-none-match"),
-                       hdr(o, "x-amz-copy-source-if-modified-since"),
-                       hdr(o, "x-amz-copy-source-if-unmodified-since"), &sobj,
-                       false);
+                                hdr(o, "x-amz-copy-source-if-none-match"),
+                                hdr(o, "x-amz-copy-source-if-modified-since"),
+                                hdr(o, "x-amz-copy-source-if-unmodified-since"),
+                                &sobj, false);
     if (pc != 0) {
         fail_s3(o, PIER_S3_PRECONDITION_FAILED, "copy source precondition");
         goto out;
@@ -983,10 +983,16 @@ op_copy_object(struct oreq *o)
         goto out;
     }
     cond_from(o, &cond);
-    /* XXX: the source is looked up twice (conditions, then the copy);
-     * a write in between copies the newer version. */
-    if (objstore_copy(o->srv->st, sb, sk, bucket(o), key(o),
-                      replace ? &meta : NULL, &cond, &out, &err)
+    /* The conditions held for the version looked up above: with any of
+     * them, copy only that version. */
+    has_cond = hdr_has(o, "x-amz-copy-source-if-match")
+               || hdr_has(o, "x-amz-copy-source-if-none-match")
+               || hdr_has(o, "x-amz-copy-source-if-modified-since")
+               || hdr_has(o, "x-amz-copy-source-if-unmodified-since");
+    if (objstore_copy_if(o->srv->st, sb, sk,
+                         has_cond ? pier_str_cstr(sobj.etag) : PIER_STR(""),
+                         bucket(o), key(o), replace ? &meta : NULL, &cond, &out,
+                         &err)
         != PIER_OK) {
         fail(o, &err);
         goto out;
