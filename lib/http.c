@@ -458,7 +458,6 @@ worker_init(struct pier_http_server *srv, struct pier_http_worker *w,
     int r;
 
     memset(w, 0, sizeof(*w));
-    w->magic = PIER_HTTP_WORKER_MAGIC;
     w->srv = srv;
     w->index = index;
     w->uvl = &w->loop;
@@ -466,6 +465,7 @@ worker_init(struct pier_http_server *srv, struct pier_http_worker *w,
     if (r != 0) {
         return pier_err_set(err, "uv_loop_init: %s", uv_strerror(r));
     }
+    w->magic = PIER_HTTP_WORKER_MAGIC;
     w->loop.data = w;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
@@ -498,6 +498,31 @@ worker_init(struct pier_http_server *srv, struct pier_http_worker *w,
     return PIER_OK;
 }
 
+static void
+close_any(uv_handle_t *h, void *arg)
+{
+    (void) arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+/* Close a worker's loop that never ran (start failed). */
+static void
+worker_undo(struct pier_http_worker *w)
+{
+    if (w->magic != PIER_HTTP_WORKER_MAGIC) {
+        return; /* worker_init failed before the loop existed */
+    }
+    uv_walk(&w->loop, close_any, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (w->has_log) {
+        pier_accesslog_buf_release(&w->alog);
+    }
+    (void) uv_loop_close(&w->loop);
+    w->magic = 0;
+}
+
 int
 pier_http_server_start(struct pier_http_server *srv, struct pier_err *err)
 {
@@ -508,8 +533,14 @@ pier_http_server_start(struct pier_http_server *srv, struct pier_err *err)
     srv->workers = pier_calloc(srv->nworkers, sizeof(*srv->workers));
     for (k = 0; k < srv->nworkers; k++) {
         if (worker_init(srv, &srv->workers[k], k, err) != PIER_OK) {
-            /* XXX: the workers set up so far are leaked on this path,
-             * which only a broken system reaches; the command exits. */
+            unsigned j;
+
+            /* Undo the loops set up so far, this one included. */
+            for (j = 0; j <= k; j++) {
+                worker_undo(&srv->workers[j]);
+            }
+            pier_free(srv->workers);
+            srv->workers = NULL;
             return PIER_ERR;
         }
     }

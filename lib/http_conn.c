@@ -124,6 +124,7 @@ struct pier_http_conn {
     bool wpending;
     char chunkline[24];
     bool writing;
+    bool sync_done; /* written whole by uv_try_write; process() ends it */
     uv_write_t wreq;
     uv_shutdown_t sreq;
     uint64_t bytes_sent, body_sent;
@@ -486,6 +487,41 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         }
         tls_flush(c);
     } else {
+        uv_buf_t rest[4];
+        size_t total = 0, skip;
+
+        /* A one-write response answered from inside process() (the
+         * handler ran there) is tried at once; if the socket takes it
+         * whole, process() completes it when the handler has returned,
+         * with no write request and no extra loop turn, and goes on to
+         * the next pipelined request. Streams and files take the usual
+         * path, so one connection never keeps the loop to itself. */
+        if (c->in_process && (c->rmode == RM_MEM || c->rmode == RM_CORE)
+            && c->tcp.write_queue_size == 0 && n <= PIER_NELEMS(rest)) {
+            for (i = 0; i < n; i++) {
+                total += bufs[i].len;
+            }
+            r = uv_try_write((uv_stream_t *) &c->tcp, bufs, n);
+            if (r >= 0 && (size_t) r == total) {
+                c->sync_done = true;
+                return;
+            }
+            if (r < 0 && r != UV_EAGAIN) {
+                defer(c, D_FAIL);
+                return;
+            }
+            /* Partly written: queue the rest. */
+            skip = r > 0 ? (size_t) r : 0;
+            memcpy(rest, bufs, n * sizeof(*bufs));
+            bufs = rest;
+            while (skip > 0 && skip >= bufs->len) {
+                skip -= bufs->len;
+                bufs++;
+                n--;
+            }
+            bufs->base += skip;
+            bufs->len -= skip;
+        }
         r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
         if (r < 0) {
             defer(c, D_FAIL);
@@ -1689,6 +1725,7 @@ check_head(struct pier_http_conn *c, size_t end)
     const char *d = c->in.data;
     struct pier_http_req *req = &c->req;
     size_t i, nh = 0, ncl = 0, nte = 0, nhost = 0;
+    const char *sp;
     bool te_last_chunked = false, te_other = false;
     int te_nchunked = 0, st;
     uint64_t cl = 0;
@@ -1799,16 +1836,12 @@ check_head(struct pier_http_conn *c, size_t end)
     if (ncl > 0 && cl > c->lim->max_body_bytes) {
         return 413;
     }
-    st = 0;
     req->method_id = method_id((enum http_method) c->parser.method);
-    {
-        const char *sp = memchr(d, ' ', rl_end);
-
-        if (sp == NULL) {
-            return 400;
-        }
-        req->method = pier_str_make(d, (size_t) (sp - d));
+    sp = memchr(d, ' ', rl_end);
+    if (sp == NULL) {
+        return 400;
     }
+    req->method = pier_str_make(d, (size_t) (sp - d));
     req->target = pier_str_make(c->url, c->url_len);
     st = split_target(c, req);
     if (st != 0) {
@@ -1822,7 +1855,7 @@ check_head(struct pier_http_conn *c, size_t end)
     c->body_left = req->content_length;
     c->body_done = !req->has_body;
     pier_chunked_init(&c->ck);
-    return st;
+    return 0;
 }
 
 /* Give each request a process-unique id: worker, then a counter. */
@@ -2004,6 +2037,15 @@ process(struct pier_http_conn *c)
                 && !c->body_paused) {
                 /* The client went away in the middle of the body. */
                 conn_close(c, false);
+            }
+        }
+        if (c->sync_done) {
+            /* The response left whole from inside this loop (xmit). */
+            c->sync_done = false;
+            if (c->state == CS_HEAD || c->state == CS_REQ) {
+                c->writing = false;
+                xmit_done(c);
+                c->again = true;
             }
         }
         /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer

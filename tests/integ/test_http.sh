@@ -103,6 +103,9 @@ check "413: chunked body" rejected 413 < <(printf 'POST /whole HTTP/1.1\r\nHost:
 # Slowloris: half a request, then nothing; 408 and a close, in time.
 slow_out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n' | raw "$addr" 8)
 check "408 slowloris" bash -c "grep -q '^HTTP/1.1 408 ' <<<'$slow_out' && grep -q '^\[closed\]$' <<<'$slow_out'"
+# A body that stops coming: 408 after the io time-out, and a close.
+stall_out=$(printf 'POST /whole HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc' | raw "$addr" 8)
+check "408 stalled body" bash -c "grep -q '^HTTP/1.1 408 ' <<<'$stall_out' && grep -q '^\[closed\]$' <<<'$stall_out'"
 # Idle keep-alive: one answer, then a quiet close.
 idle_out=$(printf 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n' | raw "$addr" 6)
 check "idle keep-alive closes" bash -c "[ \$(grep -c '^HTTP/1.1 ' <<<'$idle_out') = 1 ] && grep -q '^\[closed\]$' <<<'$idle_out'"
@@ -174,5 +177,14 @@ grc=0
 wait "$gpid" || grc=$?
 check "SIGTERM exits 0" test "$grc" = 0
 check "stopped server refuses" bash -c "! curl -s -o /dev/null http://$gaddr/hello"
+
+# SIGINT stops as SIGTERM does.
+start_server int "$server" --workers 2
+ipid=${pids[-1]}
+check "before SIGINT: 200" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$(ready_addr int http)/hello)\" = 200 ]"
+kill -INT "$ipid"
+irc=0
+wait "$ipid" || irc=$?
+check "SIGINT exits 0" test "$irc" = 0
 
 finish
