@@ -124,6 +124,7 @@ struct pier_http_conn {
     bool wpending;
     char chunkline[24];
     bool writing;
+    bool sync_done; /* written whole by uv_try_write; process() ends it */
     uv_write_t wreq;
     uv_shutdown_t sreq;
     uint64_t bytes_sent, body_sent;
@@ -486,6 +487,41 @@ xmit(struct pier_http_conn *c, uv_buf_t *bufs, unsigned n)
         }
         tls_flush(c);
     } else {
+        uv_buf_t rest[4];
+        size_t total = 0, skip;
+
+        /* A one-write response answered from inside process() (the
+         * handler ran there) is tried at once; if the socket takes it
+         * whole, process() completes it when the handler has returned,
+         * with no write request and no extra loop turn, and goes on to
+         * the next pipelined request. Streams and files take the usual
+         * path, so one connection never keeps the loop to itself. */
+        if (c->in_process && (c->rmode == RM_MEM || c->rmode == RM_CORE)
+            && c->tcp.write_queue_size == 0 && n <= PIER_NELEMS(rest)) {
+            for (i = 0; i < n; i++) {
+                total += bufs[i].len;
+            }
+            r = uv_try_write((uv_stream_t *) &c->tcp, bufs, n);
+            if (r >= 0 && (size_t) r == total) {
+                c->sync_done = true;
+                return;
+            }
+            if (r < 0 && r != UV_EAGAIN) {
+                defer(c, D_FAIL);
+                return;
+            }
+            /* Partly written: queue the rest. */
+            skip = r > 0 ? (size_t) r : 0;
+            memcpy(rest, bufs, n * sizeof(*bufs));
+            bufs = rest;
+            while (skip > 0 && skip >= bufs->len) {
+                skip -= bufs->len;
+                bufs++;
+                n--;
+            }
+            bufs->base += skip;
+            bufs->len -= skip;
+        }
         r = uv_write(&c->wreq, (uv_stream_t *) &c->tcp, bufs, n, on_write);
         if (r < 0) {
             defer(c, D_FAIL);
@@ -2001,6 +2037,15 @@ process(struct pier_http_conn *c)
                 && !c->body_paused) {
                 /* The client went away in the middle of the body. */
                 conn_close(c, false);
+            }
+        }
+        if (c->sync_done) {
+            /* The response left whole from inside this loop (xmit). */
+            c->sync_done = false;
+            if (c->state == CS_HEAD || c->state == CS_REQ) {
+                c->writing = false;
+                xmit_done(c);
+                c->again = true;
             }
         }
         /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer

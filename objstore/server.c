@@ -11,6 +11,7 @@
 #include "lib/sha.h"
 #include "lib/sigv2.h"
 #include "lib/sigv4.h"
+#include "objstore/cond.h"
 #include "objstore/router.h"
 #include "objstore/xml.h"
 
@@ -843,118 +844,6 @@ object_headers(struct oreq *o, const struct objstore_obj *obj)
     pier_buf_release(&ov);
 }
 
-/* Whether the ETag list of an If-Match / If-None-Match holds etag. */
-static bool
-etag_listed(struct pier_str list, const char *etag)
-{
-    size_t i = 0, start;
-
-    while (i < list.len) {
-        while (i < list.len && (list.ptr[i] == ' ' || list.ptr[i] == ',')) {
-            i++;
-        }
-        start = i;
-        while (i < list.len && list.ptr[i] != ',') {
-            i++;
-        }
-        if (i > start) {
-            struct pier_str one = pier_str_make(list.ptr + start, i - start);
-
-            while (one.len > 0 && one.ptr[one.len - 1] == ' ') {
-                one.len--;
-            }
-            if (pier_str_eq(one, PIER_STR("*"))
-                || objstore_etag_eq(one, pier_str_cstr(etag))) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-/* RFC 7232 section 6 order: 0 to proceed, else 304 or 412. For a copy
- * source (is_read false), a failed If-None-Match is 412 too. */
-static int
-preconditions(struct pier_str im, struct pier_str inm, struct pier_str ims,
-              struct pier_str ius, const struct objstore_obj *obj, bool is_read)
-{
-    time_t t, mtime = (time_t) (obj->mtime_ms / 1000);
-
-    if (im.ptr != NULL) {
-        if (!etag_listed(im, obj->etag)) {
-            return 412;
-        }
-    } else if (ius.ptr != NULL && pier_http_date_parse(ius, &t) == PIER_OK
-               && mtime > t) {
-        return 412;
-    }
-    if (inm.ptr != NULL) {
-        if (etag_listed(inm, obj->etag)) {
-            return is_read ? 304 : 412;
-        }
-    } else if (ims.ptr != NULL && pier_http_date_parse(ims, &t) == PIER_OK
-               && mtime <= t) {
-        return is_read ? 304 : 412;
-    }
-    return 0;
-}
-
-/* Parse one byte range of Range against size: 0 serve all (no or an
- * unusable header), 1 serve [*first, *last], -1 unsatisfiable. */
-static int
-range_parse(struct pier_str r, uint64_t size, uint64_t *first, uint64_t *last)
-{
-    uint64_t a = 0, b = 0;
-    bool has_a = false, has_b = false;
-    size_t i;
-
-    if (r.len < 7 || strncasecmp(r.ptr, "bytes=", 6) != 0) {
-        return 0;
-    }
-    i = 6;
-    while (i < r.len && r.ptr[i] >= '0' && r.ptr[i] <= '9') {
-        if (a > (UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        a = a * 10 + (uint64_t) (r.ptr[i++] - '0');
-        has_a = true;
-    }
-    if (i >= r.len || r.ptr[i] != '-') {
-        return 0;
-    }
-    i++;
-    while (i < r.len && r.ptr[i] >= '0' && r.ptr[i] <= '9') {
-        if (b > (UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        b = b * 10 + (uint64_t) (r.ptr[i++] - '0');
-        has_b = true;
-    }
-    if (i != r.len) {
-        return 0; /* several ranges or junk: the whole object */
-    }
-    if (!has_a && !has_b) {
-        return 0;
-    }
-    if (!has_a) { /* suffix: the last b bytes */
-        if (b == 0 || size == 0) {
-            return -1;
-        }
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return 1;
-    }
-    if (has_b && b < a) {
-        return 0;
-    }
-    if (a >= size) {
-        return -1;
-    }
-    *first = a;
-    *last = has_b && b < size ? b : size - 1;
-    return 1;
-}
-
 static void
 op_get_object(struct oreq *o)
 {
@@ -969,9 +858,9 @@ op_get_object(struct oreq *o)
         fail(o, &err);
         goto out;
     }
-    pc = preconditions(hdr(o, "if-match"), hdr(o, "if-none-match"),
-                       hdr(o, "if-modified-since"),
-                       hdr(o, "if-unmodified-since"), &obj, true);
+    pc = objstore_preconditions(hdr(o, "if-match"), hdr(o, "if-none-match"),
+                                hdr(o, "if-modified-since"),
+                                hdr(o, "if-unmodified-since"), &obj, true);
     if (pc == 412) {
         fail_s3(o, PIER_S3_PRECONDITION_FAILED, "precondition failed");
         goto out;
@@ -984,7 +873,7 @@ op_get_object(struct oreq *o)
         goto out;
     }
     object_headers(o, &obj);
-    r = range_parse(hdr(o, "range"), obj.size, &first, &last);
+    r = objstore_range_parse(hdr(o, "range"), obj.size, &first, &last);
     if (r < 0) {
         struct pier_err rerr;
 
@@ -1031,7 +920,7 @@ op_copy_object(struct oreq *o)
     struct objstore_cond cond;
     struct pier_err err;
     const char *q, *slash;
-    bool replace;
+    bool replace, has_cond;
     int pc;
 
     pier_buf_init(&dec, 4 * OBJSTORE_KEY_MAX);
@@ -1081,11 +970,11 @@ op_copy_object(struct oreq *o)
         fail(o, &err);
         goto out;
     }
-    pc = preconditions(hdr(o, "x-amz-copy-source-if-match"),
-                       hdr(o, "x-amz-copy-source-if-none-match"),
-                       hdr(o, "x-amz-copy-source-if-modified-since"),
-                       hdr(o, "x-amz-copy-source-if-unmodified-since"), &sobj,
-                       false);
+    pc = objstore_preconditions(hdr(o, "x-amz-copy-source-if-match"),
+                                hdr(o, "x-amz-copy-source-if-none-match"),
+                                hdr(o, "x-amz-copy-source-if-modified-since"),
+                                hdr(o, "x-amz-copy-source-if-unmodified-since"),
+                                &sobj, false);
     if (pc != 0) {
         fail_s3(o, PIER_S3_PRECONDITION_FAILED, "copy source precondition");
         goto out;
@@ -1094,10 +983,16 @@ op_copy_object(struct oreq *o)
         goto out;
     }
     cond_from(o, &cond);
-    /* XXX: the source is looked up twice (conditions, then the copy);
-     * a write in between copies the newer version. */
-    if (objstore_copy(o->srv->st, sb, sk, bucket(o), key(o),
-                      replace ? &meta : NULL, &cond, &out, &err)
+    /* The conditions held for the version looked up above: with any of
+     * them, copy only that version. */
+    has_cond = hdr_has(o, "x-amz-copy-source-if-match")
+               || hdr_has(o, "x-amz-copy-source-if-none-match")
+               || hdr_has(o, "x-amz-copy-source-if-modified-since")
+               || hdr_has(o, "x-amz-copy-source-if-unmodified-since");
+    if (objstore_copy_if(o->srv->st, sb, sk,
+                         has_cond ? pier_str_cstr(sobj.etag) : PIER_STR(""),
+                         bucket(o), key(o), replace ? &meta : NULL, &cond, &out,
+                         &err)
         != PIER_OK) {
         fail(o, &err);
         goto out;

@@ -1703,6 +1703,18 @@ objstore_copy(struct objstore *st, struct pier_str src_bucket,
               const struct objstore_cond *dst_cond, struct objstore_obj *out,
               struct pier_err *err)
 {
+    return objstore_copy_if(st, src_bucket, src_key, PIER_STR(""), dst_bucket,
+                            dst_key, meta, dst_cond, out, err);
+}
+
+int
+objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
+                 struct pier_str src_key, struct pier_str src_etag,
+                 struct pier_str dst_bucket, struct pier_str dst_key,
+                 const struct pier_buf *meta,
+                 const struct objstore_cond *dst_cond, struct objstore_obj *out,
+                 struct pier_err *err)
+{
     struct objstore_obj src;
     char src_id[ID_LEN + 1], id[ID_LEN + 1], from[PATH_MAX], to[PATH_MAX];
     char dir[PATH_MAX], old[ID_LEN + 1], old_etag[OBJSTORE_ETAG_MAX];
@@ -1719,6 +1731,13 @@ objstore_copy(struct objstore *st, struct pier_str src_bucket,
     data_path(st, id, to, sizeof(to));
     lock(st);
     if (lookup(st, src_bucket, src_key, &src, src_id, err) != PIER_OK) {
+        unlock(st);
+        goto out;
+    }
+    if (src_etag.len > 0
+        && !objstore_etag_eq(src_etag, pier_str_cstr(src.etag))) {
+        pier_err_s3(err, PIER_S3_PRECONDITION_FAILED,
+                    "copy source changed since its conditions held");
         unlock(st);
         goto out;
     }

@@ -206,6 +206,17 @@ int objstore_copy(struct objstore *st, struct pier_str src_bucket,
                   const struct objstore_cond *dst_cond,
                   struct objstore_obj *out, struct pier_err *err);
 
+/* The same, failing with PreconditionFailed unless the source's ETag is
+ * src_etag at the moment of the copy (empty: any): the caller evaluated
+ * x-amz-copy-source-if-* on that version, and a source overwritten since
+ * must not be copied in its place. */
+int objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
+                     struct pier_str src_key, struct pier_str src_etag,
+                     struct pier_str dst_bucket, struct pier_str dst_key,
+                     const struct pier_buf *meta,
+                     const struct objstore_cond *dst_cond,
+                     struct objstore_obj *out, struct pier_err *err);
+
 /* ---- listing ---- */
 
 struct objstore_list_opts {

@@ -699,6 +699,19 @@ test_store_copy(void **state)
                                    PIER_STR("bkt"), PIER_STR("src"), &meta,
                                    NULL, &dst, &err),
                      PIER_OK);
+    /* A source whose ETag is no longer the one its conditions held for. */
+    assert_int_equal(objstore_copy_if(f->st, PIER_STR("bkt"), PIER_STR("src"),
+                                      PIER_STR("\"0000\""), PIER_STR("bkt"),
+                                      PIER_STR("dst2"), NULL, NULL, &dst, &err),
+                     PIER_ERR);
+    assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
+    assert_int_equal(objstore_copy_if(f->st, PIER_STR("bkt"), PIER_STR("src"),
+                                      pier_str_cstr(src.etag), PIER_STR("bkt"),
+                                      PIER_STR("dst2"), NULL, NULL, &dst, &err),
+                     PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("dst2"), NULL, &err),
+        PIER_OK);
     assert_int_equal(
         objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("src"), NULL, &err),
         PIER_OK);
