@@ -1,7 +1,7 @@
 # up/local.mk - pier up: the local stack in one command.
 libpier_a_SOURCES += up/prepare.c
 noinst_HEADERS += up/up.h
-pier_SOURCES += up/cmd.c
+pier_SOURCES += up/cmd.c up/status.c
 
 # The demo site, installed for pier demo.
 nobase_dist_pkgdata_DATA = examples/demo/404.html \

@@ -83,6 +83,19 @@ check "rollback succeeds" "$PIER" rollback --site demo
 get /
 check "old HTML live after rollback" grep -q ">Published with pier" "$work/body"
 
+# pier status reads pier up's ready files and asks the edge.
+"$PIER" status >"$work/status"
+check "status: objstore running" grep -q "^objstore  running" "$work/status"
+check "status: edge serves demo" grep -q "^  demo .*demo.example.com" "$work/status"
+check "status: hit ratio" grep -q "hit ratio" "$work/status"
+check "purge answers" bash -c '"$PIER" purge --site demo / /about | grep -q "\"dropped\""'
+get /
+check "served after a purge" test "$(status)" = 200
+set +e
+"$PIER" purge --site demo 2>"$work/err"; rc=$?
+set -e
+check "purge without a path is a usage error" test "$rc" = 2
+
 # The store refuses what is not signed.
 code=$(curl -s -o "$work/anon" -w '%{http_code}' "http://$store/pier/live/demo")
 check "unsigned GET refused with 403" test "$code" = 403
