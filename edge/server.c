@@ -1101,6 +1101,15 @@ do_activate(struct admin_job *j)
         job_error(j, 400, err.msg);
         return;
     }
+    if (j->site[0] == '\0') {
+        /* POST /v1/activate: the site is the delta's. */
+        if (!sites_name_ok(pier_str_cstr(sites_delta_site(d)))) {
+            sites_delta_free(d);
+            job_error(j, 400, "bad site name in the delta");
+            return;
+        }
+        snprintf(j->site, sizeof(j->site), "%s", sites_delta_site(d));
+    }
     if (strcmp(sites_delta_site(d), j->site) != 0) {
         sites_delta_free(d);
         job_error(j, 400, "the delta is for another site");
@@ -1462,6 +1471,15 @@ edge_admin(struct pier_http_req *req, void *udata)
     if (get && pier_str_eq(path, PIER_STR("/v1/sites"))) {
         j->kind = J_SITES;
         job_start(j);
+        return;
+    }
+    if (post
+        && (pier_str_eq(path, PIER_STR("/v1/activate"))
+            || pier_str_eq(path, PIER_STR("/")))) {
+        /* The site named in the delta: what `pier publish --edge URL`
+         * posts to when URL is the edge's bare admin address. */
+        j->kind = J_ACTIVATE;
+        pier_http_req_read_whole(req, DELTA_MAX, job_body, j);
         return;
     }
     if (post && pier_str_eq(path, PIER_STR("/v1/purge"))) {
