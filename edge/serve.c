@@ -376,6 +376,8 @@ origin_headers(const struct pier_s3_response *resp, void *arg)
     if (resp->content_length < 0) {
         return; /* failed at the first byte, or at the end */
     }
+    /* XXX: a body over fetch_max fails the fetch (502) where it should
+     * stream through to its one client, uncoalesced. */
     if (edge_fetch_begin(o->f, (uint64_t) resp->content_length, &err)
         == PIER_OK) {
         o->begun = true;

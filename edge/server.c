@@ -308,7 +308,9 @@ read_file(const char *path, struct pier_buf *out)
     return n == 0;
 }
 
-/* The store is unreachable at start: serve what was saved. */
+/* The store is unreachable at start: serve what was saved. XXX: the
+ * record's TLS options (redirect_https, hsts) and certificates are not
+ * saved; they come back with the first successful poll. */
 static int
 restore_sites(struct edge_server *s, struct pier_err *err)
 {
@@ -417,6 +419,8 @@ load_certs(struct edge_server *s, struct edge_site *site)
     for (i = 0; i <= site->ndomains; i++) {
         const char *name = i < site->ndomains ? site->domains[i] : local;
 
+        /* XXX: a domain dropped from the record keeps its certificate
+         * until the edge restarts. */
         if (pier_tls_set_cert(s->tls, name, cert.body.data, cert.body.len,
                               pkey.body.data, pkey.body.len, &err)
             != PIER_OK) {
@@ -946,8 +950,6 @@ edge_server_http(struct edge_server *s)
 void
 edge_server_stats(struct edge_server *s, struct edge_server_stats *st)
 {
-    struct edge_site *site;
-
     PIER_CHECK_OBJ(s, SERVER_MAGIC);
     memset(st, 0, sizeof(*st));
     st->requests = atomic_load(&s->requests);
@@ -959,7 +961,6 @@ edge_server_stats(struct edge_server *s, struct edge_server_stats *st)
     st->activations = atomic_load(&s->activations);
     st->activation_us_last = atomic_load(&s->activation_us_last);
     st->sites = atomic_load(&s->nsites);
-    (void) site;
 }
 
 /* The admin API: loopback by default, a bearer token, JSON. */
