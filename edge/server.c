@@ -20,18 +20,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#define SERVER_MAGIC     0x2e4c9b17U
-#define MANIFEST_MAX     (256u << 20) /* bytes of a manifest's JSON */
-#define DELTA_MAX        (64u << 20)
-#define ADMIN_JOB_MAGIC  0x1d6b3ae8U
+#define SERVER_MAGIC    0x2e4c9b17U
+#define MANIFEST_MAX    (256u << 20) /* bytes of a manifest's JSON */
+#define DELTA_MAX       (64u << 20)
+#define ADMIN_JOB_MAGIC 0x1d6b3ae8U
 
 /* Deploys and the registry. */
 
@@ -350,8 +350,8 @@ restore_sites(struct edge_server *s, struct pier_err *err)
             sites_manifest_free(m);
             continue;
         }
-        site = site_find(s, name) != NULL ? site_find(s, name)
-                                          : site_add(s, name);
+        site =
+            site_find(s, name) != NULL ? site_find(s, name) : site_add(s, name);
         site->listed = true;
         site_swap(s, site, m);
         snprintf(path, sizeof(path), "%s/%s.domains", s->state_dir, name);
@@ -362,9 +362,9 @@ restore_sites(struct edge_server *s, struct pier_err *err)
             while ((nl = strchr(line, '\n')) != NULL) {
                 *nl = '\0';
                 if (sites_domain_ok(pier_str_cstr(line), true)) {
-                    site->domains = pier_realloc(
-                        site->domains,
-                        (site->ndomains + 1) * sizeof(*site->domains));
+                    site->domains = pier_realloc(site->domains,
+                                                 (site->ndomains + 1)
+                                                     * sizeof(*site->domains));
                     site->domains[site->ndomains++] = pier_strdup(line);
                 }
                 line = nl + 1;
@@ -424,8 +424,9 @@ load_certs(struct edge_server *s, struct edge_site *site)
         if (pier_tls_set_cert(s->tls, name, cert.body.data, cert.body.len,
                               pkey.body.data, pkey.body.len, &err)
             != PIER_OK) {
-            pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate for %s: %s",
-                     site->name, name, err.msg);
+            pier_log(PIER_LOG_ERROR, "edge",
+                     "site '%s': certificate for %s: %s", site->name, name,
+                     err.msg);
             break;
         }
     }
@@ -448,8 +449,8 @@ load_record(struct edge_server *s, struct edge_site *site)
     snprintf(key, sizeof(key), "sites/%s.ini", site->name);
     if (s3_get(s, key, 1 << 20, &resp, &err) != PIER_OK) {
         if (err.http != 404) {
-            pier_log(PIER_LOG_WARN, "edge", "site '%s': record: %s",
-                     site->name, err.msg);
+            pier_log(PIER_LOG_WARN, "edge", "site '%s': record: %s", site->name,
+                     err.msg);
         }
         pier_s3_response_release(&resp);
         return;
@@ -801,7 +802,8 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         pier_err_set(err, "the admin API needs a token");
         goto fail;
     }
-    s->admin_token = o->admin_token != NULL ? pier_strdup(o->admin_token) : NULL;
+    s->admin_token =
+        o->admin_token != NULL ? pier_strdup(o->admin_token) : NULL;
     s->cache = edge_cache_new(&o->cache, err);
     if (s->cache == NULL) {
         goto fail;
@@ -866,8 +868,7 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         goto fail;
     }
     if (o->tls_listen != NULL
-        && (split_addr(o->tls_listen, host, sizeof(host), &port, err)
-                != PIER_OK
+        && (split_addr(o->tls_listen, host, sizeof(host), &port, err) != PIER_OK
             || pier_http_server_listen(s->http, "https", host, port, s->tls,
                                        edge_serve, s, err)
                    != PIER_OK)) {
@@ -877,12 +878,11 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         char addr[64];
         const char *colon;
 
-        PIER_ASSERT(pier_http_server_addr(s->http, "https", addr,
-                                          sizeof(addr))
+        PIER_ASSERT(pier_http_server_addr(s->http, "https", addr, sizeof(addr))
                     == PIER_OK);
         colon = strrchr(addr, ':');
-        s->https_port = colon != NULL ? (unsigned) strtoul(colon + 1, NULL, 10)
-                                      : 443;
+        s->https_port =
+            colon != NULL ? (unsigned) strtoul(colon + 1, NULL, 10) : 443;
     }
     if (o->admin != NULL
         && (split_addr(o->admin, host, sizeof(host), &port, err) != PIER_OK
@@ -979,7 +979,7 @@ struct admin_job {
     size_t body_len;
     bool working, gone;
     int status;
-    char *answer; /* JSON, allocated by jansson */
+    char *answer;              /* JSON, allocated by jansson */
     struct edge_key *prefetch; /* blobs of the changed entries */
     uint64_t *prefetch_size;   /* their identity sizes (decoding bound) */
     size_t nprefetch;
@@ -1066,12 +1066,11 @@ collect_prefetch(struct admin_job *j, const struct sites_delta *d)
             continue; /* removed, or an asset (named by content) */
         }
         for (v = 0; v < EDGE_ENC_MAX; v++) {
-            bool has = v == EDGE_ENC_IDENTITY
-                       || (v == EDGE_ENC_BR && e->enc_size[SITES_ENC_BR] > 0)
-                       || (v == EDGE_ENC_ZSTD
-                           && e->enc_size[SITES_ENC_ZSTD] > 0)
-                       || (v == EDGE_ENC_GZIP
-                           && e->enc_size[SITES_ENC_GZIP] > 0);
+            bool has =
+                v == EDGE_ENC_IDENTITY
+                || (v == EDGE_ENC_BR && e->enc_size[SITES_ENC_BR] > 0)
+                || (v == EDGE_ENC_ZSTD && e->enc_size[SITES_ENC_ZSTD] > 0)
+                || (v == EDGE_ENC_GZIP && e->enc_size[SITES_ENC_GZIP] > 0);
 
             if (has
                 && edge_key_parse(&j->prefetch[j->nprefetch],
@@ -1238,8 +1237,8 @@ do_sites(struct admin_job *j)
         }
         d = atomic_load(&site->live);
         json_array_append_new(
-            arr, json_pack("{s:s,s:o,s:s?,s:I}", "site", site->name,
-                           "domains", doms, "deploy", live_id(site), "paths",
+            arr, json_pack("{s:s,s:o,s:s?,s:I}", "site", site->name, "domains",
+                           doms, "deploy", live_id(site), "paths",
                            (json_int_t) (d != NULL ? sites_manifest_count(d->m)
                                                    : 0)));
     }
@@ -1393,11 +1392,9 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
             "pier_edge_sites %llu\n",
             (unsigned long long) st.requests, (unsigned long long) st.hits,
             (unsigned long long) st.misses, (unsigned long long) st.not_found,
-            (unsigned long long) st.bytes_out,
-            (unsigned long long) fs.started,
+            (unsigned long long) st.bytes_out, (unsigned long long) fs.started,
             (unsigned long long) st.origin_errors,
-            (unsigned long long) fs.joined,
-            (unsigned long long) cs.mem_bytes,
+            (unsigned long long) fs.joined, (unsigned long long) cs.mem_bytes,
             (unsigned long long) cs.disk_bytes,
             (unsigned long long) st.activations,
             (double) st.activation_us_last / 1e6,
@@ -1419,10 +1416,9 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
         (unsigned long long) st.requests, (unsigned long long) st.hits,
         (unsigned long long) st.misses, (unsigned long long) st.not_found,
         (unsigned long long) st.bytes_out, (unsigned long long) fs.started,
-        (unsigned long long) st.origin_errors,
-        (unsigned long long) fs.joined, (unsigned long long) fs.late_hits,
-        (unsigned long long) fs.failed, (unsigned long long) fs.in_flight,
-        (unsigned long long) cs.mem_bytes,
+        (unsigned long long) st.origin_errors, (unsigned long long) fs.joined,
+        (unsigned long long) fs.late_hits, (unsigned long long) fs.failed,
+        (unsigned long long) fs.in_flight, (unsigned long long) cs.mem_bytes,
         (unsigned long long) cs.mem_entries, (unsigned long long) cs.mem_max,
         (unsigned long long) cs.disk_bytes,
         (unsigned long long) cs.disk_entries,

@@ -32,9 +32,9 @@ struct edge_server_opts {
     const char *admin;        /* "127.0.0.1:8081"; NULL: no admin API */
     const char *admin_token;  /* required with admin; borrowed by _new */
     struct edge_cache_opts cache;
-    unsigned workers;         /* 0: one per core */
-    uint64_t poll_ms;         /* listing of live/; 0: 5000 */
-    uint64_t fetch_max;       /* bodies fetched whole at most; 0: 256 MiB */
+    unsigned workers;   /* 0: one per core */
+    uint64_t poll_ms;   /* listing of live/; 0: 5000 */
+    uint64_t fetch_max; /* bodies fetched whole at most; 0: 256 MiB */
 };
 
 struct edge_server; /* opaque */
