@@ -867,9 +867,6 @@ redirect_to(struct edge_req *r, int status, struct pier_str to,
         return;
     }
     (void) pier_http_resp_header(r->req, "Location", pier_buf_str(&r->hdrs));
-    (void) pier_http_resp_header(
-        r->req, "Cache-Control",
-        PIER_STR("public, max-age=0, must-revalidate"));
     send_page(r, status, "", 0);
 }
 

@@ -597,6 +597,10 @@ test_server_rules(void **state)
     req(&r, "GET", "blog.localhost", "/old", NULL, NULL); /* _redirects */
     assert_int_equal(r.status, 301);
     expect_header(&r, "Location", "/index.html");
+    /* One Cache-Control, not two. */
+    assert_non_null(strstr(r.hdrs.data, "Cache-Control"));
+    assert_null(
+        strstr(strstr(r.hdrs.data, "Cache-Control") + 1, "Cache-Control"));
     reply_free(&r);
     req(&r, "GET", "blog.localhost", "/spa/a/b", NULL, NULL); /* rewrite */
     assert_int_equal(r.status, 200);
