@@ -970,15 +970,16 @@ edge_serve(struct pier_http_req *hr, void *udata)
     }
     PIER_CHECK_OBJ(d, EDGE_DEPLOY_MAGIC);
     r->m = d->m;
-    if (!hr->tls && d->redirect_https && srv->https_port != 0) {
+    if (!hr->tls && atomic_load(&site->redirect_https)
+        && srv->https_port != 0) {
         https_redirect(r, host, &t);
         goto out;
     }
-    if (hr->tls && d->hsts_max_age > 0) {
+    if (hr->tls && atomic_load(&site->hsts_max_age) > 0) {
         (void) pier_http_resp_headerf(
             hr, "Strict-Transport-Security", "max-age=%u%s",
-            (unsigned) d->hsts_max_age,
-            d->hsts_subdomains ? "; includeSubDomains" : "");
+            (unsigned) atomic_load(&site->hsts_max_age),
+            atomic_load(&site->hsts_subdomains) ? "; includeSubDomains" : "");
     }
 
     /* _redirects first; a rule without '!' yields to an existing file. */

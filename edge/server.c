@@ -76,12 +76,7 @@ site_swap(struct edge_server *s, struct edge_site *site,
           struct sites_manifest *m)
 {
     struct edge_deploy *d = deploy_new(m);
-    void *old;
-
-    d->redirect_https = site->redirect_https;
-    d->hsts_max_age = site->hsts_max_age;
-    d->hsts_subdomains = site->hsts_subdomains;
-    old = atomic_exchange(&site->live, d);
+    void *old = atomic_exchange(&site->live, d);
 
     edge_hazard_retire(s->hz, old, deploy_retired);
 }
@@ -455,6 +450,8 @@ load_record(struct edge_server *s, struct edge_site *site)
         pier_s3_response_release(&resp);
         return;
     }
+    snprintf(site->record_etag, sizeof(site->record_etag), "%.*s",
+             (int) resp.etag.len, resp.etag.ptr);
     sites_record_init(&rec);
     if (sites_record_parse(&rec, key, resp.body.data, resp.body.len, &err)
         != PIER_OK) {
@@ -471,10 +468,11 @@ load_record(struct edge_server *s, struct edge_site *site)
     site->ndomains = rec.ndomains;
     rec.domains = NULL;
     rec.ndomains = 0;
-    site->redirect_https = rec.redirect_https;
-    site->hsts_max_age = rec.hsts_max_age;
-    site->hsts_subdomains = rec.hsts_subdomains;
+    atomic_store(&site->redirect_https, rec.redirect_https);
+    atomic_store(&site->hsts_max_age, rec.hsts_max_age);
+    atomic_store(&site->hsts_subdomains, rec.hsts_subdomains);
     sites_record_release(&rec);
+    load_certs(s, site);
 }
 
 /* Load site's live deploy when its pointer changed (or always, with
@@ -537,7 +535,6 @@ load_site(struct edge_server *s, struct edge_site *site, bool force,
         return pier_err_set(err, "%s is not the manifest of %s", key, id);
     }
     load_record(s, site);
-    load_certs(s, site);
     site_swap(s, site, m);
     save_site(s, site);
     snprintf(site->pointer_etag, sizeof(site->pointer_etag), "%s", etag);
@@ -596,6 +593,43 @@ poll_live(struct edge_server *s, struct pier_err *err)
         }
         pier_s3_response_release(&resp);
     }
+    /* Records: one listing of sites/ shows which changed by ETag (a
+     * domain added with `pier site domain add`, HSTS turned on) without
+     * a deploy. */
+    more = true;
+    token[0] = '\0';
+    while (more) {
+        memset(&q, 0, sizeof(q));
+        q.prefix = "sites/";
+        q.delimiter = "/";
+        q.continuation_token = token[0] != '\0' ? token : NULL;
+        pier_s3_response_init(&resp);
+        if (pier_s3_sync_run(s->sync, PIER_S3_OP_LIST, &q, &resp, err)
+            != PIER_OK) {
+            pier_s3_response_release(&resp);
+            return PIER_ERR;
+        }
+        for (i = 0; i < resp.list.nobjects; i++) {
+            const struct pier_s3_object *o = &resp.list.objects[i];
+            size_t kl = strlen(o->key);
+
+            if (kl <= 10 || strcmp(o->key + kl - 4, ".ini") != 0
+                || kl - 10 > SITES_NAME_MAX) {
+                continue;
+            }
+            snprintf(name, sizeof(name), "%.*s", (int) (kl - 10), o->key + 6);
+            site = site_find(s, name);
+            if (site != NULL && site->seen && site->pointer_etag[0] != '\0'
+                && strcmp(o->etag, site->record_etag) != 0) {
+                load_record(s, site);
+            }
+        }
+        more = resp.list.truncated && resp.list.next_token != NULL;
+        if (more) {
+            snprintf(token, sizeof(token), "%s", resp.list.next_token);
+        }
+        pier_s3_response_release(&resp);
+    }
     /* The listing is complete: only now may sites leave the registry. */
     for (site = s->sites; site != NULL; site = site->next) {
         site->listed = site->seen;
@@ -625,6 +659,18 @@ edge_server_load_site(struct edge_server *s, const char *name,
         site->listed = true;
     }
     registry_rebuild(s);
+    PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
+    return rc;
+}
+
+int
+edge_server_poll(struct edge_server *s, struct pier_err *err)
+{
+    int rc;
+
+    PIER_CHECK_OBJ(s, SERVER_MAGIC);
+    PIER_ASSERT(pthread_mutex_lock(&s->ctl_mu) == 0);
+    rc = poll_live(s, err);
     PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
     return rc;
 }

@@ -56,6 +56,10 @@ struct pier_http_server *edge_server_http(struct edge_server *s);
 int edge_server_load_site(struct edge_server *s, const char *site,
                           struct pier_err *err);
 
+/* Poll the store now, as the timer does: list live/ and sites/, load
+ * what changed. Any thread but a worker's loop. */
+int edge_server_poll(struct edge_server *s, struct pier_err *err);
+
 /* Counters, for tests and the admin API. */
 struct edge_server_stats {
     uint64_t requests, hits, misses, not_found, origin_errors;

@@ -790,6 +790,28 @@ test_server_tls_by_sni(void **state)
     reply_free(&r);
 }
 
+/* A record changed with no deploy (a domain added): the poll's listing
+ * of sites/ sees its new ETag and the domain routes. */
+static void
+test_server_record_change(void **state)
+{
+    static const char record[] = "[site]\nname = blog\n"
+                                 "domain = blog.example.com\n"
+                                 "domain = *.blog.test\n"
+                                 "domain = blog.example.org\n";
+    struct reply r;
+
+    (void) state;
+    req(&r, "GET", "blog.example.org", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    s3_test_origin_put(W.o, "sites/blog.ini", record, strlen(record));
+    assert_int_equal(edge_server_poll(W.srv, &(struct pier_err){0}), PIER_OK);
+    req(&r, "GET", "blog.example.org", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
 /* A blob too large for memory is stored on disk after its fetch, then
  * served from there without the origin. */
 static void
@@ -1028,6 +1050,7 @@ main(void)
         cmocka_unit_test(test_server_rules),
         cmocka_unit_test(test_server_routing_and_refusals),
         cmocka_unit_test(test_server_tls_by_sni),
+        cmocka_unit_test(test_server_record_change),
         cmocka_unit_test(test_server_coalesces_misses),
         cmocka_unit_test(test_server_disk_tier),
         cmocka_unit_test(test_server_activation),
