@@ -30,15 +30,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_MAGIC     0x2d7e40c9U
-#define DISK_ENT_MAGIC  0x61f0b83aU
-#define DEFAULT_SHARDS  16
-#define MIN_BUCKETS     64
-#define DISK_BLOCK      4096
-#define BLOB_OVERHEAD   ((uint64_t) sizeof(struct edge_blob))
+#define CACHE_MAGIC    0x2d7e40c9U
+#define DISK_ENT_MAGIC 0x61f0b83aU
+#define DEFAULT_SHARDS 16
+#define MIN_BUCKETS    64
+#define DISK_BLOCK     4096
+#define BLOB_OVERHEAD  ((uint64_t) sizeof(struct edge_blob))
 
 #define container_of(p, type, member) \
-    ((type *) (void *) ((char *) (p) - offsetof(type, member)))
+    ((type *) (void *) ((char *) (p) -offsetof(type, member)))
 
 struct tier {
     struct edge_cache_node **buckets;
@@ -462,7 +462,8 @@ disk_scan(struct edge_cache *c, struct pier_err *err)
     struct stat st;
     unsigned si;
 
-    if (snprintf(path, sizeof(path), "%s/blobs", c->dir) >= (int) sizeof(path)) {
+    if (snprintf(path, sizeof(path), "%s/blobs", c->dir)
+        >= (int) sizeof(path)) {
         return pier_err_set(err, "cache directory name too long");
     }
     top = opendir(path);
@@ -564,8 +565,7 @@ edge_cache_new(const struct edge_cache_opts *o, struct pier_err *err)
         c->object_max =
             o->mem_max / n > BLOB_OVERHEAD ? o->mem_max / n - BLOB_OVERHEAD : 0;
     }
-    if (posix_memalign((void **) &c->shards, 64, n * sizeof(*c->shards))
-        != 0) {
+    if (posix_memalign((void **) &c->shards, 64, n * sizeof(*c->shards)) != 0) {
         pier_panic(__func__, __FILE__, __LINE__, "out of memory");
     }
     for (i = 0; i < n; i++) {

@@ -59,8 +59,7 @@ static const struct pier_conf_entry edge_entries[] = {
      "bytes of the disk cache"},
     {"workers", PIER_CONF_UINT, "0", 1024, OFF(workers),
      "worker loops (0: one per core)"},
-    {"poll", PIER_CONF_MS, "5s", 0, OFF(poll_ms),
-     "how often live/ is listed"},
+    {"poll", PIER_CONF_MS, "5s", 0, OFF(poll_ms), "how often live/ is listed"},
     {"fetch_max", PIER_CONF_SIZE, "256M", 0, OFF(fetch_max),
      "largest blob fetched from the origin"},
     {"log_level", PIER_CONF_STR, "info", 0, OFF(log_level),
@@ -134,10 +133,11 @@ pier_cmd_edge(int argc, char **argv)
     static const struct {
         int opt;
         const char *key;
-    } keys[] = {{'e', "endpoint"},  {'b', "bucket"},     {'l', "listen"},
-                {'s', "tls_listen"}, {'a', "admin"},     {'t', "admin_token_file"},
-                {'m', "cache_mem"}, {'d', "cache_dir"},  {'k', "cache_disk"},
-                {'w', "workers"},   {'p', "poll"}};
+    } keys[] = {
+        {'e', "endpoint"},   {'b', "bucket"},    {'l', "listen"},
+        {'s', "tls_listen"}, {'a', "admin"},     {'t', "admin_token_file"},
+        {'m', "cache_mem"},  {'d', "cache_dir"}, {'k', "cache_disk"},
+        {'w', "workers"},    {'p', "poll"}};
     struct edge_conf conf;
     struct edge_server_opts o;
     struct edge_server *srv = NULL;
@@ -186,8 +186,7 @@ pier_cmd_edge(int argc, char **argv)
     }
     /* pier.conf when there is one (or when named). */
     if (pier_data_dir(data, data_dir, sizeof(data_dir), &err) == PIER_OK
-        && pier_conf_path(config, data_dir, conf_path, sizeof(conf_path),
-                          &err)
+        && pier_conf_path(config, data_dir, conf_path, sizeof(conf_path), &err)
                == PIER_OK
         && (config != NULL || access(conf_path, F_OK) == 0)
         && pier_conf_load_file(&edge_section, &conf, conf_path, &err)
@@ -247,9 +246,8 @@ pier_cmd_edge(int argc, char **argv)
     }
     o.listen = conf.listen;
     o.tls_listen = conf.tls_listen;
-    o.admin = conf.admin != NULL && strcmp(conf.admin, "off") != 0
-                  ? conf.admin
-                  : NULL;
+    o.admin = conf.admin != NULL && strcmp(conf.admin, "off") != 0 ? conf.admin
+                                                                   : NULL;
     o.admin_token = conf.admin_token;
     o.cache.mem_max = conf.cache_mem;
     o.cache.dir = conf.cache_dir;
@@ -263,8 +261,8 @@ pier_cmd_edge(int argc, char **argv)
         rc = pier_cli_fail("edge", "%s", err.msg);
         goto out;
     }
-    pier_log(PIER_LOG_INFO, "edge", "serving from %s, bucket %s",
-             o.s3.endpoint, o.s3.bucket);
+    pier_log(PIER_LOG_INFO, "edge", "serving from %s, bucket %s", o.s3.endpoint,
+             o.s3.bucket);
     if (pier_http_server_run(edge_server_http(srv), ready, &err) != PIER_OK) {
         rc = pier_cli_fail("edge", "%s", err.msg);
         goto out;

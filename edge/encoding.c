@@ -222,9 +222,10 @@ edge_accept_parse(struct edge_accept *acc, const char *p, size_t n,
                 if (acc->qdigits == 3 || (state == a_q1_frac && d != 0)) {
                     goto invalid;
                 }
-                acc->cur_q += (uint16_t) (d * (acc->qdigits == 0   ? 100
-                                               : acc->qdigits == 1 ? 10
-                                                                   : 1));
+                acc->cur_q += (uint16_t) (d
+                                          * (acc->qdigits == 0   ? 100
+                                             : acc->qdigits == 1 ? 10
+                                                                 : 1));
                 acc->qdigits++;
                 break;
             }
@@ -308,8 +309,7 @@ edge_accept_choose(const struct edge_accept *acc, unsigned avail)
 const char *
 edge_enc_name(enum edge_enc enc)
 {
-    static const char *const names[EDGE_ENC_MAX] = {NULL, "br", "zstd",
-                                                    "gzip"};
+    static const char *const names[EDGE_ENC_MAX] = {NULL, "br", "zstd", "gzip"};
 
     PIER_ASSERT(enc < EDGE_ENC_MAX);
     return names[enc];

@@ -26,23 +26,23 @@ enum edge_enc {
 };
 
 #define EDGE_ENC_BIT(e) (1U << (e))
-#define EDGE_ENC_ALL                                              \
+#define EDGE_ENC_ALL                                             \
     (EDGE_ENC_BIT(EDGE_ENC_IDENTITY) | EDGE_ENC_BIT(EDGE_ENC_BR) \
      | EDGE_ENC_BIT(EDGE_ENC_ZSTD) | EDGE_ENC_BIT(EDGE_ENC_GZIP))
 
 /* What a client accepts. Zero it (or edge_accept_init) before parsing. */
 struct edge_accept {
-    unsigned state;               /* the parser's; 0 at the start */
-    unsigned listed;              /* EDGE_ENC_BITs named in the list */
-    bool star;                    /* "*" was named */
-    bool any;                     /* the header was present */
-    uint16_t q[EDGE_ENC_MAX];     /* weights in thousandths, when listed */
-    uint16_t star_q;              /* the weight of "*" */
+    unsigned state;           /* the parser's; 0 at the start */
+    unsigned listed;          /* EDGE_ENC_BITs named in the list */
+    bool star;                /* "*" was named */
+    bool any;                 /* the header was present */
+    uint16_t q[EDGE_ENC_MAX]; /* weights in thousandths, when listed */
+    uint16_t star_q;          /* the weight of "*" */
     /* The element being parsed. */
-    char tok[8];                  /* the coding's name, lower case */
-    uint8_t toklen;               /* 0xff: too long to be one we know */
-    uint16_t cur_q;               /* its weight so far */
-    uint8_t qdigits;              /* digits after the '.' */
+    char tok[8];     /* the coding's name, lower case */
+    uint8_t toklen;  /* 0xff: too long to be one we know */
+    uint16_t cur_q;  /* its weight so far */
+    uint8_t qdigits; /* digits after the '.' */
 };
 
 void edge_accept_init(struct edge_accept *acc);
@@ -65,8 +65,7 @@ unsigned edge_accept_weight(const struct edge_accept *acc, enum edge_enc enc);
  * available). When nothing available is acceptable (identity;q=0 and no
  * listed variant), identity: RFC 9110 12.5.3 lets a server disregard the
  * header rather than answer 406. */
-enum edge_enc edge_accept_choose(const struct edge_accept *acc,
-                                 unsigned avail);
+enum edge_enc edge_accept_choose(const struct edge_accept *acc, unsigned avail);
 
 /* "br", "zstd", "gzip"; NULL for identity (no Content-Encoding). */
 const char *edge_enc_name(enum edge_enc enc);

@@ -40,8 +40,8 @@ struct edge_fetch {
     struct edge_key key;
     uint64_t decoded_max;
     enum fstate state;
-    struct edge_blob *blob; /* from begin on */
-    uint64_t avail;         /* body bytes written, under mu */
+    struct edge_blob *blob;     /* from begin on */
+    uint64_t avail;             /* body bytes written, under mu */
     struct edge_verify *verify; /* the driver's */
     struct edge_waiter *waiters;
     struct edge_fetch *hnext; /* in its table shard's bucket */
@@ -207,8 +207,7 @@ edge_fetches_new(const struct edge_fetches_opts *o, struct edge_cache *cache)
     t->nshards = n;
     t->fetch_max = o->fetch_max;
     t->cache = cache;
-    if (posix_memalign((void **) &t->shards, 64, n * sizeof(*t->shards))
-        != 0) {
+    if (posix_memalign((void **) &t->shards, 64, n * sizeof(*t->shards)) != 0) {
         pier_panic(__func__, __FILE__, __LINE__, "out of memory");
     }
     memset(t->shards, 0, n * sizeof(*t->shards));

@@ -78,12 +78,12 @@ struct edge_fetches_opts {
 };
 
 struct edge_fetches_stats {
-    uint64_t started;    /* origin fetches */
-    uint64_t joined;     /* requests that waited on another's fetch */
-    uint64_t late_hits;  /* misses that found the blob when joining */
-    uint64_t failed;     /* fetches failed (origin, size, verification) */
-    uint64_t bytes;      /* body bytes received */
-    uint64_t in_flight;  /* fetches in the table now */
+    uint64_t started;   /* origin fetches */
+    uint64_t joined;    /* requests that waited on another's fetch */
+    uint64_t late_hits; /* misses that found the blob when joining */
+    uint64_t failed;    /* fetches failed (origin, size, verification) */
+    uint64_t bytes;     /* body bytes received */
+    uint64_t in_flight; /* fetches in the table now */
 };
 
 /* The caller owns the table and frees it with edge_fetches_free() (NULL
@@ -107,9 +107,9 @@ enum edge_join {
  * soon, then on news; w must leave (edge_waiter_leave) before it is
  * freed. */
 enum edge_join edge_fetches_join(struct edge_fetches *t,
-                                 const struct edge_key *k,
-                                 uint64_t decoded_max, struct edge_notifier *n,
-                                 struct edge_waiter *w, struct edge_blob **hit,
+                                 const struct edge_key *k, uint64_t decoded_max,
+                                 struct edge_notifier *n, struct edge_waiter *w,
+                                 struct edge_blob **hit,
                                  struct edge_fetch **started);
 
 /* Start the fetch of k with no waiter (a prefetch), unless k is cached or
@@ -125,8 +125,7 @@ void edge_fetches_stats(struct edge_fetches *t, struct edge_fetches_stats *st);
 
 /* The origin answered with size bytes coming: allocate the body. PIER_ERR
  * (the fetch is failed) when size passes fetch_max. */
-int edge_fetch_begin(struct edge_fetch *f, uint64_t size,
-                     struct pier_err *err);
+int edge_fetch_begin(struct edge_fetch *f, uint64_t size, struct pier_err *err);
 /* n more body bytes. PIER_ERR (the fetch is failed) when they pass the
  * size or fail to decode; the driver then stops the transfer. Borrows p. */
 int edge_fetch_append(struct edge_fetch *f, const void *p, size_t n,
@@ -149,8 +148,8 @@ const struct edge_key *edge_fetch_key(const struct edge_fetch *f);
  * is complete and verified); PIER_ERR when the fetch failed (cut the
  * response). *size is the body's size, or UINT64_MAX before the origin
  * answered. The bytes stay valid until w leaves. */
-int edge_waiter_peek(struct edge_waiter *w, const unsigned char **p,
-                     size_t *n, uint64_t *size);
+int edge_waiter_peek(struct edge_waiter *w, const unsigned char **p, size_t *n,
+                     uint64_t *size);
 /* n of the bytes peek gave were sent. */
 void edge_waiter_consume(struct edge_waiter *w, size_t n);
 /* After peek said PIER_OK: the verified blob, with a reference for the

@@ -32,8 +32,8 @@ void edge_hazard_free(struct edge_hazard *h);
 
 /* Load *src and protect it in slot (thread, slot) until cleared or
  * replaced; NULL if *src is NULL. Reader thread only. */
-void *edge_hazard_protect(struct edge_hazard *h, unsigned thread,
-                          unsigned slot, _Atomic(void *) *src);
+void *edge_hazard_protect(struct edge_hazard *h, unsigned thread, unsigned slot,
+                          _Atomic(void *) *src);
 void edge_hazard_clear(struct edge_hazard *h, unsigned thread, unsigned slot);
 
 /* p was swapped out: call free_fn(p) once no slot holds it. Takes p.

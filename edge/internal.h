@@ -37,10 +37,6 @@ struct edge_deploy {
     unsigned magic;
     atomic_uint refs;
     struct sites_manifest *m;
-    /* From the site's record when the deploy was loaded. */
-    bool redirect_https;
-    uint32_t hsts_max_age;
-    bool hsts_subdomains;
 };
 
 /* A site. Lives until the server is freed (a site removed from the
@@ -49,13 +45,15 @@ struct edge_site {
     unsigned magic;
     char name[SITES_NAME_MAX + 1];
     _Atomic(void *) live; /* struct edge_deploy *, may be NULL */
+    /* The record's TLS options: written by control, read by workers. */
+    atomic_bool redirect_https;
+    atomic_uint hsts_max_age;
+    atomic_bool hsts_subdomains;
     /* Control side only, under the server's ctl_mu: */
     char pointer_etag[128];
+    char record_etag[128];
     char **domains;
     size_t ndomains;
-    bool redirect_https;
-    uint32_t hsts_max_age;
-    bool hsts_subdomains;
     bool listed; /* in the registry: seen by the last complete listing */
     bool seen;   /* seen by the listing under way */
     struct edge_site *next;

@@ -50,3 +50,6 @@ tests_edge_test_server_SOURCES = tests/edge/test_server.c \
 	tests/lib/s3_test_origin.c
 tests_edge_test_server_CFLAGS = $(TEST_CFLAGS)
 tests_edge_test_server_LDADD = $(TEST_LDADD)
+
+TESTS += tests/integ/test_edge.sh
+EXTRA_DIST += tests/integ/test_edge.sh

@@ -284,6 +284,5 @@ query:
 
 invalid:
     return pier_err_http(err, 400, "bad request target byte 0x%02x at %zu",
-                         (unsigned) (unsigned char) *p,
-                         (size_t) (p - target));
+                         (unsigned) (unsigned char) *p, (size_t) (p - target));
 }

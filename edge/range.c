@@ -152,8 +152,8 @@ edge_range_parse(const char *p, size_t n, uint64_t size, struct edge_range *r)
 }
 
 size_t
-edge_range_content_range(const struct edge_range *r, uint64_t size,
-                         char *out, size_t cap)
+edge_range_content_range(const struct edge_range *r, uint64_t size, char *out,
+                         size_t cap)
 {
     int len;
 

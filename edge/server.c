@@ -20,18 +20,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#define SERVER_MAGIC     0x2e4c9b17U
-#define MANIFEST_MAX     (256u << 20) /* bytes of a manifest's JSON */
-#define DELTA_MAX        (64u << 20)
-#define ADMIN_JOB_MAGIC  0x1d6b3ae8U
+#define SERVER_MAGIC    0x2e4c9b17U
+#define MANIFEST_MAX    (256u << 20) /* bytes of a manifest's JSON */
+#define DELTA_MAX       (64u << 20)
+#define ADMIN_JOB_MAGIC 0x1d6b3ae8U
 
 /* Deploys and the registry. */
 
@@ -76,12 +76,7 @@ site_swap(struct edge_server *s, struct edge_site *site,
           struct sites_manifest *m)
 {
     struct edge_deploy *d = deploy_new(m);
-    void *old;
-
-    d->redirect_https = site->redirect_https;
-    d->hsts_max_age = site->hsts_max_age;
-    d->hsts_subdomains = site->hsts_subdomains;
-    old = atomic_exchange(&site->live, d);
+    void *old = atomic_exchange(&site->live, d);
 
     edge_hazard_retire(s->hz, old, deploy_retired);
 }
@@ -308,7 +303,9 @@ read_file(const char *path, struct pier_buf *out)
     return n == 0;
 }
 
-/* The store is unreachable at start: serve what was saved. */
+/* The store is unreachable at start: serve what was saved. XXX: the
+ * record's TLS options (redirect_https, hsts) and certificates are not
+ * saved; they come back with the first successful poll. */
 static int
 restore_sites(struct edge_server *s, struct pier_err *err)
 {
@@ -348,8 +345,8 @@ restore_sites(struct edge_server *s, struct pier_err *err)
             sites_manifest_free(m);
             continue;
         }
-        site = site_find(s, name) != NULL ? site_find(s, name)
-                                          : site_add(s, name);
+        site =
+            site_find(s, name) != NULL ? site_find(s, name) : site_add(s, name);
         site->listed = true;
         site_swap(s, site, m);
         snprintf(path, sizeof(path), "%s/%s.domains", s->state_dir, name);
@@ -360,9 +357,9 @@ restore_sites(struct edge_server *s, struct pier_err *err)
             while ((nl = strchr(line, '\n')) != NULL) {
                 *nl = '\0';
                 if (sites_domain_ok(pier_str_cstr(line), true)) {
-                    site->domains = pier_realloc(
-                        site->domains,
-                        (site->ndomains + 1) * sizeof(*site->domains));
+                    site->domains = pier_realloc(site->domains,
+                                                 (site->ndomains + 1)
+                                                     * sizeof(*site->domains));
                     site->domains[site->ndomains++] = pier_strdup(line);
                 }
                 line = nl + 1;
@@ -417,11 +414,14 @@ load_certs(struct edge_server *s, struct edge_site *site)
     for (i = 0; i <= site->ndomains; i++) {
         const char *name = i < site->ndomains ? site->domains[i] : local;
 
+        /* XXX: a domain dropped from the record keeps its certificate
+         * until the edge restarts. */
         if (pier_tls_set_cert(s->tls, name, cert.body.data, cert.body.len,
                               pkey.body.data, pkey.body.len, &err)
             != PIER_OK) {
-            pier_log(PIER_LOG_ERROR, "edge", "site '%s': certificate for %s: %s",
-                     site->name, name, err.msg);
+            pier_log(PIER_LOG_ERROR, "edge",
+                     "site '%s': certificate for %s: %s", site->name, name,
+                     err.msg);
             break;
         }
     }
@@ -444,12 +444,14 @@ load_record(struct edge_server *s, struct edge_site *site)
     snprintf(key, sizeof(key), "sites/%s.ini", site->name);
     if (s3_get(s, key, 1 << 20, &resp, &err) != PIER_OK) {
         if (err.http != 404) {
-            pier_log(PIER_LOG_WARN, "edge", "site '%s': record: %s",
-                     site->name, err.msg);
+            pier_log(PIER_LOG_WARN, "edge", "site '%s': record: %s", site->name,
+                     err.msg);
         }
         pier_s3_response_release(&resp);
         return;
     }
+    snprintf(site->record_etag, sizeof(site->record_etag), "%.*s",
+             (int) resp.etag.len, resp.etag.ptr);
     sites_record_init(&rec);
     if (sites_record_parse(&rec, key, resp.body.data, resp.body.len, &err)
         != PIER_OK) {
@@ -466,10 +468,11 @@ load_record(struct edge_server *s, struct edge_site *site)
     site->ndomains = rec.ndomains;
     rec.domains = NULL;
     rec.ndomains = 0;
-    site->redirect_https = rec.redirect_https;
-    site->hsts_max_age = rec.hsts_max_age;
-    site->hsts_subdomains = rec.hsts_subdomains;
+    atomic_store(&site->redirect_https, rec.redirect_https);
+    atomic_store(&site->hsts_max_age, rec.hsts_max_age);
+    atomic_store(&site->hsts_subdomains, rec.hsts_subdomains);
     sites_record_release(&rec);
+    load_certs(s, site);
 }
 
 /* Load site's live deploy when its pointer changed (or always, with
@@ -532,7 +535,6 @@ load_site(struct edge_server *s, struct edge_site *site, bool force,
         return pier_err_set(err, "%s is not the manifest of %s", key, id);
     }
     load_record(s, site);
-    load_certs(s, site);
     site_swap(s, site, m);
     save_site(s, site);
     snprintf(site->pointer_etag, sizeof(site->pointer_etag), "%s", etag);
@@ -591,6 +593,43 @@ poll_live(struct edge_server *s, struct pier_err *err)
         }
         pier_s3_response_release(&resp);
     }
+    /* Records: one listing of sites/ shows which changed by ETag (a
+     * domain added with `pier site domain add`, HSTS turned on) without
+     * a deploy. */
+    more = true;
+    token[0] = '\0';
+    while (more) {
+        memset(&q, 0, sizeof(q));
+        q.prefix = "sites/";
+        q.delimiter = "/";
+        q.continuation_token = token[0] != '\0' ? token : NULL;
+        pier_s3_response_init(&resp);
+        if (pier_s3_sync_run(s->sync, PIER_S3_OP_LIST, &q, &resp, err)
+            != PIER_OK) {
+            pier_s3_response_release(&resp);
+            return PIER_ERR;
+        }
+        for (i = 0; i < resp.list.nobjects; i++) {
+            const struct pier_s3_object *o = &resp.list.objects[i];
+            size_t kl = strlen(o->key);
+
+            if (kl <= 10 || strcmp(o->key + kl - 4, ".ini") != 0
+                || kl - 10 > SITES_NAME_MAX) {
+                continue;
+            }
+            snprintf(name, sizeof(name), "%.*s", (int) (kl - 10), o->key + 6);
+            site = site_find(s, name);
+            if (site != NULL && site->seen && site->pointer_etag[0] != '\0'
+                && strcmp(o->etag, site->record_etag) != 0) {
+                load_record(s, site);
+            }
+        }
+        more = resp.list.truncated && resp.list.next_token != NULL;
+        if (more) {
+            snprintf(token, sizeof(token), "%s", resp.list.next_token);
+        }
+        pier_s3_response_release(&resp);
+    }
     /* The listing is complete: only now may sites leave the registry. */
     for (site = s->sites; site != NULL; site = site->next) {
         site->listed = site->seen;
@@ -620,6 +659,18 @@ edge_server_load_site(struct edge_server *s, const char *name,
         site->listed = true;
     }
     registry_rebuild(s);
+    PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
+    return rc;
+}
+
+int
+edge_server_poll(struct edge_server *s, struct pier_err *err)
+{
+    int rc;
+
+    PIER_CHECK_OBJ(s, SERVER_MAGIC);
+    PIER_ASSERT(pthread_mutex_lock(&s->ctl_mu) == 0);
+    rc = poll_live(s, err);
     PIER_ASSERT(pthread_mutex_unlock(&s->ctl_mu) == 0);
     return rc;
 }
@@ -797,7 +848,8 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         pier_err_set(err, "the admin API needs a token");
         goto fail;
     }
-    s->admin_token = o->admin_token != NULL ? pier_strdup(o->admin_token) : NULL;
+    s->admin_token =
+        o->admin_token != NULL ? pier_strdup(o->admin_token) : NULL;
     s->cache = edge_cache_new(&o->cache, err);
     if (s->cache == NULL) {
         goto fail;
@@ -862,8 +914,7 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         goto fail;
     }
     if (o->tls_listen != NULL
-        && (split_addr(o->tls_listen, host, sizeof(host), &port, err)
-                != PIER_OK
+        && (split_addr(o->tls_listen, host, sizeof(host), &port, err) != PIER_OK
             || pier_http_server_listen(s->http, "https", host, port, s->tls,
                                        edge_serve, s, err)
                    != PIER_OK)) {
@@ -873,12 +924,11 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         char addr[64];
         const char *colon;
 
-        PIER_ASSERT(pier_http_server_addr(s->http, "https", addr,
-                                          sizeof(addr))
+        PIER_ASSERT(pier_http_server_addr(s->http, "https", addr, sizeof(addr))
                     == PIER_OK);
         colon = strrchr(addr, ':');
-        s->https_port = colon != NULL ? (unsigned) strtoul(colon + 1, NULL, 10)
-                                      : 443;
+        s->https_port =
+            colon != NULL ? (unsigned) strtoul(colon + 1, NULL, 10) : 443;
     }
     if (o->admin != NULL
         && (split_addr(o->admin, host, sizeof(host), &port, err) != PIER_OK
@@ -946,8 +996,6 @@ edge_server_http(struct edge_server *s)
 void
 edge_server_stats(struct edge_server *s, struct edge_server_stats *st)
 {
-    struct edge_site *site;
-
     PIER_CHECK_OBJ(s, SERVER_MAGIC);
     memset(st, 0, sizeof(*st));
     st->requests = atomic_load(&s->requests);
@@ -959,7 +1007,6 @@ edge_server_stats(struct edge_server *s, struct edge_server_stats *st)
     st->activations = atomic_load(&s->activations);
     st->activation_us_last = atomic_load(&s->activation_us_last);
     st->sites = atomic_load(&s->nsites);
-    (void) site;
 }
 
 /* The admin API: loopback by default, a bearer token, JSON. */
@@ -978,7 +1025,7 @@ struct admin_job {
     size_t body_len;
     bool working, gone;
     int status;
-    char *answer; /* JSON, allocated by jansson */
+    char *answer;              /* JSON, allocated by jansson */
     struct edge_key *prefetch; /* blobs of the changed entries */
     uint64_t *prefetch_size;   /* their identity sizes (decoding bound) */
     size_t nprefetch;
@@ -1065,12 +1112,11 @@ collect_prefetch(struct admin_job *j, const struct sites_delta *d)
             continue; /* removed, or an asset (named by content) */
         }
         for (v = 0; v < EDGE_ENC_MAX; v++) {
-            bool has = v == EDGE_ENC_IDENTITY
-                       || (v == EDGE_ENC_BR && e->enc_size[SITES_ENC_BR] > 0)
-                       || (v == EDGE_ENC_ZSTD
-                           && e->enc_size[SITES_ENC_ZSTD] > 0)
-                       || (v == EDGE_ENC_GZIP
-                           && e->enc_size[SITES_ENC_GZIP] > 0);
+            bool has =
+                v == EDGE_ENC_IDENTITY
+                || (v == EDGE_ENC_BR && e->enc_size[SITES_ENC_BR] > 0)
+                || (v == EDGE_ENC_ZSTD && e->enc_size[SITES_ENC_ZSTD] > 0)
+                || (v == EDGE_ENC_GZIP && e->enc_size[SITES_ENC_GZIP] > 0);
 
             if (has
                 && edge_key_parse(&j->prefetch[j->nprefetch],
@@ -1100,6 +1146,15 @@ do_activate(struct admin_job *j)
     if (d == NULL) {
         job_error(j, 400, err.msg);
         return;
+    }
+    if (j->site[0] == '\0') {
+        /* POST /v1/activate: the site is the delta's. */
+        if (!sites_name_ok(pier_str_cstr(sites_delta_site(d)))) {
+            sites_delta_free(d);
+            job_error(j, 400, "bad site name in the delta");
+            return;
+        }
+        snprintf(j->site, sizeof(j->site), "%s", sites_delta_site(d));
     }
     if (strcmp(sites_delta_site(d), j->site) != 0) {
         sites_delta_free(d);
@@ -1228,8 +1283,8 @@ do_sites(struct admin_job *j)
         }
         d = atomic_load(&site->live);
         json_array_append_new(
-            arr, json_pack("{s:s,s:o,s:s?,s:I}", "site", site->name,
-                           "domains", doms, "deploy", live_id(site), "paths",
+            arr, json_pack("{s:s,s:o,s:s?,s:I}", "site", site->name, "domains",
+                           doms, "deploy", live_id(site), "paths",
                            (json_int_t) (d != NULL ? sites_manifest_count(d->m)
                                                    : 0)));
     }
@@ -1383,11 +1438,9 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
             "pier_edge_sites %llu\n",
             (unsigned long long) st.requests, (unsigned long long) st.hits,
             (unsigned long long) st.misses, (unsigned long long) st.not_found,
-            (unsigned long long) st.bytes_out,
-            (unsigned long long) fs.started,
+            (unsigned long long) st.bytes_out, (unsigned long long) fs.started,
             (unsigned long long) st.origin_errors,
-            (unsigned long long) fs.joined,
-            (unsigned long long) cs.mem_bytes,
+            (unsigned long long) fs.joined, (unsigned long long) cs.mem_bytes,
             (unsigned long long) cs.disk_bytes,
             (unsigned long long) st.activations,
             (double) st.activation_us_last / 1e6,
@@ -1409,10 +1462,9 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
         (unsigned long long) st.requests, (unsigned long long) st.hits,
         (unsigned long long) st.misses, (unsigned long long) st.not_found,
         (unsigned long long) st.bytes_out, (unsigned long long) fs.started,
-        (unsigned long long) st.origin_errors,
-        (unsigned long long) fs.joined, (unsigned long long) fs.late_hits,
-        (unsigned long long) fs.failed, (unsigned long long) fs.in_flight,
-        (unsigned long long) cs.mem_bytes,
+        (unsigned long long) st.origin_errors, (unsigned long long) fs.joined,
+        (unsigned long long) fs.late_hits, (unsigned long long) fs.failed,
+        (unsigned long long) fs.in_flight, (unsigned long long) cs.mem_bytes,
         (unsigned long long) cs.mem_entries, (unsigned long long) cs.mem_max,
         (unsigned long long) cs.disk_bytes,
         (unsigned long long) cs.disk_entries,
@@ -1462,6 +1514,15 @@ edge_admin(struct pier_http_req *req, void *udata)
     if (get && pier_str_eq(path, PIER_STR("/v1/sites"))) {
         j->kind = J_SITES;
         job_start(j);
+        return;
+    }
+    if (post
+        && (pier_str_eq(path, PIER_STR("/v1/activate"))
+            || pier_str_eq(path, PIER_STR("/")))) {
+        /* The site named in the delta: what `pier publish --edge URL`
+         * posts to when URL is the edge's bare admin address. */
+        j->kind = J_ACTIVATE;
+        pier_http_req_read_whole(req, DELTA_MAX, job_body, j);
         return;
     }
     if (post && pier_str_eq(path, PIER_STR("/v1/purge"))) {

@@ -32,9 +32,9 @@ struct edge_server_opts {
     const char *admin;        /* "127.0.0.1:8081"; NULL: no admin API */
     const char *admin_token;  /* required with admin; borrowed by _new */
     struct edge_cache_opts cache;
-    unsigned workers;         /* 0: one per core */
-    uint64_t poll_ms;         /* listing of live/; 0: 5000 */
-    uint64_t fetch_max;       /* bodies fetched whole at most; 0: 256 MiB */
+    unsigned workers;   /* 0: one per core */
+    uint64_t poll_ms;   /* listing of live/; 0: 5000 */
+    uint64_t fetch_max; /* bodies fetched whole at most; 0: 256 MiB */
 };
 
 struct edge_server; /* opaque */
@@ -55,6 +55,10 @@ struct pier_http_server *edge_server_http(struct edge_server *s);
  * PIER_OK when its live deploy is current. */
 int edge_server_load_site(struct edge_server *s, const char *site,
                           struct pier_err *err);
+
+/* Poll the store now, as the timer does: list live/ and sites/, load
+ * what changed. Any thread but a worker's loop. */
+int edge_server_poll(struct edge_server *s, struct pier_err *err);
 
 /* Counters, for tests and the admin API. */
 struct edge_server_stats {

@@ -241,8 +241,7 @@ edge_verify_final(struct edge_verify *v, const uint8_t sha[EDGE_SHA256_LEN],
     }
     v->failed = true; /* final is called once */
     if (!v->ended) {
-        return pier_err_set(err, "%s stream cut short",
-                            edge_enc_name(v->enc));
+        return pier_err_set(err, "%s stream cut short", edge_enc_name(v->enc));
     }
     PIER_ASSERT(EVP_DigestFinal_ex(v->md, md, &mdlen) == 1);
     PIER_ASSERT(mdlen == EDGE_SHA256_LEN);

@@ -36,8 +36,7 @@ int edge_verify_update(struct edge_verify *v, const void *p, size_t n,
                        struct pier_err *err);
 /* All bytes were given: PIER_OK when the stream is complete and the
  * SHA-256 of its content is sha; else PIER_ERR saying which. */
-int edge_verify_final(struct edge_verify *v,
-                      const uint8_t sha[EDGE_SHA256_LEN],
+int edge_verify_final(struct edge_verify *v, const uint8_t sha[EDGE_SHA256_LEN],
                       struct pier_err *err);
 
 /* The same in one call, for bytes held whole. */

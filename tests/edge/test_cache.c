@@ -59,7 +59,8 @@ blob_intact(const struct edge_blob *b)
     uint64_t i;
 
     for (i = 0; i < b->size; i++) {
-        if (b->data[i] != (unsigned char) (b->key.sha[1] + b->key.sha[2] * 7 + i)) {
+        if (b->data[i]
+            != (unsigned char) (b->key.sha[1] + b->key.sha[2] * 7 + i)) {
             return false;
         }
     }
@@ -119,23 +120,23 @@ test_cache_key_name_and_parse(void **state)
     assert_string_equal(name, "00ff10ab3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"
                               "6f7a8b9cadbecfd0e1.br");
     assert_int_equal(edge_key_name(&k, name, 67), 0); /* no room for NUL */
-    assert_int_equal(edge_key_parse(&k2, pier_str_make(name, 64),
-                                    EDGE_ENC_BR, &err),
-                     PIER_OK);
+    assert_int_equal(
+        edge_key_parse(&k2, pier_str_make(name, 64), EDGE_ENC_BR, &err),
+        PIER_OK);
     assert_true(edge_key_eq(&k, &k2));
     k2.enc = EDGE_ENC_GZIP;
     assert_false(edge_key_eq(&k, &k2));
-    assert_int_equal(edge_key_parse(&k2, pier_str_make(hex, 63),
-                                    EDGE_ENC_IDENTITY, &err),
-                     PIER_ERR);
-    assert_int_equal(edge_key_parse(&k2, pier_str_cstr("zz"),
-                                    EDGE_ENC_IDENTITY, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        edge_key_parse(&k2, pier_str_make(hex, 63), EDGE_ENC_IDENTITY, &err),
+        PIER_ERR);
+    assert_int_equal(
+        edge_key_parse(&k2, pier_str_cstr("zz"), EDGE_ENC_IDENTITY, &err),
+        PIER_ERR);
     memcpy(name, hex, 64);
     name[10] = 'g';
-    assert_int_equal(edge_key_parse(&k2, pier_str_make(name, 64),
-                                    EDGE_ENC_IDENTITY, &err),
-                     PIER_ERR);
+    assert_int_equal(
+        edge_key_parse(&k2, pier_str_make(name, 64), EDGE_ENC_IDENTITY, &err),
+        PIER_ERR);
 }
 
 static void
@@ -611,9 +612,9 @@ test_cache_disk_dir_unusable(void **state)
 
 /* Threads. */
 
-#define THREADS    8
-#define ROUNDS     20000
-#define KEYSPACE   512
+#define THREADS  8
+#define ROUNDS   20000
+#define KEYSPACE 512
 
 struct hammer {
     struct edge_cache *c;
@@ -771,8 +772,8 @@ test_cache_disk_threads(void **state)
         assert_false(edge_cache_fits(c, 1000));
     }
     for (i = 0; i < 4; i++) {
-        h[i] = (struct disk_hammer){c, blobs, PIER_NELEMS(blobs),
-                                    (unsigned) (i * 7919 + 1), 0, 0};
+        h[i] = (struct disk_hammer){
+            c, blobs, PIER_NELEMS(blobs), (unsigned) (i * 7919 + 1), 0, 0};
         assert_int_equal(pthread_create(&th[i], NULL, disk_hammer_run, &h[i]),
                          0);
     }

@@ -155,8 +155,7 @@ test_encoding_parameters_skipped(void **state)
 
     (void) state;
     assert_int_equal(choose("gzip;level=9, br;q=0", ALL), EDGE_ENC_GZIP);
-    assert_int_equal(choose("gzip;qux=1;q=0.5, br;q=0.4", ALL),
-                     EDGE_ENC_GZIP);
+    assert_int_equal(choose("gzip;qux=1;q=0.5, br;q=0.4", ALL), EDGE_ENC_GZIP);
     assert_int_equal(parse("br;q=0.7;x=y", &acc), PIER_OK);
     assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_BR), 700);
 }
@@ -165,9 +164,9 @@ static void
 test_encoding_refuses_bad_syntax(void **state)
 {
     static const char *const bad[] = {
-        "gzip;q=2",    "gzip;q=1.5",  "gzip;q=0.1234", "gzip;q=1.001",
-        "gzip;q=",     "gzip;q",      "gzip;",         "gzip;q=.5",
-        ";q=1",        "gzip br",     "gzip;q=0.5x",   "gzip=1",
+        "gzip;q=2",     "gzip;q=1.5", "gzip;q=0.1234", "gzip;q=1.001",
+        "gzip;q=",      "gzip;q",     "gzip;",         "gzip;q=.5",
+        ";q=1",         "gzip br",    "gzip;q=0.5x",   "gzip=1",
         "gzip;a=\"b\"", "gzip;a=",    "g\x01zip",      "gzip;q=-1",
     };
     struct edge_accept acc;

@@ -86,9 +86,9 @@ on_news(struct edge_waiter *w)
         b = edge_waiter_blob(w);
         PIER_ASSERT(b->size == r->gotlen);
         req_done(r, memcmp(r->got, b->data, b->size) == 0
-                        && memcmp(r->got, body, r->gotlen) == 0
-                    ? 1
-                    : -1);
+                            && memcmp(r->got, body, r->gotlen) == 0
+                        ? 1
+                        : -1);
         edge_blob_release(b);
     }
 }
@@ -211,8 +211,7 @@ test_fetch_coalesces_and_streams(void **state)
     run_nowait(&b);
     assert_int_equal(r1.gotlen, 20000);
     assert_int_equal(r3.gotlen, 20000);
-    assert_int_equal(edge_fetch_append(f, body + 20000, BODY_LEN - 20000,
-                                       &err),
+    assert_int_equal(edge_fetch_append(f, body + 20000, BODY_LEN - 20000, &err),
                      PIER_OK);
     run_nowait(&a);
     run_nowait(&b);
@@ -333,8 +332,7 @@ test_fetch_failures(void **state)
             assert_int_equal(edge_fetch_finish(f, true, NULL), PIER_ERR);
             break;
         case 1: /* cut short */
-            assert_int_equal(drive(f, body, BODY_LEN - 1, BODY_LEN),
-                             PIER_ERR);
+            assert_int_equal(drive(f, body, BODY_LEN - 1, BODY_LEN), PIER_ERR);
             break;
         case 2: /* the origin failed */
             assert_int_equal(edge_fetch_begin(f, BODY_LEN, &err), PIER_OK);
@@ -456,7 +454,8 @@ test_fetch_prefetch(void **state)
     edge_fetch_release(f);
     run_nowait(&a);
     assert_int_equal(r.result, 1);
-    assert_false(edge_fetches_prefetch(t, &body_key, BODY_LEN, &f2)); /* cached */
+    assert_false(
+        edge_fetches_prefetch(t, &body_key, BODY_LEN, &f2)); /* cached */
     edge_fetches_stats(t, &st);
     assert_int_equal(st.started, 1);
     assert_int_equal(st.in_flight, 0);

@@ -22,17 +22,14 @@ make(void)
     struct edge_hosts *h = edge_hosts_new();
     struct pier_err err;
 
-    assert_int_equal(edge_hosts_add(h, PIER_STR("blog.localhost"), &blog,
-                                    &err),
+    assert_int_equal(edge_hosts_add(h, PIER_STR("blog.localhost"), &blog, &err),
                      PIER_OK);
     assert_int_equal(edge_hosts_add(h, PIER_STR("example.com"), &blog, &err),
                      PIER_OK);
-    assert_int_equal(edge_hosts_add(h, PIER_STR("*.example.com"), &shop,
-                                    &err),
+    assert_int_equal(edge_hosts_add(h, PIER_STR("*.example.com"), &shop, &err),
                      PIER_OK);
-    assert_int_equal(edge_hosts_add(h, PIER_STR("docs.example.com"), &docs,
-                                    &err),
-                     PIER_OK);
+    assert_int_equal(
+        edge_hosts_add(h, PIER_STR("docs.example.com"), &docs, &err), PIER_OK);
     edge_hosts_seal(h);
     assert_int_equal(edge_hosts_count(h), 4);
     return h;
@@ -54,7 +51,7 @@ test_hosts_exact_and_wildcard(void **state)
     assert_ptr_equal(look(h, "blog.localhost"), &blog);
     assert_ptr_equal(look(h, "www.example.com"), &shop);
     assert_ptr_equal(look(h, "docs.example.com"), &docs); /* exact wins */
-    assert_ptr_equal(look(h, "a.b.example.com"), &shop); /* more labels */
+    assert_ptr_equal(look(h, "a.b.example.com"), &shop);  /* more labels */
     assert_ptr_equal(look(h, "x.docs.example.com"), &shop);
     assert_null(look(h, "example.org"));
     assert_null(look(h, "xexample.com"));
@@ -118,9 +115,8 @@ test_hosts_longest_wildcard(void **state)
     (void) state;
     assert_int_equal(edge_hosts_add(h, PIER_STR("*.example.com"), &blog, &err),
                      PIER_OK);
-    assert_int_equal(edge_hosts_add(h, PIER_STR("*.b.example.com"), &shop,
-                                    &err),
-                     PIER_OK);
+    assert_int_equal(
+        edge_hosts_add(h, PIER_STR("*.b.example.com"), &shop, &err), PIER_OK);
     edge_hosts_seal(h);
     assert_ptr_equal(look(h, "a.b.example.com"), &shop);
     assert_ptr_equal(look(h, "x.a.b.example.com"), &shop);
@@ -143,9 +139,8 @@ test_hosts_many(void **state)
     (void) state;
     for (i = 0; i < 2000; i++) {
         snprintf(name, sizeof(name), "site%d.example.net", i);
-        assert_int_equal(edge_hosts_add(h, pier_str_cstr(name), &sites[i],
-                                        &err),
-                         PIER_OK);
+        assert_int_equal(
+            edge_hosts_add(h, pier_str_cstr(name), &sites[i], &err), PIER_OK);
     }
     edge_hosts_seal(h);
     for (i = 0; i < 2000; i += 37) {

@@ -255,8 +255,7 @@ test_path_output_invariants(void **state)
             in[j] = alphabet[x & 7];
             x >>= 3;
         }
-        if (edge_path_normalise(in, 7, out, sizeof(out), &t, &err)
-            != PIER_OK) {
+        if (edge_path_normalise(in, 7, out, sizeof(out), &t, &err) != PIER_OK) {
             continue;
         }
         accepted++;

@@ -35,8 +35,8 @@ expect_status(const char *v, uint64_t size, int status)
     int st = edge_range_parse(v, strlen(v), size, &r);
 
     if (st != status) {
-        fail_msg("'%s' on %llu: %d, expected %d", v,
-                 (unsigned long long) size, st, status);
+        fail_msg("'%s' on %llu: %d, expected %d", v, (unsigned long long) size,
+                 st, status);
     }
 }
 
@@ -83,11 +83,26 @@ static void
 test_range_ignored(void **state)
 {
     static const char *const ignored[] = {
-        "",           "bytes",      "bytes=",      "bytes=,",
-        "bytes=-",    "bytes=a-b",  "bytes=5-2",   "bytes=1-2,3-4",
-        "bytes=0-0,-1", "items=0-1", "bytes =0-1", "bytes=0-1x",
-        "bytes=--1",  "bytes=1",    "bytes=1-2-3", "bytes=0x10-",
-        "bytess=0-1", "byte=0-1",   "bytes=-1-",   "bytes=- 1",
+        "",
+        "bytes",
+        "bytes=",
+        "bytes=,",
+        "bytes=-",
+        "bytes=a-b",
+        "bytes=5-2",
+        "bytes=1-2,3-4",
+        "bytes=0-0,-1",
+        "items=0-1",
+        "bytes =0-1",
+        "bytes=0-1x",
+        "bytes=--1",
+        "bytes=1",
+        "bytes=1-2-3",
+        "bytes=0x10-",
+        "bytess=0-1",
+        "byte=0-1",
+        "bytes=-1-",
+        "bytes=- 1",
     };
     size_t i;
 

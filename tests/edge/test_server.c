@@ -75,9 +75,9 @@ gzip_of(const void *p, size_t n, unsigned char *out, size_t cap)
     z_stream z;
 
     memset(&z, 0, sizeof(z));
-    PIER_ASSERT(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                             Z_DEFAULT_STRATEGY)
-                == Z_OK);
+    PIER_ASSERT(
+        deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY)
+        == Z_OK);
     z.next_in = (unsigned char *) p;
     z.avail_in = (uInt) n;
     z.next_out = out;
@@ -91,8 +91,8 @@ gzip_of(const void *p, size_t n, unsigned char *out, size_t cap)
 /* Upload a file's blob (and its gzip variant when gz) and add its entry. */
 static void
 add_file(struct sites_manifest *m, const char *path, const void *p, size_t n,
-         const char *type, enum sites_class klass, const char *alias,
-         bool gz, bool upload)
+         const char *type, enum sites_class klass, const char *alias, bool gz,
+         bool upload)
 {
     struct sites_entry e;
     struct pier_err err;
@@ -153,12 +153,10 @@ deploy(const char *id, const char *index, bool upload)
         sites_manifest_new("blog", id, NULL, NULL, 1795512600, &err);
 
     assert_non_null(m);
-    add_file(m, "/index.html", index, strlen(index),
-             "text/html; charset=utf-8", SITES_CLASS_ENTRY, NULL, true,
-             upload);
-    add_file(m, "/about.html", about, strlen(about),
-             "text/html; charset=utf-8", SITES_CLASS_ENTRY, NULL, false,
-             upload);
+    add_file(m, "/index.html", index, strlen(index), "text/html; charset=utf-8",
+             SITES_CLASS_ENTRY, NULL, true, upload);
+    add_file(m, "/about.html", about, strlen(about), "text/html; charset=utf-8",
+             SITES_CLASS_ENTRY, NULL, false, upload);
     add_file(m, "/docs/index.html", docs, strlen(docs),
              "text/html; charset=utf-8", SITES_CLASS_ENTRY, NULL, false,
              upload);
@@ -169,9 +167,8 @@ deploy(const char *id, const char *index, bool upload)
              SITES_CLASS_ASSET, "/app.0123abcd.js", false, upload);
     add_file(m, "/big.bin", big, BIG_LEN, "application/octet-stream",
              SITES_CLASS_ENTRY, NULL, false, upload);
-    assert_int_equal(sites_manifest_set_rules(m, redirects,
-                                              strlen(redirects), headers,
-                                              strlen(headers), &err),
+    assert_int_equal(sites_manifest_set_rules(m, redirects, strlen(redirects),
+                                              headers, strlen(headers), &err),
                      PIER_OK);
     if (sites_manifest_seal(m, &err) != PIER_OK) {
         fail_msg("seal: %s", err.msg);
@@ -223,18 +220,18 @@ make_shop(void)
                                  "redirect_https = true\nhsts = 600\n";
     static const char page[] = "<!doctype html>shop\n";
     struct pier_err err;
-    struct sites_manifest *m =
-        sites_manifest_new("shop", "20261124T093000Z-dddddd", NULL, NULL,
-                           1795512600, &err);
+    struct sites_manifest *m = sites_manifest_new(
+        "shop", "20261124T093000Z-dddddd", NULL, NULL, 1795512600, &err);
     struct pier_buf b;
 
     PIER_ASSERT(m != NULL);
-    add_file(m, "/index.html", page, strlen(page), "text/html", SITES_CLASS_ENTRY,
-             NULL, false, true);
+    add_file(m, "/index.html", page, strlen(page), "text/html",
+             SITES_CLASS_ENTRY, NULL, false, true);
     PIER_ASSERT(sites_manifest_seal(m, &err) == PIER_OK);
     pier_buf_init(&b, SIZE_MAX);
     PIER_ASSERT(sites_manifest_store_zst(m, 3, &b, &err) == PIER_OK);
-    s3_test_origin_put(W.o, "sites/shop/deploys/20261124T093000Z-dddddd.json.zst",
+    s3_test_origin_put(W.o,
+                       "sites/shop/deploys/20261124T093000Z-dddddd.json.zst",
                        b.data, b.len);
     s3_test_origin_put(W.o, "live/shop", "20261124T093000Z-dddddd", 23);
     s3_test_origin_put(W.o, "sites/shop.ini", record, strlen(record));
@@ -302,11 +299,11 @@ setup(void **state)
     PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "http", W.http,
                                       sizeof(W.http))
                 == PIER_OK);
-    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "admin",
-                                      W.admin, sizeof(W.admin))
+    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "admin", W.admin,
+                                      sizeof(W.admin))
                 == PIER_OK);
-    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "https",
-                                      W.https, sizeof(W.https))
+    PIER_ASSERT(pier_http_server_addr(edge_server_http(W.srv), "https", W.https,
+                                      sizeof(W.https))
                 == PIER_OK);
     return 0;
 }
@@ -355,9 +352,9 @@ on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 static CURL *
-prepare(struct reply *r, const char *method, const char *host,
-        const char *path, const char *base, struct curl_slist **hl,
-        const char *h1, const char *h2)
+prepare(struct reply *r, const char *method, const char *host, const char *path,
+        const char *base, struct curl_slist **hl, const char *h1,
+        const char *h2)
 {
     CURL *c = curl_easy_init();
     char url[512], hosth[300];
@@ -413,8 +410,8 @@ req(struct reply *r, const char *method, const char *host, const char *path,
 }
 
 static void
-admin(struct reply *r, const char *method, const char *path,
-      const char *auth, const char *body)
+admin(struct reply *r, const char *method, const char *path, const char *auth,
+      const char *body)
 {
     struct curl_slist *hl;
     CURL *c = prepare(r, method, NULL, path, W.admin, &hl, auth, NULL);
@@ -472,7 +469,8 @@ expect_header(const struct reply *r, const char *name, const char *value)
 static void
 expect_body(const struct reply *r, const char *body)
 {
-    if (r->body.len != strlen(body) || memcmp(r->body.data, body, r->body.len)) {
+    if (r->body.len != strlen(body)
+        || memcmp(r->body.data, body, r->body.len)) {
         fail_msg("body '%s', expected '%s'", r->body.data, body);
     }
 }
@@ -599,6 +597,10 @@ test_server_rules(void **state)
     req(&r, "GET", "blog.localhost", "/old", NULL, NULL); /* _redirects */
     assert_int_equal(r.status, 301);
     expect_header(&r, "Location", "/index.html");
+    /* One Cache-Control, not two. */
+    assert_non_null(strstr(r.hdrs.data, "Cache-Control"));
+    assert_null(
+        strstr(strstr(r.hdrs.data, "Cache-Control") + 1, "Cache-Control"));
     reply_free(&r);
     req(&r, "GET", "blog.localhost", "/spa/a/b", NULL, NULL); /* rewrite */
     assert_int_equal(r.status, 200);
@@ -788,6 +790,28 @@ test_server_tls_by_sni(void **state)
     reply_free(&r);
 }
 
+/* A record changed with no deploy (a domain added): the poll's listing
+ * of sites/ sees its new ETag and the domain routes. */
+static void
+test_server_record_change(void **state)
+{
+    static const char record[] = "[site]\nname = blog\n"
+                                 "domain = blog.example.com\n"
+                                 "domain = *.blog.test\n"
+                                 "domain = blog.example.org\n";
+    struct reply r;
+
+    (void) state;
+    req(&r, "GET", "blog.example.org", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    s3_test_origin_put(W.o, "sites/blog.ini", record, strlen(record));
+    assert_int_equal(edge_server_poll(W.srv, &(struct pier_err){0}), PIER_OK);
+    req(&r, "GET", "blog.example.org", "/about.html", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
 /* A blob too large for memory is stored on disk after its fetch, then
  * served from there without the origin. */
 static void
@@ -849,8 +873,9 @@ test_server_activation(void **state)
 
     /* The changed entry was prefetched (identity and gzip): once the
      * fetches are done, the first visitor hits. */
-    for (i = 0; i < 300 && (stat_of("origin_fetches") < fetches + 2
-                            || stat_of("in_flight") != 0);
+    for (i = 0; i < 300
+                && (stat_of("origin_fetches") < fetches + 2
+                    || stat_of("in_flight") != 0);
          i++) {
         usleep(10000);
     }
@@ -898,8 +923,7 @@ test_server_corrupt_blob_cut(void **state)
 {
     static const char page3[] = "<!doctype html>v3 page of some length\n";
     static const char evil[] = "<!doctype html>EVIL page of some length\n";
-    struct sites_manifest *m3 =
-        deploy("20261124T095000Z-cccccc", page3, true);
+    struct sites_manifest *m3 = deploy("20261124T095000Z-cccccc", page3, true);
     struct reply r;
     char key[128], sha[65];
     unsigned long long before;
@@ -909,8 +933,8 @@ test_server_corrupt_blob_cut(void **state)
     snprintf(key, sizeof(key), "blobs/%s", sha);
     s3_test_origin_put(W.o, key, evil, sizeof(evil) - 1);
     publish(m3);
-    assert_int_equal(edge_server_load_site(W.srv, "blog", &(struct pier_err){0}),
-                     PIER_OK);
+    assert_int_equal(
+        edge_server_load_site(W.srv, "blog", &(struct pier_err){0}), PIER_OK);
     before = stat_of("origin_fetches");
     req(&r, "GET", "blog.localhost", "/", NULL, NULL);
     assert_true(r.rc != CURLE_OK || r.status == 502);
@@ -1026,6 +1050,7 @@ main(void)
         cmocka_unit_test(test_server_rules),
         cmocka_unit_test(test_server_routing_and_refusals),
         cmocka_unit_test(test_server_tls_by_sni),
+        cmocka_unit_test(test_server_record_change),
         cmocka_unit_test(test_server_coalesces_misses),
         cmocka_unit_test(test_server_disk_tier),
         cmocka_unit_test(test_server_activation),

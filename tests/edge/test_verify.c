@@ -36,9 +36,9 @@ make_gzip(struct encoded *e)
     z_stream z;
 
     memset(&z, 0, sizeof(z));
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                                  Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(
+        deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+        Z_OK);
     e->n = deflateBound(&z, CONTENT_LEN) + 32;
     e->p = pier_malloc(e->n);
     z.next_in = content;
@@ -104,8 +104,8 @@ test_verify_every_coding_whole(void **state)
 
     (void) state;
     for (e = 0; e < EDGE_ENC_MAX; e++) {
-        if (edge_verify_bytes(e, sha, variants[e].p, variants[e].n,
-                              CONTENT_LEN, &err)
+        if (edge_verify_bytes(e, sha, variants[e].p, variants[e].n, CONTENT_LEN,
+                              &err)
             != PIER_OK) {
             fail_msg("coding %u: %s", e, err.msg);
         }
@@ -129,8 +129,7 @@ test_verify_every_coding_byte_by_byte(void **state)
                 size_t n = variants[e].n - i < step ? variants[e].n - i : step;
 
                 assert_int_equal(
-                    edge_verify_update(v, variants[e].p + i, n, &err),
-                    PIER_OK);
+                    edge_verify_update(v, variants[e].p + i, n, &err), PIER_OK);
             }
             assert_int_equal(edge_verify_final(v, sha, &err), PIER_OK);
             edge_verify_free(v);
@@ -194,9 +193,9 @@ test_verify_refuses_trailing_bytes(void **state)
         p = pier_malloc(variants[e].n + 1);
         memcpy(p, variants[e].p, variants[e].n);
         p[variants[e].n] = 'x';
-        assert_int_equal(edge_verify_bytes(e, sha, p, variants[e].n + 1,
-                                           CONTENT_LEN, &err),
-                         PIER_ERR);
+        assert_int_equal(
+            edge_verify_bytes(e, sha, p, variants[e].n + 1, CONTENT_LEN, &err),
+            PIER_ERR);
         pier_free(p);
     }
 }
@@ -211,21 +210,19 @@ test_verify_refuses_garbage_and_bombs(void **state)
     (void) state;
     for (e = EDGE_ENC_BR; e < EDGE_ENC_MAX; e++) {
         /* Content one byte over the limit is refused while decoding. */
-        assert_int_equal(edge_verify_bytes(e, sha, variants[e].p,
-                                           variants[e].n, CONTENT_LEN - 1,
-                                           &err),
+        assert_int_equal(edge_verify_bytes(e, sha, variants[e].p, variants[e].n,
+                                           CONTENT_LEN - 1, &err),
                          PIER_ERR);
         assert_non_null(strstr(err.msg, "longer"));
         /* Identity bytes are not a compressed stream. */
-        assert_int_equal(edge_verify_bytes(e, sha, content, 1000,
-                                           CONTENT_LEN, &err),
-                         PIER_ERR);
+        assert_int_equal(
+            edge_verify_bytes(e, sha, content, 1000, CONTENT_LEN, &err),
+            PIER_ERR);
     }
     /* After a failure every call fails. */
     v = edge_verify_new(EDGE_ENC_GZIP, CONTENT_LEN);
     assert_int_equal(edge_verify_update(v, "garbage!", 8, &err), PIER_ERR);
-    assert_int_equal(edge_verify_update(v, variants[EDGE_ENC_GZIP].p, 10,
-                                        &err),
+    assert_int_equal(edge_verify_update(v, variants[EDGE_ENC_GZIP].p, 10, &err),
                      PIER_ERR);
     assert_int_equal(edge_verify_final(v, sha, &err), PIER_ERR);
     edge_verify_free(v);
@@ -241,12 +238,11 @@ test_verify_empty_identity(void **state)
 
     (void) state;
     SHA256((const unsigned char *) "", 0, empty);
-    assert_int_equal(edge_verify_bytes(EDGE_ENC_IDENTITY, empty, "", 0, 0,
-                                       &err),
-                     PIER_OK);
-    assert_int_equal(edge_verify_bytes(EDGE_ENC_IDENTITY, empty, "x", 1, 10,
-                                       &err),
-                     PIER_ERR);
+    assert_int_equal(
+        edge_verify_bytes(EDGE_ENC_IDENTITY, empty, "", 0, 0, &err), PIER_OK);
+    assert_int_equal(
+        edge_verify_bytes(EDGE_ENC_IDENTITY, empty, "x", 1, 10, &err),
+        PIER_ERR);
 }
 
 int

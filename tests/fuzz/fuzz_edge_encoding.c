@@ -29,8 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     edge_accept_init(&b);
     rb = edge_accept_parse(&b, (const char *) data, cut, &err);
     if (rb == PIER_OK) {
-        rb = edge_accept_parse(&b, (const char *) data + cut, size - cut,
-                               &err);
+        rb = edge_accept_parse(&b, (const char *) data + cut, size - cut, &err);
     }
     if (rb == PIER_OK) {
         rb = edge_accept_finish(&b, &err);

@@ -45,8 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (strchr(out, '%') == NULL && strchr(out, '?') == NULL
             && strchr(out, '#') == NULL) {
-            if (edge_path_normalise(out, t.path.len, again, sizeof(again),
-                                    &t2, &err)
+            if (edge_path_normalise(out, t.path.len, again, sizeof(again), &t2,
+                                    &err)
                     != PIER_OK
                 || t2.path.len != t.path.len
                 || memcmp(again, out, t.path.len) != 0) {
