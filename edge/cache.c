@@ -73,19 +73,6 @@ struct edge_cache {
 
 /* Keys. */
 
-static int
-hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    ch |= 0x20;
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    return -1;
-}
-
 int
 edge_key_parse(struct edge_key *k, struct pier_str hex, enum edge_enc enc,
                struct pier_err *err)
@@ -98,8 +85,8 @@ edge_key_parse(struct edge_key *k, struct pier_str hex, enum edge_enc enc,
                             (int) (hex.len < 80 ? hex.len : 80), hex.ptr);
     }
     for (i = 0; i < EDGE_SHA256_LEN; i++) {
-        hi = hexval((unsigned char) hex.ptr[2 * i]);
-        lo = hexval((unsigned char) hex.ptr[2 * i + 1]);
+        hi = pier_hexval((unsigned char) (unsigned char) hex.ptr[2 * i]);
+        lo = pier_hexval((unsigned char) (unsigned char) hex.ptr[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return pier_err_set(err, "blob key '%.*s' is not hexadecimal",
                                 (int) hex.len, hex.ptr);
@@ -471,8 +458,8 @@ disk_scan(struct edge_cache *c, struct pier_err *err)
         return pier_err_sys(err, errno, "cannot open '%s'", path);
     }
     while ((de = readdir(top)) != NULL) {
-        if (strlen(de->d_name) != 2 || hexval((unsigned char) de->d_name[0]) < 0
-            || hexval((unsigned char) de->d_name[1]) < 0) {
+        if (strlen(de->d_name) != 2 || pier_hexval((unsigned char) (unsigned char) de->d_name[0]) < 0
+            || pier_hexval((unsigned char) (unsigned char) de->d_name[1]) < 0) {
             continue;
         }
         if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name)

@@ -29,19 +29,6 @@ struct seg {
 };
 
 static int
-hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    ch |= 0x20; /* ASCII lower case */
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    return -1;
-}
-
-static int
 emit(struct seg *g, char ch, struct pier_err *err)
 {
     if (g->len >= g->max) {
@@ -235,14 +222,14 @@ edge_path_normalise(const char *target, size_t n, char *out, size_t cap,
             }
             break;
         case s_pct1: /* after '%' */
-            hi = hexval(ch);
+            hi = pier_hexval((unsigned char) ch);
             if (hi < 0) {
                 goto invalid;
             }
             state = s_pct2;
             break;
         case s_pct2: /* after '%' and one hex digit */
-            d = hexval(ch);
+            d = pier_hexval((unsigned char) ch);
             if (d < 0) {
                 goto invalid;
             }

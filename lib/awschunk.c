@@ -31,21 +31,6 @@ enum {
     s_failed,
 };
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static bool
 signed_chunks(const struct pier_awschunk *ck)
 {
@@ -272,7 +257,7 @@ trailer_line(struct pier_awschunk *ck, struct pier_err *err)
                                "unexpected x-amz-trailer-signature");
         }
         for (i = 0; i < 64; i++) {
-            if (hexval((unsigned char) value.ptr[i]) < 0) {
+            if (pier_hexval((unsigned char) (unsigned char) value.ptr[i]) < 0) {
                 return pier_err_s3(err, PIER_S3_INVALID_REQUEST,
                                    "bad x-amz-trailer-signature");
             }
@@ -393,7 +378,7 @@ pier_awschunk_decode(struct pier_awschunk *ck, const char *p, const char *end,
                 ck->state = s_header_lf;
                 break;
             }
-            d = hexval(ch);
+            d = pier_hexval((unsigned char) ch);
             if (d < 0
                 || ck->size > (PIER_AWSCHUNK_MAX_SIZE - (uint64_t) d) / 16) {
                 rc = bad_byte(err, "chunk size", ch);
@@ -540,7 +525,7 @@ pier_awschunk_signer_init(struct pier_awschunk_signer *s,
         return pier_err_set(err, "bad seed signature");
     }
     for (i = 0; i < 64; i++) {
-        if (hexval((unsigned char) seed_signature[i]) < 0) {
+        if (pier_hexval((unsigned char) (unsigned char) seed_signature[i]) < 0) {
             return pier_err_set(err, "bad seed signature");
         }
     }

@@ -44,21 +44,6 @@ is_tchar(unsigned char c)
     return c != '\0' && memchr(extra, c, sizeof(extra) - 1) != NULL;
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 void
 pier_chunked_init(struct pier_chunked *ck)
 {
@@ -108,7 +93,7 @@ pier_chunked_decode(struct pier_chunked *ck, char *p, const char *end,
                 state = s_size_lf;
                 break;
             }
-            d = hexval(ch);
+            d = pier_hexval((unsigned char) ch);
             /* At most 16 digits: a larger size is an attack or a bug. */
             if (d < 0 || ck->size > (UINT64_MAX >> 4)) {
                 goto invalid;

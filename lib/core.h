@@ -75,6 +75,20 @@ pier_str_eq(struct pier_str a, struct pier_str b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* The value of a hex digit (either case), or -1. */
+static inline int
+pier_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20; /* ASCII lower case; digits were handled above */
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
 /* ASCII case-insensitive equality, for header names and tokens. */
 bool pier_str_caseeq(struct pier_str a, struct pier_str b);
 

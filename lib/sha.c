@@ -225,29 +225,14 @@ pier_hex(const void *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int
 pier_unhex(const char *s, unsigned char *out, size_t outlen)
 {
     size_t i;
 
     for (i = 0; i < outlen; i++) {
-        int hi = hexval((unsigned char) s[2 * i]);
-        int lo = hexval((unsigned char) s[2 * i + 1]);
+        int hi = pier_hexval((unsigned char) (unsigned char) s[2 * i]);
+        int lo = pier_hexval((unsigned char) (unsigned char) s[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             return PIER_ERR;

@@ -39,21 +39,6 @@ unreserved(unsigned char c)
            || c == '~';
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static bool
 is_space(unsigned char c)
 {
@@ -106,8 +91,8 @@ pier_uri_decode(struct pier_str s, bool plus_space, struct pier_buf *out,
         int hi, lo;
 
         if (c == '%' && s.len - i >= 3
-            && (hi = hexval((unsigned char) s.ptr[i + 1])) >= 0
-            && (lo = hexval((unsigned char) s.ptr[i + 2])) >= 0) {
+            && (hi = pier_hexval((unsigned char) (unsigned char) s.ptr[i + 1])) >= 0
+            && (lo = pier_hexval((unsigned char) (unsigned char) s.ptr[i + 2])) >= 0) {
             ADD(pier_buf_addch(out, (char) (hi << 4 | lo)));
             i += 2;
         } else if (c == '+' && plus_space) {
@@ -146,8 +131,8 @@ s3_uri(struct pier_str path, struct pier_buf *out, struct pier_err *err)
         int hi, lo;
 
         if (c == '%' && path.len - i >= 3
-            && (hi = hexval((unsigned char) path.ptr[i + 1])) >= 0
-            && (lo = hexval((unsigned char) path.ptr[i + 2])) >= 0) {
+            && (hi = pier_hexval((unsigned char) (unsigned char) path.ptr[i + 1])) >= 0
+            && (lo = pier_hexval((unsigned char) (unsigned char) path.ptr[i + 2])) >= 0) {
             c = (unsigned char) (hi << 4 | lo);
             i += 2;
             if (unreserved(c)) {
@@ -1184,7 +1169,7 @@ is_hex64(struct pier_str s)
         return false;
     }
     for (i = 0; i < 64; i++) {
-        if (hexval((unsigned char) s.ptr[i]) < 0) {
+        if (pier_hexval((unsigned char) (unsigned char) s.ptr[i]) < 0) {
             return false;
         }
     }

@@ -133,21 +133,6 @@ objstore_query_get(struct pier_str query, const char *name,
     return PIER_AGAIN;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int
 objstore_pct_decode(struct pier_str s, bool plus_space, struct pier_buf *out)
 {
@@ -158,8 +143,8 @@ objstore_pct_decode(struct pier_str s, bool plus_space, struct pier_buf *out)
         int hi, lo;
 
         if (c == '%' && i + 2 < s.len) {
-            hi = hexval(s.ptr[i + 1]);
-            lo = hexval(s.ptr[i + 2]);
+            hi = pier_hexval((unsigned char) s.ptr[i + 1]);
+            lo = pier_hexval((unsigned char) s.ptr[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = (char) (hi * 16 + lo);
                 i += 2;

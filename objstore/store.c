@@ -105,21 +105,6 @@ hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int
-unhex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static void
 new_id(char id[ID_LEN + 1])
 {
@@ -2227,7 +2212,7 @@ complete_prepare(struct objstore *st, const struct objstore_part_ref *parts,
                                (unsigned long long) row->size);
         }
         for (k = 0; k < 16; k++) {
-            int a = unhex(row->etag[2 * k]), b = unhex(row->etag[2 * k + 1]);
+            int a = pier_hexval((unsigned char) row->etag[2 * k]), b = pier_hexval((unsigned char) row->etag[2 * k + 1]);
 
             PIER_ASSERT(a >= 0 && b >= 0);
             bin[k] = (uint8_t) (a * 16 + b);

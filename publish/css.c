@@ -347,21 +347,6 @@ publish_css_scan(struct publish_css_scanner *sc, const char *p, const char *end,
 }
 
 static int
-hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
-static int
 add_utf8(struct pier_buf *out, uint32_t cp)
 {
     char u[4];
@@ -421,13 +406,13 @@ publish_css_unescape(const char *raw, size_t n, struct pier_buf *out)
             i += (i + 1 < n && raw[i + 1] == '\n') ? 2 : 1;
             continue;
         }
-        if (hexval(ch) < 0) {
+        if (pier_hexval((unsigned char) ch) < 0) {
             rc = pier_buf_addch(out, (char) ch);
             i++;
             continue;
         }
         for (k = 0; k < 6 && i < n; k++, i++) {
-            d = hexval((unsigned char) raw[i]);
+            d = pier_hexval((unsigned char) (unsigned char) raw[i]);
             if (d < 0) {
                 break;
             }

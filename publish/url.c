@@ -42,21 +42,6 @@ publish_url_is_absolute(const char *url)
     return false;
 }
 
-static int
-hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Append the segments of path (n bytes, percent-decoded on the fly) to
  * out, applying "." and ".." the way RFC 3986's remove_dot_segments does.
  * out holds complete segments, each followed by '/'. Returns false on a
@@ -73,9 +58,9 @@ add_segments(struct pier_buf *out, const char *path, size_t n)
         while (j < n && path[j] != '/' && path[j] != '\\') {
             char c = path[j];
 
-            if (c == '%' && j + 2 < n && hexval(path[j + 1]) >= 0
-                && hexval(path[j + 2]) >= 0) {
-                c = (char) (hexval(path[j + 1]) * 16 + hexval(path[j + 2]));
+            if (c == '%' && j + 2 < n && pier_hexval((unsigned char) path[j + 1]) >= 0
+                && pier_hexval((unsigned char) path[j + 2]) >= 0) {
+                c = (char) (pier_hexval((unsigned char) path[j + 1]) * 16 + pier_hexval((unsigned char) path[j + 2]));
                 if (c == '\0' || c == '/' || c == '\\') {
                     return false;
                 }
@@ -166,9 +151,9 @@ publish_url_rename(const char *url, const char *name, const char *hashed_name,
     for (i = seg, k = 0; i < pn; i++, k++) {
         char c = url[i];
 
-        if (c == '%' && i + 2 < pn && hexval(url[i + 1]) >= 0
-            && hexval(url[i + 2]) >= 0) {
-            c = (char) (hexval(url[i + 1]) * 16 + hexval(url[i + 2]));
+        if (c == '%' && i + 2 < pn && pier_hexval((unsigned char) url[i + 1]) >= 0
+            && pier_hexval((unsigned char) url[i + 2]) >= 0) {
+            c = (char) (pier_hexval((unsigned char) url[i + 1]) * 16 + pier_hexval((unsigned char) url[i + 2]));
             i += 2;
         }
         if (k >= nn || name[k] != c) {

@@ -25,21 +25,6 @@ sites_name_byte(unsigned char c)
     return sites_name_start(c) || (c >= '0' && c <= '9');
 }
 
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 char *
 sites_pct_decode(const char *p, size_t n, size_t *outlen, char *why,
                  size_t whylen)
@@ -55,8 +40,8 @@ sites_pct_decode(const char *p, size_t n, size_t *outlen, char *why,
 
             /* Both digits must be inside the segment. */
             if (i + 2 < n) {
-                hi = hexval((unsigned char) p[i + 1]);
-                lo = hexval((unsigned char) p[i + 2]);
+                hi = pier_hexval((unsigned char) (unsigned char) p[i + 1]);
+                lo = pier_hexval((unsigned char) (unsigned char) p[i + 2]);
             }
             if (hi < 0 || lo < 0) {
                 snprintf(why, whylen, "bad percent-escape in '%.*s'",
