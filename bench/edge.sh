@@ -252,6 +252,7 @@ run() {
 
 echo "edge bench: page $page ($page_bytes bytes), asset $asset ($asset_bytes bytes), Host: $host, Accept-Encoding: identity"
 echo "edge bench: $rounds rounds of ${secs}s per configuration, wrk -t2, keep-alive; pier edge and nginx 2 workers"
+echo "edge bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other load skews the numbers)"
 : >"$work/results"
 for r in $(seq "$rounds"); do
     # Another order each round: rotate, and reverse every other round.
@@ -267,6 +268,7 @@ for r in $(seq "$rounds"); do
     done
 done
 
+echo "edge bench: load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 echo
 echo "medians of $rounds rounds (ratio: pier/peer; req/s higher is better, p99 lower is better)"
