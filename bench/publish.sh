@@ -10,6 +10,7 @@
 #   cold    the first upload into an empty prefix
 #   change  one page edited
 #   noop    nothing changed
+#   second  (pier only) the same commit published as a second site
 # pier does more work than the peers (hashing, rewriting, three
 # compressed variants, a manifest, the live-pointer flip), so a ratio
 # below 1.0 means pier is faster despite it.
@@ -95,6 +96,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Each round publishes into its own bucket: blobs are content-addressed,
 # so a second "cold" publish into the same bucket would upload nothing.
 run_pier() { "$pier" publish --site site --bucket "pier-$1" --repo "$site" --endpoint "$endpoint"; }
+# The same commit under a second site name: every blob is already stored.
+run_second() { "$pier" publish --site second --bucket "pier-$1" --repo "$site" --endpoint "$endpoint"; }
 run_aws() { /usr/bin/aws --endpoint-url "$endpoint" s3 sync --quiet --delete --exclude '.git/*' "$site" "s3://peers/aws-$1/"; }
 # rclone 1.60 fails on AWS_CA_BUNDLE with a plain-http endpoint.
 run_rclone() { env -u AWS_CA_BUNDLE rclone sync --exclude '.git/**' "$site" "store:peers/rclone-$1/"; }
@@ -117,6 +120,8 @@ for r in $(seq "$rounds"); do
             res[$case,$tool]+="$t "
         done
     done
+    t=$(ms run_second "r$r") || exit 1
+    res[second,pier]+="$t "
 done
 
 printf 'publish bench: %s files, %s rounds, medians in ms (lower is better)\n' "$files" "$rounds"
@@ -128,3 +133,5 @@ for case in cold change noop; do
         printf "%-7s pier %6d  aws s3 sync %6d  rclone %6d  pier/aws %.2f  pier/rclone %.2f\n",
             c, p, a, r, p / a, p / r }'
 done
+p=$(tr ' ' '\n' <<<"${res[second,pier]}" | grep . | median)
+printf '%-7s pier %6d  (the same commit as a second site: no blob uploaded; no peer does this)\n' second "$p"
