@@ -219,6 +219,9 @@ bucket_op(const struct objstore_route_in *in, struct objstore_route *r,
     if (method_is(in, "GET")) {
         if (objstore_query_has(q, "location")) {
             r->op = OBJSTORE_OP_GET_BUCKET_LOCATION;
+        } else if (objstore_query_has(q, "versioning")) {
+            /* Buckets are never versioned; clients (rclone) ask. */
+            r->op = OBJSTORE_OP_GET_BUCKET_VERSIONING;
         } else if (objstore_query_has(q, "uploads")) {
             r->op = OBJSTORE_OP_LIST_UPLOADS;
         } else {
@@ -266,6 +269,10 @@ object_op(const struct objstore_route_in *in, struct objstore_route *r,
     struct pier_str q = in->query;
     bool upload = objstore_query_has(q, "uploadId");
 
+    if (objstore_query_has(in->query, "versioning")) {
+        return pier_err_s3(err, PIER_S3_NOT_IMPLEMENTED,
+                           "sub-resource 'versioning' on an object");
+    }
     if (method_is(in, "GET")) {
         r->op = upload ? OBJSTORE_OP_LIST_PARTS : OBJSTORE_OP_GET_OBJECT;
         return PIER_OK;
@@ -333,6 +340,11 @@ objstore_route(const struct objstore_route_in *in, struct objstore_route *r,
         return PIER_OK;
     }
     while (objstore_query_next(in->query, &pos, &n, &v, NULL)) {
+        /* GET ?versioning on a bucket is answered (never versioned);
+         * the bucket and object routes refuse every other use of it. */
+        if (pier_str_eq(n, PIER_STR("versioning")) && method_is(in, "GET")) {
+            continue;
+        }
         for (i = 0; i < PIER_NELEMS(unsupported); i++) {
             if (pier_str_eq(n, pier_str_cstr(unsupported[i]))) {
                 return pier_err_s3(err, PIER_S3_NOT_IMPLEMENTED,

@@ -30,6 +30,7 @@
     XX(HEAD_BUCKET, "HeadBucket")                  \
     XX(DELETE_BUCKET, "DeleteBucket")              \
     XX(GET_BUCKET_LOCATION, "GetBucketLocation")   \
+    XX(GET_BUCKET_VERSIONING, "GetBucketVersioning") \
     XX(LIST_OBJECTS, "ListObjects")                \
     XX(LIST_OBJECTS_V2, "ListObjectsV2")           \
     XX(LIST_UPLOADS, "ListMultipartUploads")       \

@@ -603,6 +603,21 @@ op_location(struct oreq *o)
 }
 
 static void
+op_versioning(struct oreq *o)
+{
+    struct pier_err err;
+
+    if (objstore_bucket_get(o->srv->st, bucket(o), NULL, &err) != PIER_OK) {
+        fail(o, &err);
+        return;
+    }
+    set_xml(o, 200);
+    if (objstore_xml_versioning(&o->out) != PIER_OK) {
+        out_full(o);
+    }
+}
+
+static void
 op_list_objects(struct oreq *o, int version)
 {
     struct objstore_xml_listing p = {0};
@@ -1192,6 +1207,9 @@ work(uv_work_t *w)
     case OBJSTORE_OP_GET_BUCKET_LOCATION:
         op_location(o);
         break;
+    case OBJSTORE_OP_GET_BUCKET_VERSIONING:
+        op_versioning(o);
+        break;
     case OBJSTORE_OP_LIST_OBJECTS:
         op_list_objects(o, 1);
         break;
@@ -1520,6 +1538,7 @@ authorised(const struct oreq *o)
         return objstore_key_allows(o->key, OBJSTORE_PERM_ADMIN, b, k);
     case OBJSTORE_OP_HEAD_BUCKET:
     case OBJSTORE_OP_GET_BUCKET_LOCATION:
+    case OBJSTORE_OP_GET_BUCKET_VERSIONING:
     case OBJSTORE_OP_LIST_OBJECTS:
     case OBJSTORE_OP_LIST_OBJECTS_V2:
     case OBJSTORE_OP_LIST_UPLOADS:

@@ -347,6 +347,13 @@ objstore_xml_location(struct pier_buf *out, struct pier_str region)
 }
 
 int
+objstore_xml_versioning(struct pier_buf *out)
+{
+    return done(pier_buf_adds(out, DECL "<VersioningConfiguration xmlns=\""
+                                   OBJSTORE_XML_NS "\"/>\n"));
+}
+
+int
 objstore_xml_copy_result(struct pier_buf *out, const char *etag,
                          int64_t mtime_ms)
 {

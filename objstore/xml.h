@@ -81,6 +81,9 @@ int objstore_xml_token_decode(struct pier_str token, struct pier_buf *out,
 
 PIER_NODISCARD int objstore_xml_location(struct pier_buf *out,
                                          struct pier_str region);
+/* The versioning state of a bucket that was never versioned: an empty
+ * VersioningConfiguration, as S3 answers. */
+PIER_NODISCARD int objstore_xml_versioning(struct pier_buf *out);
 PIER_NODISCARD int objstore_xml_copy_result(struct pier_buf *out,
                                             const char *etag, int64_t mtime_ms);
 PIER_NODISCARD int objstore_xml_initiate(struct pier_buf *out,

@@ -92,6 +92,7 @@ test_router_operations(void **state)
         OK("DELETE", "/bkt", "", "h", DELETE_BUCKET, "bkt", ""),
         OK("GET", "/bkt", "location", "h", GET_BUCKET_LOCATION, "bkt", ""),
         OK("GET", "/bkt", "location=", "h", GET_BUCKET_LOCATION, "bkt", ""),
+        OK("GET", "/bkt", "versioning", "h", GET_BUCKET_VERSIONING, "bkt", ""),
         OK("GET", "/bkt", "prefix=a&marker=b", "h", LIST_OBJECTS, "bkt", ""),
         OK("GET", "/bkt/", "list-type=2&prefix=a", "h", LIST_OBJECTS_V2, "bkt",
            ""),
@@ -128,7 +129,8 @@ test_router_refusals(void **state)
     static const struct rcase cases[] = {
         NO("GET", "/bkt", "acl", "h", NOT_IMPLEMENTED),
         NO("PUT", "/bkt/k", "tagging", "h", NOT_IMPLEMENTED),
-        NO("GET", "/bkt", "versioning", "h", NOT_IMPLEMENTED),
+        NO("PUT", "/bkt", "versioning", "h", NOT_IMPLEMENTED),
+        NO("GET", "/bkt/k", "versioning", "h", NOT_IMPLEMENTED),
         NO("GET", "/bkt", "versions", "h", NOT_IMPLEMENTED),
         NO("GET", "/bkt/k", "versionId=3", "h", NOT_IMPLEMENTED),
         NO("PUT", "/bkt", "policy", "h", NOT_IMPLEMENTED),
