@@ -113,8 +113,7 @@ hooks_cert_self_signed(const char *const *names, size_t n, unsigned days,
     if (bn == NULL || X509_set_version(x, 2) != 1
         || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL
         || X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL
-        || X509_gmtime_adj(X509_getm_notAfter(x), (long) days * 86400L)
-               == NULL
+        || X509_gmtime_adj(X509_getm_notAfter(x), (long) days * 86400L) == NULL
         || X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8,
                                       (const unsigned char *) names[0], -1, -1,
                                       0)

@@ -183,8 +183,8 @@ write_hook(const char *repo, const struct pier_buf *script,
 }
 
 int
-hooks_repo_create(const struct hooks_repo_spec *spec,
-                  struct pier_buf *path_out, struct pier_err *err)
+hooks_repo_create(const struct hooks_repo_spec *spec, struct pier_buf *path_out,
+                  struct pier_err *err)
 {
     git_repository_init_options opts;
     git_repository *repo = NULL;
@@ -215,7 +215,8 @@ hooks_repo_create(const struct hooks_repo_spec *spec,
         pier_err_set(err, "repository path too long");
         goto shutdown;
     }
-    git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+    git_repository_init_options_init(&opts,
+                                     GIT_REPOSITORY_INIT_OPTIONS_VERSION);
     opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
     opts.initial_head = head.data;
     if (git_repository_init_ext(&repo, path.data, &opts) != 0) {
@@ -229,8 +230,8 @@ hooks_repo_create(const struct hooks_repo_spec *spec,
         || write_hook(path.data, &script, err) != PIER_OK) {
         goto shutdown;
     }
-    if (path_out != NULL && pier_buf_addstr(path_out, pier_buf_str(&path))
-                                != PIER_OK) {
+    if (path_out != NULL
+        && pier_buf_addstr(path_out, pier_buf_str(&path)) != PIER_OK) {
         pier_err_set(err, "repository path too long");
         goto shutdown;
     }

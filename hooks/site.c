@@ -104,8 +104,8 @@ get_text_etag(struct site_ctx *x, const char *key, struct pier_buf *out,
     r.max_body = 1 << 20;
     pier_s3_response_init(&resp);
     rc = pier_s3_sync_run(x->s3, PIER_S3_OP_GET, &r, &resp, err);
-    if (rc == PIER_OK && pier_buf_addstr(out, pier_buf_str(&resp.body))
-                             != PIER_OK) {
+    if (rc == PIER_OK
+        && pier_buf_addstr(out, pier_buf_str(&resp.body)) != PIER_OK) {
         rc = pier_err_set(err, "'%s' is too large", key);
     }
     if (rc == PIER_OK && etag != NULL) {
@@ -125,8 +125,7 @@ get_text(struct site_ctx *x, const char *key, struct pier_buf *out,
 /* PUT n bytes of text as key, with If-Match: if_match when not NULL. */
 static int
 put_text(struct site_ctx *x, const char *key, const char *text, size_t n,
-         const char *content_type, const char *if_match,
-         struct pier_err *err)
+         const char *content_type, const char *if_match, struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
@@ -162,8 +161,9 @@ live_of(struct site_ctx *x, const char *site, struct pier_buf *out)
             return;
         }
     }
-    while (out->len > 0 && (out->data[out->len - 1] == '\n'
-                            || out->data[out->len - 1] == '\r')) {
+    while (out->len > 0
+           && (out->data[out->len - 1] == '\n'
+               || out->data[out->len - 1] == '\r')) {
         pier_buf_truncate(out, out->len - 1);
     }
 }
@@ -171,9 +171,8 @@ live_of(struct site_ctx *x, const char *site, struct pier_buf *out)
 /* Read and parse sites/<name>.ini; its ETag into etag when not NULL
  * (etag_size bytes). */
 static int
-load_record_etag(struct site_ctx *x, const char *name,
-                 struct sites_record *rec, char *etag, size_t etag_size,
-                 struct pier_err *err)
+load_record_etag(struct site_ctx *x, const char *name, struct sites_record *rec,
+                 char *etag, size_t etag_size, struct pier_err *err)
 {
     char key[128];
     struct pier_buf text;
@@ -295,8 +294,7 @@ site_create(struct site_ctx *x, struct sites_record *rec)
                            err.msg);
         goto out;
     }
-    printf("site '%s' created; serve it on %s.localhost", rec->name,
-           rec->name);
+    printf("site '%s' created; serve it on %s.localhost", rec->name, rec->name);
     for (size_t i = 0; i < rec->ndomains; i++) {
         printf(", %s", rec->domains[i]);
     }
@@ -357,9 +355,8 @@ site_list(struct site_ctx *x)
             sites_record_release(&rec);
         }
         pier_free(token);
-        token = resp.list.next_token != NULL
-                    ? pier_strdup(resp.list.next_token)
-                    : NULL;
+        token = resp.list.next_token != NULL ? pier_strdup(resp.list.next_token)
+                                             : NULL;
         pier_s3_response_release(&resp);
     } while (token != NULL);
     if (count == 0) {
@@ -402,8 +399,7 @@ site_domain(struct site_ctx *x, bool add, const char *name, const char *d)
             break;
         }
         if (etag[0] == '\0') {
-            rc = pier_cli_fail("site", "the store sent no ETag for '%s'",
-                               key);
+            rc = pier_cli_fail("site", "the store sent no ETag for '%s'", key);
             break;
         }
         if (put_text(x, key, text.data, text.len, "text/plain; charset=utf-8",
@@ -466,8 +462,7 @@ tell_edges(struct site_ctx *x, const char *name)
             /* 404: the edge has no live deploy of the site yet; it reads
              * the certificate when one goes live. */
             if (!res[i].ok && res[i].status != 404) {
-                fprintf(stderr,
-                        "pier site: edge %s did not reload '%s': %s\n",
+                fprintf(stderr, "pier site: edge %s did not reload '%s': %s\n",
                         x->conf.edges.items[i], name, res[i].msg);
             }
         }
@@ -543,16 +538,14 @@ site_cert(struct site_ctx *x, const char *name, const char *cert_file,
         }
     } else if (read_file(cert_file, &cert, &err) != PIER_OK
                || read_file(key_file, &key, &err) != PIER_OK
-               || hooks_cert_check(cert.data, cert.len, key.data, key.len,
-                                   &err)
+               || hooks_cert_check(cert.data, cert.len, key.data, key.len, &err)
                       != PIER_OK) {
         rc = pier_cli_fail("site", "%s", err.msg);
         goto out;
     }
     /* The key first: an edge that sees the new certificate finds its key. */
     snprintf(k, sizeof(k), "tls/%s/key.pem", name);
-    if (put_text(x, k, key.data, key.len, "application/x-pem-file", NULL,
-                 &err)
+    if (put_text(x, k, key.data, key.len, "application/x-pem-file", NULL, &err)
         != PIER_OK) {
         rc = pier_cli_fail("site", "cannot store '%s': %s", k, err.msg);
         goto out;

@@ -55,8 +55,8 @@ test_repo_shell_quote(void **state)
 static void
 test_repo_refuses_bad_names(void **state)
 {
-    struct hooks_repo_spec spec = {tmpdir, "Bad_Name", "main", "/bin/true",
-                                   tmpdir, NULL};
+    struct hooks_repo_spec spec = {tmpdir,      "Bad_Name", "main",
+                                   "/bin/true", tmpdir,     NULL};
     struct pier_err err;
 
     (void) state;
@@ -86,8 +86,7 @@ write_recorder(const char *path, const char *log)
     assert_int_equal(chmod(path, 0755), 0);
 }
 
-static int
-run(const char *fmt, ...) PIER_PRINTF(1, 2);
+static int run(const char *fmt, ...) PIER_PRINTF(1, 2);
 
 static int
 run(const char *fmt, ...)
