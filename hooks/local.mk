@@ -1,6 +1,6 @@
 # hooks/local.mk - the site's bare repository and its pre-receive hook.
-libpier_a_SOURCES += hooks/repo.c
-noinst_HEADERS += hooks/repo.h
+libpier_a_SOURCES += hooks/repo.c hooks/cert.c
+noinst_HEADERS += hooks/repo.h hooks/cert.h
 
 check_PROGRAMS += tests/hooks/test_repo
 TESTS += tests/hooks/test_repo
@@ -10,3 +10,9 @@ tests_hooks_test_repo_LDADD = $(TEST_LDADD)
 
 # pier site: the registry record and the site's repository.
 pier_SOURCES += hooks/site.c
+
+check_PROGRAMS += tests/hooks/test_cert
+TESTS += tests/hooks/test_cert
+tests_hooks_test_cert_SOURCES = tests/hooks/test_cert.c
+tests_hooks_test_cert_CFLAGS = $(TEST_CFLAGS)
+tests_hooks_test_cert_LDADD = $(TEST_LDADD)

@@ -62,47 +62,84 @@ valid_branch(const char *b)
 }
 
 int
-hooks_repo_script(const struct hooks_repo_spec *spec, struct pier_buf *out,
-                  struct pier_err *err)
+hooks_repo_script(struct pier_buf *out, struct pier_err *err)
 {
-    int rc = PIER_OK;
-
-    /* The values are quoted once, into shell variables, so nothing a site
-     * name, a path or a branch holds can change what the hook runs. */
-    rc |= pier_buf_adds(out, "#!/bin/sh\n"
-                             "# pier pre-receive hook: publishes pushes to "
-                             "the production branch.\n"
-                             "# Written by `pier site create`; rewritten "
-                             "when the site is re-created.\n"
-                             "PIER=");
-    rc |= hooks_shell_quote(out, spec->pier);
-    rc |= pier_buf_adds(out, "\nSITE=");
-    rc |= hooks_shell_quote(out, spec->site);
-    rc |= pier_buf_adds(out, "\nBRANCH=");
-    rc |= hooks_shell_quote(out, spec->branch);
-    rc |= pier_buf_adds(out, "\nDATA=");
-    rc |= hooks_shell_quote(out, spec->data_dir);
-    rc |= pier_buf_adds(
-        out,
-        "\nzero=0000000000000000000000000000000000000000\n"
-        "status=0\n"
-        "while read -r old new ref; do\n"
-        "    [ \"$ref\" = \"refs/heads/$BRANCH\" ] || continue\n"
-        "    if [ \"$new\" = \"$zero\" ]; then\n"
-        "        echo \"pier: refusing to delete the production branch "
-        "'$BRANCH'\" >&2\n"
-        "        status=1\n"
-        "        continue\n"
-        "    fi\n"
-        "    # A failed publish fails the push: git keeps the old ref.\n"
-        "    \"$PIER\" publish --site \"$SITE\" --repo \"$GIT_DIR\" "
-        "--ref \"$new\" --data \"$DATA\" || status=1\n"
-        "done\n"
-        "exit $status\n");
-    if (rc != PIER_OK) {
+    /* Every setting is read from the repository's git config (written by
+     * `pier site create`), so editing it needs no new hook, and nothing a
+     * site name, a path or a branch holds can change what the hook runs:
+     * the values only ever reach the shell inside double quotes. */
+    if (pier_buf_adds(
+            out,
+            "#!/bin/sh\n"
+            "# pier pre-receive hook: publishes pushes to the production "
+            "branch.\n"
+            "# Written by `pier site create`; its settings are this "
+            "repository's\n"
+            "# git config: pier.site, pier.branch, pier.program, pier.data, "
+            "pier.config.\n"
+            "SITE=$(git config --get pier.site) || {\n"
+            "    echo 'pier: pier.site is not set in this repository' >&2\n"
+            "    exit 1\n"
+            "}\n"
+            "BRANCH=$(git config --get pier.branch) || BRANCH=main\n"
+            "PIER=$(git config --get pier.program) || PIER=pier\n"
+            "set -- --site \"$SITE\"\n"
+            "DATA=$(git config --get pier.data) && set -- \"$@\" --data "
+            "\"$DATA\"\n"
+            "CONFIG=$(git config --get pier.config) && set -- \"$@\" "
+            "--config \"$CONFIG\"\n"
+            "zero=0000000000000000000000000000000000000000\n"
+            "status=0\n"
+            "while read -r old new ref; do\n"
+            "    [ \"$ref\" = \"refs/heads/$BRANCH\" ] || continue\n"
+            "    if [ \"$new\" = \"$zero\" ]; then\n"
+            "        echo \"pier: refusing to delete the production branch "
+            "'$BRANCH'\" >&2\n"
+            "        status=1\n"
+            "        continue\n"
+            "    fi\n"
+            "    # A failed publish fails the push: git keeps the old ref.\n"
+            "    \"$PIER\" publish \"$@\" --repo \"$GIT_DIR\" "
+            "--ref \"$new\" || status=1\n"
+            "done\n"
+            "exit $status\n")
+        != PIER_OK) {
         return pier_err_set(err, "hook script too large");
     }
     return PIER_OK;
+}
+
+/* Write the hook's settings into repo's config. */
+static int
+write_settings(git_repository *repo, const struct hooks_repo_spec *spec,
+               struct pier_err *err)
+{
+    git_config *cfg = NULL;
+    const git_error *e;
+    int rc = 0;
+
+    if (git_repository_config(&cfg, repo) != 0) {
+        goto fail;
+    }
+    rc |= git_config_set_string(cfg, "pier.site", spec->site);
+    rc |= git_config_set_string(cfg, "pier.branch", spec->branch);
+    rc |= git_config_set_string(cfg, "pier.program", spec->pier);
+    rc |= git_config_set_string(cfg, "pier.data", spec->data_dir);
+    if (rc == 0 && spec->config != NULL && spec->config[0] != '\0') {
+        rc = git_config_set_string(cfg, "pier.config", spec->config);
+    } else if (rc == 0) {
+        int d = git_config_delete_entry(cfg, "pier.config");
+
+        rc = d == GIT_ENOTFOUND ? 0 : d;
+    }
+    git_config_free(cfg);
+    if (rc == 0) {
+        return PIER_OK;
+    }
+fail:
+    e = git_error_last();
+    return pier_err_set(err, "cannot write the repository's config: %s",
+                        e != NULL ? e->message : "unknown error");
 }
 
 static int
@@ -146,8 +183,8 @@ write_hook(const char *repo, const struct pier_buf *script,
 }
 
 int
-hooks_repo_create(const struct hooks_repo_spec *spec,
-                  struct pier_buf *path_out, struct pier_err *err)
+hooks_repo_create(const struct hooks_repo_spec *spec, struct pier_buf *path_out,
+                  struct pier_err *err)
 {
     git_repository_init_options opts;
     git_repository *repo = NULL;
@@ -178,7 +215,8 @@ hooks_repo_create(const struct hooks_repo_spec *spec,
         pier_err_set(err, "repository path too long");
         goto shutdown;
     }
-    git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+    git_repository_init_options_init(&opts,
+                                     GIT_REPOSITORY_INIT_OPTIONS_VERSION);
     opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
     opts.initial_head = head.data;
     if (git_repository_init_ext(&repo, path.data, &opts) != 0) {
@@ -187,12 +225,13 @@ hooks_repo_create(const struct hooks_repo_spec *spec,
                      e != NULL ? e->message : "unknown error");
         goto shutdown;
     }
-    if (hooks_repo_script(spec, &script, err) != PIER_OK
+    if (write_settings(repo, spec, err) != PIER_OK
+        || hooks_repo_script(&script, err) != PIER_OK
         || write_hook(path.data, &script, err) != PIER_OK) {
         goto shutdown;
     }
-    if (path_out != NULL && pier_buf_addstr(path_out, pier_buf_str(&path))
-                                != PIER_OK) {
+    if (path_out != NULL
+        && pier_buf_addstr(path_out, pier_buf_str(&path)) != PIER_OK) {
         pier_err_set(err, "repository path too long");
         goto shutdown;
     }

@@ -1,21 +1,27 @@
 /*
- * hooks/site.c - `pier site`: create, list and show sites.
+ * hooks/site.c - `pier site`: create, list, show and remove sites, edit
+ * their domains, store their certificates.
  *
  * A site is its record in the bucket (sites/<name>.ini, sites/record.h),
  * written with If-None-Match: * so two creations of one name cannot both
  * win, plus, on the machine that runs `pier site create`, a bare
  * repository DATA/repos/<name>.git whose pre-receive hook publishes pushes
- * to the production branch (hooks/repo.h).
+ * to the production branch (hooks/repo.h). Edits rewrite the record with
+ * If-Match on the ETag they read, so two concurrent edits cannot both
+ * win: the loser re-reads and applies its change again.
  */
 #include "config.h"
 
 #include "pier.h"
 
+#include "hooks/cert.h"
 #include "hooks/repo.h"
 #include "lib/cli.h"
 #include "lib/clientconf.h"
+#include "publish/notify.h"
 #include "sites/record.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,8 +30,9 @@
 
 static const char usage_line[] =
     "create NAME [--domain D]... [--branch B] [--redirect-https] "
-    "[--hsts SECONDS] | list | show NAME  [--data DIR] [--endpoint URL] "
-    "[--bucket B]";
+    "[--hsts SECONDS] [--repo-dir DIR] | list | show NAME | "
+    "domain add|rm NAME D | cert NAME (--cert F --key F | --self-signed) | "
+    "rm NAME [--yes]  [--data DIR] [--endpoint URL] [--bucket B]";
 
 static void
 help(void)
@@ -45,8 +52,27 @@ help(void)
            "    --branch B       the production branch (main)\n"
            "    --redirect-https send HTTP visitors to HTTPS\n"
            "    --hsts SECONDS   send Strict-Transport-Security\n"
+           "    --repo-dir DIR   make the repository in DIR, not "
+           "DATA/repos\n"
            "  list               every site, its domains and live deploy\n"
-           "  show NAME          one site's record and live deploy\n\n"
+           "  show NAME          one site's record and live deploy\n"
+           "  domain add NAME D  serve the site on D too\n"
+           "  domain rm NAME D   stop serving it on D\n"
+           "  cert NAME --cert F --key F\n"
+           "                     store the site's certificate chain and "
+           "key (PEM) as\n"
+           "                     tls/NAME/ in the bucket, where edges read "
+           "them\n"
+           "    --self-signed    instead, make a self-signed pair for its "
+           "domains and\n"
+           "                     NAME.localhost (local testing)\n"
+           "  rm NAME            remove the record and the live pointer "
+           "(the edges stop\n"
+           "                     serving it); deploys, blobs and the "
+           "repository\n"
+           "                     stay\n"
+           "    --yes            do not ask (needed when stdin is not a "
+           "terminal)\n\n"
            "  --data DIR         data directory whose pier.conf to use\n"
            "  --config FILE     pier.conf to use\n"
            "  --endpoint URL     the object store (else pier.conf, else "
@@ -59,11 +85,16 @@ help(void)
 struct site_ctx {
     struct pier_client_conf conf;
     struct pier_s3_sync *s3;
+    const char *repo_dir; /* --repo-dir; NULL: DATA/repos */
 };
 
+/* How many times an edit re-reads a record another edit changed under it. */
+#define SITE_EDIT_TRIES 8
+
+/* GET key into out; its ETag (quoted) into etag when not NULL. */
 static int
-get_text(struct site_ctx *x, const char *key, struct pier_buf *out,
-         struct pier_err *err)
+get_text_etag(struct site_ctx *x, const char *key, struct pier_buf *out,
+              char *etag, size_t etag_size, struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
@@ -73,10 +104,43 @@ get_text(struct site_ctx *x, const char *key, struct pier_buf *out,
     r.max_body = 1 << 20;
     pier_s3_response_init(&resp);
     rc = pier_s3_sync_run(x->s3, PIER_S3_OP_GET, &r, &resp, err);
-    if (rc == PIER_OK && pier_buf_addstr(out, pier_buf_str(&resp.body))
-                             != PIER_OK) {
+    if (rc == PIER_OK
+        && pier_buf_addstr(out, pier_buf_str(&resp.body)) != PIER_OK) {
         rc = pier_err_set(err, "'%s' is too large", key);
     }
+    if (rc == PIER_OK && etag != NULL) {
+        snprintf(etag, etag_size, "%.*s", (int) resp.etag.len, resp.etag.ptr);
+    }
+    pier_s3_response_release(&resp);
+    return rc;
+}
+
+static int
+get_text(struct site_ctx *x, const char *key, struct pier_buf *out,
+         struct pier_err *err)
+{
+    return get_text_etag(x, key, out, NULL, 0, err);
+}
+
+/* PUT n bytes of text as key, with If-Match: if_match when not NULL. */
+static int
+put_text(struct site_ctx *x, const char *key, const char *text, size_t n,
+         const char *content_type, const char *if_match, struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct pier_s3_header ct = {PIER_STR("Content-Type"),
+                                pier_str_cstr(content_type)};
+    int rc;
+
+    r.key = key;
+    r.body = text;
+    r.body_len = n;
+    r.if_match = if_match;
+    r.headers = &ct;
+    r.nheaders = 1;
+    pier_s3_response_init(&resp);
+    rc = pier_s3_sync_run(x->s3, PIER_S3_OP_PUT, &r, &resp, err);
     pier_s3_response_release(&resp);
     return rc;
 }
@@ -97,23 +161,29 @@ live_of(struct site_ctx *x, const char *site, struct pier_buf *out)
             return;
         }
     }
-    while (out->len > 0 && (out->data[out->len - 1] == '\n'
-                            || out->data[out->len - 1] == '\r')) {
+    while (out->len > 0
+           && (out->data[out->len - 1] == '\n'
+               || out->data[out->len - 1] == '\r')) {
         pier_buf_truncate(out, out->len - 1);
     }
 }
 
+/* Read and parse sites/<name>.ini; its ETag into etag when not NULL
+ * (etag_size bytes). */
 static int
-load_record(struct site_ctx *x, const char *name, struct sites_record *rec,
-            struct pier_err *err)
+load_record_etag(struct site_ctx *x, const char *name, struct sites_record *rec,
+                 char *etag, size_t etag_size, struct pier_err *err)
 {
     char key[128];
     struct pier_buf text;
     int rc;
 
+    if (!sites_name_ok(pier_str_cstr(name))) {
+        return pier_err_set(err, "'%s' is not a site name", name);
+    }
     snprintf(key, sizeof(key), "sites/%s.ini", name);
     pier_buf_init(&text, 1 << 20);
-    rc = get_text(x, key, &text, err);
+    rc = get_text_etag(x, key, &text, etag, etag_size, err);
     if (rc != PIER_OK && err->s3 == PIER_S3_NO_SUCH_KEY) {
         rc = pier_err_set(err, "no site '%s'", name);
     }
@@ -122,6 +192,13 @@ load_record(struct site_ctx *x, const char *name, struct sites_record *rec,
     }
     pier_buf_release(&text);
     return rc;
+}
+
+static int
+load_record(struct site_ctx *x, const char *name, struct sites_record *rec,
+            struct pier_err *err)
+{
+    return load_record_etag(x, name, rec, NULL, 0, err);
 }
 
 static void
@@ -201,8 +278,13 @@ site_create(struct site_ctx *x, struct sites_record *rec)
         goto out;
     }
     exe[n] = '\0';
-    snprintf(repos, sizeof(repos), "%s/repos", x->conf.data_dir);
+    if (x->repo_dir != NULL) {
+        snprintf(repos, sizeof(repos), "%s", x->repo_dir);
+    } else {
+        snprintf(repos, sizeof(repos), "%s/repos", x->conf.data_dir);
+    }
     spec.repos_dir = repos;
+    spec.config = x->conf.conf_path[0] != '\0' ? x->conf.conf_path : NULL;
     spec.site = rec->name;
     spec.branch = rec->branch;
     spec.pier = exe;
@@ -212,8 +294,7 @@ site_create(struct site_ctx *x, struct sites_record *rec)
                            err.msg);
         goto out;
     }
-    printf("site '%s' created; serve it on %s.localhost", rec->name,
-           rec->name);
+    printf("site '%s' created; serve it on %s.localhost", rec->name, rec->name);
     for (size_t i = 0; i < rec->ndomains; i++) {
         printf(", %s", rec->domains[i]);
     }
@@ -274,14 +355,297 @@ site_list(struct site_ctx *x)
             sites_record_release(&rec);
         }
         pier_free(token);
-        token = resp.list.next_token != NULL
-                    ? pier_strdup(resp.list.next_token)
-                    : NULL;
+        token = resp.list.next_token != NULL ? pier_strdup(resp.list.next_token)
+                                             : NULL;
         pier_s3_response_release(&resp);
     } while (token != NULL);
     if (count == 0) {
         printf("(no sites: pier site create NAME)\n");
     }
+    return rc;
+}
+
+static void tell_edges(struct site_ctx *x, const char *name);
+
+/* Add (add true) or remove domain d of site name: read the record and its
+ * ETag, change it, write it back with If-Match; when another edit won in
+ * between (412), read it again and retry. */
+static int
+site_domain(struct site_ctx *x, bool add, const char *name, const char *d)
+{
+    struct sites_record rec;
+    struct pier_buf text;
+    struct pier_err err;
+    char key[128], etag[128];
+    unsigned tries;
+    int rc = 1;
+
+    pier_buf_init(&text, 1 << 20);
+    snprintf(key, sizeof(key), "sites/%s.ini", name);
+    for (tries = 0; tries < SITE_EDIT_TRIES; tries++) {
+        sites_record_init(&rec);
+        pier_buf_reset(&text);
+        etag[0] = '\0';
+        if (load_record_etag(x, name, &rec, etag, sizeof(etag), &err)
+            != PIER_OK) {
+            rc = pier_cli_fail("site", "%s", err.msg);
+            break;
+        }
+        if ((add ? sites_record_add_domain(&rec, d, &err)
+                 : sites_record_remove_domain(&rec, d, &err))
+                != PIER_OK
+            || sites_record_format(&rec, &text, &err) != PIER_OK) {
+            rc = pier_cli_fail("site", "%s", err.msg);
+            break;
+        }
+        if (etag[0] == '\0') {
+            rc = pier_cli_fail("site", "the store sent no ETag for '%s'", key);
+            break;
+        }
+        if (put_text(x, key, text.data, text.len, "text/plain; charset=utf-8",
+                     etag, &err)
+            == PIER_OK) {
+            tell_edges(x, name);
+            printf("site '%s': %s %s; the edges apply it within seconds.\n",
+                   name, add ? "added" : "removed", d);
+            rc = 0;
+            break;
+        }
+        if (err.s3 != PIER_S3_PRECONDITION_FAILED) {
+            rc = pier_cli_fail("site", "cannot write '%s': %s", key, err.msg);
+            break;
+        }
+        sites_record_release(&rec); /* changed meanwhile: again */
+    }
+    if (tries == SITE_EDIT_TRIES) {
+        rc = pier_cli_fail("site", "'%s' kept changing; try again", key);
+    } else {
+        sites_record_release(&rec);
+    }
+    pier_buf_release(&text);
+    return rc;
+}
+
+/* Ask each edge of pier.conf to reload site name (POST /v1/purge with no
+ * path: it re-reads the record and the certificate). An edge that does
+ * not answer is reported; it reloads the record when it next changes. */
+static void
+tell_edges(struct site_ctx *x, const char *name)
+{
+    struct publish_edge_result *res;
+    struct pier_buf body;
+    char **urls;
+    size_t i, n = x->conf.edges.n;
+
+    if (n == 0) {
+        return;
+    }
+    urls = pier_calloc(n, sizeof(*urls));
+    res = pier_calloc(n, sizeof(*res));
+    pier_buf_init(&body, 4096);
+    for (i = 0; i < n; i++) {
+        const char *u = x->conf.edges.items[i];
+        size_t len = strlen(u);
+
+        while (len > 0 && u[len - 1] == '/') {
+            len--;
+        }
+        urls[i] = pier_malloc(len + sizeof("/v1/purge"));
+        memcpy(urls[i], u, len);
+        memcpy(urls[i] + len, "/v1/purge", sizeof("/v1/purge"));
+    }
+    if (pier_buf_addf(&body, "{\"site\": \"%s\", \"paths\": []}", name)
+        == PIER_OK) {
+        publish_notify((const char *const *) urls, n, x->conf.edge_token,
+                       body.data, body.len, 5000, res);
+        for (i = 0; i < n; i++) {
+            /* 404: the edge has no live deploy of the site yet; it reads
+             * the certificate when one goes live. */
+            if (!res[i].ok && res[i].status != 404) {
+                fprintf(stderr, "pier site: edge %s did not reload '%s': %s\n",
+                        x->conf.edges.items[i], name, res[i].msg);
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        pier_free(urls[i]);
+    }
+    pier_free(urls);
+    pier_free(res);
+    pier_buf_release(&body);
+}
+
+/* Read a whole file (at most 1 MiB) into out. */
+static int
+read_file(const char *path, struct pier_buf *out, struct pier_err *err)
+{
+    char chunk[8192];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+
+    if (f == NULL) {
+        return pier_err_sys(err, errno, "cannot open '%s'", path);
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (pier_buf_add(out, chunk, n) != PIER_OK) {
+            fclose(f);
+            return pier_err_set(err, "'%s' is larger than 1 MiB", path);
+        }
+    }
+    if (ferror(f)) {
+        int e = errno;
+
+        fclose(f);
+        return pier_err_sys(err, e, "cannot read '%s'", path);
+    }
+    fclose(f);
+    return PIER_OK;
+}
+
+/* Store the site's certificate and key under tls/<name>/: the given pair
+ * once it is checked to match, or a fresh self-signed one. */
+static int
+site_cert(struct site_ctx *x, const char *name, const char *cert_file,
+          const char *key_file, bool self_signed)
+{
+    struct sites_record rec;
+    struct pier_buf cert, key;
+    struct pier_err err;
+    char k[128], local[SITES_NAME_MAX + 16];
+    const char **names = NULL;
+    size_t i;
+    int rc = 1;
+
+    sites_record_init(&rec);
+    pier_buf_init(&cert, 1 << 20);
+    pier_buf_init(&key, 1 << 20);
+    if (load_record(x, name, &rec, &err) != PIER_OK) {
+        rc = pier_cli_fail("site", "%s", err.msg);
+        goto out;
+    }
+    if (self_signed) {
+        names = pier_calloc(rec.ndomains + 1, sizeof(*names));
+        for (i = 0; i < rec.ndomains; i++) {
+            names[i] = rec.domains[i];
+        }
+        snprintf(local, sizeof(local), "%s.localhost", name);
+        names[rec.ndomains] = local;
+        if (hooks_cert_self_signed(names, rec.ndomains + 1, 365, &cert, &key,
+                                   &err)
+            != PIER_OK) {
+            rc = pier_cli_fail("site", "%s", err.msg);
+            goto out;
+        }
+    } else if (read_file(cert_file, &cert, &err) != PIER_OK
+               || read_file(key_file, &key, &err) != PIER_OK
+               || hooks_cert_check(cert.data, cert.len, key.data, key.len, &err)
+                      != PIER_OK) {
+        rc = pier_cli_fail("site", "%s", err.msg);
+        goto out;
+    }
+    /* The key first: an edge that sees the new certificate finds its key. */
+    snprintf(k, sizeof(k), "tls/%s/key.pem", name);
+    if (put_text(x, k, key.data, key.len, "application/x-pem-file", NULL, &err)
+        != PIER_OK) {
+        rc = pier_cli_fail("site", "cannot store '%s': %s", k, err.msg);
+        goto out;
+    }
+    snprintf(k, sizeof(k), "tls/%s/cert.pem", name);
+    if (put_text(x, k, cert.data, cert.len, "application/x-pem-file", NULL,
+                 &err)
+        != PIER_OK) {
+        rc = pier_cli_fail("site", "cannot store '%s': %s", k, err.msg);
+        goto out;
+    }
+    tell_edges(x, name);
+    printf("site '%s': %scertificate stored as tls/%s/cert.pem and "
+           "key.pem.\n",
+           name, self_signed ? "self-signed " : "", name);
+    rc = 0;
+out:
+    pier_free(names);
+    sites_record_release(&rec);
+    pier_buf_release(&cert);
+    pier_buf_release(&key);
+    return rc;
+}
+
+/* Ask on the terminal; true on y or yes. */
+static bool
+confirm(const char *name)
+{
+    char line[64];
+
+    fprintf(stderr,
+            "Remove site '%s'? The edges stop serving it; its deploys and "
+            "blobs stay. [y/N] ",
+            name);
+    fflush(stderr);
+    if (fgets(line, sizeof(line), stdin) == NULL) {
+        return false;
+    }
+    return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0
+           || strcmp(line, "Y\n") == 0;
+}
+
+static int
+delete_key(struct site_ctx *x, const char *key, struct pier_err *err)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    int rc;
+
+    r.key = key;
+    pier_s3_response_init(&resp);
+    rc = pier_s3_sync_run(x->s3, PIER_S3_OP_DELETE, &r, &resp, err);
+    pier_s3_response_release(&resp);
+    if (rc != PIER_OK && err->s3 == PIER_S3_NO_SUCH_KEY) {
+        rc = PIER_OK;
+    }
+    return rc;
+}
+
+/* Remove the live pointer (the edges drop the site at their next poll),
+ * then the record. Deploy manifests, blobs and certificates stay. */
+static int
+site_rm(struct site_ctx *x, const char *name, bool yes)
+{
+    struct sites_record rec;
+    struct pier_err err;
+    char key[128];
+    int rc = 1;
+
+    if (!yes && !isatty(STDIN_FILENO)) {
+        return pier_cli_fail("site",
+                             "not removing '%s' without --yes (stdin is not "
+                             "a terminal)",
+                             name);
+    }
+    sites_record_init(&rec);
+    if (load_record(x, name, &rec, &err) != PIER_OK) {
+        rc = pier_cli_fail("site", "%s", err.msg);
+        goto out;
+    }
+    if (!yes && !confirm(name)) {
+        rc = pier_cli_fail("site", "'%s' kept", name);
+        goto out;
+    }
+    snprintf(key, sizeof(key), "live/%s", name);
+    if (delete_key(x, key, &err) != PIER_OK) {
+        rc = pier_cli_fail("site", "cannot delete '%s': %s", key, err.msg);
+        goto out;
+    }
+    snprintf(key, sizeof(key), "sites/%s.ini", name);
+    if (delete_key(x, key, &err) != PIER_OK) {
+        rc = pier_cli_fail("site", "cannot delete '%s': %s", key, err.msg);
+        goto out;
+    }
+    /* XXX: nothing collects the blobs yet (the issue's `pier gc`). */
+    printf("site '%s' removed; its deploys and blobs stay in the bucket.\n",
+           name);
+    rc = 0;
+out:
+    sites_record_release(&rec);
     return rc;
 }
 
@@ -297,6 +661,11 @@ pier_cmd_site(int argc, char **argv)
         {"config", required_argument, NULL, 'C'},
         {"endpoint", required_argument, NULL, 'e'},
         {"bucket", required_argument, NULL, 'B'},
+        {"repo-dir", required_argument, NULL, 'R'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"self-signed", no_argument, NULL, 's'},
+        {"yes", no_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -308,9 +677,10 @@ pier_cmd_site(int argc, char **argv)
     const char *verb, *missing;
     char **domains = NULL;
     size_t ndomains = 0, i;
-    const char *branch = NULL, *hsts = NULL;
-    bool redirect = false;
-    int c, rc = 1;
+    const char *branch = NULL, *hsts = NULL, *repo_dir = NULL;
+    const char *cert = NULL, *key = NULL;
+    bool redirect = false, self_signed = false, yes = false;
+    int c, rc = 1, want;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -344,6 +714,21 @@ pier_cmd_site(int argc, char **argv)
         case 'B':
             bucket = optarg;
             break;
+        case 'R':
+            repo_dir = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 's':
+            self_signed = true;
+            break;
+        case 'y':
+            yes = true;
+            break;
         default:
             pier_free(domains);
             return pier_cli_usage("site", usage_line, "unknown option '%s'",
@@ -355,17 +740,38 @@ pier_cmd_site(int argc, char **argv)
         return pier_cli_usage("site", usage_line, "no subcommand");
     }
     verb = argv[optind];
-    if (!((strcmp(verb, "create") == 0 || strcmp(verb, "show") == 0)
-              ? optind + 2 == argc
-              : (strcmp(verb, "list") == 0 && optind + 1 == argc))) {
+    /* Arguments each verb takes after itself. */
+    if (strcmp(verb, "list") == 0) {
+        want = 0;
+    } else if (strcmp(verb, "create") == 0 || strcmp(verb, "show") == 0
+               || strcmp(verb, "cert") == 0 || strcmp(verb, "rm") == 0) {
+        want = 1;
+    } else if (strcmp(verb, "domain") == 0) {
+        want = 3;
+    } else {
         pier_free(domains);
-        if (strcmp(verb, "create") != 0 && strcmp(verb, "show") != 0
-            && strcmp(verb, "list") != 0) {
-            return pier_cli_usage("site", usage_line,
-                                  "unknown subcommand '%s'", verb);
-        }
+        return pier_cli_usage("site", usage_line, "unknown subcommand '%s'",
+                              verb);
+    }
+    if (optind + 1 + want != argc) {
+        pier_free(domains);
         return pier_cli_usage("site", usage_line,
                               "wrong number of arguments for '%s'", verb);
+    }
+    if (strcmp(verb, "domain") == 0 && strcmp(argv[optind + 1], "add") != 0
+        && strcmp(argv[optind + 1], "rm") != 0) {
+        pier_free(domains);
+        return pier_cli_usage("site", usage_line,
+                              "pier site domain add|rm NAME D, not '%s'",
+                              argv[optind + 1]);
+    }
+    if (strcmp(verb, "cert") == 0
+        && (self_signed ? cert != NULL || key != NULL
+                        : cert == NULL || key == NULL)) {
+        pier_free(domains);
+        return pier_cli_usage("site", usage_line,
+                              "pier site cert wants --cert F --key F, or "
+                              "--self-signed");
     }
     if (pier_client_conf_load(&x.conf, data, config, &err) != PIER_OK) {
         pier_client_conf_release(&x.conf);
@@ -373,6 +779,7 @@ pier_cmd_site(int argc, char **argv)
         return pier_cli_fail("site", "%s", err.msg);
     }
     x.s3 = NULL;
+    x.repo_dir = repo_dir;
     sites_record_init(&rec);
     if ((endpoint != NULL
          && pier_conf_set(&pier_client_conf_section, &x.conf, "endpoint",
@@ -427,6 +834,13 @@ pier_cmd_site(int argc, char **argv)
         rc = site_create(&x, &rec);
     } else if (strcmp(verb, "list") == 0) {
         rc = site_list(&x);
+    } else if (strcmp(verb, "domain") == 0) {
+        rc = site_domain(&x, strcmp(argv[optind + 1], "add") == 0,
+                         argv[optind + 2], argv[optind + 3]);
+    } else if (strcmp(verb, "cert") == 0) {
+        rc = site_cert(&x, argv[optind + 1], cert, key, self_signed);
+    } else if (strcmp(verb, "rm") == 0) {
+        rc = site_rm(&x, argv[optind + 1], yes);
     } else if (load_record(&x, argv[optind + 1], &rec, &err) != PIER_OK) {
         rc = pier_cli_fail("site", "%s", err.msg);
     } else {

@@ -19,6 +19,8 @@ nobase_dist_pkgdata_DATA = examples/demo/404.html \
 
 TESTS += tests/integ/test_push.sh tests/integ/test_demo.sh
 EXTRA_DIST += tests/integ/test_push.sh tests/integ/test_demo.sh
+TESTS += tests/integ/test_browser.sh
+EXTRA_DIST += tests/integ/test_browser.sh tests/integ/browser_cdp.py
 check_PROGRAMS += tests/up/test_up
 TESTS += tests/up/test_up
 tests_up_test_up_SOURCES = tests/up/test_up.c

@@ -1,7 +1,8 @@
 /*
  * tests/hooks/test_repo.c - hooks/repo.c: the bare repository, its HEAD,
- * the hook script's quoting, and that a real `git push` runs the hook with
- * the pushed commit and is refused when the hook fails.
+ * the hook's settings in its git config, and that a real `git push` runs
+ * the hook with them and the pushed commit and is refused when the hook
+ * fails.
  */
 #include "config.h"
 
@@ -54,8 +55,8 @@ test_repo_shell_quote(void **state)
 static void
 test_repo_refuses_bad_names(void **state)
 {
-    struct hooks_repo_spec spec = {tmpdir, "Bad_Name", "main", "/bin/true",
-                                   tmpdir};
+    struct hooks_repo_spec spec = {tmpdir,      "Bad_Name", "main",
+                                   "/bin/true", tmpdir,     NULL};
     struct pier_err err;
 
     (void) state;
@@ -85,8 +86,7 @@ write_recorder(const char *path, const char *log)
     assert_int_equal(chmod(path, 0755), 0);
 }
 
-static int
-run(const char *fmt, ...) PIER_PRINTF(1, 2);
+static int run(const char *fmt, ...) PIER_PRINTF(1, 2);
 
 static int
 run(const char *fmt, ...)
@@ -104,7 +104,8 @@ static void
 test_repo_push_runs_hook(void **state)
 {
     char repos[128], fake[128], log[128], data[128];
-    struct hooks_repo_spec spec = {repos, "blog", "main", fake, data};
+    char conf[160];
+    struct hooks_repo_spec spec = {repos, "blog", "main", fake, data, NULL};
     struct pier_buf path;
     struct pier_err err;
     FILE *f;
@@ -119,8 +120,20 @@ test_repo_push_runs_hook(void **state)
     pier_buf_init(&path, 4096);
     assert_int_equal(hooks_repo_create(&spec, &path, &err), PIER_OK);
     assert_non_null(strstr(path.data, "/repos/blog.git"));
-    /* Re-creating keeps the repository and rewrites the hook. */
+    /* The settings live in the repository's git config, not the hook. */
+    assert_int_equal(run("test \"$(git --git-dir='%s' config --get pier.site)\""
+                         " = blog && ! grep -q blog '%s/hooks/pre-receive' && "
+                         "! git --git-dir='%s' config --get pier.config",
+                         path.data, path.data, path.data),
+                     0);
+    /* Re-creating keeps the repository, rewrites the hook and settings. */
+    snprintf(conf, sizeof(conf), "%s/pier.conf", data);
+    spec.config = conf;
     assert_int_equal(hooks_repo_create(&spec, NULL, &err), PIER_OK);
+    assert_int_equal(run("git --git-dir='%s' config --get pier.config | "
+                         "grep -q \"/da'ta/pier.conf$\"",
+                         path.data),
+                     0);
 
     assert_int_equal(
         run("cd '%s' && git init -q -b main work && cd work && "
@@ -138,10 +151,12 @@ test_repo_push_runs_hook(void **state)
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof(line), f));
     fclose(f);
-    assert_non_null(strstr(line, "publish --site blog --repo "));
+    assert_non_null(strstr(line, "publish --site blog --data "));
+    assert_non_null(strstr(line, " --repo "));
     assert_non_null(strstr(line, head));
     assert_non_null(strstr(line, "--data /tmp/"));
     assert_non_null(strstr(line, "/da'ta"));
+    assert_non_null(strstr(line, "--config /tmp/"));
 
     /* A failing publish refuses the push: the branch keeps its commit. */
     assert_int_equal(run("touch '%s.fail'", log), 0);
