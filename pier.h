@@ -23,7 +23,7 @@
     XX(keys, "add, list and remove object store keys")                         \
     XX(edge, "run the caching edge server")                                    \
     XX(publish, "publish a commit of a site's repository")                     \
-    XX(site, "create, list, show and remove sites")                           \
+    XX(site, "create, list, show and remove sites")                            \
     XX(deploys, "list a site's deploys")                                       \
     XX(rollback, "make an earlier deploy live again")                          \
     XX(purge, "drop cached paths from the edges")                              \
