@@ -44,10 +44,10 @@ trap cleanup EXIT
 echo "objstore-bench: $rounds rounds of ${secs}s, wrk -t2 -c{${conns_list// /,}}, data in $work ($(df -PT "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
 
 # The signer: lib/sigv4.h through libpier.a.
-deps="libcrypto zlib"
-# shellcheck disable=SC2046
-cc -std=c17 -O2 -I"$top" -I"$top_builddir" $(pkg-config --cflags $deps) \
-    -o "$work/presign" "$top/bench/presign.c" "$top_builddir/libpier.a" $(pkg-config --libs $deps)
+read -ra cflags <<<"$(pkg-config --cflags libcrypto zlib)"
+read -ra libs <<<"$(pkg-config --libs libcrypto zlib)"
+cc -std=c17 -O2 -I"$top" -I"$top_builddir" "${cflags[@]}" \
+    -o "$work/presign" "$top/bench/presign.c" "$top_builddir/libpier.a" "${libs[@]}"
 
 # pier: port 0 and the ready file; the first start prints the admin key.
 "$pier" objstore --data "$work/store" --listen 127.0.0.1:0 \
