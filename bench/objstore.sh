@@ -143,7 +143,7 @@ run() {
     local server=$1 op=$2 size=$3 conns=$4 targets=$5 addr out ops p99 body=- wraps
     [ "$server" = pier ] && addr=$pier_addr || addr=$nginx_addr
     [ "$op" = PUT ] && body="$work/body-$size"
-    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$top/bench/objstore.lua" \
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$top/bench/objstore.lua" \
         "http://$addr" -- "$targets" "$op" "$body" 2)
     ops=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
@@ -207,7 +207,7 @@ for r in $(seq "$rounds"); do
                 "$work/presign" PUT "$pier_addr" bench "put-1m-r$r-c$c-" 256 3600 >"$work/put-1m"
             fi
             for s in $(order); do run "$s" PUT "$size" "$c" "$work/put-$size"; done
-            rm -rf "$work/www/bench/put-"* # nginx's copies: keep the disk in bounds
+            find "$work/www/bench" -name "put-*" -delete # nginx's copies: keep the disk in bounds
         done
     done
 done
