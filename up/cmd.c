@@ -757,7 +757,7 @@ demo_publish(struct up_stack *st, const char *src)
         "git init -q -b main; git add -A; "
         "git -c user.name=pier -c user.email=demo@pier.invalid "
         "commit -q -m 'The pier demo site'; "
-        "git push -q -f \"$3\" main";
+        "git remote add pier \"$3\"; git push -q -f pier main";
     char *shell[] = {"/bin/sh", "-c", script, "sh", work, NULL, repo, NULL};
     int devnull, saved;
 
@@ -814,8 +814,8 @@ pier_cmd_demo(int argc, char **argv)
         printf("\nThe demo site is live:\n"
                "  http://demo.localhost%s/\n"
                "  curl -H 'Host: demo.localhost' http://%s/\n"
-               "Edit %s/demo-src, commit and git push: the edge drops only\n"
-               "the pages that changed. Ctrl-C stops everything.\n",
+               "Edit %s/demo-src, commit and `git push pier main`: the edge\n"
+               "drops only the pages that changed. Ctrl-C stops everything.\n",
                port != NULL ? port : "", st.http_addr, st.l.data);
         fflush(stdout);
         rc = up_supervise(&st);
