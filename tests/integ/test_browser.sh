@@ -10,8 +10,9 @@
 source "$(dirname "$0")/lib.sh"
 
 if [ ! -x /usr/bin/chromium ] || ! /usr/bin/python3 -c "import websocket" 2>/dev/null; then
-    echo "SKIP: needs /usr/bin/chromium and python3-websocket (scripts/install-deps)"
-    exit 77
+    # A missing client is an install bug, never a skip.
+    echo "FAIL: needs /usr/bin/chromium and python3-websocket (scripts/install-deps)" >&2
+    exit 1
 fi
 
 data="$work/data"

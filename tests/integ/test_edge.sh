@@ -7,7 +7,7 @@
 # token, and the store killed under a running edge.
 source "$(dirname "$0")/lib.sh"
 
-command -v git >/dev/null || { echo "git missing: skipped"; exit 77; }
+command -v git >/dev/null || { echo "FAIL: git missing (scripts/install-deps)" >&2; exit 1; }
 
 start_server store "$PIER" objstore --data "$work/store" --listen 127.0.0.1:0
 ep="http://$(ready_addr store http)"
