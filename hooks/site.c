@@ -86,6 +86,7 @@ struct site_ctx {
     struct pier_client_conf conf;
     struct pier_s3_sync *s3;
     const char *repo_dir; /* --repo-dir; NULL: DATA/repos */
+    const struct pier_client_args *args; /* the shared client flags */
 };
 
 /* How many times an edit re-reads a record another edit changed under it. */
@@ -434,9 +435,12 @@ tell_edges(struct site_ctx *x, const char *name)
 {
     struct publish_edge_result *res;
     struct pier_buf body;
+    const char *const *edges;
+    const char *token;
     char **urls;
-    size_t i, n = x->conf.edges.n;
+    size_t i, n;
 
+    pier_client_edges(x->args, &x->conf, &edges, &n, &token);
     if (n == 0) {
         return;
     }
@@ -444,7 +448,7 @@ tell_edges(struct site_ctx *x, const char *name)
     res = pier_calloc(n, sizeof(*res));
     pier_buf_init(&body, 4096);
     for (i = 0; i < n; i++) {
-        const char *u = x->conf.edges.items[i];
+        const char *u = edges[i];
         size_t len = strlen(u);
 
         while (len > 0 && u[len - 1] == '/') {
@@ -456,7 +460,7 @@ tell_edges(struct site_ctx *x, const char *name)
     }
     if (pier_buf_addf(&body, "{\"site\": \"%s\", \"paths\": []}", name)
         == PIER_OK) {
-        publish_notify((const char *const *) urls, n, x->conf.edge_token,
+        publish_notify((const char *const *) urls, n, token,
                        body.data, body.len, 5000, res);
         for (i = 0; i < n; i++) {
             /* 404: the edge has no live deploy of the site yet; it reads
@@ -649,18 +653,15 @@ out:
     return rc;
 }
 
-int
-pier_cmd_site(int argc, char **argv)
+static int
+site_main(int argc, char **argv, struct pier_client_args *ca)
 {
     static const struct option longopts[] = {
         {"domain", required_argument, NULL, 'D'},
         {"branch", required_argument, NULL, 'b'},
         {"redirect-https", no_argument, NULL, 'r'},
         {"hsts", required_argument, NULL, 'H'},
-        {"data", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'C'},
-        {"endpoint", required_argument, NULL, 'e'},
-        {"bucket", required_argument, NULL, 'B'},
+        PIER_CLIENT_OPTIONS,
         {"repo-dir", required_argument, NULL, 'R'},
         {"cert", required_argument, NULL, 'c'},
         {"key", required_argument, NULL, 'k'},
@@ -673,7 +674,6 @@ pier_cmd_site(int argc, char **argv)
     struct sites_record rec;
     struct pier_s3_config s3;
     struct pier_err err;
-    const char *data = NULL, *config = NULL, *endpoint = NULL, *bucket = NULL;
     const char *verb, *missing;
     char **domains = NULL;
     size_t ndomains = 0, i;
@@ -684,6 +684,9 @@ pier_cmd_site(int argc, char **argv)
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (pier_client_flag(ca, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 'h':
             help();
@@ -701,18 +704,6 @@ pier_cmd_site(int argc, char **argv)
             break;
         case 'H':
             hsts = optarg;
-            break;
-        case 'd':
-            data = optarg;
-            break;
-        case 'C':
-            config = optarg;
-            break;
-        case 'e':
-            endpoint = optarg;
-            break;
-        case 'B':
-            bucket = optarg;
             break;
         case 'R':
             repo_dir = optarg;
@@ -773,25 +764,14 @@ pier_cmd_site(int argc, char **argv)
                               "pier site cert wants --cert F --key F, or "
                               "--self-signed");
     }
-    if (pier_client_conf_load(&x.conf, data, config, &err) != PIER_OK) {
-        pier_client_conf_release(&x.conf);
+    if (!pier_client_load("site", ca, false, &x.conf, &s3)) {
         pier_free(domains);
-        return pier_cli_fail("site", "%s", err.msg);
+        return 1;
     }
+    x.args = ca;
     x.s3 = NULL;
     x.repo_dir = repo_dir;
     sites_record_init(&rec);
-    if ((endpoint != NULL
-         && pier_conf_set(&pier_client_conf_section, &x.conf, "endpoint",
-                          endpoint, &err)
-                != PIER_OK)
-        || (bucket != NULL
-            && pier_conf_set(&pier_client_conf_section, &x.conf, "bucket",
-                             bucket, &err)
-                   != PIER_OK)) {
-        rc = pier_cli_fail("site", "%s", err.msg);
-        goto out;
-    }
     if (strcmp(verb, "create") == 0) {
         uint64_t secs;
 
@@ -823,8 +803,6 @@ pier_cmd_site(int argc, char **argv)
         rc = pier_cli_fail("site", "%s", missing);
         goto out;
     }
-    pier_s3_config_init(&s3);
-    pier_client_conf_s3(&x.conf, &s3);
     x.s3 = pier_s3_sync_new(&s3, &err);
     if (x.s3 == NULL) {
         rc = pier_cli_fail("site", "%s", err.msg);
@@ -852,5 +830,15 @@ out:
     sites_record_release(&rec);
     pier_client_conf_release(&x.conf);
     pier_free(domains);
+    return rc;
+}
+
+int
+pier_cmd_site(int argc, char **argv)
+{
+    struct pier_client_args ca = {0};
+    int rc = site_main(argc, argv, &ca);
+
+    pier_client_args_release(&ca);
     return rc;
 }

@@ -5,6 +5,8 @@
 
 #include "lib/clientconf.h"
 
+#include "lib/cli.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -127,4 +129,120 @@ pier_client_conf_missing(const struct pier_client_conf *c)
                "AWS_SECRET_ACCESS_KEY";
     }
     return NULL;
+}
+
+void
+pier_client_args_release(struct pier_client_args *a)
+{
+    pier_free(a->edges);
+    a->edges = NULL;
+    a->nedges = 0;
+}
+
+/* Flags shared by the three commands: true when c was one of them. */
+bool
+pier_client_flag(struct pier_client_args *a, int c, const char *arg)
+{
+    switch (c) {
+    case PIER_CLIENT_OPT_DATA:
+        a->data = arg;
+        return true;
+    case PIER_CLIENT_OPT_CONFIG:
+        a->config = arg;
+        return true;
+    case PIER_CLIENT_OPT_ENDPOINT:
+        a->endpoint = arg;
+        return true;
+    case PIER_CLIENT_OPT_BUCKET:
+        a->bucket = arg;
+        return true;
+    case PIER_CLIENT_OPT_REGION:
+        a->region = arg;
+        return true;
+    case PIER_CLIENT_OPT_EDGE:
+        a->edges = pier_realloc(a->edges, (a->nedges + 1) * sizeof(*a->edges));
+        a->edges[a->nedges++] = arg;
+        return true;
+    case PIER_CLIENT_OPT_EDGE_TOKEN:
+        a->edge_token = arg;
+        return true;
+    default:
+        return false;
+    }
+}
+
+const char pier_client_help[] =
+    "  --endpoint URL   the S3 endpoint\n"
+    "  --bucket NAME    the bucket (default: pier)\n"
+    "  --region R       the signing region (default: us-east-1)\n"
+    "  --edge URL       an edge's admin API (http://127.0.0.1:8081): the "
+    "deploy\n                   delta is POSTed to it (repeatable)\n"
+    "  --edge-token T   the edges' bearer token\n"
+    "  --data DIR       the data directory whose pier.conf to read\n"
+    "  --config FILE    the pier.conf to read\n\n"
+    "Flags first; then the [publish] section of pier.conf (--config, "
+    "$PIER_CONFIG,\nor the data directory's: --data, $PIER_HOME, "
+    "~/.local/share/pier), so that\nafter 'pier up' no flag is needed; then "
+    "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\nAWS_SECRET_ACCESS_KEY, "
+    "AWS_SESSION_TOKEN, AWS_REGION.\n";
+
+/* Load the client configuration and put the flags over it. With
+ * need_store, a store that cannot be reached as configured is an error.
+ * Prints why on failure. */
+bool
+pier_client_load(const char *cmd, const struct pier_client_args *a, bool need_store,
+            struct pier_client_conf *c, struct pier_s3_config *cfg)
+{
+    const struct {
+        const char *key, *value;
+    } flags[] = {
+        {"endpoint", a->endpoint},
+        {"bucket", a->bucket},
+        {"region", a->region},
+        {"edge_token", a->edge_token},
+    };
+    struct pier_err err;
+    const char *missing;
+    size_t i;
+
+    if (pier_client_conf_load(c, a->data, a->config, &err) != PIER_OK) {
+        pier_client_conf_release(c);
+        pier_cli_fail(cmd, "%s", err.msg);
+        return false;
+    }
+    for (i = 0; i < PIER_NELEMS(flags); i++) {
+        if (flags[i].value != NULL
+            && pier_conf_set(&pier_client_conf_section, c, flags[i].key,
+                             flags[i].value, &err)
+                   != PIER_OK) {
+            pier_client_conf_release(c);
+            pier_cli_fail(cmd, "%s", err.msg);
+            return false;
+        }
+    }
+    pier_s3_config_init(cfg);
+    pier_client_conf_s3(c, cfg);
+    missing = pier_client_conf_missing(c);
+    if (need_store && missing != NULL) {
+        pier_client_conf_release(c);
+        pier_cli_fail(cmd, "%s", missing);
+        return false;
+    }
+    return true;
+}
+
+/* The edges and token to notify: the flags', else pier.conf's, and the
+ * token also from $PIER_EDGE_TOKEN. */
+void
+pier_client_edges(const struct pier_client_args *a, const struct pier_client_conf *c,
+             const char *const **edges, size_t *n, const char **token)
+{
+    if (a->nedges > 0) {
+        *edges = a->edges;
+        *n = a->nedges;
+    } else {
+        *edges = (const char *const *) c->edges.items;
+        *n = c->edges.n;
+    }
+    *token = c->edge_token != NULL ? c->edge_token : getenv("PIER_EDGE_TOKEN");
 }

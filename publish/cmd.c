@@ -64,144 +64,9 @@ summary(const struct publish_opts *o, const struct publish_result *r)
 
 /* What the flags say about the store and the edges; the rest comes from
  * pier.conf's [publish] section and the environment (lib/clientconf.h). */
-struct client_args {
-    const char *data, *config;
-    const char *endpoint, *bucket, *region;
-    const char **edges; /* flags; when given, instead of pier.conf's */
-    size_t nedges;
-    const char *edge_token;
-};
-
-static void
-client_args_release(struct client_args *a)
-{
-    pier_free(a->edges);
-    a->edges = NULL;
-    a->nedges = 0;
-}
-
-/* Flags shared by the three commands: true when c was one of them. */
-static bool
-client_flag(struct client_args *a, int c, const char *arg)
-{
-    switch (c) {
-    case 'D':
-        a->data = arg;
-        return true;
-    case 'C':
-        a->config = arg;
-        return true;
-    case 'e':
-        a->endpoint = arg;
-        return true;
-    case 'b':
-        a->bucket = arg;
-        return true;
-    case 'g':
-        a->region = arg;
-        return true;
-    case 'E':
-        a->edges = pier_realloc(a->edges, (a->nedges + 1) * sizeof(*a->edges));
-        a->edges[a->nedges++] = arg;
-        return true;
-    case 'T':
-        a->edge_token = arg;
-        return true;
-    default:
-        return false;
-    }
-}
-
-#define CLIENT_OPTIONS                              \
-    {"data", required_argument, NULL, 'D'},         \
-        {"config", required_argument, NULL, 'C'},   \
-        {"endpoint", required_argument, NULL, 'e'}, \
-        {"bucket", required_argument, NULL, 'b'},   \
-        {"region", required_argument, NULL, 'g'},   \
-        {"edge", required_argument, NULL, 'E'},     \
-    {                                               \
-        "edge-token", required_argument, NULL, 'T'  \
-    }
-
-static const char client_help[] =
-    "  --endpoint URL   the S3 endpoint\n"
-    "  --bucket NAME    the bucket (default: pier)\n"
-    "  --region R       the signing region (default: us-east-1)\n"
-    "  --edge URL       an edge's admin API (http://127.0.0.1:8081): the "
-    "deploy\n                   delta is POSTed to it (repeatable)\n"
-    "  --edge-token T   the edges' bearer token\n"
-    "  --data DIR       the data directory whose pier.conf to read\n"
-    "  --config FILE    the pier.conf to read\n\n"
-    "Flags first; then the [publish] section of pier.conf (--config, "
-    "$PIER_CONFIG,\nor the data directory's: --data, $PIER_HOME, "
-    "~/.local/share/pier), so that\nafter 'pier up' no flag is needed; then "
-    "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\nAWS_SECRET_ACCESS_KEY, "
-    "AWS_SESSION_TOKEN, AWS_REGION.\n";
-
-/* Load the client configuration and put the flags over it. With
- * need_store, a store that cannot be reached as configured is an error.
- * Prints why on failure. */
-static bool
-client_load(const char *cmd, const struct client_args *a, bool need_store,
-            struct pier_client_conf *c, struct pier_s3_config *cfg)
-{
-    const struct {
-        const char *key, *value;
-    } flags[] = {
-        {"endpoint", a->endpoint},
-        {"bucket", a->bucket},
-        {"region", a->region},
-        {"edge_token", a->edge_token},
-    };
-    struct pier_err err;
-    const char *missing;
-    size_t i;
-
-    if (pier_client_conf_load(c, a->data, a->config, &err) != PIER_OK) {
-        pier_client_conf_release(c);
-        pier_cli_fail(cmd, "%s", err.msg);
-        return false;
-    }
-    for (i = 0; i < PIER_NELEMS(flags); i++) {
-        if (flags[i].value != NULL
-            && pier_conf_set(&pier_client_conf_section, c, flags[i].key,
-                             flags[i].value, &err)
-                   != PIER_OK) {
-            pier_client_conf_release(c);
-            pier_cli_fail(cmd, "%s", err.msg);
-            return false;
-        }
-    }
-    pier_s3_config_init(cfg);
-    pier_client_conf_s3(c, cfg);
-    missing = pier_client_conf_missing(c);
-    if (need_store && missing != NULL) {
-        pier_client_conf_release(c);
-        pier_cli_fail(cmd, "%s", missing);
-        return false;
-    }
-    return true;
-}
-
-/* The edges and token to notify: the flags', else pier.conf's, and the
- * token also from $PIER_EDGE_TOKEN. */
-static void
-client_edges(const struct client_args *a, const struct pier_client_conf *c,
-             const char *const **edges, size_t *n, const char **token)
-{
-    if (a->nedges > 0) {
-        *edges = a->edges;
-        *n = a->nedges;
-    } else {
-        *edges = (const char *const *) c->edges.items;
-        *n = c->edges.n;
-    }
-    *token = c->edge_token != NULL ? c->edge_token : getenv("PIER_EDGE_TOKEN");
-}
-
 /* After the flags: the store, the publish, the summary. */
 static int
-run(struct publish_opts *o, const struct client_args *a)
+run(struct publish_opts *o, const struct pier_client_args *a)
 {
     struct pier_client_conf c;
     struct publish_result res;
@@ -212,13 +77,13 @@ run(struct publish_opts *o, const struct client_args *a)
     if (!sites_name_ok(pier_str_cstr(o->site))) {
         return pier_cli_fail("publish", "'%s' is not a site name", o->site);
     }
-    if (!client_load("publish", a, !o->dry_run, &c, &cfg)) {
+    if (!pier_client_load("publish", a, !o->dry_run, &c, &cfg)) {
         return 1;
     }
     if (pier_client_conf_missing(&c) == NULL) {
         o->s3 = &cfg;
     }
-    client_edges(a, &c, &o->edges, &o->nedges, &o->edge_token);
+    pier_client_edges(a, &c, &o->edges, &o->nedges, &o->edge_token);
     rc = publish_run(o, &res, &err);
     if (rc != PIER_OK) {
         pier_client_conf_release(&c);
@@ -244,7 +109,7 @@ help(void)
            "  --dry-run        read only: say what would be uploaded\n"
            "  --jobs N         requests in flight (default: %d)\n%s\n"
            "The repository's pier.ini:\n",
-           usage_line, PUBLISH_JOBS_DEFAULT, client_help);
+           usage_line, PUBLISH_JOBS_DEFAULT, pier_client_help);
     publish_settings_help(stdout);
 }
 
@@ -258,18 +123,18 @@ pier_cmd_publish(int argc, char **argv)
         {"dry-run", no_argument, NULL, 'n'},
         {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
-        CLIENT_OPTIONS,
+        PIER_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct publish_opts o = {.out_fd = 2};
-    struct client_args a = {0};
+    struct pier_client_args a = {0};
     unsigned long jobs;
     char *end;
     int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (client_flag(&a, c, optarg)) {
+        if (pier_client_flag(&a, c, optarg)) {
             continue;
         }
         switch (c) {
@@ -288,7 +153,7 @@ pier_cmd_publish(int argc, char **argv)
         case 'j':
             jobs = strtoul(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || jobs == 0 || jobs > 256) {
-                client_args_release(&a);
+                pier_client_args_release(&a);
                 return pier_cli_usage("publish", usage_line,
                                       "--jobs wants 1 to 256, not '%s'",
                                       optarg);
@@ -296,16 +161,16 @@ pier_cmd_publish(int argc, char **argv)
             o.jobs = (unsigned) jobs;
             break;
         case 'h':
-            client_args_release(&a);
+            pier_client_args_release(&a);
             help();
             return 0;
         default:
-            client_args_release(&a);
+            pier_client_args_release(&a);
             return pier_cli_usage("publish", usage_line, "unknown option");
         }
     }
     if (optind < argc || o.site == NULL) {
-        client_args_release(&a);
+        pier_client_args_release(&a);
         if (o.site == NULL) {
             return pier_cli_usage("publish", usage_line, "--site is required");
         }
@@ -313,7 +178,7 @@ pier_cmd_publish(int argc, char **argv)
                               argv[optind]);
     }
     rc = run(&o, &a);
-    client_args_release(&a);
+    pier_client_args_release(&a);
     return rc;
 }
 
@@ -332,14 +197,14 @@ print_time(char *out, size_t n, int64_t t)
 /* The synchronous client on the configured store; NULL after printing
  * why. */
 static struct pier_s3_sync *
-store_open(const char *cmd, const struct client_args *a,
+store_open(const char *cmd, const struct pier_client_args *a,
            struct pier_client_conf *c)
 {
     struct pier_s3_config cfg;
     struct pier_s3_sync *s3;
     struct pier_err err;
 
-    if (!client_load(cmd, a, true, c, &cfg)) {
+    if (!pier_client_load(cmd, a, true, c, &cfg)) {
         return NULL;
     }
     s3 = pier_s3_sync_new(&cfg, &err);
@@ -360,10 +225,10 @@ pier_cmd_deploys(int argc, char **argv)
         {"site", required_argument, NULL, 's'},
         {"limit", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
-        CLIENT_OPTIONS,
+        PIER_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    struct client_args a = {0};
+    struct pier_client_args a = {0};
     struct pier_client_conf conf;
     struct publish_deploy_info *v;
     struct pier_s3_sync *s3;
@@ -376,7 +241,7 @@ pier_cmd_deploys(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (client_flag(&a, c, optarg)) {
+        if (pier_client_flag(&a, c, optarg)) {
             continue;
         }
         switch (c) {
@@ -386,35 +251,35 @@ pier_cmd_deploys(int argc, char **argv)
         case 'l':
             limit = strtoul(optarg, &end, 10);
             if (*optarg == '\0' || *end != '\0' || limit == 0) {
-                client_args_release(&a);
+                pier_client_args_release(&a);
                 return pier_cli_usage("deploys", usage,
                                       "--limit wants a positive number");
             }
             break;
         case 'h':
-            client_args_release(&a);
+            pier_client_args_release(&a);
             printf("usage: pier deploys %s\n\nList a site's deploys in the "
                    "order of their ids (their time);\n'*' marks the live one."
                    "\n\n  --limit N        show the last N (default 20)\n%s",
-                   usage, client_help);
+                   usage, pier_client_help);
             return 0;
         default:
-            client_args_release(&a);
+            pier_client_args_release(&a);
             return pier_cli_usage("deploys", usage, "unknown option");
         }
     }
     if (site == NULL || optind < argc) {
-        client_args_release(&a);
+        pier_client_args_release(&a);
         return pier_cli_usage("deploys", usage,
                               site == NULL ? "--site is required"
                                            : "unexpected argument");
     }
     if (!sites_name_ok(pier_str_cstr(site))) {
-        client_args_release(&a);
+        pier_client_args_release(&a);
         return pier_cli_fail("deploys", "'%s' is not a site name", site);
     }
     s3 = store_open("deploys", &a, &conf);
-    client_args_release(&a);
+    pier_client_args_release(&a);
     if (s3 == NULL) {
         return 1;
     }
@@ -449,10 +314,10 @@ pier_cmd_rollback(int argc, char **argv)
     static const struct option longopts[] = {
         {"site", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
-        CLIENT_OPTIONS,
+        PIER_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    struct client_args a = {0};
+    struct pier_client_args a = {0};
     struct pier_client_conf conf;
     struct publish_rollback_result res;
     struct pier_s3_sync *s3;
@@ -464,7 +329,7 @@ pier_cmd_rollback(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (client_flag(&a, c, optarg)) {
+        if (pier_client_flag(&a, c, optarg)) {
             continue;
         }
         switch (c) {
@@ -472,14 +337,14 @@ pier_cmd_rollback(int argc, char **argv)
             site = optarg;
             break;
         case 'h':
-            client_args_release(&a);
+            pier_client_args_release(&a);
             printf("usage: pier rollback %s\n\nMake an earlier deploy live "
                    "again (default: the one before the live one)\nand tell "
                    "the edges; uploads nothing.\n\n%s",
-                   usage, client_help);
+                   usage, pier_client_help);
             return 0;
         default:
-            client_args_release(&a);
+            pier_client_args_release(&a);
             return pier_cli_usage("rollback", usage, "unknown option");
         }
     }
@@ -487,25 +352,25 @@ pier_cmd_rollback(int argc, char **argv)
         to = argv[optind++];
     }
     if (site == NULL || optind < argc) {
-        client_args_release(&a);
+        pier_client_args_release(&a);
         return pier_cli_usage("rollback", usage,
                               site == NULL ? "--site is required"
                                            : "unexpected argument");
     }
     if (!sites_name_ok(pier_str_cstr(site))) {
-        client_args_release(&a);
+        pier_client_args_release(&a);
         return pier_cli_fail("rollback", "'%s' is not a site name", site);
     }
     s3 = store_open("rollback", &a, &conf);
     if (s3 == NULL) {
-        client_args_release(&a);
+        pier_client_args_release(&a);
         return 1;
     }
-    client_edges(&a, &conf, &edges, &nedges, &token);
+    pier_client_edges(&a, &conf, &edges, &nedges, &token);
     rc = publish_rollback(s3, site, to, edges, nedges, token, 0, 2, &res, &err);
     pier_s3_sync_free(s3);
     pier_client_conf_release(&conf);
-    client_args_release(&a);
+    pier_client_args_release(&a);
     if (rc != PIER_OK) {
         return pier_cli_fail("rollback", "%s", err.msg);
     }
