@@ -260,82 +260,54 @@ purge_help(void)
            purge_usage);
 }
 
-int
-pier_cmd_purge(int argc, char **argv)
+static int
+purge_main(int argc, char **argv, struct pier_client_args *ca)
 {
     static const struct option longopts[] = {
         {"site", required_argument, NULL, 's'},
-        {"edge", required_argument, NULL, 'e'},
-        {"edge-token", required_argument, NULL, 't'},
-        {"data", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
+        PIER_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const char *site = NULL, *data = NULL, *config = NULL, *token = NULL;
+    const char *site = NULL, *token;
+    const char *const *edges;
     struct pier_client_conf conf;
-    struct pier_conf_list edges = {NULL, 0};
+    struct pier_s3_config s3;
     struct pier_buf out;
     struct pier_err err;
     json_t *body, *paths;
     char *text, url[1200];
-    size_t i, failed = 0;
+    size_t i, nedges, failed = 0;
     long st;
     int c;
 
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (pier_client_flag(ca, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 'h':
             purge_help();
-            pier_free(edges.items);
             return 0;
         case 's':
             site = optarg;
             break;
-        case 'e':
-            edges.items = pier_realloc(edges.items,
-                                       (edges.n + 1) * sizeof(*edges.items));
-            edges.items[edges.n++] = optarg;
-            break;
-        case 't':
-            token = optarg;
-            break;
-        case 'd':
-            data = optarg;
-            break;
-        case 'C':
-            config = optarg;
-            break;
         default:
-            pier_free(edges.items);
             return pier_cli_usage("purge", purge_usage, "unknown option '%s'",
                                   argv[optind - 1]);
         }
     }
     if (site == NULL || optind >= argc) {
-        pier_free(edges.items);
         return pier_cli_usage("purge", purge_usage,
                               site == NULL ? "--site is required"
                                            : "no PATH to purge");
     }
-    if (pier_client_conf_load(&conf, data, config, &err) != PIER_OK) {
-        pier_free(edges.items);
-        pier_client_conf_release(&conf);
-        return pier_cli_fail("purge", "%s", err.msg);
+    if (!pier_client_load("purge", ca, false, &conf, &s3)) {
+        return 1;
     }
-    if (edges.n == 0) {
-        edges.items = pier_realloc(edges.items, (conf.edges.n + 1)
-                                                    * sizeof(*edges.items));
-        for (i = 0; i < conf.edges.n; i++) {
-            edges.items[edges.n++] = conf.edges.items[i];
-        }
-    }
-    if (token == NULL) {
-        token = conf.edge_token;
-    }
-    if (edges.n == 0) {
-        pier_free(edges.items);
+    pier_client_edges(ca, &conf, &edges, &nedges, &token);
+    if (nedges == 0) {
         pier_client_conf_release(&conf);
         return pier_cli_fail("purge", "no edge: give --edge, or run pier up");
     }
@@ -346,15 +318,15 @@ pier_cmd_purge(int argc, char **argv)
     body = json_pack("{s:s,s:o}", "site", site, "paths", paths);
     text = json_dumps(body, JSON_COMPACT);
     pier_buf_init(&out, 1 << 20);
-    for (i = 0; i < edges.n; i++) {
-        snprintf(url, sizeof(url), "%s/v1/purge", edges.items[i]);
+    for (i = 0; i < nedges; i++) {
+        snprintf(url, sizeof(url), "%s/v1/purge", edges[i]);
         pier_buf_reset(&out);
         st = admin_call(url, token, text, &out, &err);
         if (st == 200) {
-            printf("edge %s: %s", edges.items[i], out.data);
+            printf("edge %s: %s", edges[i], out.data);
         } else {
             failed++;
-            fprintf(stderr, "pier purge: edge %s: %s%s", edges.items[i],
+            fprintf(stderr, "pier purge: edge %s: %s%s", edges[i],
                     st < 0 ? err.msg : "", st < 0 ? "\n" : out.data);
             if (st >= 0 && (out.len == 0 || out.data[out.len - 1] != '\n')) {
                 fprintf(stderr, " (status %ld)\n", st);
@@ -364,7 +336,16 @@ pier_cmd_purge(int argc, char **argv)
     pier_buf_release(&out);
     free(text);
     json_decref(body);
-    pier_free(edges.items);
     pier_client_conf_release(&conf);
     return failed == 0 ? 0 : 1;
+}
+
+int
+pier_cmd_purge(int argc, char **argv)
+{
+    struct pier_client_args ca = {0};
+    int rc = purge_main(argc, argv, &ca);
+
+    pier_client_args_release(&ca);
+    return rc;
 }
