@@ -685,14 +685,14 @@ demo_help(void)
 static const char *
 demo_source(void)
 {
-    static const char *const cands[] = {PIER_DATADIR "/examples/demo",
-                                        PIER_SRCDIR "/examples/demo"};
+    static const char *const cands[] = {PIER_DATADIR "/examples/site",
+                                        PIER_SRCDIR "/examples/site"};
     const char *env = getenv("PIER_EXAMPLES");
     static char buf[4200];
     size_t i;
 
     if (env != NULL && *env != '\0') {
-        snprintf(buf, sizeof(buf), "%s/demo", env);
+        snprintf(buf, sizeof(buf), "%s/site", env);
         return buf;
     }
     for (i = 0; i < PIER_NELEMS(cands); i++) {

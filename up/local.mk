@@ -4,18 +4,20 @@ noinst_HEADERS += up/up.h
 pier_SOURCES += up/cmd.c up/status.c
 
 # The demo site, installed for pier demo.
-nobase_dist_pkgdata_DATA = examples/demo/404.html \
-	examples/demo/_headers \
-	examples/demo/_redirects \
-	examples/demo/about.html \
-	examples/demo/blog/index.html \
-	examples/demo/css/base.css \
-	examples/demo/css/site.css \
-	examples/demo/img/logo.svg \
-	examples/demo/img/wave.svg \
-	examples/demo/index.html \
-	examples/demo/js/app.js \
-	examples/demo/robots.txt
+nobase_dist_pkgdata_DATA = examples/site/404.html \
+	examples/site/_headers \
+	examples/site/_redirects \
+	examples/site/about.html \
+	examples/site/blog/index.html \
+	examples/site/css/base.css \
+	examples/site/css/site.css \
+	examples/site/fonts/LICENSE.txt \
+	examples/site/fonts/dejavu-sans-latin.woff2 \
+	examples/site/img/logo.svg \
+	examples/site/img/wave.svg \
+	examples/site/index.html \
+	examples/site/js/app.js \
+	examples/site/robots.txt
 
 TESTS += tests/integ/test_push.sh tests/integ/test_demo.sh
 EXTRA_DIST += tests/integ/test_push.sh tests/integ/test_demo.sh

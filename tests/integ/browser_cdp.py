@@ -209,10 +209,20 @@ def visit(cdp, url, tag):
     first = [r for r in requests_of(cdp.events) if r.get("type") in TYPES]
     errors = console_errors(cdp.events)
     kinds = {r["type"] for r in first}
-    for k in ("Document", "Stylesheet", "Script", "Image"):
+    for k in TYPES:
         check("%s: a %s was loaded" % (tag, k), k in kinds, sorted(kinds))
-    if "Font" not in kinds:
-        print("note: %s: the page loads no font" % tag)
+    fonts = [r for r in first if r.get("type") == "Font"]
+    check("%s: the font has a hashed name" % tag,
+          fonts and all(HASHED.search(r["url"]) for r in fonts),
+          [r["url"] for r in fonts])
+    face = cdp.send("Runtime.evaluate",
+                    {"expression": "document.fonts.ready.then(() =>"
+                                   " [...document.fonts].some(f =>"
+                                   " f.family.replace(/\"/g, '') == 'Pier Sans'"
+                                   " && f.status == 'loaded'))",
+                     "awaitPromise": True, "returnByValue": True}, s)
+    check("%s: the page renders in its web font" % tag,
+          face.get("result", {}).get("value") is True, face)
     for r in first:
         check("%s: %s %s 200" % (tag, r["type"], r["url"]),
               r.get("status") == 200 and "failed" not in r,

@@ -27,7 +27,7 @@ https=$(ready_addr up https)
 "$PIER" site create demo >/dev/null
 check "self-signed certificate for demo" "$PIER" site cert demo --self-signed
 src="$work/src"
-cp -r "$top_srcdir/examples/demo" "$src"
+cp -r "$top_srcdir/examples/site" "$src"
 git -C "$src" init -q -b main
 git -C "$src" add -A
 git -C "$src" -c user.name=t -c user.email=t@t commit -qm demo

@@ -32,7 +32,7 @@ check "hook script holds no setting" bash -c '! grep -q "demo" "$0/repos/demo.gi
 
 # The demo site, pushed with git.
 src="$work/src"
-cp -r "$top_srcdir/examples/demo" "$src"
+cp -r "$top_srcdir/examples/site" "$src"
 git -C "$src" init -q -b main
 git -C "$src" add -A
 git -C "$src" -c user.name=t -c user.email=t@t commit -qm one
