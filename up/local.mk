@@ -19,8 +19,8 @@ nobase_dist_pkgdata_DATA = examples/site/404.html \
 	examples/site/js/app.js \
 	examples/site/robots.txt
 
-TESTS += tests/integ/test_push.sh tests/integ/test_push_ssh.sh tests/integ/test_demo.sh
-EXTRA_DIST += tests/integ/test_push.sh tests/integ/test_push_ssh.sh tests/integ/test_demo.sh
+TESTS += tests/integ/test_push.sh tests/integ/test_push_ssh.sh tests/integ/test_demo.sh tests/integ/test_up_crash.sh
+EXTRA_DIST += tests/integ/test_push.sh tests/integ/test_push_ssh.sh tests/integ/test_demo.sh tests/integ/test_up_crash.sh
 TESTS += tests/integ/test_browser.sh
 EXTRA_DIST += tests/integ/test_browser.sh tests/integ/browser_cdp.py
 check_PROGRAMS += tests/up/test_up
