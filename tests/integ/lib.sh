@@ -95,3 +95,46 @@ finish() {
     echo "$passes passed, $failures failed"
     [ "$failures" = 0 ]
 }
+
+# start_up: pier up on free loopback ports with its data in $work/data
+# (exported as PIER_HOME, no AWS variable or PIER_CONFIG of the caller's
+# answering for it); sets data, http, https, store and admin.
+start_up() {
+    data="$work/data"
+    export PIER_HOME="$data"
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
+        AWS_ENDPOINT_URL PIER_CONFIG
+    start_server up "$PIER" up --data "$data" --store 127.0.0.1:0 \
+        --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0
+    http=$(ready_addr up http)
+    https=$(ready_addr up https)
+    store=$(ready_addr up store)
+    admin=$(ready_addr up admin)
+}
+
+# git_site DIR MSG: make DIR a git repository on branch main holding all
+# its files in one commit.
+git_site() {
+    git -C "$1" init -q -b main
+    git -C "$1" add -A
+    git -C "$1" -c user.name=t -c user.email=t@t commit -qm "$2"
+}
+
+# raw ADDR [TIMEOUT]: send stdin over one TCP connection, print what comes
+# back, then "[closed]", "[reset]" or, after TIMEOUT s (2), "[open]".
+raw() {
+    /usr/bin/python3 "$top_srcdir/tests/integ/raw_http.py" "$@"
+}
+
+# poll_code HOST PATH CODE: wait (at most 15 s) until the edge at
+# $http answers Host: HOST with CODE (the edge polls the registry).
+poll_code() {
+    local c
+    for _ in $(seq 150); do
+        c=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://$http$2")
+        [ "$c" = "$3" ] && return 0
+        sleep 0.1
+    done
+    echo "Host $1 $2: $c, not $3" >&2
+    return 1
+}

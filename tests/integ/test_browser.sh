@@ -15,22 +15,13 @@ if [ ! -x /usr/bin/chromium ] || ! /usr/bin/python3 -c "import websocket" 2>/dev
     exit 1
 fi
 
-data="$work/data"
-export PIER_HOME="$data"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL PIER_CONFIG
-
-start_server up "$PIER" up --data "$data" --store 127.0.0.1:0 \
-    --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0
-http=$(ready_addr up http)
-https=$(ready_addr up https)
+start_up
 
 "$PIER" site create demo >/dev/null
 check "self-signed certificate for demo" "$PIER" site cert demo --self-signed
 src="$work/src"
 cp -r "$top_srcdir/examples/site" "$src"
-git -C "$src" init -q -b main
-git -C "$src" add -A
-git -C "$src" -c user.name=t -c user.email=t@t commit -qm demo
+git_site "$src" demo
 check "git push publishes the demo" \
     bash -c 'git -C "$0" push -q "$1/repos/demo.git" main 2>"$2/push.log"' "$src" "$data" "$work"
 

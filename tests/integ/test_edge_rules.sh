@@ -12,14 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 
 py=/usr/bin/python3
-data="$work/data"
-export PIER_HOME="$data"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL PIER_CONFIG
-
-start_server up "$PIER" up --data "$data" --store 127.0.0.1:0 \
-    --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0
-http=$(ready_addr up http)
-https=$(ready_addr up https)
+start_up
 hport=${https##*:}
 
 "$PIER" site create shop --domain shop.test --domain '*.shop.test' \
@@ -63,17 +56,13 @@ cat >"$src/_headers" <<'EOF'
 /*
   X-Frame-Options: DENY
 EOF
-git -C "$src" init -q -b main
-git -C "$src" add -A
-git -C "$src" -c user.name=t -c user.email=t@t commit -qm one
+git_site "$src" one
 check "publish docs" bash -c '"$0" publish --site docs --repo "$1" >"$2/pub-docs.out" 2>&1' "$PIER" "$src" "$work"
 
 shop="$work/shop"
 mkdir -p "$shop"
 echo '<!doctype html><h1>The shop</h1>' >"$shop/index.html"
-git -C "$shop" init -q -b main
-git -C "$shop" add -A
-git -C "$shop" -c user.name=t -c user.email=t@t commit -qm one
+git_site "$shop" one
 check "publish shop" bash -c '"$0" publish --site shop --repo "$1" >"$2/pub-shop.out" 2>&1' "$PIER" "$shop" "$work"
 
 get() { # get HOST PATH [curl args]: body to $work/b, headers to $work/h
@@ -85,17 +74,7 @@ status() { sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' "$work/h"; }
 hdr() { sed -n "s/^$1: \(.*\)\r$/\1/Ip" "$work/h" | head -1; }
 has() { grep -q "$1" "$work/b"; }
 
-# poll HOST PATH CODE: the edge reads certificates and records by polling.
-poll() {
-    local c
-    for _ in $(seq 150); do
-        c=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://$http$2")
-        [ "$c" = "$3" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-check "docs served" poll docs.test / 200
+check "docs served" poll_code docs.test / 200
 
 # ---- TLS: two sites, two certificates, chosen by SNI ----
 tls() { # tls HOST PATH CA: status over HTTPS, verified against CA
@@ -241,30 +220,9 @@ check "climbing above the root refused with 400" test "$(code_of /../../etc/pass
 check "an over-long path refused with 400" test "$(code_of "/$(head -c 2000 /dev/zero | tr '\0' a)")" = 400
 
 # ---- the foundation's smuggling and limit cases, at the edge ----
-cat >"$work/raw.py" <<'EOF'
-import socket, sys
-host, port = sys.argv[1].rsplit(":", 1)
-data = sys.stdin.buffer.read()
-s = socket.create_connection((host, int(port)))
-s.sendall(data)
-s.settimeout(5)
-out, state = b"", "[open]"
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            state = "[closed]"
-            break
-        out += b
-except socket.timeout:
-    pass
-except ConnectionResetError:
-    state = "[reset]"
-sys.stdout.buffer.write(out + b"\n" + state.encode() + b"\n")
-EOF
 rejected() { # stdin is a request that must get $1 and a closed connection
     local out
-    out=$("$py" "$work/raw.py" "$http")
+    out=$(raw "$http" 5)
     grep -q "^HTTP/1.1 $1 " <<<"$out" && grep -q '^\[closed\]$' <<<"$out" &&
         [ "$(grep -c '^HTTP/1.1 ' <<<"$out")" = 1 ]
 }
@@ -286,7 +244,7 @@ done
 # connection closes.
 once() {
     local out
-    out=$("$py" "$work/raw.py" "$http")
+    out=$(raw "$http" 5)
     [ "$(grep -c '^HTTP/1.1 ' <<<"$out")" = 1 ] && grep -q '^\[closed\]$' <<<"$out"
 }
 check "a malformed chunked body on a GET is not a second request" once \
@@ -294,7 +252,7 @@ check "a malformed chunked body on a GET is not a second request" once \
 check "431 at the edge: headers too large" rejected 431 \
     < <(printf 'GET / HTTP/1.1\r\nHost: docs.test\r\nX-A: %070000d\r\n\r\n' 0)
 pipe_out=$(printf 'GET / HTTP/1.1\r\nHost: docs.test\r\n\r\nGET /about HTTP/1.1\r\nHost: docs.test\r\nConnection: close\r\n\r\n' |
-    "$py" "$work/raw.py" "$http")
+    raw "$http" 5)
 check "pipelined requests at the edge: two answers in order" \
     bash -c '[ "$(grep -c "^HTTP/1.1 200" <<<"$0")" = 2 ] && grep -q "Docs home" <<<"$0" && grep -q "^\[closed\]$" <<<"$0"' "$pipe_out"
 

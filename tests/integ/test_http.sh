@@ -30,32 +30,6 @@ tls=$(ready_addr main https)
 tport=${tls##*:}
 url="http://$addr"
 
-# raw ADDR [TIMEOUT]: send stdin, print what comes back, then "[closed]"
-# when the server closed the connection or "[open]" after TIMEOUT s.
-cat >"$work/raw.py" <<'EOF'
-import socket, sys, time
-host, port = sys.argv[1].rsplit(":", 1)
-timeout = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
-data = sys.stdin.buffer.read()
-s = socket.create_connection((host, int(port)))
-s.sendall(data)
-s.settimeout(timeout)
-out, state = b"", "[open]"
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            state = "[closed]"
-            break
-        out += b
-except socket.timeout:
-    pass
-except ConnectionResetError:
-    state = "[reset]"
-sys.stdout.buffer.write(out + b"\n" + state.encode() + b"\n")
-EOF
-raw() { "$py" "$work/raw.py" "$@"; }
-
 # rejected STATUS: stdin is a request that must get STATUS and a close.
 rejected() {
     local out

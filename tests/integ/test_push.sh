@@ -9,15 +9,7 @@
 # the store refuses unsigned requests. Real git, real curl, real servers.
 source "$(dirname "$0")/lib.sh"
 
-data="$work/data"
-export PIER_HOME="$data"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL PIER_CONFIG
-
-start_server up "$PIER" up --data "$data" --store 127.0.0.1:0 \
-    --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0
-http=$(ready_addr up http)
-https=$(ready_addr up https)
-store=$(ready_addr up store)
+start_up
 check "pier.conf written with mode 0600" \
     test "$(stat -c %a "$data/pier.conf")" = 600
 
@@ -33,9 +25,7 @@ check "hook script holds no setting" bash -c '! grep -q "demo" "$0/repos/demo.gi
 # The demo site, pushed with git.
 src="$work/src"
 cp -r "$top_srcdir/examples/site" "$src"
-git -C "$src" init -q -b main
-git -C "$src" add -A
-git -C "$src" -c user.name=t -c user.email=t@t commit -qm one
+git_site "$src" one
 git -C "$src" remote add pier "$data/repos/demo.git"
 check "git push publishes" bash -c 'git -C "$0" push -q pier main 2>"$1/push1.log"' "$src" "$work"
 
@@ -130,28 +120,13 @@ set +e
 set -e
 check "purge without a path is a usage error" test "$rc" = 2
 
-# poll_code HOST PATH CODE: wait (at most 15 s) until the edge answers
-# Host: HOST with CODE; the edge reads sites/ every few seconds.
-poll_code() {
-    local c
-    for _ in $(seq 150); do
-        c=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://$http$2")
-        [ "$c" = "$3" ] && return 0
-        sleep 0.1
-    done
-    echo "Host $1 $2: $c, not $3" >&2
-    return 1
-}
-
 # A second site, its repository out of DATA/repos, on its own domain.
 "$PIER" site create blog --domain blog.example.com --repo-dir "$work/repos2" >"$work/create2.out"
 check "--repo-dir places the repository" test -f "$work/repos2/blog.git/hooks/pre-receive"
 blog="$work/blog"
 mkdir -p "$blog"
 echo '<!doctype html><title>Blog</title><h1>The blog</h1>' >"$blog/index.html"
-git -C "$blog" init -q -b main
-git -C "$blog" add -A
-git -C "$blog" -c user.name=t -c user.email=t@t commit -qm one
+git_site "$blog" one
 check "push to the second site" bash -c 'git -C "$0" push -q "$1/repos2/blog.git" main 2>"$1/push4.log"' "$blog" "$work"
 code=$(curl -s -o "$work/b1" -w '%{http_code}' -H "Host: blog.example.com" "http://$http/")
 check "Host blog.example.com routes to blog" bash -c '[ "$0" = 200 ] && grep -q "The blog" "$1/b1"' "$code" "$work"

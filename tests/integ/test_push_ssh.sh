@@ -17,13 +17,7 @@ for prog in "$sshd" ssh ssh-keygen git curl; do
     }
 done
 
-data="$work/data"
-export PIER_HOME="$data"
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL PIER_CONFIG
-
-start_server up "$PIER" up --data "$data" --store 127.0.0.1:0 \
-    --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0
-http=$(ready_addr up http)
+start_up
 "$PIER" site create blog --domain blog.example.com >"$work/create.out"
 
 # The ssh server: keys, a configuration that trusts only this run's key,
@@ -81,9 +75,7 @@ fi
 # The site, pushed over ssh.
 src="$work/src"
 cp -r "$top_srcdir/examples/site" "$src"
-git -C "$src" init -q -b main
-git -C "$src" add -A
-git -C "$src" -c user.name=t -c user.email=t@t commit -qm one
+git_site "$src" one
 git -C "$src" remote add pier "ssh://$user@127.0.0.1:$port$data/repos/blog.git"
 check "git push over ssh publishes" \
     bash -c 'git -C "$0" push pier main 2>"$1/push1.log"' "$src" "$work"

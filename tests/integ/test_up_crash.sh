@@ -68,9 +68,7 @@ check "two children: the store and the edge" test -n "$store_pid" -a -n "$edge_p
 "$PIER" site create keep --domain keep.test >/dev/null
 mkdir -p "$work/site"
 echo '<!doctype html><h1>Kept</h1>' >"$work/site/index.html"
-git -C "$work/site" init -q -b main
-git -C "$work/site" add -A
-git -C "$work/site" -c user.name=t -c user.email=t@t commit -qm one
+git_site "$work/site" one
 check "publish before the crash" bash -c '"$0" publish --site keep --repo "$1" >/dev/null 2>&1' "$PIER" "$work/site"
 kill -KILL "$store_pid"
 up_wait
