@@ -106,8 +106,12 @@ set_entry(const struct pier_conf_entry *e, void *out, const char *value,
 
     switch (e->type) {
     case PIER_CONF_STR:
+        /* "key =" with nothing after it is the default ("none" for most),
+         * so that a file can list every key, as --help does. */
         pier_free(*(char **) field);
-        *(char **) field = pier_strdup(value);
+        *(char **) field = value[0] == '\0'
+                               ? (e->def != NULL ? pier_strdup(e->def) : NULL)
+                               : pier_strdup(value);
         return PIER_OK;
     case PIER_CONF_STRLIST:
         l = (struct pier_conf_list *) field;

@@ -20,7 +20,8 @@
 #include <stdio.h>
 
 enum pier_conf_type {
-    PIER_CONF_STR,      /* char *; NULL when unset without default */
+    PIER_CONF_STR,      /* char *; NULL when unset without default; an
+                         * empty value means the default */
     PIER_CONF_BOOL,     /* bool: yes/no, true/false, on/off, 1/0 */
     PIER_CONF_UINT,     /* uint64_t, at most max (0: no limit) */
     PIER_CONF_SIZE,     /* uint64_t bytes: 256M, 4G; at most max */

@@ -80,6 +80,24 @@ test_conf_defaults_and_values(void **state)
     assert_int_equal(d.edges.n, 0);
 }
 
+/* "key =" with no value is the default, so a file can list every key. */
+static void
+test_conf_empty_string_is_the_default(void **state)
+{
+    struct demo d = {0};
+    struct pier_err err;
+
+    (void) state;
+    assert_int_equal(pier_conf_defaults(&section, &d, &err), PIER_OK);
+    assert_int_equal(pier_conf_load_string(&section, &d, "pier.conf",
+                                           "[edge]\nlisten = 10.0.0.1:80\n"
+                                           "listen =\n",
+                                           &err),
+                     PIER_OK);
+    assert_string_equal(d.listen, "127.0.0.1:8080");
+    pier_conf_release(&section, &d);
+}
+
 static void
 expect_error(const char *text, const char *msg)
 {
@@ -177,6 +195,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_defaults_and_values),
+        cmocka_unit_test(test_conf_empty_string_is_the_default),
         cmocka_unit_test(test_conf_errors_name_file_and_line),
         cmocka_unit_test(test_conf_set_and_file),
         cmocka_unit_test(test_conf_data_dir_order),
