@@ -16,12 +16,17 @@
 # and ratios are printed. Not a test: run it by hand from a built tree.
 #
 #   bench/objstore.sh [ROUNDS [SECONDS [CONNECTIONS...]]]   (3, 8, "16 64")
+# OPS="GET" (or "PUT") runs only those; PIER=path takes another pier binary
+# (a build from before a change, to compare ratios).
 set -euo pipefail
 
 rounds=${1:-3}
 secs=${2:-8}
 shift 2 2>/dev/null || shift $#
 conns_list=${*:-16 64}
+ops=${OPS:-GET PUT}
+case " $ops " in *" GET "* | *" PUT "*) ;; *) echo "objstore-bench: OPS must hold GET, PUT or both" >&2; exit 2 ;; esac
+has_op() { case " $ops " in *" $1 "*) return 0 ;; esac; return 1; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 top_builddir=${top_builddir:-$top}
 pier=${PIER:-$top_builddir/pier}
@@ -194,11 +199,13 @@ PY
 order() { if [ $((r % 2)) = 1 ]; then echo pier nginx; else echo nginx pier; fi; }
 for r in $(seq "$rounds"); do
     for size in 4k 1m; do
+        has_op GET || break
         for c in $conns_list; do
             for s in $(order); do run "$s" GET "$size" "$c" "$work/get-$size"; done
         done
     done
     for size in 4k 1m; do
+        has_op PUT || break
         fsync_rate "$size"
         for c in $conns_list; do
             if [ "$size" = 4k ]; then
@@ -217,6 +224,7 @@ med() { awk -v o="$1" -v z="$2" -v c="$3" -v s="$4" -v f="$5" '$1 == o && $2 == 
 echo
 echo "medians of $rounds rounds (ratios: pier/peer ops/s; p99 pier/peer, lower is better)"
 for size in 4k 1m; do
+    has_op GET || break
     for c in $conns_list; do
         pr=$(med GET "$size" "$c" pier 5); pp=$(med GET "$size" "$c" pier 6)
         nr=$(med GET "$size" "$c" nginx 5); np=$(med GET "$size" "$c" nginx 6)
@@ -226,6 +234,7 @@ for size in 4k 1m; do
     done
 done
 for size in 4k 1m; do
+    has_op PUT || break
     fr=$(med FSYNC "$size" 1 disk 5); fp=$(med FSYNC "$size" 1 disk 6)
     printf 'fsync %-2s 1 thread  %8.0f ops/s p99 %8.3f ms (create+write+fsync+rename)\n' "$size" "$fr" "$fp"
     for c in $conns_list; do

@@ -84,23 +84,29 @@ int
 pier_uri_decode(struct pier_str s, bool plus_space, struct pier_buf *out,
                 struct pier_err *err)
 {
-    size_t i;
+    size_t i, from = 0;
 
+    /* Runs of literal bytes go in one append each. */
     for (i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char) s.ptr[i];
         int hi, lo;
+        char ch;
 
         if (c == '%' && s.len - i >= 3
             && (hi = pier_hexval((unsigned char) (unsigned char) s.ptr[i + 1])) >= 0
             && (lo = pier_hexval((unsigned char) (unsigned char) s.ptr[i + 2])) >= 0) {
-            ADD(pier_buf_addch(out, (char) (hi << 4 | lo)));
-            i += 2;
+            ch = (char) (hi << 4 | lo);
         } else if (c == '+' && plus_space) {
-            ADD(pier_buf_addch(out, ' '));
+            ch = ' ';
         } else {
-            ADD(pier_buf_addch(out, (char) c));
+            continue;
         }
+        ADD(pier_buf_add(out, s.ptr + from, i - from));
+        ADD(pier_buf_addch(out, ch));
+        i += c == '%' ? 2 : 0;
+        from = i + 1;
     }
+    ADD(pier_buf_add(out, s.ptr + from, s.len - from));
     return PIER_OK;
 full:
     return full_err(err);
@@ -567,6 +573,29 @@ out:
     return rc;
 }
 
+/* The last signing key this thread derived, and what it came from: a
+ * server verifies a day of one key's requests with the same key, and the
+ * chain costs four HMACs. */
+static _Thread_local struct {
+    bool ok;
+    char secret[129];
+    char date8[9];
+    char region[64];
+    char service[32];
+    unsigned char key[32];
+} last_key;
+
+static bool
+last_key_is(const char *secret, size_t slen, struct pier_str date8,
+            struct pier_str region, struct pier_str service)
+{
+    return last_key.ok && slen == strlen(last_key.secret)
+           && CRYPTO_memcmp(last_key.secret, secret, slen) == 0
+           && pier_str_eq(date8, pier_str_cstr(last_key.date8))
+           && pier_str_eq(region, pier_str_cstr(last_key.region))
+           && pier_str_eq(service, pier_str_cstr(last_key.service));
+}
+
 void
 pier_sigv4_signing_key(const char *secret, struct pier_str date8,
                        struct pier_str region, struct pier_str service,
@@ -574,7 +603,12 @@ pier_sigv4_signing_key(const char *secret, struct pier_str date8,
 {
     struct pier_buf k;
     unsigned char a[32], b[32];
+    size_t slen = strlen(secret);
 
+    if (last_key_is(secret, slen, date8, region, service)) {
+        memcpy(out, last_key.key, 32);
+        return;
+    }
     pier_buf_init(&k, SIZE_MAX);
     if (pier_buf_adds(&k, "AWS4") != PIER_OK
         || pier_buf_adds(&k, secret) != PIER_OK) {
@@ -584,6 +618,20 @@ pier_sigv4_signing_key(const char *secret, struct pier_str date8,
     pier_hmac_sha256(a, 32, region.ptr, region.len, b);
     pier_hmac_sha256(b, 32, service.ptr, service.len, a);
     pier_hmac_sha256(a, 32, "aws4_request", 12, out);
+    last_key.ok = slen < sizeof(last_key.secret)
+                  && date8.len < sizeof(last_key.date8)
+                  && region.len < sizeof(last_key.region)
+                  && service.len < sizeof(last_key.service);
+    if (last_key.ok) {
+        memcpy(last_key.secret, secret, slen + 1);
+        snprintf(last_key.date8, sizeof(last_key.date8), "%.*s",
+                 (int) date8.len, date8.ptr);
+        snprintf(last_key.region, sizeof(last_key.region), "%.*s",
+                 (int) region.len, region.ptr);
+        snprintf(last_key.service, sizeof(last_key.service), "%.*s",
+                 (int) service.len, service.ptr);
+        memcpy(last_key.key, out, 32);
+    }
     OPENSSL_cleanse(a, sizeof(a));
     OPENSSL_cleanse(b, sizeof(b));
     OPENSSL_cleanse(k.data, k.len);

@@ -30,6 +30,8 @@ EXTRA_DIST += tests/fuzz/fuzz_objstore_xml.c tests/fuzz/corpus/objstore_xml
 
 objstore_integ = tests/integ/test_objstore.sh \
 	tests/integ/test_objstore_clients.sh tests/integ/test_objstore_boto3.py \
-	tests/integ/test_objstore_crash.py tests/integ/test_objstore_rclone.sh
+	tests/integ/test_objstore_crash.py tests/integ/test_objstore_rclone.sh \
+	tests/integ/test_objstore_sdkjs.sh
 TESTS += $(objstore_integ)
-EXTRA_DIST += $(objstore_integ)
+EXTRA_DIST += $(objstore_integ) tests/node/package.json \
+	tests/node/package-lock.json tests/node/sdkjs.mjs

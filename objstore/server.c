@@ -31,6 +31,7 @@
 #define META_MAX     8192              /* stored metadata, all pairs */
 #define OWNER_ID     "pier"
 #define OWNER_NAME   "pier"
+#define READERS_MAX  257 /* worker loops with a reader of their own */
 
 struct objstore_server {
     unsigned magic;
@@ -41,6 +42,10 @@ struct objstore_server {
     size_t ndomains;
     pthread_mutex_t mu; /* guards keys */
     struct objstore_keys *keys;
+    /* Slot i belongs to worker i's thread: opened there on its first GET,
+     * closed by objstore_server_free(). */
+    struct objstore_reader *readers[READERS_MAX];
+    bool reader_failed[READERS_MAX];
 };
 
 struct oreq {
@@ -82,6 +87,7 @@ struct oreq {
     struct pier_buf rh;  /* response headers: "name\0value\0"... */
     struct pier_buf out; /* response body */
     int fd;
+    struct objstore_body *mem; /* or the bytes themselves (small objects) */
     uint64_t off, len;
     uint64_t size; /* of the object, for a 416's Content-Range */
 };
@@ -126,6 +132,9 @@ objstore_server_free(struct objstore_server *srv)
         return;
     }
     PIER_CHECK_OBJ(srv, SERVER_MAGIC);
+    for (i = 0; i < READERS_MAX; i++) {
+        objstore_reader_close(srv->readers[i]);
+    }
     objstore_keys_unref(srv->keys);
     for (i = 0; i < srv->ndomains; i++) {
         pier_free(srv->domains[i]);
@@ -396,6 +405,7 @@ oreq_free(struct oreq *o)
     if (o->fd != -1) {
         close(o->fd);
     }
+    objstore_body_unref(o->mem); /* on the loop of the reader that made it */
     objstore_keys_unref(o->keys);
     objstore_route_release(&o->route);
     pier_buf_release(&o->copy);
@@ -446,6 +456,8 @@ error_answer(struct oreq *o)
         close(o->fd);
         o->fd = -1;
     }
+    objstore_body_unref(o->mem);
+    o->mem = NULL;
     if (s3 == PIER_S3_NONE && o->err.http != 0) {
         s3 = PIER_S3_NONE; /* a plain HTTP status from below */
     }
@@ -500,6 +512,13 @@ answer(struct oreq *o)
         fd = o->fd;
         o->fd = -1;
         pier_http_resp_sendfile(req, o->status, fd, o->off, o->len);
+        return;
+    }
+    if (o->mem != NULL) {
+        /* Borrowed until the finish callback; oreq_free() drops it. */
+        pier_http_resp_send(req, o->status,
+                            pier_str_make(o->mem->data + o->off,
+                                          (size_t) o->len));
         return;
     }
     pier_http_resp_send(req, o->status, pier_buf_str(&o->out));
@@ -704,8 +723,9 @@ static void
 op_list_uploads(struct oreq *o)
 {
     struct objstore_xml_uploads p = {0};
+    struct objstore_uploads_opts uo = {0};
     struct objstore_upload_list l;
-    struct pier_buf prefix, km, im, enc;
+    struct pier_buf prefix, delim, km, im, enc;
     struct pier_err err;
     size_t max;
 
@@ -713,11 +733,13 @@ op_list_uploads(struct oreq *o)
         return;
     }
     pier_buf_init(&prefix, 4 * OBJSTORE_KEY_MAX);
+    pier_buf_init(&delim, 4 * OBJSTORE_KEY_MAX);
     pier_buf_init(&km, 4 * OBJSTORE_KEY_MAX);
     pier_buf_init(&im, 128);
     pier_buf_init(&enc, 16);
     objstore_upload_list_init(&l);
     (void) objstore_query_get(o->query, "prefix", &prefix);
+    (void) objstore_query_get(o->query, "delimiter", &delim);
     (void) objstore_query_get(o->query, "key-marker", &km);
     (void) objstore_query_get(o->query, "upload-id-marker", &im);
     (void) objstore_query_get(o->query, "encoding-type", &enc);
@@ -728,14 +750,23 @@ op_list_uploads(struct oreq *o)
     }
     p.bucket = bucket(o);
     p.prefix = pier_buf_str(&prefix);
+    p.delimiter = pier_buf_str(&delim);
     p.key_marker = pier_buf_str(&km);
     p.id_marker = pier_buf_str(&im);
     p.max_uploads = max > 1000 ? 1000 : max;
     p.url = pier_str_eq(pier_buf_str(&enc), PIER_STR("url"));
     p.owner_id = OWNER_ID;
     p.owner_name = OWNER_NAME;
-    if (objstore_uploads_list(o->srv->st, bucket(o), p.prefix, p.key_marker,
-                              p.id_marker, p.max_uploads, &l, &err)
+    if (enc.len > 0 && !p.url) {
+        fail_s3(o, PIER_S3_INVALID_ARGUMENT, "bad encoding-type");
+        goto out;
+    }
+    uo.prefix = p.prefix;
+    uo.delimiter = p.delimiter;
+    uo.key_marker = p.key_marker;
+    uo.id_marker = p.id_marker;
+    uo.max = p.max_uploads;
+    if (objstore_uploads_list(o->srv->st, bucket(o), &uo, &l, &err)
         != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -747,6 +778,7 @@ op_list_uploads(struct oreq *o)
 out:
     objstore_upload_list_release(&l);
     pier_buf_release(&prefix);
+    pier_buf_release(&delim);
     pier_buf_release(&km);
     pier_buf_release(&im);
     pier_buf_release(&enc);
@@ -822,6 +854,9 @@ object_headers(struct oreq *o, const struct objstore_obj *obj)
     char date[40];
     size_t pos = 0, i;
     bool has_type = false;
+    /* Most GETs carry no override: skip the twelve query lookups. */
+    bool any = o->query.len > 0
+               && memmem(o->query.ptr, o->query.len, "response-", 9) != NULL;
 
     resp_headerf(o, "ETag", "\"%s\"", obj->etag);
     http_date(obj->mtime_ms, date);
@@ -833,7 +868,7 @@ object_headers(struct oreq *o, const struct objstore_obj *obj)
         bool overridden = false;
 
         snprintf(name, sizeof(name), "%.*s", (int) n.len, n.ptr);
-        for (i = 0; i < PIER_NELEMS(overrides); i++) {
+        for (i = 0; any && i < PIER_NELEMS(overrides); i++) {
             if (strcasecmp(name, overrides[i][1]) == 0
                 && objstore_query_has(o->query, overrides[i][0])) {
                 overridden = true;
@@ -844,7 +879,7 @@ object_headers(struct oreq *o, const struct objstore_obj *obj)
             resp_header(o, name, v);
         }
     }
-    for (i = 0; i < PIER_NELEMS(overrides); i++) {
+    for (i = 0; any && i < PIER_NELEMS(overrides); i++) {
         pier_buf_reset(&ov);
         if (objstore_query_get(o->query, overrides[i][0], &ov) == PIER_OK
             && memchr(ov.data, '\r', ov.len) == NULL
@@ -859,8 +894,10 @@ object_headers(struct oreq *o, const struct objstore_obj *obj)
     pier_buf_release(&ov);
 }
 
+/* GetObject and HeadObject, through rd (on the loop) or, when it is NULL,
+ * the store's own connection (thread pool). */
 static void
-op_get_object(struct oreq *o)
+op_get_object(struct oreq *o, struct objstore_reader *rd)
 {
     struct objstore_obj obj;
     struct pier_err err;
@@ -868,7 +905,10 @@ op_get_object(struct oreq *o)
     int pc, r;
 
     objstore_obj_init(&obj);
-    if (objstore_get(o->srv->st, bucket(o), key(o), &obj, &o->fd, &err)
+    if ((rd != NULL ? objstore_reader_get(rd, bucket(o), key(o), &obj, &o->fd,
+                                          &o->mem, &err)
+                    : objstore_get(o->srv->st, bucket(o), key(o), &obj, &o->fd,
+                                   &err))
         != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -881,8 +921,12 @@ op_get_object(struct oreq *o)
         goto out;
     }
     if (pc == 304) {
-        close(o->fd);
-        o->fd = -1;
+        if (o->fd != -1) {
+            close(o->fd);
+            o->fd = -1;
+        }
+        objstore_body_unref(o->mem);
+        o->mem = NULL;
         o->status = 304;
         resp_headerf(o, "ETag", "\"%s\"", obj.etag);
         goto out;
@@ -894,7 +938,7 @@ op_get_object(struct oreq *o)
 
         pier_err_s3(&rerr, PIER_S3_INVALID_RANGE, "range past the end");
         fail(o, &rerr);
-        o->size = obj.size; /* after_work() adds Content-Range */
+        o->size = obj.size; /* answer_done() adds Content-Range */
         goto out;
     }
     if (r == 1) {
@@ -1231,7 +1275,7 @@ work(uv_work_t *w)
         break;
     case OBJSTORE_OP_GET_OBJECT:
     case OBJSTORE_OP_HEAD_OBJECT:
-        op_get_object(o);
+        op_get_object(o, NULL);
         break;
     case OBJSTORE_OP_DELETE_OBJECT:
         op_delete_object(o);
@@ -1254,6 +1298,20 @@ work(uv_work_t *w)
     }
 }
 
+/* Answer an operation that ran. */
+static void
+answer_done(struct oreq *o)
+{
+    if (o->failed && o->err.s3 == PIER_S3_INVALID_RANGE) {
+        /* A 416 says what the size is (RFC 9110, 15.5.17). */
+        error_answer(o);
+        o->failed = false;
+        resp_headerf(o, "Content-Range", "bytes */%llu",
+                     (unsigned long long) o->size);
+    }
+    answer(o);
+}
+
 static void
 after_work(uv_work_t *w, int status)
 {
@@ -1266,14 +1324,7 @@ after_work(uv_work_t *w, int status)
         oreq_free(o); /* the connection went away meanwhile */
         return;
     }
-    if (o->failed && o->err.s3 == PIER_S3_INVALID_RANGE) {
-        /* A 416 says what the size is (RFC 9110, 15.5.17). */
-        error_answer(o);
-        o->failed = false;
-        resp_headerf(o, "Content-Range", "bytes */%llu",
-                     (unsigned long long) o->size);
-    }
-    answer(o);
+    answer_done(o);
 }
 
 static void
@@ -1285,6 +1336,29 @@ queue(struct oreq *o)
         uv_queue_work(pier_http_worker_loop(pier_http_req_worker(o->req)),
                       &o->work, work, after_work)
         == 0);
+}
+
+/* The reader of the worker running o, opened on its first use; NULL when
+ * it cannot be had (the thread pool serves the request then). */
+static struct objstore_reader *
+worker_reader(struct oreq *o)
+{
+    struct objstore_server *srv = o->srv;
+    unsigned i = pier_http_worker_index(pier_http_req_worker(o->req));
+    struct pier_err err;
+
+    if (i >= READERS_MAX || srv->reader_failed[i]) {
+        return NULL;
+    }
+    if (srv->readers[i] == NULL) {
+        srv->readers[i] = objstore_reader_open(srv->st, &err);
+        if (srv->readers[i] == NULL) {
+            srv->reader_failed[i] = true;
+            pier_log(PIER_LOG_WARN, "objstore",
+                     "worker %u reads through the thread pool: %s", i, err.msg);
+        }
+    }
+    return srv->readers[i];
 }
 
 /* ---- bodies (loop) ---- */
@@ -1657,6 +1731,20 @@ objstore_server_handle(struct pier_http_req *req, void *udata)
         o->body_asked = true;
         pier_http_req_read_whole(req, WHOLE_MAX, on_whole, o);
         return;
+    case OBJSTORE_OP_GET_OBJECT:
+    case OBJSTORE_OP_HEAD_OBJECT: {
+        /* Served on the loop, as a file server does: a lookup in the
+         * worker's own read-only connection, open(2), sendfile. */
+        struct objstore_reader *rd = worker_reader(o);
+
+        if (rd != NULL) {
+            op_get_object(o, rd);
+            answer_done(o);
+            return;
+        }
+        queue(o);
+        return;
+    }
     default:
         queue(o);
         return;

@@ -6,11 +6,15 @@
  * Threads. The handler runs on the worker loop that owns the request: it
  * copies what it needs out of the request, routes, verifies and
  * authorises, and streams a PUT body into the store (write(2) into the
- * page cache). Everything that may wait on the disk (commits and their
- * fsyncs, SQLite, multipart assembly, opening files) runs on libuv's
- * thread pool (uv_queue_work) from those copies; the answer is sent back
- * on the loop. A request whose connection dies while its work runs is
- * freed when the work returns.
+ * page cache). GetObject and HeadObject are answered right there, as a
+ * file server answers: each worker has a read-only SQLite connection of
+ * its own (objstore_reader: WAL, so it never waits for a writer, and no
+ * store-wide mutex), opens the file and hands it to the core's sendfile.
+ * Everything else that may wait on the disk (commits and their fsyncs,
+ * writes to SQLite, listings, multipart assembly) runs on libuv's thread
+ * pool (uv_queue_work) from those copies; the answer is sent back on the
+ * loop. A request whose connection dies while its work runs is freed when
+ * the work returns.
  *
  * Keys: the set in use is swapped whole on objstore_server_reload()
  * (SIGHUP); each request holds a reference to the set it started with.

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -43,6 +44,9 @@ struct objstore {
     uint64_t min_part_size;
     bool no_fsync;
     size_t recovered;
+    /* Bumped after every commit (the WAL hook): a reader's cached row
+     * tagged with the current value is still the committed one. */
+    _Atomic uint64_t gen;
 };
 
 struct objstore_put {
@@ -538,6 +542,22 @@ make_layout(struct objstore *st, struct pier_err *err)
     return PIER_OK;
 }
 
+/* After every commit of the store's connection, with the write lock
+ * released: tell the readers, then checkpoint as SQLite's default hook
+ * would (sqlite3_wal_hook() replaces it). */
+static int
+on_wal_commit(void *udata, sqlite3 *db, const char *name, int pages)
+{
+    struct objstore *st = udata;
+
+    atomic_fetch_add_explicit(&st->gen, 1, memory_order_release);
+    if (pages >= 1000) {
+        (void) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+                                         NULL, NULL);
+    }
+    return SQLITE_OK;
+}
+
 static int
 open_db(struct objstore *st, struct pier_err *err)
 {
@@ -565,6 +585,7 @@ open_db(struct objstore *st, struct pier_err *err)
         || exec(st, schema, err) != PIER_OK) {
         return PIER_ERR;
     }
+    sqlite3_wal_hook(st->db, on_wal_commit, st);
     return PIER_OK;
 }
 
@@ -1576,6 +1597,387 @@ objstore_get(struct objstore *st, struct pier_str bucket, struct pier_str key,
     return rc;
 }
 
+/* ---- readers ---- */
+
+#define READER_MAGIC 0x7b3e5d19u
+#define READER_TRIES 16   /* lookups of one GET that may race an overwrite */
+#define WAYS         4    /* both caches: sets of 4, least recently used out */
+#define CACHE_SLOTS  512  /* rows a reader remembers */
+#define CACHE_ROW    2048 /* bytes of bucket + key + metadata, at most */
+
+/* A row as read at generation gen; valid while the store's gen is gen. */
+struct cached_row {
+    bool used;
+    uint64_t last; /* the reader's tick when last used */
+    uint64_t gen;
+    char id[ID_LEN + 1];
+    char etag[OBJSTORE_ETAG_MAX];
+    uint64_t size;
+    int64_t mtime_ms;
+    size_t bucket_len, key_len, meta_len;
+    char *data; /* bucket, key, meta; CACHE_ROW bytes */
+};
+
+#define BODY_SLOTS 256 /* small bodies a reader keeps, by data file id */
+
+struct body_slot {
+    char id[ID_LEN + 1];
+    uint64_t last;
+    struct objstore_body *body; /* a reference; NULL: empty */
+};
+
+struct objstore_reader {
+    unsigned magic;
+    struct objstore *st;
+    sqlite3 *db;
+    sqlite3_stmt *get; /* the one statement, prepared once */
+    struct cached_row *cache;
+    struct body_slot *bodies;
+    uint64_t tick; /* counts uses, for least recently used */
+};
+
+void
+objstore_body_unref(struct objstore_body *b)
+{
+    if (b != NULL && --b->refs == 0) {
+        pier_free(b);
+    }
+}
+
+struct objstore_reader *
+objstore_reader_open(struct objstore *st, struct pier_err *err)
+{
+    /* One statement, so one snapshot: no row at all is NoSuchBucket, a
+     * row of NULLs NoSuchKey. */
+    static const char sql[] =
+        "SELECT o.blob, o.size, o.etag, o.mtime_ms, o.meta FROM buckets b"
+        " LEFT JOIN objects o ON o.bucket = b.name AND o.key = ?2"
+        " WHERE b.name = ?1";
+    struct objstore_reader *r;
+    char path[PATH_MAX];
+
+    PIER_CHECK_OBJ(st, STORE_MAGIC);
+    r = pier_calloc(1, sizeof(*r));
+    r->magic = READER_MAGIC;
+    r->st = st;
+    r->cache = pier_calloc(CACHE_SLOTS, sizeof(*r->cache));
+    r->bodies = pier_calloc(BODY_SLOTS, sizeof(*r->bodies));
+    snprintf(path, sizeof(path), "%s/meta.db", st->dir);
+    if (sqlite3_open_v2(path, &r->db,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL)
+        != SQLITE_OK) {
+        pier_err_set(err, "cannot open '%s' to read: %s", path,
+                     r->db != NULL ? sqlite3_errmsg(r->db) : "no memory");
+        objstore_reader_close(r);
+        return NULL;
+    }
+    /* WAL readers wait only while a checkpoint resets the log. */
+    sqlite3_busy_timeout(r->db, 5000);
+    if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->get,
+                           NULL)
+        != SQLITE_OK) {
+        pier_err_set(err, "cannot prepare a lookup: %s", sqlite3_errmsg(r->db));
+        objstore_reader_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+void
+objstore_reader_close(struct objstore_reader *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    PIER_CHECK_OBJ(r, READER_MAGIC);
+    if (r->cache != NULL) {
+        size_t i;
+
+        for (i = 0; i < CACHE_SLOTS; i++) {
+            pier_free(r->cache[i].data);
+        }
+        pier_free(r->cache);
+    }
+    if (r->bodies != NULL) {
+        size_t i;
+
+        for (i = 0; i < BODY_SLOTS; i++) {
+            objstore_body_unref(r->bodies[i].body);
+        }
+        pier_free(r->bodies);
+    }
+    sqlite3_finalize(r->get);
+    if (r->db != NULL) {
+        sqlite3_close(r->db);
+    }
+    r->magic = 0;
+    pier_free(r);
+}
+
+/* One lookup in its own read transaction (the statement is reset before
+ * returning, which ends it). */
+static int
+reader_lookup(struct objstore_reader *r, struct pier_str bucket,
+              struct pier_str key, struct objstore_obj *obj,
+              char id[ID_LEN + 1], struct pier_err *err)
+{
+    sqlite3_stmt *s = r->get;
+    int rc;
+
+    sqlite3_reset(s);
+    bind_str(s, 1, bucket);
+    bind_blob(s, 2, key.ptr, key.len);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        return pier_err_s3(err, PIER_S3_NO_SUCH_BUCKET, "no bucket '%.*s'",
+                           (int) bucket.len, bucket.ptr);
+    }
+    if (rc != SQLITE_ROW) {
+        pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot look an object up: %s",
+                    sqlite3_errmsg(r->db));
+        sqlite3_reset(s);
+        return PIER_ERR;
+    }
+    if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
+        sqlite3_reset(s);
+        return pier_err_s3(err, PIER_S3_NO_SUCH_KEY, "no such key");
+    }
+    col_text(s, 0, id, ID_LEN + 1);
+    obj->size = (uint64_t) sqlite3_column_int64(s, 1);
+    col_text(s, 2, obj->etag, sizeof(obj->etag));
+    obj->mtime_ms = sqlite3_column_int64(s, 3);
+    pier_buf_reset(&obj->meta);
+    rc = pier_buf_add(&obj->meta, sqlite3_column_blob(s, 4),
+                      (size_t) sqlite3_column_bytes(s, 4));
+    sqlite3_reset(s);
+    if (rc != PIER_OK) {
+        return pier_err_set(err, "metadata too large");
+    }
+    return PIER_OK;
+}
+
+/* The first of the WAYS cache slots of (bucket, key): FNV-1a. */
+static struct cached_row *
+cache_set(struct objstore_reader *r, struct pier_str bucket,
+          struct pier_str key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (i = 0; i < bucket.len; i++) {
+        h = (h ^ (unsigned char) bucket.ptr[i]) * 1099511628211ULL;
+    }
+    h = (h ^ 0xffu) * 1099511628211ULL; /* no bucket name holds 0xff */
+    for (i = 0; i < key.len; i++) {
+        h = (h ^ (unsigned char) key.ptr[i]) * 1099511628211ULL;
+    }
+    return &r->cache[h % (CACHE_SLOTS / WAYS) * WAYS];
+}
+
+/* The cached row of (bucket, key) into obj and id, if it is still the
+ * committed one. */
+static bool
+cache_get(struct objstore_reader *r, struct pier_str bucket,
+          struct pier_str key, struct objstore_obj *obj, char id[ID_LEN + 1])
+{
+    struct cached_row *set = cache_set(r, bucket, key), *c = NULL;
+    size_t w;
+
+    for (w = 0; w < WAYS && c == NULL; w++) {
+        if (set[w].used && set[w].bucket_len == bucket.len
+            && set[w].key_len == key.len
+            && memcmp(set[w].data, bucket.ptr, bucket.len) == 0
+            && (key.len == 0
+                || memcmp(set[w].data + bucket.len, key.ptr, key.len) == 0)) {
+            c = &set[w];
+        }
+    }
+    if (c == NULL
+        || c->gen != atomic_load_explicit(&r->st->gen, memory_order_acquire)) {
+        return false;
+    }
+    c->last = ++r->tick;
+    pier_buf_reset(&obj->meta);
+    if (c->meta_len > 0
+        && pier_buf_add(&obj->meta, c->data + bucket.len + key.len, c->meta_len)
+               != PIER_OK) {
+        return false;
+    }
+    memcpy(id, c->id, sizeof(c->id));
+    memcpy(obj->etag, c->etag, sizeof(obj->etag));
+    obj->size = c->size;
+    obj->mtime_ms = c->mtime_ms;
+    return true;
+}
+
+/* Remember a row read at generation gen. */
+static void
+cache_put(struct objstore_reader *r, uint64_t gen, struct pier_str bucket,
+          struct pier_str key, const struct objstore_obj *obj,
+          const char id[ID_LEN + 1])
+{
+    struct cached_row *set = cache_set(r, bucket, key), *c = &set[0];
+    size_t w;
+
+    if (bucket.len + key.len + obj->meta.len > CACHE_ROW) {
+        return;
+    }
+    /* The row's own slot, else an empty one, else the least recently
+     * used. */
+    for (w = 0; w < WAYS; w++) {
+        if (set[w].used && set[w].bucket_len == bucket.len
+            && set[w].key_len == key.len
+            && memcmp(set[w].data, bucket.ptr, bucket.len) == 0
+            && (key.len == 0
+                || memcmp(set[w].data + bucket.len, key.ptr, key.len) == 0)) {
+            c = &set[w];
+            break;
+        }
+        if (!set[w].used || (c->used && set[w].last < c->last)) {
+            c = &set[w];
+        }
+    }
+    c->last = ++r->tick;
+    if (c->data == NULL) {
+        c->data = pier_malloc(CACHE_ROW);
+    }
+    c->used = true;
+    c->gen = gen;
+    memcpy(c->id, id, sizeof(c->id));
+    memcpy(c->etag, obj->etag, sizeof(c->etag));
+    c->size = obj->size;
+    c->mtime_ms = obj->mtime_ms;
+    c->bucket_len = bucket.len;
+    c->key_len = key.len;
+    c->meta_len = obj->meta.len;
+    memcpy(c->data, bucket.ptr, bucket.len);
+    if (key.len > 0) {
+        memcpy(c->data + bucket.len, key.ptr, key.len);
+    }
+    if (obj->meta.len > 0) {
+        memcpy(c->data + bucket.len + key.len, obj->meta.data, obj->meta.len);
+    }
+}
+
+/* The bytes of data file id (size bytes) from the reader's keep or, read
+ * whole now, into it: a new reference in *out. PIER_AGAIN when the file is
+ * gone (a commit unlinked it since the row was read). */
+static int
+body_get(struct objstore_reader *r, const char id[ID_LEN + 1], uint64_t size,
+         struct objstore_body **out, struct pier_err *err)
+{
+    struct body_slot *set, *slot;
+    char path[PATH_MAX];
+    struct objstore_body *b;
+    unsigned h = 0, i;
+    ssize_t n;
+    int fd;
+
+    /* Ids are random hex: their first digits spread them well enough. */
+    for (i = 0; i < 4; i++) {
+        h = h * 16 + (unsigned) (id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+    }
+    set = &r->bodies[h % (BODY_SLOTS / WAYS) * WAYS];
+    slot = &set[0];
+    for (i = 0; i < WAYS; i++) {
+        if (set[i].body != NULL && memcmp(set[i].id, id, ID_LEN) == 0) {
+            set[i].last = ++r->tick;
+            set[i].body->refs++;
+            *out = set[i].body;
+            return PIER_OK;
+        }
+        if (set[i].body == NULL
+            || (slot->body != NULL && set[i].last < slot->last)) {
+            slot = &set[i];
+        }
+    }
+    data_path(r->st, id, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        if (errno == ENOENT) {
+            return PIER_AGAIN;
+        }
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot open '%s': %s",
+                           path, strerror(errno));
+    }
+    b = pier_malloc(sizeof(*b) + (size_t) size);
+    b->refs = 1;
+    b->len = (size_t) size;
+    do {
+        n = pread(fd, b->data, b->len, 0);
+    } while (n == -1 && errno == EINTR);
+    close(fd);
+    if (n != (ssize_t) b->len) {
+        pier_free(b);
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot read '%s': %s", path,
+                           n == -1 ? strerror(errno) : "short file");
+    }
+    objstore_body_unref(slot->body);
+    memcpy(slot->id, id, ID_LEN + 1);
+    slot->last = ++r->tick;
+    slot->body = b;
+    b->refs++;
+    *out = b;
+    return PIER_OK;
+}
+
+int
+objstore_reader_get(struct objstore_reader *r, struct pier_str bucket,
+                    struct pier_str key, struct objstore_obj *obj, int *fd,
+                    struct objstore_body **body, struct pier_err *err)
+{
+    char id[ID_LEN + 1], path[PATH_MAX];
+    uint64_t gen;
+    int tries, rc;
+
+    PIER_CHECK_OBJ(r, READER_MAGIC);
+    if (body != NULL) {
+        *body = NULL;
+    }
+    if (fd != NULL) {
+        *fd = -1;
+    }
+    if (key.len > OBJSTORE_KEY_MAX) {
+        return pier_err_s3(err, PIER_S3_KEY_TOO_LONG, "key too long");
+    }
+    for (tries = 0; tries < READER_TRIES; tries++) {
+        /* The generation is read before the row: a commit after it bumps
+         * it past the tag, so the cached row is never newer than trusted. */
+        if (tries > 0 || !cache_get(r, bucket, key, obj, id)) {
+            gen = atomic_load_explicit(&r->st->gen, memory_order_acquire);
+            if (reader_lookup(r, bucket, key, obj, id, err) != PIER_OK) {
+                return PIER_ERR;
+            }
+            cache_put(r, gen, bucket, key, obj, id);
+        }
+        if (body != NULL && obj->size <= OBJSTORE_SMALL_MAX) {
+            rc = body_get(r, id, obj->size, body, err);
+            if (rc != PIER_AGAIN) {
+                return rc;
+            }
+            continue;
+        }
+        if (fd == NULL) {
+            return PIER_OK;
+        }
+        data_path(r->st, id, path, sizeof(path));
+        *fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (*fd != -1) {
+            return PIER_OK;
+        }
+        if (errno != ENOENT) {
+            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                               "cannot open '%s': %s", path, strerror(errno));
+        }
+        /* A commit replaced or deleted the row after our read and then
+         * unlinked the file: the next read sees that commit. */
+    }
+    return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                       "the object changed %d times while being read", tries);
+}
+
 /* Delete the row of (bucket, key) in a transaction; old gets its file. */
 static int
 delete_row(struct objstore *st, struct pier_str bucket, struct pier_str key,
@@ -2212,7 +2614,8 @@ complete_prepare(struct objstore *st, const struct objstore_part_ref *parts,
                                (unsigned long long) row->size);
         }
         for (k = 0; k < 16; k++) {
-            int a = pier_hexval((unsigned char) row->etag[2 * k]), b = pier_hexval((unsigned char) row->etag[2 * k + 1]);
+            int a = pier_hexval((unsigned char) row->etag[2 * k]),
+                b = pier_hexval((unsigned char) row->etag[2 * k + 1]);
 
             PIER_ASSERT(a >= 0 && b >= 0);
             bin[k] = (uint8_t) (a * 16 + b);
@@ -2501,91 +2904,129 @@ objstore_upload_list_release(struct objstore_upload_list *l)
     pier_buf_release(&l->store_);
 }
 
+/* Append one upload (or, with s NULL, a common prefix) to out. */
+static void
+upload_add(struct objstore_upload_list *out, size_t *cap, size_t **offs,
+           struct pier_str key, sqlite3_stmt *s)
+{
+    struct objstore_upload_info *u;
+
+    if (out->n == *cap) {
+        *cap = *cap != 0 ? *cap * 2 : 16;
+        out->uploads = pier_realloc(out->uploads, *cap * sizeof(*u));
+        *offs = pier_realloc(*offs, *cap * sizeof(**offs));
+    }
+    u = &out->uploads[out->n];
+    memset(u, 0, sizeof(*u));
+    (*offs)[out->n] = out->store_.len;
+    u->key.len = key.len;
+    PIER_ASSERT(pier_buf_addstr(&out->store_, key) == PIER_OK);
+    u->is_prefix = s == NULL;
+    if (s != NULL) {
+        col_text(s, 1, u->id, sizeof(u->id));
+        u->created_ms = sqlite3_column_int64(s, 2);
+    }
+    out->n++;
+}
+
 int
 objstore_uploads_list(struct objstore *st, struct pier_str bucket,
-                      struct pier_str prefix, struct pier_str key_marker,
-                      struct pier_str id_marker, size_t max,
+                      const struct objstore_uploads_opts *opts,
                       struct objstore_upload_list *out, struct pier_err *err)
 {
     /* Order: key, then creation (the rowid grows with every insert).
      * (?3, ?4) is the position to continue after; ?4 = +inf skips every
-     * upload of the marker key. */
+     * upload of that key, ?4 = -1 starts at the key itself. */
     static const char sql[] =
         "SELECT key, id, created_ms FROM uploads WHERE bucket = ?1"
         " AND key >= ?2 AND (key, rowid) > (?3, ?4)"
-        " ORDER BY key, rowid LIMIT ?5";
+        " ORDER BY key, rowid";
     static const char q_id[] = "SELECT rowid FROM uploads WHERE id = ?1";
-    struct pier_buf hi;
+    struct pier_str prefix = opts->prefix, delim = opts->delimiter;
+    struct pier_str marker = opts->key_marker;
+    struct pier_buf hi, lo;
+    size_t max = opts->max > 1000 ? 1000 : opts->max;
     size_t cap = 0, *offs = NULL, i;
-    int64_t created = INT64_MAX;
-    bool has_hi;
+    int64_t lo_row = -1;
+    bool has_hi, done = false;
     sqlite3_stmt *s;
     int rc = PIER_ERR, r;
+    ssize_t d;
 
     PIER_CHECK_OBJ(st, STORE_MAGIC);
-    if (max > 1000) {
-        max = 1000;
-    }
     pier_buf_init(&hi, SIZE_MAX);
+    pier_buf_init(&lo, SIZE_MAX);
     has_hi = successor(prefix, &hi);
+    d = marker.len > 0 && has_prefix(marker, prefix)
+            ? find_delim(marker, prefix.len, delim)
+            : -1;
+    if (d >= 0) {
+        /* A marker inside a common prefix (the NextKeyMarker of a page
+         * that rolled it up) continues past the whole prefix. */
+        done =
+            !successor(pier_str_make(marker.ptr, (size_t) d + delim.len), &lo);
+    } else if (marker.len > 0) {
+        PIER_ASSERT(pier_buf_addstr(&lo, marker) == PIER_OK);
+        lo_row = INT64_MAX;
+    }
     lock(st);
     if (bucket_exists(st, bucket, err) != PIER_OK) {
         goto out;
     }
-    if (id_marker.len > 0) {
+    if (d < 0 && marker.len > 0 && opts->id_marker.len > 0) {
         s = prep(st, q_id, err);
         if (s == NULL) {
             goto out;
         }
-        bind_str(s, 1, id_marker);
+        bind_str(s, 1, opts->id_marker);
         if (sqlite3_step(s) == SQLITE_ROW) {
-            created = sqlite3_column_int64(s, 0);
+            lo_row = sqlite3_column_int64(s, 0);
         }
         sqlite3_reset(s);
     }
-    s = prep(st, sql, err);
-    if (s == NULL) {
-        goto out;
-    }
-    bind_str(s, 1, bucket);
-    bind_blob(s, 2, prefix.ptr, prefix.len);
-    if (key_marker.len > 0) {
-        bind_blob(s, 3, key_marker.ptr, key_marker.len);
-    } else {
-        bind_blob(s, 3, "", 0);
-        created = -1;
-    }
-    sqlite3_bind_int64(s, 4, created);
-    sqlite3_bind_int64(s, 5, (sqlite3_int64) max + 1);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        struct pier_str key = pier_str_make(
-            sqlite3_column_blob(s, 0), (size_t) sqlite3_column_bytes(s, 0));
-        struct objstore_upload_info *u;
+    while (!done) {
+        bool restart = false;
 
-        if (has_hi && cmp_str(key, pier_buf_str(&hi)) >= 0) {
+        s = prep(st, sql, err);
+        if (s == NULL) {
+            goto out;
+        }
+        bind_str(s, 1, bucket);
+        bind_blob(s, 2, prefix.ptr, prefix.len);
+        bind_blob(s, 3, lo.data, lo.len);
+        sqlite3_bind_int64(s, 4, lo_row);
+        while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+            struct pier_str key = pier_str_make(
+                sqlite3_column_blob(s, 0), (size_t) sqlite3_column_bytes(s, 0));
+
+            if (has_hi && cmp_str(key, pier_buf_str(&hi)) >= 0) {
+                break;
+            }
+            if (out->n == max) {
+                out->truncated = true;
+                break;
+            }
+            d = find_delim(key, prefix.len, delim);
+            if (d < 0) {
+                upload_add(out, &cap, &offs, key, s);
+                continue;
+            }
+            key.len = (size_t) d + delim.len;
+            upload_add(out, &cap, &offs, key, NULL);
+            /* Skip every upload under this common prefix. */
+            done = !successor(key, &lo);
+            lo_row = -1;
+            restart = true;
             break;
         }
-        if (out->n == max) {
-            out->truncated = true;
-            break;
+        sqlite3_reset(s);
+        if (r != SQLITE_ROW && r != SQLITE_DONE) {
+            db_fail(st, "cannot list uploads", err);
+            goto out;
         }
-        if (out->n == cap) {
-            cap = cap != 0 ? cap * 2 : 16;
-            out->uploads = pier_realloc(out->uploads, cap * sizeof(*u));
-            offs = pier_realloc(offs, cap * sizeof(*offs));
+        if (!restart) {
+            done = true;
         }
-        u = &out->uploads[out->n];
-        offs[out->n] = out->store_.len;
-        u->key.len = key.len;
-        PIER_ASSERT(pier_buf_addstr(&out->store_, key) == PIER_OK);
-        col_text(s, 1, u->id, sizeof(u->id));
-        u->created_ms = sqlite3_column_int64(s, 2);
-        out->n++;
-    }
-    sqlite3_reset(s);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        db_fail(st, "cannot list uploads", err);
-        goto out;
     }
     for (i = 0; i < out->n; i++) {
         out->uploads[i].key.ptr = out->store_.data + offs[i];
@@ -2595,5 +3036,6 @@ out:
     unlock(st);
     pier_free(offs);
     pier_buf_release(&hi);
+    pier_buf_release(&lo);
     return rc;
 }

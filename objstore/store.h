@@ -20,13 +20,15 @@
  * and updates the row in one SQLite transaction under the store's mutex, so
  * of two racing conditional writers exactly one wins. The replaced file is
  * unlinked only after the commit: a reader that opened it keeps reading it.
- * Opening an object's file happens under the same mutex, so a reader never
- * sees a row whose file is gone. A crash leaves at most temporary files and
- * unreferenced data files, which objstore_open() removes.
+ * objstore_get() opens an object's file under the same mutex, so it never
+ * sees a row whose file is gone; a struct objstore_reader reads without the
+ * mutex and reads the row again when its file went away meanwhile. A crash
+ * leaves at most temporary files and unreferenced data files, which
+ * objstore_open() removes.
  *
  * Thread safety: every function may be called from any thread; metadata is
  * serialised by one mutex, bodies are read and written outside it. A struct
- * objstore_put belongs to one thread at a time.
+ * objstore_put and a struct objstore_reader belong to one thread at a time.
  */
 #ifndef OBJSTORE_STORE_H
 #define OBJSTORE_STORE_H
@@ -186,6 +188,45 @@ int objstore_get(struct objstore *st, struct pier_str bucket,
                  struct pier_str key, struct objstore_obj *obj, int *fd,
                  struct pier_err *err);
 
+/*
+ * A reader: a read-only SQLite connection of its own, for one thread at a
+ * time (an HTTP worker's loop), so that lookups take neither the store's
+ * mutex nor a trip to a thread pool; WAL lets it read while a writer
+ * commits. Each get is one statement, so one snapshot of the row, then the
+ * file is opened; when a commit unlinked that file in between (an
+ * overwrite or delete that committed after the read), the row is read
+ * again, which then sees the commit. A reader remembers the rows it read
+ * (a few hundred, small ones) together with the store's commit count at
+ * the time; a remembered row serves while no commit happened since, so a
+ * steady stream of GETs reads SQLite once per key. The caller owns the
+ * reader and closes it (NULL is fine) before objstore_close().
+ */
+struct objstore_reader;
+struct objstore_reader *objstore_reader_open(struct objstore *st,
+                                             struct pier_err *err);
+void objstore_reader_close(struct objstore_reader *r);
+
+/* The whole bytes of a small object, kept in memory by a reader and
+ * shared by reference count (not atomic: the reader's thread only). A data
+ * file never changes once written, so its bytes are its bytes for ever. */
+#define OBJSTORE_SMALL_MAX (16 * 1024)
+struct objstore_body {
+    unsigned refs;
+    size_t len;
+    char data[];
+};
+/* Drop a reference; NULL is fine. The reader's thread. */
+void objstore_body_unref(struct objstore_body *b);
+
+/* objstore_get() through r: the same answers and the same guarantee. With
+ * body not NULL, an object of at most OBJSTORE_SMALL_MAX bytes comes as
+ * *body (a reference the caller drops) and *fd stays -1; a larger one, or
+ * any with body NULL, as *fd when fd is not NULL (HEAD passes neither).
+ * A reader keeps up to 256 small bodies (4 MiB), by data file. */
+int objstore_reader_get(struct objstore_reader *r, struct pier_str bucket,
+                        struct pier_str key, struct objstore_obj *obj, int *fd,
+                        struct objstore_body **body, struct pier_err *err);
+
 /* Delete key (NoSuchBucket; a missing key is no error, as S3). *existed
  * (may be NULL) tells whether there was one. */
 int objstore_delete(struct objstore *st, struct pier_str bucket,
@@ -298,6 +339,7 @@ int objstore_parts_list(struct objstore *st, struct pier_str bucket,
 
 struct objstore_upload_info {
     struct pier_str key; /* into the list's storage */
+    bool is_prefix;      /* a CommonPrefix: only key is set */
     char id[OBJSTORE_UPLOAD_ID_LEN + 1];
     int64_t created_ms;
 };
@@ -309,12 +351,24 @@ struct objstore_upload_list {
 };
 void objstore_upload_list_init(struct objstore_upload_list *l);
 void objstore_upload_list_release(struct objstore_upload_list *l);
+
+struct objstore_uploads_opts {
+    struct pier_str prefix;
+    struct pier_str delimiter;  /* empty: none */
+    struct pier_str key_marker; /* continue after this key... */
+    struct pier_str id_marker;  /* ...and this upload of it; empty: after
+                                   every upload of key_marker */
+    size_t max;                 /* uploads + common prefixes; capped at
+                                   1000 */
+};
 /* Uploads in bucket whose key starts with prefix and that come after
- * (key_marker, id_marker) — an empty id_marker means after every upload of
- * key_marker — at most max (capped at 1000). */
+ * (key_marker, id_marker), in order; with a delimiter, keys whose rest
+ * after the prefix holds it roll up into one common prefix each, and a
+ * key_marker inside such a prefix continues after all of it. When
+ * truncated, the last entry (an upload or a prefix) is where the next
+ * page continues: its key (and id) as the markers. */
 int objstore_uploads_list(struct objstore *st, struct pier_str bucket,
-                          struct pier_str prefix, struct pier_str key_marker,
-                          struct pier_str id_marker, size_t max,
+                          const struct objstore_uploads_opts *opts,
                           struct objstore_upload_list *out,
                           struct pier_err *err);
 

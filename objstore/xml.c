@@ -349,8 +349,9 @@ objstore_xml_location(struct pier_buf *out, struct pier_str region)
 int
 objstore_xml_versioning(struct pier_buf *out)
 {
-    return done(pier_buf_adds(out, DECL "<VersioningConfiguration xmlns=\""
-                                   OBJSTORE_XML_NS "\"/>\n"));
+    return done(pier_buf_adds(
+        out,
+        DECL "<VersioningConfiguration xmlns=\"" OBJSTORE_XML_NS "\"/>\n"));
 }
 
 int
@@ -454,12 +455,17 @@ objstore_xml_list_uploads(struct pier_buf *out,
     rc |= tag_key(out, "KeyMarker", p->key_marker, p->url);
     rc |= tag(out, "UploadIdMarker", p->id_marker);
     if (list->truncated && list->n > 0) {
-        rc |= tag_key(out, "NextKeyMarker", list->uploads[list->n - 1].key,
-                      p->url);
-        rc |= tag(out, "NextUploadIdMarker",
-                  pier_str_cstr(list->uploads[list->n - 1].id));
+        const struct objstore_upload_info *last = &list->uploads[list->n - 1];
+
+        rc |= tag_key(out, "NextKeyMarker", last->key, p->url);
+        if (!last->is_prefix) {
+            rc |= tag(out, "NextUploadIdMarker", pier_str_cstr(last->id));
+        }
     }
     rc |= tag_key(out, "Prefix", p->prefix, p->url);
+    if (p->delimiter.len > 0) {
+        rc |= tag_key(out, "Delimiter", p->delimiter, p->url);
+    }
     rc |= pier_buf_addf(out, "<MaxUploads>%zu</MaxUploads>", p->max_uploads);
     if (p->url) {
         rc |= pier_buf_adds(out, "<EncodingType>url</EncodingType>");
@@ -469,6 +475,9 @@ objstore_xml_list_uploads(struct pier_buf *out,
     for (i = 0; i < list->n; i++) {
         const struct objstore_upload_info *u = &list->uploads[i];
 
+        if (u->is_prefix) {
+            continue;
+        }
         objstore_xml_time(u->created_ms, t);
         rc |= pier_buf_adds(out, "<Upload>");
         rc |= tag_key(out, "Key", u->key, p->url);
@@ -478,6 +487,13 @@ objstore_xml_list_uploads(struct pier_buf *out,
         rc |= pier_buf_adds(out, "<StorageClass>STANDARD</StorageClass>");
         rc |= tag(out, "Initiated", pier_str_cstr(t));
         rc |= pier_buf_adds(out, "</Upload>");
+    }
+    for (i = 0; i < list->n; i++) {
+        if (list->uploads[i].is_prefix) {
+            rc |= pier_buf_adds(out, "<CommonPrefixes>");
+            rc |= tag_key(out, "Prefix", list->uploads[i].key, p->url);
+            rc |= pier_buf_adds(out, "</CommonPrefixes>");
+        }
     }
     rc |= pier_buf_adds(out, "</ListMultipartUploadsResult>\n");
     return done(rc);

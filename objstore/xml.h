@@ -105,8 +105,11 @@ PIER_NODISCARD int objstore_xml_list_parts(
     struct pier_buf *out, const struct objstore_xml_parts *params,
     const struct objstore_part_info *parts, size_t n, bool truncated);
 
+/* ListMultipartUploadsResult: <Upload>s, then one <CommonPrefixes> per
+ * rolled-up prefix; when truncated, the last entry gives NextKeyMarker
+ * (and NextUploadIdMarker when it is an upload). */
 struct objstore_xml_uploads {
-    struct pier_str bucket, prefix, key_marker, id_marker;
+    struct pier_str bucket, prefix, delimiter, key_marker, id_marker;
     size_t max_uploads;
     bool url;
     const char *owner_id, *owner_name;

@@ -625,6 +625,184 @@ test_store_reader_keeps_old_version(void **state)
     objstore_obj_release(&obj);
 }
 
+/* Read key through rd into a malloc'd string; NULL if it fails, with *s3
+ * set. small: ask for the bytes in memory (objstore_body) rather than a
+ * descriptor. */
+static char *
+reader_s(struct objstore_reader *rd, const char *bucket, const char *key,
+         enum pier_s3 *s3, bool small)
+{
+    struct objstore_obj obj;
+    struct objstore_body *b = NULL;
+    struct pier_err err;
+    char *body;
+    ssize_t n;
+    int fd = -1;
+
+    objstore_obj_init(&obj);
+    if (objstore_reader_get(rd, pier_str_cstr(bucket), pier_str_cstr(key),
+                            &obj, &fd, small ? &b : NULL, &err)
+        != PIER_OK) {
+        *s3 = err.s3;
+        objstore_obj_release(&obj);
+        return NULL;
+    }
+    body = pier_malloc(obj.size + 1);
+    if (small && obj.size <= OBJSTORE_SMALL_MAX) {
+        assert_int_equal(fd, -1);
+        assert_non_null(b);
+        assert_int_equal(b->len, obj.size);
+        memcpy(body, b->data, b->len);
+        n = (ssize_t) b->len;
+        objstore_body_unref(b);
+    } else {
+        assert_null(b);
+        n = pread(fd, body, obj.size, 0);
+        close(fd);
+    }
+    assert_int_equal(n, (ssize_t) obj.size);
+    body[n] = '\0';
+    objstore_obj_release(&obj);
+    return body;
+}
+
+/* A reader answers as objstore_get(): the row, its metadata, NoSuchBucket,
+ * NoSuchKey; it sees each commit made after it opened; an open descriptor
+ * keeps its version through overwrite and delete. */
+static void
+test_store_reader_answers_as_get(void **state)
+{
+    struct fixture *f = *state;
+    struct objstore_reader *rd;
+    struct objstore_obj a, b;
+    struct pier_buf meta;
+    struct pier_err err;
+    struct objstore_put *p;
+    enum pier_s3 s3 = PIER_S3_NONE;
+    char *body, buf[16];
+    int fd, fd2;
+
+    objstore_obj_init(&a);
+    objstore_obj_init(&b);
+    pier_buf_init(&meta, 1024);
+    rd = objstore_reader_open(f->st, &err);
+    assert_non_null(rd);
+    assert_null(reader_s(rd, "bkt", "k", &s3, false));
+    assert_int_equal(s3, PIER_S3_NO_SUCH_KEY);
+    assert_null(reader_s(rd, "nob", "k", &s3, true));
+    assert_int_equal(s3, PIER_S3_NO_SUCH_BUCKET);
+
+    assert_int_equal(objstore_meta_add(&meta, PIER_STR("content-type"),
+                                       PIER_STR("text/plain")),
+                     PIER_OK);
+    p = objstore_put_begin(f->st, PIER_STR("bkt"), PIER_STR("k"), &err);
+    assert_non_null(p);
+    assert_int_equal(objstore_put_write(p, "version-1", 9, &err), PIER_OK);
+    assert_int_equal(objstore_put_commit(p, NULL, NULL, &meta, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(objstore_reader_get(rd, PIER_STR("bkt"), PIER_STR("k"),
+                                         &a, &fd, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(
+        objstore_get(f->st, PIER_STR("bkt"), PIER_STR("k"), &b, &fd2, &err),
+        PIER_OK);
+    close(fd2);
+    assert_string_equal(a.etag, b.etag);
+    assert_int_equal(a.size, 9);
+    assert_int_equal(a.mtime_ms, b.mtime_ms);
+    assert_int_equal(a.meta.len, b.meta.len);
+    assert_memory_equal(a.meta.data, b.meta.data, a.meta.len);
+    assert_true(
+        pier_str_eq(objstore_meta_get(&a.meta, PIER_STR("content-type")),
+                    PIER_STR("text/plain")));
+
+    assert_int_equal(put_s(f->st, "k", "version-2"), PIER_OK);
+    body = reader_s(rd, "bkt", "k", &s3, false);
+    assert_non_null(body);
+    assert_string_equal(body, "version-2");
+    pier_free(body);
+    body = reader_s(rd, "bkt", "k", &s3, true);
+    assert_non_null(body);
+    assert_string_equal(body, "version-2");
+    pier_free(body);
+    /* HEAD: no descriptor. */
+    assert_int_equal(objstore_reader_get(rd, PIER_STR("bkt"), PIER_STR("k"),
+                                         &b, NULL, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(b.size, 9);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("k"), NULL, &err),
+        PIER_OK);
+    assert_null(reader_s(rd, "bkt", "k", &s3, true));
+    assert_int_equal(s3, PIER_S3_NO_SUCH_KEY);
+    assert_int_equal(pread(fd, buf, sizeof(buf), 0), 9);
+    assert_memory_equal(buf, "version-1", 9);
+    close(fd);
+    assert_int_equal(count_data(f->dir), 0);
+    objstore_reader_close(rd);
+    objstore_reader_close(NULL);
+    objstore_obj_release(&a);
+    objstore_obj_release(&b);
+    pier_buf_release(&meta);
+}
+
+struct overwriter {
+    struct objstore *st;
+    volatile bool stop;
+    int rounds;
+    bool failed;
+};
+
+static void *
+overwrite(void *arg)
+{
+    struct overwriter *w = arg;
+    char body[32];
+
+    while (!w->stop || w->rounds < 50) {
+        snprintf(body, sizeof(body), "v%08d", w->rounds++);
+        w->failed |= put_s(w->st, "hot", body) != PIER_OK;
+    }
+    return NULL;
+}
+
+/* Readers racing a writer that overwrites the key without pause: every
+ * read gets a whole committed version, never an error, and versions never
+ * go backwards. */
+static void
+test_store_reader_races_overwrites(void **state)
+{
+    struct fixture *f = *state;
+    struct overwriter w = {.st = f->st};
+    struct objstore_reader *rd;
+    struct pier_err err;
+    enum pier_s3 s3 = PIER_S3_NONE;
+    pthread_t t;
+    char *body;
+    long last = -1, v;
+    int i;
+
+    assert_int_equal(put_s(f->st, "hot", "v00000000"), PIER_OK);
+    rd = objstore_reader_open(f->st, &err);
+    assert_non_null(rd);
+    assert_int_equal(pthread_create(&t, NULL, overwrite, &w), 0);
+    for (i = 0; i < 2000; i++) {
+        body = reader_s(rd, "bkt", "hot", &s3, i % 2 == 0);
+        assert_non_null(body);
+        assert_int_equal(strlen(body), 9);
+        assert_int_equal(body[0], 'v');
+        v = strtol(body + 1, NULL, 10);
+        assert_true(v >= last);
+        last = v;
+        pier_free(body);
+    }
+    w.stop = true;
+    pthread_join(t, NULL);
+    assert_false(w.failed);
+    assert_true(w.rounds >= 50);
+    objstore_reader_close(rd);
+}
+
 static void
 test_store_delete_and_delete_many(void **state)
 {
@@ -1054,6 +1232,141 @@ test_store_multipart_validation(void **state)
     assert_int_equal(count_data(f->dir), 1);
 }
 
+static int
+uploads(struct objstore *st, const char *prefix, const char *delim,
+        const char *key_marker, const char *id_marker, size_t max,
+        struct objstore_upload_list *out)
+{
+    struct objstore_uploads_opts o = {
+        .prefix = pier_str_cstr(prefix),
+        .delimiter = pier_str_cstr(delim),
+        .key_marker = pier_str_cstr(key_marker),
+        .id_marker = pier_str_cstr(id_marker),
+        .max = max,
+    };
+    struct pier_err err;
+
+    return objstore_uploads_list(st, PIER_STR("bkt"), &o, out, &err);
+}
+
+/* Render a listing as "key|" for a prefix, "key=id|" for an upload. */
+static void
+uploads_render(const struct objstore_upload_list *l, struct pier_buf *b)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        assert_int_equal(pier_buf_addstr(b, l->uploads[i].key), PIER_OK);
+        if (!l->uploads[i].is_prefix) {
+            assert_int_equal(pier_buf_addf(b, "=%s", l->uploads[i].id),
+                             PIER_OK);
+        }
+        assert_int_equal(pier_buf_addch(b, '|'), PIER_OK);
+    }
+}
+
+/* ListMultipartUploads: a delimiter rolls keys up into common prefixes;
+ * pages of every size, each continued from the last entry of the one
+ * before (key, and id for an upload), give the same entries as one page. */
+static void
+test_store_uploads_delimiter_and_pages(void **state)
+{
+    static const char *const keys[] = {"a/1", "a/2",   "a/2",
+                                       "b",   "b/c/d", "b/c/e",
+                                       "c",   "cz/x",  "d/\xc3\xa9/f"};
+    static const struct {
+        const char *prefix, *delim;
+    } cases[] = {{"", "/"}, {"", ""},   {"b/", "/"},  {"a/", ""},
+                 {"", "c"}, {"c", "/"}, {"b", "/c/"}, {"zz", "/"}};
+    char ids[PIER_NELEMS(keys)][OBJSTORE_UPLOAD_ID_LEN + 1];
+    struct objstore_upload_list l;
+    struct pier_buf whole, paged, km, im;
+    struct pier_err err;
+    size_t i, c, max, pages;
+
+    for (i = 0; i < PIER_NELEMS(keys); i++) {
+        assert_int_equal(objstore_upload_create(
+                             ((struct fixture *) *state)->st, PIER_STR("bkt"),
+                             pier_str_cstr(keys[i]), NULL, ids[i], &err),
+                         PIER_OK);
+    }
+    pier_buf_init(&whole, SIZE_MAX);
+    pier_buf_init(&paged, SIZE_MAX);
+    pier_buf_init(&km, SIZE_MAX);
+    pier_buf_init(&im, SIZE_MAX);
+
+    /* The roll-up itself. */
+    objstore_upload_list_init(&l);
+    assert_int_equal(
+        uploads(((struct fixture *) *state)->st, "", "/", "", "", 1000, &l),
+        PIER_OK);
+    uploads_render(&l, &whole);
+    objstore_upload_list_release(&l);
+    pier_buf_reset(&paged);
+    assert_int_equal(
+        pier_buf_addf(&paged, "a/|b=%s|b/|c=%s|cz/|d/|", ids[3], ids[6]),
+        PIER_OK);
+    assert_string_equal(whole.data, paged.data);
+    objstore_upload_list_init(&l);
+    assert_int_equal(
+        uploads(((struct fixture *) *state)->st, "b/", "/", "", "", 1000, &l),
+        PIER_OK);
+    assert_int_equal(l.n, 1);
+    assert_true(l.uploads[0].is_prefix);
+    assert_true(pier_str_eq(l.uploads[0].key, PIER_STR("b/c/")));
+    objstore_upload_list_release(&l);
+
+    for (c = 0; c < PIER_NELEMS(cases); c++) {
+        pier_buf_reset(&whole);
+        objstore_upload_list_init(&l);
+        assert_int_equal(uploads(((struct fixture *) *state)->st,
+                                 cases[c].prefix, cases[c].delim, "", "", 1000,
+                                 &l),
+                         PIER_OK);
+        assert_false(l.truncated);
+        uploads_render(&l, &whole);
+        objstore_upload_list_release(&l);
+        for (max = 1; max <= 4; max++) {
+            pier_buf_reset(&paged);
+            pier_buf_reset(&km);
+            pier_buf_reset(&im);
+            for (pages = 0; pages < 20; pages++) {
+                objstore_upload_list_init(&l);
+                assert_int_equal(uploads(((struct fixture *) *state)->st,
+                                         cases[c].prefix, cases[c].delim,
+                                         km.len > 0 ? km.data : "",
+                                         im.len > 0 ? im.data : "", max, &l),
+                                 PIER_OK);
+                assert_true(l.n <= max);
+                uploads_render(&l, &paged);
+                if (!l.truncated) {
+                    objstore_upload_list_release(&l);
+                    break;
+                }
+                assert_int_equal(l.n, max);
+                pier_buf_reset(&km);
+                pier_buf_reset(&im);
+                assert_int_equal(pier_buf_addstr(&km, l.uploads[l.n - 1].key),
+                                 PIER_OK);
+                if (!l.uploads[l.n - 1].is_prefix) {
+                    assert_int_equal(pier_buf_adds(&im, l.uploads[l.n - 1].id),
+                                     PIER_OK);
+                }
+                objstore_upload_list_release(&l);
+            }
+            assert_true(pages < 20);
+            assert_int_equal(paged.len, whole.len);
+            if (whole.len > 0) {
+                assert_memory_equal(paged.data, whole.data, whole.len);
+            }
+        }
+    }
+    pier_buf_release(&whole);
+    pier_buf_release(&paged);
+    pier_buf_release(&km);
+    pier_buf_release(&im);
+}
+
 static void
 test_store_multipart_abort_and_lists(void **state)
 {
@@ -1100,36 +1413,24 @@ test_store_multipart_abort_and_lists(void **state)
     pier_free(parts);
 
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"), PIER_STR(""),
-                                           PIER_STR(""), PIER_STR(""), 1000,
-                                           &ul, &err),
-                     PIER_OK);
+    assert_int_equal(uploads(f->st, "", "", "", "", 1000, &ul), PIER_OK);
     assert_int_equal(ul.n, 3);
     assert_true(pier_str_eq(ul.uploads[0].key, PIER_STR("a/x")));
     assert_true(pier_str_eq(ul.uploads[1].key, PIER_STR("big")));
     objstore_upload_list_release(&ul);
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"),
-                                           PIER_STR("b"), PIER_STR(""),
-                                           PIER_STR(""), 1, &ul, &err),
-                     PIER_OK);
+    assert_int_equal(uploads(f->st, "b", "", "", "", 1, &ul), PIER_OK);
     assert_int_equal(ul.n, 1);
     assert_true(ul.truncated);
     objstore_upload_list_release(&ul);
     /* After the first upload of "big": the second one only. */
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(
-                         f->st, PIER_STR("bkt"), PIER_STR(""), PIER_STR("big"),
-                         pier_str_cstr(ids[0]), 10, &ul, &err),
-                     PIER_OK);
+    assert_int_equal(uploads(f->st, "", "", "big", ids[0], 10, &ul), PIER_OK);
     assert_int_equal(ul.n, 1);
     assert_string_equal(ul.uploads[0].id, ids[1]);
     objstore_upload_list_release(&ul);
     objstore_upload_list_init(&ul);
-    assert_int_equal(objstore_uploads_list(f->st, PIER_STR("bkt"), PIER_STR(""),
-                                           PIER_STR("big"), PIER_STR(""), 10,
-                                           &ul, &err),
-                     PIER_OK);
+    assert_int_equal(uploads(f->st, "", "", "big", "", 10, &ul), PIER_OK);
     assert_int_equal(ul.n, 0);
     objstore_upload_list_release(&ul);
 
@@ -1250,6 +1551,8 @@ main(void)
         T(test_store_conditional_put),
         T(test_store_conditional_race_one_winner),
         T(test_store_reader_keeps_old_version),
+        T(test_store_reader_answers_as_get),
+        T(test_store_reader_races_overwrites),
         T(test_store_delete_and_delete_many),
         T(test_store_copy),
         T(test_store_list_pagination_matches_reference),
@@ -1257,6 +1560,7 @@ main(void)
         T(test_store_multipart_complete),
         T(test_store_multipart_validation),
         T(test_store_multipart_abort_and_lists),
+        T(test_store_uploads_delimiter_and_pages),
         T(test_store_recovery_after_crash),
         cmocka_unit_test(test_store_meta_roundtrip),
     };

@@ -268,7 +268,7 @@ static void
 test_xml_list_uploads(void **state)
 {
     struct objstore_upload_list l;
-    struct objstore_upload_info u[1];
+    struct objstore_upload_info u[2];
     struct objstore_xml_uploads p = {
         .bucket = PIER_STR("bkt"),
         .prefix = PIER_STR(""),
@@ -294,6 +294,23 @@ test_xml_list_uploads(void **state)
     assert_has(&b, "<NextKeyMarker>big&lt;</NextKeyMarker>"
                    "<NextUploadIdMarker>0123</NextUploadIdMarker>");
     assert_has(&b, "<Upload><Key>big&lt;</Key><UploadId>0123</UploadId>");
+    pier_buf_release(&b);
+
+    /* With a delimiter: uploads first, then the common prefixes; a page
+     * that ends on a prefix continues from it, without an upload id. */
+    u[1].key = PIER_STR("dir/");
+    u[1].is_prefix = true;
+    l.n = 2;
+    p.delimiter = PIER_STR("/");
+    p.max_uploads = 2;
+    pier_buf_init(&b, SIZE_MAX);
+    assert_int_equal(objstore_xml_list_uploads(&b, &p, &l), PIER_OK);
+    assert_well_formed(&b);
+    assert_has(&b, "<NextKeyMarker>dir/</NextKeyMarker><Prefix></Prefix>"
+                   "<Delimiter>/</Delimiter>");
+    assert_has(&b, "</Upload><CommonPrefixes><Prefix>dir/</Prefix>"
+                   "</CommonPrefixes></ListMultipartUploadsResult>");
+    assert_int_equal(strstr(b.data, "NextUploadIdMarker"), NULL);
     pier_buf_release(&b);
     l.uploads = NULL;
     objstore_upload_list_release(&l);
