@@ -826,6 +826,7 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
     struct edge_server *s = pier_calloc(1, sizeof(*s));
     struct pier_http_config hc;
     struct edge_fetches_opts fo;
+    char spill[4096];
     char host[256];
     unsigned port;
 
@@ -855,7 +856,15 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         goto fail;
     }
     memset(&fo, 0, sizeof(fo));
-    fo.fetch_max = o->fetch_max != 0 ? o->fetch_max : (256u << 20);
+    fo.fetch_max = o->fetch_max != 0 ? o->fetch_max : (16u << 20);
+    /* Spill files go with the disk tier (whose tmp/ is emptied at start),
+     * else to $TMPDIR. */
+    if (o->cache.dir != NULL) {
+        snprintf(spill, sizeof(spill), "%s/tmp", o->cache.dir);
+        fo.spill_dir = spill;
+    } else {
+        fo.spill_dir = getenv("TMPDIR");
+    }
     s->fetches = edge_fetches_new(&fo, s->cache);
     s->hz = edge_hazard_new(s->nworkers, EDGE_HZ_SLOTS);
     s->workers = pier_calloc(s->nworkers, sizeof(*s->workers));
