@@ -60,8 +60,8 @@ static const struct pier_conf_entry edge_entries[] = {
     {"workers", PIER_CONF_UINT, "0", 1024, OFF(workers),
      "worker loops (0: one per core)"},
     {"poll", PIER_CONF_MS, "5s", 0, OFF(poll_ms), "how often live/ is listed"},
-    {"fetch_max", PIER_CONF_SIZE, "256M", 0, OFF(fetch_max),
-     "largest blob fetched from the origin"},
+    {"fetch_max", PIER_CONF_SIZE, "16M", 0, OFF(fetch_max),
+     "larger blobs stream through a file, uncached"},
     {"log_level", PIER_CONF_STR, "info", 0, OFF(log_level),
      "error, warn, info or debug"},
 };
@@ -74,7 +74,8 @@ static const char usage_line[] =
     "[--config FILE] [--endpoint URL] [--bucket B] [--listen ADDR] "
     "[--tls-listen ADDR] "
     "[--admin ADDR|off] [--admin-token-file F] [--cache-mem SIZE] "
-    "[--cache-dir DIR --cache-disk SIZE] [--workers N] [--ready-file F]";
+    "[--cache-dir DIR --cache-disk SIZE] [--fetch-max SIZE] [--workers N] "
+    "[--ready-file F]";
 
 static void
 help(void)
@@ -126,6 +127,7 @@ pier_cmd_edge(int argc, char **argv)
         {"cache-disk", required_argument, NULL, 'k'},
         {"workers", required_argument, NULL, 'w'},
         {"poll", required_argument, NULL, 'p'},
+        {"fetch-max", required_argument, NULL, 'f'},
         {"ready-file", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -137,7 +139,7 @@ pier_cmd_edge(int argc, char **argv)
         {'e', "endpoint"},   {'b', "bucket"},    {'l', "listen"},
         {'s', "tls_listen"}, {'a', "admin"},     {'t', "admin_token_file"},
         {'m', "cache_mem"},  {'d', "cache_dir"}, {'k', "cache_disk"},
-        {'w', "workers"},    {'p', "poll"}};
+        {'w', "workers"},    {'p', "poll"},      {'f', "fetch_max"}};
     struct edge_conf conf;
     struct edge_server_opts o;
     struct edge_server *srv = NULL;

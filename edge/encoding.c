@@ -22,7 +22,9 @@ enum {
     a_param_q,    /* a parameter named "q" so far */
     a_param_name, /* in another parameter's name */
     a_param_eq,   /* after another parameter's '=' */
-    a_param_val,  /* in another parameter's value */
+    a_param_val,  /* in a parameter's token value */
+    a_param_qs,   /* in a parameter's quoted-string value */
+    a_param_qs_esc, /* after a '\\' in a quoted-string */
     a_q_int,      /* after "q=" */
     a_q0,         /* "q=0" */
     a_q1,         /* "q=1" */
@@ -41,6 +43,22 @@ is_tchar(unsigned char ch)
         return true;
     }
     return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* RFC 9110 5.6.4: qdtext, the bytes of a quoted-string as they are. */
+static bool
+is_qdtext(unsigned char ch)
+{
+    return ch == '\t' || ch == ' ' || ch == 0x21 || (ch >= 0x23 && ch <= 0x5b)
+           || (ch >= 0x5d && ch <= 0x7e) || ch >= 0x80;
+}
+
+/* RFC 9110 5.6.4: what a quoted-pair's backslash may escape (HTAB, SP,
+ * VCHAR, obs-text). */
+static bool
+is_qpair(unsigned char ch)
+{
+    return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
 static bool
@@ -70,6 +88,12 @@ end_elem(struct edge_accept *acc)
 {
     int enc = -1;
 
+    if (acc->bad) {
+        acc->bad = false; /* a malformed weight: the element is ignored */
+        acc->toklen = 0;
+        acc->cur_q = 1000;
+        return;
+    }
     if (acc->toklen == 0) {
         return; /* an empty list element */
     }
@@ -184,8 +208,13 @@ edge_accept_parse(struct edge_accept *acc, const char *p, size_t n,
             }
             break;
         case a_param_eq:
+            /* parameter-value = token / quoted-string (RFC 9110 5.6.6) */
+            if (ch == '"') {
+                state = a_param_qs;
+                break;
+            }
             if (!is_tchar(ch)) {
-                goto invalid; /* XXX: quoted-string values are refused */
+                goto invalid;
             }
             state = a_param_val;
             break;
@@ -195,22 +224,55 @@ edge_accept_parse(struct edge_accept *acc, const char *p, size_t n,
             }
             state = a_after; /* the byte ends it: read it again */
             goto reswitch;
+        case a_param_qs:
+            if (ch == '"') {
+                state = a_after;
+            } else if (ch == '\\') {
+                state = a_param_qs_esc;
+            } else if (!is_qdtext(ch)) {
+                goto invalid;
+            }
+            break;
+        case a_param_qs_esc:
+            if (!is_qpair(ch)) {
+                goto invalid;
+            }
+            state = a_param_qs;
+            break;
         case a_q_int:
+            /* weight = OWS ";" OWS "q=" qvalue, where a qvalue is a bare
+             * number (RFC 9110 12.4.2). Anything else that is still a
+             * parameter value, a token ("q=2", "q=.5") or a quoted
+             * string ("q=\"0.5\""), is a malformed weight: the element
+             * is ignored, as if not listed, and the rest of the list
+             * counts. Guessing a weight could turn on a coding the
+             * client did not ask for, and q=0 could turn off identity. */
+            acc->qdigits = 0;
             if (ch == '0') {
                 acc->cur_q = 0;
                 state = a_q0;
             } else if (ch == '1') {
                 acc->cur_q = 1000;
                 state = a_q1;
+            } else if (ch == '"') {
+                acc->bad = true;
+                state = a_param_qs;
+            } else if (is_tchar(ch)) {
+                acc->bad = true;
+                state = a_param_val;
             } else {
-                goto invalid;
+                goto invalid; /* no value at all */
             }
-            acc->qdigits = 0;
             break;
         case a_q0:
         case a_q1:
             if (ch == '.') {
                 state = state == a_q0 ? a_q0_frac : a_q1_frac;
+                break;
+            }
+            if (is_tchar(ch)) {
+                acc->bad = true; /* "q=12", "q=0x" */
+                state = a_param_val;
                 break;
             }
             state = a_after; /* the byte ends it: read it again */
@@ -220,13 +282,20 @@ edge_accept_parse(struct edge_accept *acc, const char *p, size_t n,
             if (ch >= '0' && ch <= '9') {
                 d = ch - '0';
                 if (acc->qdigits == 3 || (state == a_q1_frac && d != 0)) {
-                    goto invalid;
+                    acc->bad = true; /* "q=0.1234", "q=1.5" */
+                    state = a_param_val;
+                    break;
                 }
                 acc->cur_q += (uint16_t) (d
                                           * (acc->qdigits == 0   ? 100
                                              : acc->qdigits == 1 ? 10
                                                                  : 1));
                 acc->qdigits++;
+                break;
+            }
+            if (is_tchar(ch)) {
+                acc->bad = true; /* "q=0.5x" */
+                state = a_param_val;
                 break;
             }
             state = a_after; /* the byte ends it: read it again */
@@ -240,6 +309,7 @@ edge_accept_parse(struct edge_accept *acc, const char *p, size_t n,
 
 invalid:
     acc->state = a_elem;
+    acc->bad = false;
     return pier_err_http(err, 400, "bad Accept-Encoding byte 0x%02x",
                          (unsigned) (unsigned char) *p);
 }
@@ -261,6 +331,7 @@ edge_accept_finish(struct edge_accept *acc, struct pier_err *err)
         return PIER_OK;
     default:
         acc->state = a_elem;
+        acc->bad = false;
         return pier_err_http(err, 400, "Accept-Encoding cut short");
     }
 }

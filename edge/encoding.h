@@ -10,6 +10,13 @@
  * The parser is an explicit state machine that resumes at any byte and
  * allocates nothing; several Accept-Encoding lines are one list (RFC 9110
  * 5.3), so the caller feeds them in turn with a "," between. Any thread.
+ *
+ * Errors, after RFC 9110's grammar (12.5.3, 12.4.2): a weight must be a
+ * bare qvalue ("q=0.5"). A malformed one that is still a parameter value
+ * ("q=2", "q=0.1234", the quoted "q=\"0.5\"") drops its element only: that
+ * coding counts as not listed, the rest of the list stands. Other
+ * parameters are skipped, token or quoted-string alike. Anything that is
+ * not the list syntax at all is a syntax error for the whole header.
  */
 #ifndef EDGE_ENCODING_H
 #define EDGE_ENCODING_H
@@ -43,6 +50,7 @@ struct edge_accept {
     uint8_t toklen;  /* 0xff: too long to be one we know */
     uint16_t cur_q;  /* its weight so far */
     uint8_t qdigits; /* digits after the '.' */
+    bool bad;        /* its weight is malformed: ignore it */
 };
 
 void edge_accept_init(struct edge_accept *acc);

@@ -3,7 +3,8 @@
  * each fetch wakes on their own loops.
  *
  * A fetch's life: created by the first join (in the table, state
- * f_waiting), f_receiving once edge_fetch_begin() allocated the body, then
+ * f_waiting), f_receiving once edge_fetch_begin() allocated the body (in
+ * memory, or a spill file past fetch_max), then
  * f_done (verified, cached, out of the table) or f_failed (out of the
  * table, nothing cached). References: one for the table while it is in
  * it, one for the driver, one per waiter; the last release frees it.
@@ -21,8 +22,13 @@
 
 #include "lib/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define FETCHES_MAGIC  0x7e2b95c4U
 #define FETCH_MAGIC    0x1f8d3a66U
@@ -40,7 +46,9 @@ struct edge_fetch {
     struct edge_key key;
     uint64_t decoded_max;
     enum fstate state;
-    struct edge_blob *blob;     /* from begin on */
+    struct edge_blob *blob;     /* from begin on, unless spilled */
+    int fd;                     /* the spill file (unlinked), or -1 */
+    uint64_t size;              /* of the body, from begin on */
     uint64_t avail;             /* body bytes written, under mu */
     struct edge_verify *verify; /* the driver's */
     struct edge_waiter *waiters;
@@ -57,6 +65,7 @@ struct edge_fetches {
     unsigned magic;
     unsigned nshards;
     uint64_t fetch_max;
+    char *spill_dir;
     struct edge_cache *cache;
     struct fshard *shards;
     atomic_uint_fast64_t started, joined, late_hits, failed, bytes, in_flight;
@@ -206,6 +215,7 @@ edge_fetches_new(const struct edge_fetches_opts *o, struct edge_cache *cache)
     t->magic = FETCHES_MAGIC;
     t->nshards = n;
     t->fetch_max = o->fetch_max;
+    t->spill_dir = pier_strdup(o->spill_dir != NULL ? o->spill_dir : "/tmp");
     t->cache = cache;
     if (posix_memalign((void **) &t->shards, 64, n * sizeof(*t->shards)) != 0) {
         pier_panic(__func__, __FILE__, __LINE__, "out of memory");
@@ -233,6 +243,7 @@ edge_fetches_free(struct edge_fetches *t)
         PIER_ASSERT(pthread_mutex_destroy(&t->shards[i].mu) == 0);
     }
     free(t->shards);
+    pier_free(t->spill_dir);
     t->magic = 0;
     pier_free(t);
 }
@@ -268,9 +279,31 @@ edge_fetch_release(struct edge_fetch *f)
     PIER_ASSERT(!f->in_table && f->waiters == NULL);
     edge_verify_free(f->verify);
     edge_blob_release(f->blob);
+    if (f->fd >= 0) {
+        PIER_ASSERT(close(f->fd) == 0);
+    }
     PIER_ASSERT(pthread_mutex_destroy(&f->mu) == 0);
     f->magic = 0;
     pier_free(f);
+}
+
+/* A new fetch of k, to be linked in its bucket by the caller. */
+static struct edge_fetch *
+fetch_new(struct edge_fetches *t, const struct edge_key *k,
+          uint64_t decoded_max)
+{
+    struct edge_fetch *f = pier_calloc(1, sizeof(*f));
+
+    f->magic = FETCH_MAGIC;
+    atomic_init(&f->refs, 2); /* the table's and the driver's */
+    PIER_ASSERT(pthread_mutex_init(&f->mu, NULL) == 0);
+    f->t = t;
+    f->key = *k;
+    f->decoded_max = decoded_max;
+    f->state = f_waiting;
+    f->fd = -1;
+    f->in_table = true;
+    return f;
 }
 
 /* Attach w to f and queue its first callback. Under f->mu. */
@@ -329,15 +362,7 @@ edge_fetches_join(struct edge_fetches *t, const struct edge_key *k,
         *hit = b;
         return EDGE_JOIN_HIT;
     }
-    f = pier_calloc(1, sizeof(*f));
-    f->magic = FETCH_MAGIC;
-    atomic_init(&f->refs, 2); /* the table's and the driver's */
-    PIER_ASSERT(pthread_mutex_init(&f->mu, NULL) == 0);
-    f->t = t;
-    f->key = *k;
-    f->decoded_max = decoded_max;
-    f->state = f_waiting;
-    f->in_table = true;
+    f = fetch_new(t, k, decoded_max);
     f->hnext = *bucket;
     *bucket = f;
     PIER_ASSERT(pthread_mutex_lock(&f->mu) == 0);
@@ -371,15 +396,7 @@ edge_fetches_prefetch(struct edge_fetches *t, const struct edge_key *k,
         edge_blob_release(b);
         return false;
     }
-    f = pier_calloc(1, sizeof(*f));
-    f->magic = FETCH_MAGIC;
-    atomic_init(&f->refs, 2); /* the table's and the driver's */
-    PIER_ASSERT(pthread_mutex_init(&f->mu, NULL) == 0);
-    f->t = t;
-    f->key = *k;
-    f->decoded_max = decoded_max;
-    f->state = f_waiting;
-    f->in_table = true;
+    f = fetch_new(t, k, decoded_max);
     f->hnext = *bucket;
     *bucket = f;
     PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
@@ -453,28 +470,89 @@ fail(struct edge_fetch *f, const char *why)
     return PIER_ERR;
 }
 
+/* The spill file of a body too large for memory: created in the spill
+ * directory and unlinked at once, so that it lives exactly as long as the
+ * descriptor (the last reference to the fetch closes it) and a crash
+ * leaves nothing behind. The fd, or PIER_ERR with err set. */
+static int
+spill_open(struct edge_fetch *f, struct pier_err *err)
+{
+    char path[PATH_MAX], name[80];
+    int fd, sys, n;
+
+    PIER_ASSERT(edge_key_name(&f->key, name, sizeof(name)) > 0);
+    n = snprintf(path, sizeof(path), "%s/%s.spill.XXXXXX", f->t->spill_dir,
+                 name);
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        return pier_err_set(err, "spill directory name too long");
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        return pier_err_sys(err, errno, "cannot create '%s'", path);
+    }
+    if (unlink(path) != 0) {
+        sys = errno;
+        PIER_ASSERT(close(fd) == 0);
+        return pier_err_sys(err, sys, "cannot remove '%s'", path);
+    }
+    return fd;
+}
+
 int
 edge_fetch_begin(struct edge_fetch *f, uint64_t size, struct pier_err *err)
 {
-    struct edge_blob *b;
+    struct edge_blob *b = NULL;
+    int fd = -1;
 
     PIER_CHECK_OBJ(f, FETCH_MAGIC);
     PIER_ASSERT(f->state == f_waiting || f->state == f_failed);
     if (f->state == f_failed) {
         return pier_err_set(err, "fetch already failed");
     }
+    /* A body past fetch_max streams through a file, never memory: the
+     * driver writes it as it comes, whatever the pace of the clients, and
+     * each waiter reads it back at its own (a slow client holds nothing
+     * but its own read buffer). */
     if (size > f->t->fetch_max) {
-        pier_err_set(err, "body of %llu bytes passes the fetch limit",
-                     (unsigned long long) size);
-        return fail(f, err->msg);
+        fd = spill_open(f, err);
+        if (fd < 0) {
+            return fail(f, err->msg);
+        }
+    } else {
+        b = edge_blob_new(&f->key, size);
     }
-    b = edge_blob_new(&f->key, size);
     f->verify = edge_verify_new(f->key.enc, f->decoded_max);
     PIER_ASSERT(pthread_mutex_lock(&f->mu) == 0);
     f->blob = b;
+    f->fd = fd;
+    f->size = size;
     f->state = f_receiving;
     notify_all(f); /* waiters can send their headers */
     PIER_ASSERT(pthread_mutex_unlock(&f->mu) == 0);
+    return PIER_OK;
+}
+
+/* Write n bytes at off of the spill file. */
+static int
+spill_write(struct edge_fetch *f, const unsigned char *p, size_t n,
+            struct pier_err *err)
+{
+    uint64_t off = f->avail;
+    ssize_t w;
+
+    while (n > 0) {
+        w = pwrite(f->fd, p, n, (off_t) off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return pier_err_sys(err, w < 0 ? errno : EIO,
+                                "cannot write the spill file");
+        }
+        p += w;
+        n -= (size_t) w;
+        off += (uint64_t) w;
+    }
     return PIER_OK;
 }
 
@@ -489,15 +567,20 @@ edge_fetch_append(struct edge_fetch *f, const void *p, size_t n,
     PIER_ASSERT(f->state == f_receiving);
     /* Only the driver writes avail and the bytes past it, so both are
      * read here without the lock; waiters read below avail only. */
-    if (n > f->blob->size - f->avail) {
+    if (n > f->size - f->avail) {
         pier_err_set(err, "body longer than its %llu bytes",
-                     (unsigned long long) f->blob->size);
+                     (unsigned long long) f->size);
         return fail(f, err->msg);
     }
     if (edge_verify_update(f->verify, p, n, err) != PIER_OK) {
         return fail(f, err->msg);
     }
-    memcpy(f->blob->data + f->avail, p, n);
+    if (f->blob != NULL) {
+        memcpy(f->blob->data + f->avail, p, n);
+    } else if (spill_write(f, p, n, err) != PIER_OK) {
+        /* The page cache takes the write at once; a full disk fails. */
+        return fail(f, err->msg);
+    }
     PIER_ASSERT(pthread_mutex_lock(&f->mu) == 0);
     f->avail += n;
     notify_all(f);
@@ -523,18 +606,22 @@ edge_fetch_finish(struct edge_fetch *f, bool ok, const char *why)
     if (f->state != f_receiving) {
         return fail(f, "no body");
     }
-    if (f->avail != f->blob->size) {
+    if (f->avail != f->size) {
         pier_err_set(&err, "body cut at %llu of %llu bytes",
                      (unsigned long long) f->avail,
-                     (unsigned long long) f->blob->size);
+                     (unsigned long long) f->size);
         return fail(f, err.msg);
     }
     if (edge_verify_final(f->verify, f->key.sha, &err) != PIER_OK) {
         return fail(f, err.msg);
     }
-    /* Cache first, then leave the table: see the top of the file. */
-    cached = edge_cache_put(f->t->cache, f->blob);
-    edge_blob_release(cached);
+    /* Cache first, then leave the table: see the top of the file. A
+     * spilled body is not cached: its waiters read the file to its end,
+     * and the next request fetches it again. */
+    if (f->blob != NULL) {
+        cached = edge_cache_put(f->t->cache, f->blob);
+        edge_blob_release(cached);
+    }
     unlist(f);
     PIER_ASSERT(pthread_mutex_lock(&f->mu) == 0);
     f->state = f_done;
@@ -548,6 +635,9 @@ edge_fetch_blob(struct edge_fetch *f)
 {
     PIER_CHECK_OBJ(f, FETCH_MAGIC);
     PIER_ASSERT(f->state == f_done);
+    if (f->blob == NULL) {
+        return NULL; /* spilled */
+    }
     edge_blob_ref(f->blob);
     return f->blob;
 }
@@ -584,13 +674,13 @@ edge_waiter_peek(struct edge_waiter *w, const unsigned char **p, size_t *n,
         /* Everything but the last byte until the hash matched: a client
          * never holds a complete body that was not verified. */
         limit = f->avail;
-        if (limit == f->blob->size && limit > 0) {
+        if (limit == f->size && limit > 0) {
             limit--;
         }
         rc = PIER_AGAIN;
         break;
     case f_done:
-        limit = f->blob->size;
+        limit = f->size;
         rc = PIER_OK;
         break;
     case f_failed:
@@ -598,11 +688,11 @@ edge_waiter_peek(struct edge_waiter *w, const unsigned char **p, size_t *n,
         rc = PIER_ERR;
         break;
     }
-    if (f->blob != NULL && rc != PIER_ERR) {
+    if (f->state != f_waiting && rc != PIER_ERR) {
         PIER_ASSERT(w->off <= limit);
-        *p = f->blob->data + w->off;
+        *p = f->blob != NULL ? f->blob->data + w->off : NULL;
         *n = (size_t) (limit - w->off);
-        *size = f->blob->size;
+        *size = f->size;
     }
     PIER_ASSERT(pthread_mutex_unlock(&f->mu) == 0);
     return rc;
@@ -618,8 +708,17 @@ edge_waiter_consume(struct edge_waiter *w, size_t n)
     }
     w->off += n;
     /* Only bytes peek gave: at most the size (the lock is not needed to
-     * read blob, which is set before any byte could be given). */
-    PIER_ASSERT(w->fetch->blob != NULL && w->off <= w->fetch->blob->size);
+     * read size, which is set before any byte could be given). */
+    PIER_ASSERT(w->off <= w->fetch->size);
+}
+
+int
+edge_waiter_fd(struct edge_waiter *w)
+{
+    PIER_CHECK_OBJ(w, EDGE_WAITER_MAGIC);
+    PIER_CHECK_OBJ(w->fetch, FETCH_MAGIC);
+    /* Set with the size, before any byte could be given. */
+    return w->fetch->fd;
 }
 
 struct edge_blob *
@@ -632,7 +731,7 @@ edge_waiter_blob(struct edge_waiter *w)
     f = w->fetch;
     PIER_CHECK_OBJ(f, FETCH_MAGIC);
     PIER_ASSERT(pthread_mutex_lock(&f->mu) == 0);
-    PIER_ASSERT(f->state == f_done);
+    PIER_ASSERT(f->state == f_done && f->blob != NULL);
     b = f->blob;
     edge_blob_ref(b);
     PIER_ASSERT(pthread_mutex_unlock(&f->mu) == 0);

@@ -11,7 +11,11 @@
  *
  * A fetch writes the body straight into the edge_blob that will be cached,
  * allocated whole once the size is known, so bytes never move and waiters
- * on other loops read them in place. Each chunk is fed to the verifier
+ * on other loops read them in place. A body larger than fetch_max never
+ * enters memory: it is written to an unlinked spill file as it arrives,
+ * and each waiter reads it back from there at its own pace (so a slow
+ * client costs its own read buffer, not the blob, and the origin transfer
+ * never waits for it); it is not cached. Each chunk is fed to the verifier
  * (edge/verify.h) as it arrives. Waiters may read everything but the last
  * byte until the SHA-256 matched; then the blob is published in the cache,
  * and only then is the fetch taken out of the table (so a late request
@@ -73,8 +77,9 @@ struct edge_notifier *edge_notifier_new(uv_loop_t *loop, struct pier_err *err);
 void edge_notifier_close(struct edge_notifier *n);
 
 struct edge_fetches_opts {
-    uint64_t fetch_max; /* the largest body fetched whole (--cache-mem..) */
-    unsigned shards;    /* a power of two; 0: 16 */
+    uint64_t fetch_max;    /* larger bodies spill to a file, uncached */
+    const char *spill_dir; /* where spill files go (copied); NULL: /tmp */
+    unsigned shards;       /* a power of two; 0: 16 */
 };
 
 struct edge_fetches_stats {
@@ -123,11 +128,14 @@ void edge_fetches_stats(struct edge_fetches *t, struct edge_fetches_stats *st);
 
 /* The driver's side; any one thread at a time. */
 
-/* The origin answered with size bytes coming: allocate the body. PIER_ERR
- * (the fetch is failed) when size passes fetch_max. */
+/* The origin answered with size bytes coming: allocate the body, or past
+ * fetch_max create its spill file (blocking: a file system call on the
+ * driver's loop). PIER_ERR (the fetch is failed) when the file cannot be
+ * created. */
 int edge_fetch_begin(struct edge_fetch *f, uint64_t size, struct pier_err *err);
 /* n more body bytes. PIER_ERR (the fetch is failed) when they pass the
- * size or fail to decode; the driver then stops the transfer. Borrows p. */
+ * size, fail to decode or cannot be written to the spill file; the driver
+ * then stops the transfer. Borrows p. */
 int edge_fetch_append(struct edge_fetch *f, const void *p, size_t n,
                       struct pier_err *err);
 /* The transfer ended: ok says whether the origin sent it all. Checks the
@@ -137,7 +145,7 @@ int edge_fetch_finish(struct edge_fetch *f, bool ok, const char *why);
 void edge_fetch_release(struct edge_fetch *f);
 /* After edge_fetch_finish() returned PIER_OK: the verified blob, with a
  * reference for the caller (for the disk tier: it may be too large for
- * memory, so the cache may not have it). */
+ * memory, so the cache may not have it); NULL for a spilled body. */
 struct edge_blob *edge_fetch_blob(struct edge_fetch *f);
 const struct edge_key *edge_fetch_key(const struct edge_fetch *f);
 
@@ -147,13 +155,18 @@ const struct edge_key *edge_fetch_key(const struct edge_fetch *f);
  * that may be sent (maybe none); PIER_OK with the last of them (the body
  * is complete and verified); PIER_ERR when the fetch failed (cut the
  * response). *size is the body's size, or UINT64_MAX before the origin
- * answered. The bytes stay valid until w leaves. */
+ * answered. The bytes stay valid until w leaves. For a spilled body *p is
+ * NULL: the *n bytes are in edge_waiter_fd() from offset w->off. */
 int edge_waiter_peek(struct edge_waiter *w, const unsigned char **p, size_t *n,
                      uint64_t *size);
 /* n of the bytes peek gave were sent. */
 void edge_waiter_consume(struct edge_waiter *w, size_t n);
-/* After peek said PIER_OK: the verified blob, with a reference for the
- * caller (it may be cached or not). */
+/* Once peek gave a size: the spill file to pread() the body from, or -1
+ * when the body is in memory. The fetch's: valid until w leaves, and w
+ * must not leave while a read of it is in flight. */
+int edge_waiter_fd(struct edge_waiter *w);
+/* After peek said PIER_OK on a body in memory: the verified blob, with a
+ * reference for the caller (it may be cached or not). */
 struct edge_blob *edge_waiter_blob(struct edge_waiter *w);
 /* Stop waiting; no callback runs for w afterwards. Fine on a waiter that
  * never joined or already left. */

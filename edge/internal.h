@@ -56,6 +56,7 @@ struct edge_site {
     size_t ndomains;
     bool listed; /* in the registry: seen by the last complete listing */
     bool seen;   /* seen by the listing under way */
+    bool gone;   /* just left the registry: drop its certificates */
     struct edge_site *next;
 };
 

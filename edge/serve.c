@@ -29,6 +29,7 @@
 
 #define REDIRECT_MAX 4096
 #define HEADERS_MAX  16384
+#define SPILL_CHUNK  65536 /* a reader's buffer of a spilled body */
 
 struct edge_req {
     unsigned magic;
@@ -48,6 +49,9 @@ struct edge_req {
     bool ranged;
     bool hashed;
     struct disk_load *loading; /* a disk read in flight */
+    bool reading;              /* a spill file read in flight (fs) */
+    uv_fs_t fs;
+    char *fbuf; /* SPILL_CHUNK bytes while streaming a spilled body */
     struct edge_range range;
     uint64_t size; /* of the variant being sent */
     char path[EDGE_PATH_MAX];
@@ -95,6 +99,7 @@ req_get(struct edge_worker *w, struct pier_http_req *hr)
     r->ranged = false;
     r->hashed = false;
     r->loading = NULL;
+    r->reading = false;
     r->size = 0;
     pier_buf_reset(&r->to);
     pier_buf_reset(&r->hdrs);
@@ -110,12 +115,17 @@ req_recycle(struct edge_req *r)
 {
     struct edge_worker *w = r->w;
 
+    PIER_ASSERT(!r->reading);
     if (r->joined) {
         edge_waiter_leave(&r->waiter);
         r->joined = false;
     }
     edge_blob_release(r->blob);
     r->blob = NULL;
+    /* Streams of spilled bodies are rare and long: their buffer goes
+     * back, so that recycled contexts stay small. */
+    pier_free(r->fbuf);
+    r->fbuf = NULL;
     if (r->deploy != NULL) {
         edge_deploy_release(r->deploy);
         r->deploy = NULL;
@@ -138,6 +148,9 @@ on_finish(struct pier_http_req *hr, bool completed, void *ctx)
     if (r->loading != NULL) {
         disk_load_gone(r->loading); /* recycled when the read is done */
         return;
+    }
+    if (r->reading) {
+        return; /* recycled by on_spill_read: the fetch's fd is in use */
     }
     req_recycle(r);
 }
@@ -375,8 +388,6 @@ origin_headers(const struct pier_s3_response *resp, void *arg)
     if (resp->content_length < 0) {
         return; /* failed at the first byte, or at the end */
     }
-    /* XXX: a body over fetch_max fails the fetch (502) where it should
-     * stream through to its one client, uncoalesced. */
     if (edge_fetch_begin(o->f, (uint64_t) resp->content_length, &err)
         == PIER_OK) {
         o->begun = true;
@@ -441,8 +452,8 @@ origin_done(struct pier_s3_response *resp, const struct pier_err *err,
     }
     if (edge_fetch_finish(o->f, err == NULL, err != NULL ? why : NULL)
         == PIER_OK) {
-        b = edge_fetch_blob(o->f);
-        if (edge_cache_disk_enabled(srv->cache)) {
+        b = edge_fetch_blob(o->f); /* NULL when spilled: not cached */
+        if (b != NULL && edge_cache_disk_enabled(srv->cache)) {
             j = pier_calloc(1, sizeof(*j));
             j->srv = srv;
             j->blob = b;
@@ -529,6 +540,57 @@ end_stream(struct edge_req *r)
     pier_http_resp_end(r->req);
 }
 
+/* A read of a spilled body came back: send what it got. */
+static void
+on_spill_read(uv_fs_t *fs)
+{
+    struct edge_req *r = fs->data;
+    ssize_t got = fs->result;
+
+    PIER_CHECK_OBJ(r, EDGE_REQ_MAGIC);
+    uv_fs_req_cleanup(fs);
+    r->reading = false;
+    if (r->req == NULL) {
+        req_recycle(r); /* the client left while we read */
+        return;
+    }
+    if (got <= 0) {
+        pier_log(PIER_LOG_WARN, "edge", "cannot read a spill file: %s",
+                 got < 0 ? uv_strerror((int) got) : "end of file");
+        end_stream(r); /* short of its length: the core cuts it */
+        return;
+    }
+    edge_waiter_consume(&r->waiter, (size_t) got);
+    r->writing = true;
+    atomic_fetch_add(&r->w->srv->bytes_out, (uint64_t) got);
+    pier_http_resp_write(r->req, pier_str_make(r->fbuf, (size_t) got),
+                         on_written, r);
+}
+
+/* Read up to n bytes of the spilled body at off into the request's
+ * buffer, on the thread pool; on_spill_read sends them. */
+static void
+spill_read(struct edge_req *r, uint64_t off, size_t n)
+{
+    uv_buf_t ub;
+    int rc;
+
+    if (r->fbuf == NULL) {
+        r->fbuf = pier_malloc(SPILL_CHUNK);
+    }
+    ub = uv_buf_init(r->fbuf, (unsigned) (n < SPILL_CHUNK ? n : SPILL_CHUNK));
+    r->fs.data = r;
+    rc = uv_fs_read(r->w->loop, &r->fs, edge_waiter_fd(&r->waiter), &ub, 1,
+                    (int64_t) off, on_spill_read);
+    if (rc != 0) {
+        pier_log(PIER_LOG_WARN, "edge", "cannot read a spill file: %s",
+                 uv_strerror(rc));
+        end_stream(r);
+        return;
+    }
+    r->reading = true;
+}
+
 static void
 pump(struct edge_req *r)
 {
@@ -537,7 +599,7 @@ pump(struct edge_req *r)
     uint64_t size, off;
     int rc;
 
-    while (!r->ended && !r->writing) {
+    while (!r->ended && !r->writing && !r->reading) {
         off = r->waiter.off;
         rc = edge_waiter_peek(&r->waiter, &p, &n, &size);
         if (rc == PIER_ERR) {
@@ -553,8 +615,11 @@ pump(struct edge_req *r)
             }
             return;
         }
-        if (size == UINT64_MAX) {
-            return; /* the origin has not answered yet */
+        if (size == UINT64_MAX || (!r->started && n == 0 && rc != PIER_OK)) {
+            /* The origin has not answered yet, or sent no byte: the head
+             * waits for one, so that a fetch failing before it is a 502,
+             * not an empty reply. */
+            return;
         }
         if (!r->started) {
             if (size != r->size) {
@@ -578,7 +643,6 @@ pump(struct edge_req *r)
             }
             return;
         }
-        edge_waiter_consume(&r->waiter, n);
         /* Only the part inside the range, if any. */
         skip = 0;
         take = n;
@@ -587,11 +651,19 @@ pump(struct edge_req *r)
             uint64_t a = off < lo ? lo : off, b = off + n < hi ? off + n : hi;
 
             if (a >= b) {
+                edge_waiter_consume(&r->waiter, n);
                 continue;
             }
             skip = (size_t) (a - off);
             take = (size_t) (b - a);
         }
+        if (p == NULL) {
+            /* Spilled: skip what precedes the range unread. */
+            edge_waiter_consume(&r->waiter, skip);
+            spill_read(r, off + skip, take);
+            return;
+        }
+        edge_waiter_consume(&r->waiter, n);
         r->writing = true;
         atomic_fetch_add(&r->w->srv->bytes_out, take);
         pier_http_resp_write(r->req,

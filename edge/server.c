@@ -414,8 +414,6 @@ load_certs(struct edge_server *s, struct edge_site *site)
     for (i = 0; i <= site->ndomains; i++) {
         const char *name = i < site->ndomains ? site->domains[i] : local;
 
-        /* XXX: a domain dropped from the record keeps its certificate
-         * until the edge restarts. */
         if (pier_tls_set_cert(s->tls, name, cert.body.data, cert.body.len,
                               pkey.body.data, pkey.body.len, &err)
             != PIER_OK) {
@@ -427,6 +425,59 @@ load_certs(struct edge_server *s, struct edge_site *site)
     }
     pier_s3_response_release(&cert);
     pier_s3_response_release(&pkey);
+}
+
+static bool
+names_domain(const struct edge_site *site, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < site->ndomains; i++) {
+        if (strcmp(site->domains[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Take name's certificate out of SNI selection, unless another site in
+ * the registry names it (that site's load installed its own pair). A
+ * handshake under way keeps the context it chose. Under ctl_mu. */
+static void
+drop_cert(struct edge_server *s, const struct edge_site *site,
+          const char *name)
+{
+    const struct edge_site *o;
+
+    for (o = s->sites; o != NULL; o = o->next) {
+        if (o != site && o->listed && names_domain(o, name)) {
+            return;
+        }
+    }
+    if (pier_tls_remove_cert(s->tls, name) == PIER_OK) {
+        pier_log(PIER_LOG_INFO, "edge", "site '%s': certificate for %s dropped",
+                 site->name, name);
+    }
+}
+
+/* The site's domains are about to become the n of keep: drop the
+ * certificates of those it no longer names. Under ctl_mu. */
+static void
+drop_certs(struct edge_server *s, const struct edge_site *site, char **keep,
+           size_t n)
+{
+    size_t i, j;
+
+    if (s->tls == NULL) {
+        return;
+    }
+    for (i = 0; i < site->ndomains; i++) {
+        for (j = 0; j < n && strcmp(keep[j], site->domains[i]) != 0; j++) {
+        }
+        if (j == n) {
+            drop_cert(s, site, site->domains[i]);
+        }
+    }
 }
 
 /* Read the site's record (sites/<name>.ini): domains and TLS options.
@@ -460,6 +511,7 @@ load_record(struct edge_server *s, struct edge_site *site)
         return;
     }
     pier_s3_response_release(&resp);
+    drop_certs(s, site, rec.domains, rec.ndomains);
     for (i = 0; i < site->ndomains; i++) {
         pier_free(site->domains[i]);
     }
@@ -630,9 +682,20 @@ poll_live(struct edge_server *s, struct pier_err *err)
         }
         pier_s3_response_release(&resp);
     }
-    /* The listing is complete: only now may sites leave the registry. */
+    /* The listing is complete: only now may sites leave the registry,
+     * and their certificates SNI selection. */
     for (site = s->sites; site != NULL; site = site->next) {
+        site->gone = site->listed && !site->seen;
         site->listed = site->seen;
+    }
+    for (site = s->sites; site != NULL; site = site->next) {
+        if (site->gone) {
+            char local[SITES_NAME_MAX + 16];
+
+            drop_certs(s, site, NULL, 0);
+            snprintf(local, sizeof(local), "%s.localhost", site->name);
+            drop_cert(s, site, local);
+        }
     }
     registry_rebuild(s);
     return PIER_OK;
@@ -826,6 +889,7 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
     struct edge_server *s = pier_calloc(1, sizeof(*s));
     struct pier_http_config hc;
     struct edge_fetches_opts fo;
+    char spill[4096];
     char host[256];
     unsigned port;
 
@@ -855,7 +919,15 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
         goto fail;
     }
     memset(&fo, 0, sizeof(fo));
-    fo.fetch_max = o->fetch_max != 0 ? o->fetch_max : (256u << 20);
+    fo.fetch_max = o->fetch_max != 0 ? o->fetch_max : (16u << 20);
+    /* Spill files go with the disk tier (whose tmp/ is emptied at start),
+     * else to $TMPDIR. */
+    if (o->cache.dir != NULL) {
+        snprintf(spill, sizeof(spill), "%s/tmp", o->cache.dir);
+        fo.spill_dir = spill;
+    } else {
+        fo.spill_dir = getenv("TMPDIR");
+    }
     s->fetches = edge_fetches_new(&fo, s->cache);
     s->hz = edge_hazard_new(s->nworkers, EDGE_HZ_SLOTS);
     s->workers = pier_calloc(s->nworkers, sizeof(*s->workers));

@@ -34,7 +34,7 @@ struct edge_server_opts {
     struct edge_cache_opts cache;
     unsigned workers;   /* 0: one per core */
     uint64_t poll_ms;   /* listing of live/; 0: 5000 */
-    uint64_t fetch_max; /* bodies fetched whole at most; 0: 256 MiB */
+    uint64_t fetch_max; /* larger bodies stream through a file; 0: 16 MiB */
 };
 
 struct edge_server; /* opaque */

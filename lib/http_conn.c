@@ -3,13 +3,20 @@
  * dispatch to the handler, stream the body, write the response, log it,
  * then the next request.
  *
- * The input buffer is allocated whole when the connection is accepted
- * (max_header_bytes + a body window) and never moves, so the views the
- * request hands out stay put. While a request runs it holds, from the
- * front: the header block [0, head_len), then bytes not yet used (body,
- * then pipelined requests). Body bytes are handed to the handler from
- * head_len and removed; the header block goes when the response is done.
- * The next request is parsed only then: responses leave in order.
+ * Idle connections cost little, as in nginx: the input buffer is
+ * allocated on the first read, small (IN_READ_MIN), and grows while a
+ * header block arrives, up to max_header_bytes + a body window; the
+ * header array grows with the header count. Once a request is
+ * dispatched the request's views point into the buffer, so it never moves
+ * again until the response is done: it fills its allocation only (and a
+ * request with a body gets its window before the views are made). When a
+ * response is done and no pipelined byte waits, the buffers and the
+ * header array are freed: an idle keep-alive connection holds none.
+ * While a request runs the buffer holds, from the front: the header
+ * block [0, head_len), then bytes not yet used (body, then pipelined
+ * requests). Body bytes are handed to the handler from head_len and
+ * removed; the header block goes when the response is done. The next
+ * request is parsed only then: responses leave in order.
  *
  * Callbacks into the handler happen only from libuv callbacks or from
  * process(), never from inside a pier_http_resp_* call, so a handler never
@@ -40,6 +47,8 @@
 #define LINGER_MS            2000
 #define TLS_IN_MAX           (32 * 1024)
 #define TLS_CHUNK            (64 * 1024) /* plaintext encrypted at a time */
+#define IN_READ_MIN          2048        /* a read's room, at least */
+#define HDRS_MIN             16          /* header slots first allocated */
 
 enum cstate { CS_HEAD = 0, CS_REQ, CS_LINGER, CS_CLOSED };
 enum rmode { RM_NONE = 0, RM_MEM, RM_FILE, RM_STREAM, RM_CORE };
@@ -75,6 +84,7 @@ struct pier_http_conn {
     size_t scan;     /* the header scan resumes here */
     size_t head_len; /* the header block, while a request runs */
     struct pier_http_header *hdrs;
+    size_t hdrs_cap; /* slots allocated */
     struct pier_http_req req;
     bool dispatched; /* the handler has req */
     uint64_t start_ns;
@@ -1259,6 +1269,29 @@ req_reset(struct pier_http_conn *c)
     c->req.id = c->id;
 }
 
+/* Between requests with nothing pending: give the buffers back, so that
+ * an idle keep-alive connection holds only its struct (nginx frees its
+ * header buffers the same way). The next read allocates again. */
+static void
+conn_idle(struct pier_http_conn *c)
+{
+    pier_buf_release(&c->in);
+    pier_buf_release(&c->out);
+    pier_buf_release(&c->uhdr);
+    if (c->tin.len == 0) {
+        pier_buf_release(&c->tin);
+    }
+    if (c->tout.len == 0) {
+        pier_buf_release(&c->tout);
+    }
+    if (!c->tsending) {
+        pier_buf_release(&c->tsend);
+    }
+    pier_free(c->hdrs);
+    c->hdrs = NULL;
+    c->hdrs_cap = 0;
+}
+
 /* The response has left: log, tell the handler, then the next request. */
 static void
 resp_done(struct pier_http_conn *c)
@@ -1297,6 +1330,9 @@ resp_done(struct pier_http_conn *c)
     c->scan = 0;
     c->state = CS_HEAD;
     req_reset(c);
+    if (c->in.len == 0) {
+        conn_idle(c);
+    }
     if (c->in.len > 0) {
         timer_arm(c, T_HEADER, c->lim->header_timeout_ms);
     } else {
@@ -1773,6 +1809,13 @@ check_head(struct pier_http_conn *c, size_t end)
         if (nh == c->lim->max_headers) {
             return 431;
         }
+        if (nh == c->hdrs_cap) {
+            c->hdrs_cap = c->hdrs_cap != 0 ? c->hdrs_cap * 2 : HDRS_MIN;
+            if (c->hdrs_cap > c->lim->max_headers) {
+                c->hdrs_cap = c->lim->max_headers;
+            }
+            c->hdrs = pier_realloc(c->hdrs, c->hdrs_cap * sizeof(*c->hdrs));
+        }
         c->hdrs[nh].name = name;
         c->hdrs[nh].value = value;
         nh++;
@@ -1936,6 +1979,20 @@ parse_head(struct pier_http_conn *c)
         return;
     }
     st = check_head(c, end);
+    if (st == 0 && c->req.has_body && c->in.cap < c->in.max
+        && c->in.cap - end < PIER_HTTP_BODY_WINDOW) {
+        /* The body comes through the buffer behind the head, which must
+         * not move once the request is dispatched: room for its window
+         * now, then the views again, made in the moved buffer. */
+        size_t want = end + PIER_HTTP_BODY_WINDOW;
+
+        if (want > c->in.max) {
+            want = c->in.max;
+        }
+        PIER_ASSERT(pier_buf_reserve(&c->in, want - c->in.len) != NULL);
+        st = check_head(c, end);
+        PIER_ASSERT(st == 0);
+    }
     if (st != 0) {
         core_error(c, st);
         return;
@@ -1958,20 +2015,40 @@ parse_head(struct pier_http_conn *c)
 
 /* ---- reading ----------------------------------------------------------- */
 
+/* How far c->in may fill now. While views into it are out (a request
+ * dispatched, or the core answering one) it must not move: its
+ * allocation only. Otherwise it may grow up to its max. */
+static size_t
+in_limit(const struct pier_http_conn *c)
+{
+    if (c->state == CS_REQ || (c->state == CS_HEAD && c->rmode != RM_NONE)) {
+        return c->in.cap;
+    }
+    return c->in.max;
+}
+
 static void
 tls_pump(struct pier_http_conn *c)
 {
     struct pier_err err;
+    size_t limit, max;
+    int rc;
 
     if (c->tin.len == 0 && !pier_tls_conn_pending(c->tls)) {
         return;
     }
-    if (pier_buf_avail(&c->in) == 0 && c->in.len == c->in.max) {
+    limit = in_limit(c);
+    if (c->in.len >= limit) {
         return;
     }
-    if (pier_tls_conn_feed(c->tls, c->tin.data, c->tin.len, &c->in, &c->tout,
-                           &err)
-        != PIER_OK) {
+    /* The feed decrypts up to the buffer's max: lower it to the limit for
+     * the call, so that the buffer does not move under the views. */
+    max = c->in.max;
+    c->in.max = limit;
+    rc = pier_tls_conn_feed(c->tls, c->tin.data, c->tin.len, &c->in, &c->tout,
+                            &err);
+    c->in.max = max;
+    if (rc != PIER_OK) {
         pier_buf_reset(&c->tin);
         PIER_DEBUG("http", "%s: %s", c->peer, err.msg);
         tls_flush(c);
@@ -1998,9 +2075,9 @@ update_reading(struct pier_http_conn *c)
     } else if (c->eof) {
         want = false;
     } else if (c->tls != NULL) {
-        want = c->in.len < c->in.max && !pier_tls_conn_pending(c->tls);
+        want = c->in.len < in_limit(c) && !pier_tls_conn_pending(c->tls);
     } else {
-        want = c->in.len < c->in.max;
+        want = c->in.len < in_limit(c);
     }
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *) &c->tcp, on_alloc, on_read) == 0) {
@@ -2053,7 +2130,7 @@ process(struct pier_http_conn *c)
          * come to do it (the client may have sent everything). */
         if (c->tls != NULL && (c->state == CS_HEAD || c->state == CS_REQ)
             && (c->tin.len > 0 || pier_tls_conn_pending(c->tls))
-            && c->in.len < c->in.max) {
+            && c->in.len < in_limit(c)) {
             c->again = true;
         }
     } while (c->again);
@@ -2073,6 +2150,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
 {
     struct pier_http_conn *c = h->data;
     struct pier_buf *b;
+    size_t room, n;
     char *p;
 
     PIER_CHECK_OBJ(c, PIER_HTTP_CONN_MAGIC);
@@ -2080,9 +2158,25 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
     if (c->state == CS_LINGER) {
         pier_buf_reset(&c->in);
     }
-    b = c->tls != NULL && c->state != CS_LINGER ? &c->tin : &c->in;
-    p = pier_buf_reserve(b, b->max - b->len);
-    *ub = uv_buf_init(p, p != NULL ? (unsigned) pier_buf_avail(b) : 0);
+    if (c->tls != NULL && c->state != CS_LINGER) {
+        b = &c->tin;
+        room = b->max - b->len;
+    } else {
+        b = &c->in;
+        room = in_limit(c) - b->len;
+    }
+    /* What is allocated already, or IN_READ_MIN more (the buffer doubles
+     * as it grows): a first read allocates a small buffer, not the whole
+     * header limit. No room at all: UV_ENOBUFS, and reading stops. */
+    n = pier_buf_avail(b);
+    if (n < IN_READ_MIN) {
+        n = IN_READ_MIN;
+    }
+    if (n > room) {
+        n = room;
+    }
+    p = pier_buf_reserve(b, n);
+    *ub = uv_buf_init(p, p != NULL ? (unsigned) n : 0);
 }
 
 static void
@@ -2150,18 +2244,14 @@ conn_new(struct pier_http_worker *w, struct pier_http_listener *l)
     c->cwreq.data = c;
     uv_timer_init(w->uvl, &c->timer);
     uv_timer_init(w->uvl, &c->defer);
+    /* Nothing allocated until the first read (see the top of the file). */
     pier_buf_init(&c->in, lim->max_header_bytes + PIER_HTTP_BODY_WINDOW);
-    /* Allocated whole now, so the request's views never move. */
-    if (pier_buf_reserve(&c->in, c->in.max) == NULL) {
-        PIER_ASSERT(!"cannot reserve the input buffer");
-    }
     pier_buf_init(&c->out, PIER_HTTP_OUT_MAX);
     pier_buf_init(&c->uhdr, PIER_HTTP_OUT_MAX - 1024);
     pier_buf_init(&c->whole, 0);
     pier_buf_init(&c->tin, TLS_IN_MAX);
     pier_buf_init(&c->tout, SIZE_MAX);
     pier_buf_init(&c->tsend, SIZE_MAX);
-    c->hdrs = pier_calloc(lim->max_headers, sizeof(*c->hdrs));
     snprintf(c->peer, sizeof(c->peer), "-");
     req_reset(c);
     c->next = w->conns;
@@ -2277,6 +2367,15 @@ struct pier_http_test {
     bool closed;
 };
 
+size_t
+pier_http_test_held(const struct pier_http_test *t)
+{
+    const struct pier_http_conn *c = t->c;
+
+    return c->in.cap + c->out.cap + c->uhdr.cap + c->whole.cap + c->tin.cap
+           + c->tout.cap + c->tsend.cap + c->hdrs_cap * sizeof(*c->hdrs);
+}
+
 struct pier_http_test *
 pier_http_test_new(uv_loop_t *loop, const struct pier_http_limits *lim,
                    pier_http_handler_fn *handler, void *udata,
@@ -2348,7 +2447,7 @@ pier_http_test_feed(struct pier_http_test *t, const char *p, size_t n,
     size_t room, take = 0;
 
     if (!t->closed && c->state != CS_CLOSED && c->state != CS_LINGER) {
-        room = c->in.max - c->in.len;
+        room = in_limit(c) - c->in.len;
         take = n < room ? n : room;
         if (pier_buf_add(&c->in, p, take) != 0) {
             PIER_ASSERT(!"room computed wrong");

@@ -104,6 +104,9 @@ size_t pier_http_test_feed(struct pier_http_test *t, const char *p, size_t n,
                            bool *closed);
 /* The client closed its side (EOF). */
 void pier_http_test_eof(struct pier_http_test *t);
+/* Bytes the connection holds allocated in its buffers and header array
+ * (0 for an idle keep-alive connection). */
+size_t pier_http_test_held(const struct pier_http_test *t);
 void pier_http_test_free(struct pier_http_test *t);
 
 #endif

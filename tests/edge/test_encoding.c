@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -164,10 +165,10 @@ static void
 test_encoding_refuses_bad_syntax(void **state)
 {
     static const char *const bad[] = {
-        "gzip;q=2",     "gzip;q=1.5", "gzip;q=0.1234", "gzip;q=1.001",
-        "gzip;q=",      "gzip;q",     "gzip;",         "gzip;q=.5",
-        ";q=1",         "gzip br",    "gzip;q=0.5x",   "gzip=1",
-        "gzip;a=\"b\"", "gzip;a=",    "g\x01zip",      "gzip;q=-1",
+        "gzip;q=",      "gzip;q",         "gzip;",       ";q=1",
+        "gzip br",      "gzip=1",         "gzip;a=",     "g\x01zip",
+        "gzip;a=\"b",   "gzip;q=\"0.5",    "gzip;a=\"\x01\"", "gzip;q=, br",
+        "gzip;a=b\"c\"",
     };
     struct edge_accept acc;
     size_t i;
@@ -178,6 +179,66 @@ test_encoding_refuses_bad_syntax(void **state)
             fail_msg("'%s' accepted", bad[i]);
         }
     }
+}
+
+/* A malformed weight drops its element only (RFC 9110 12.4.2: a qvalue
+ * is a bare number, so the quoted "0.5" is not one); the rest counts. */
+static void
+test_encoding_malformed_q_ignores_the_coding(void **state)
+{
+    static const char *const bad_q[] = {
+        "gzip;q=\"0.5\"", "gzip;q=2",     "gzip;q=1.5", "gzip;q=0.1234",
+        "gzip;q=1.001",   "gzip;q=.5",    "gzip;q=-1",  "gzip;q=0.5x",
+        "gzip;q=12",      "gzip;Q=\"1\"", "gzip;q=\"\"",
+    };
+    struct edge_accept acc;
+    char v[64];
+    size_t i;
+
+    (void) state;
+    for (i = 0; i < PIER_NELEMS(bad_q); i++) {
+        /* Alone: gzip is not listed, identity stays. */
+        if (parse(bad_q[i], &acc) != PIER_OK) {
+            fail_msg("'%s' refused", bad_q[i]);
+        }
+        assert_int_equal(acc.listed, 0);
+        assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_GZIP), 0);
+        assert_int_equal(edge_accept_choose(&acc, ALL), EDGE_ENC_IDENTITY);
+        /* In a list: the others keep their weights. */
+        snprintf(v, sizeof(v), "br;q=0.3, %s, zstd;q=0.2", bad_q[i]);
+        assert_int_equal(parse(v, &acc), PIER_OK);
+        assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_BR), 300);
+        assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_ZSTD), 200);
+        assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_GZIP), 0);
+        assert_int_equal(edge_accept_choose(&acc, GZIP | ZSTD), EDGE_ENC_ZSTD);
+    }
+    /* Listed again, well-formed, the coding counts. */
+    assert_int_equal(choose("gzip;q=\"0.5\", gzip;q=0.5", GZIP),
+                     EDGE_ENC_GZIP);
+    /* A malformed weight cannot exclude identity or "*". */
+    assert_int_equal(parse("identity;q=\"0\", *;q=\"0\"", &acc), PIER_OK);
+    assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_IDENTITY), 1);
+    assert_false(acc.star);
+}
+
+/* Other parameters may have quoted-string values, with escapes and
+ * commas inside: skipped whole, the list is not split there. */
+static void
+test_encoding_quoted_parameters_skipped(void **state)
+{
+    struct edge_accept acc;
+
+    (void) state;
+    assert_int_equal(choose("gzip;a=\"b\"", ALL), EDGE_ENC_GZIP);
+    assert_int_equal(parse("br;x=\"a, zstd\";q=0.4, gzip;q=0.2", &acc),
+                     PIER_OK);
+    assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_BR), 400);
+    assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_ZSTD), 0);
+    assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_GZIP), 200);
+    assert_int_equal(parse("br;x=\"q\\\"\\\\;q=0\";q=0.9", &acc), PIER_OK);
+    assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_BR), 900);
+    assert_int_equal(parse("gzip;x=\"\xc3\xa9\"", &acc), PIER_OK);
+    assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_GZIP), 1000);
 }
 
 /* Several header lines are one list: the caller feeds a ',' between. */
@@ -220,6 +281,8 @@ main(void)
         cmocka_unit_test(test_encoding_case_and_whitespace),
         cmocka_unit_test(test_encoding_parameters_skipped),
         cmocka_unit_test(test_encoding_refuses_bad_syntax),
+        cmocka_unit_test(test_encoding_malformed_q_ignores_the_coding),
+        cmocka_unit_test(test_encoding_quoted_parameters_skipped),
         cmocka_unit_test(test_encoding_several_lines),
         cmocka_unit_test(test_encoding_names),
     };

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "edge/fetch.h"
@@ -36,6 +37,7 @@ struct req {
     int result; /* 0 waiting, 1 complete and equal, -1 failed */
     unsigned calls;
     uint64_t size_seen;
+    bool spilled;
 };
 
 struct loopctx {
@@ -77,12 +79,24 @@ on_news(struct edge_waiter *w)
     }
     r->size_seen = size;
     PIER_ASSERT(r->gotlen + n <= BODY_LEN);
-    if (n > 0) {
+    if (n > 0 && p == NULL) {
+        /* Spilled: the bytes are in the file, at our offset. */
+        PIER_ASSERT(pread(edge_waiter_fd(w), r->got + r->gotlen, n,
+                          (off_t) w->off)
+                    == (ssize_t) n);
+        r->gotlen += n;
+    } else if (n > 0) {
         memcpy(r->got + r->gotlen, p, n);
         r->gotlen += n;
     }
     edge_waiter_consume(w, n);
-    if (rc == PIER_OK) {
+    if (rc == PIER_OK && edge_waiter_fd(w) >= 0) {
+        r->spilled = true;
+        req_done(r, r->gotlen == BODY_LEN
+                            && memcmp(r->got, body, r->gotlen) == 0
+                        ? 1
+                        : -1);
+    } else if (rc == PIER_OK) {
         b = edge_waiter_blob(w);
         PIER_ASSERT(b->size == r->gotlen);
         req_done(r, memcmp(r->got, b->data, b->size) == 0
@@ -158,10 +172,11 @@ new_cache(void)
     return c;
 }
 
+/* Bodies past 1 MiB would spill, to a directory that does not exist. */
 static struct edge_fetches *
 new_table(struct edge_cache *c)
 {
-    struct edge_fetches_opts o = {1 << 20, 4};
+    struct edge_fetches_opts o = {1 << 20, "/nonexistent-pier-spill", 4};
 
     return edge_fetches_new(&o, c);
 }
@@ -304,6 +319,77 @@ test_fetch_mismatch_fails_waiters(void **state)
     edge_cache_free(c);
 }
 
+/* Past fetch_max the body streams through a spill file: waiters on two
+ * loops read it back as it comes (one joining mid-stream), the last byte
+ * waits for verification, nothing enters the cache; a mismatch cuts every
+ * waiter. */
+static void
+test_fetch_spills_large_body(void **state)
+{
+    struct edge_cache *c = new_cache();
+    struct edge_fetches_opts o = {1000, NULL, 4};
+    struct edge_fetches *t;
+    struct loopctx a, b;
+    static struct req r1, r2, r3;
+    static unsigned char bad[BODY_LEN];
+    struct edge_blob *hit;
+    struct edge_fetch *f, *f2;
+    struct pier_err err;
+    char dir[] = "/tmp/test_fetch_spill.XXXXXX";
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    o.spill_dir = dir;
+    t = edge_fetches_new(&o, c);
+    loop_init(&a, false);
+    loop_init(&b, false);
+    assert_int_equal(join(t, &a, &r1, &hit, &f), EDGE_JOIN_STARTED);
+    assert_int_equal(join(t, &b, &r2, &hit, &f2), EDGE_JOIN_WAIT);
+    assert_int_equal(edge_fetch_begin(f, BODY_LEN, &err), PIER_OK);
+    assert_int_equal(edge_fetch_append(f, body, 30000, &err), PIER_OK);
+    run_nowait(&a);
+    run_nowait(&b);
+    assert_int_equal(r1.gotlen, 30000);
+    assert_int_equal(r2.gotlen, 30000);
+    /* A late request joins mid-stream and reads from the start. */
+    assert_int_equal(join(t, &a, &r3, &hit, &f2), EDGE_JOIN_WAIT);
+    assert_int_equal(edge_fetch_append(f, body + 30000, BODY_LEN - 30000, &err),
+                     PIER_OK);
+    run_nowait(&a);
+    run_nowait(&b);
+    assert_int_equal(r1.gotlen, BODY_LEN - 1);
+    assert_int_equal(r3.gotlen, BODY_LEN - 1);
+    assert_int_equal(r2.result, 0);
+    assert_int_equal(edge_fetch_finish(f, true, NULL), PIER_OK);
+    assert_null(edge_fetch_blob(f));
+    edge_fetch_release(f);
+    run_nowait(&a);
+    run_nowait(&b);
+    assert_int_equal(r1.result, 1);
+    assert_int_equal(r2.result, 1);
+    assert_int_equal(r3.result, 1);
+    assert_true(r1.spilled && r2.spilled && r3.spilled);
+    assert_null(edge_cache_find(c, &body_key));
+
+    /* Not cached: the next request fetches again; wrong bytes cut it. */
+    memcpy(bad, body, BODY_LEN);
+    bad[BODY_LEN - 10] ^= 1;
+    assert_int_equal(join(t, &a, &r1, &hit, &f), EDGE_JOIN_STARTED);
+    assert_int_equal(drive(f, bad, BODY_LEN, BODY_LEN), PIER_ERR);
+    edge_fetch_release(f);
+    run_nowait(&a);
+    assert_int_equal(r1.result, -1);
+    assert_true(r1.gotlen < BODY_LEN);
+    assert_null(edge_cache_find(c, &body_key));
+
+    loop_fini(&a);
+    loop_fini(&b);
+    edge_fetches_free(t);
+    edge_cache_free(c);
+    /* Spill files are unlinked at once: the directory is empty. */
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* Every other way a fetch fails: too long, too short, an origin error, a
  * size past the limit, no answer at all. */
 static void
@@ -339,7 +425,7 @@ test_fetch_failures(void **state)
             assert_int_equal(edge_fetch_finish(f, false, "503 from origin"),
                              PIER_ERR);
             break;
-        case 3: /* past fetch_max */
+        case 3: /* past fetch_max, and no spill file */
             assert_int_equal(edge_fetch_begin(f, 2 << 20, &err), PIER_ERR);
             assert_int_equal(edge_fetch_finish(f, false, "too large"),
                              PIER_ERR);
@@ -650,6 +736,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fetch_coalesces_and_streams),
         cmocka_unit_test(test_fetch_mismatch_fails_waiters),
+        cmocka_unit_test(test_fetch_spills_large_body),
         cmocka_unit_test(test_fetch_failures),
         cmocka_unit_test(test_fetch_leave_early),
         cmocka_unit_test(test_fetch_empty_body),

@@ -4,7 +4,8 @@
 # registered with pier site and published from git with pier publish,
 # then curl through the edge: routing by Host, MISS then HIT, activation
 # by the publisher's delta, coalescing of concurrent misses, the admin
-# token, and the store killed under a running edge.
+# token, a blob past --fetch-max streamed through (and cut when its bytes
+# are wrong), and the store killed under a running edge.
 source "$(dirname "$0")/lib.sh"
 
 command -v git >/dev/null || { echo "FAIL: git missing (scripts/install-deps)" >&2; exit 1; }
@@ -37,6 +38,7 @@ mkdir -p "$site"
     printf 'h1{color:red}\n' >style.css
     printf '<!doctype html>about v1\n' >about.html
     head -c 200000 /dev/urandom | base64 >big.txt
+    head -c $((20 << 20)) /dev/urandom >large.bin
     git add .
     git -c user.name=t -c user.email=t@t commit -qm one
 )
@@ -51,7 +53,7 @@ AWS_ACCESS_KEY_ID=$(keyvar AWS_ACCESS_KEY_ID <<<"$edge") \
 AWS_SECRET_ACCESS_KEY=$(keyvar AWS_SECRET_ACCESS_KEY <<<"$edge") \
     start_server edge "$PIER" edge --endpoint "$ep" --listen 127.0.0.1:0 \
     --admin 127.0.0.1:0 --admin-token-file "$work/token" --workers 2 \
-    --cache-dir "$work/cache" --poll 1s
+    --cache-dir "$work/cache" --poll 1s --fetch-max 1M
 http=$(ready_addr edge http)
 adm=$(ready_addr edge admin)
 
@@ -92,6 +94,62 @@ curl -s --no-progress-meter --parallel --parallel-max 100 -H 'Host: blog.localho
 check "100 concurrent misses all served" \
     [ "$(grep -c '^200$' "$work/codes")" = 100 ]
 check "one origin fetch for them" [ $(($(stat origin_fetches) - before)) = 1 ]
+
+# A blob past --fetch-max streams through a spill file: concurrent slow
+# clients get it byte for byte from one origin GET, and the edge's peak
+# RSS does not grow by the blob's size (it would by 20 MiB per buffer).
+# The store is stopped while they arrive, so all of them join one fetch.
+epid=$(ready_addr edge pid)
+hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$epid/status"; }
+hwm0=$(hwm)
+before=$(stat origin_fetches)
+urls=()
+for i in $(seq 5); do urls+=(-o "$work/large.$i" "http://$http/large.bin"); done
+kill -STOP "${pids[0]}"
+curl -s --no-progress-meter --parallel --parallel-immediate --limit-rate 40M \
+    -H 'Host: blog.localhost' -w '%{http_code}\n' "${urls[@]}" >"$work/codes" &
+curl_pid=$!
+sleep 1
+kill -CONT "${pids[0]}"
+wait "$curl_pid"
+check "5 concurrent clients of a large blob all served" \
+    [ "$(grep -c '^200$' "$work/codes")" = 5 ]
+ok=0
+for i in $(seq 5); do cmp -s "$site/large.bin" "$work/large.$i" && ok=$((ok + 1)); done
+check "each got the large blob byte for byte" [ "$ok" = 5 ]
+fetches=$(($(stat origin_fetches) - before))
+check "one origin fetch for the large blob ($fetches)" [ "$fetches" = 1 ]
+hwm1=$(hwm)
+echo "edge VmHWM before/after the large blob: $hwm0/$hwm1 kB"
+check "edge peak RSS grew by less than the blob (8 MiB bound)" \
+    [ $((hwm1 - hwm0)) -lt 8192 ]
+rm -f "$work"/large.[0-9]
+get blog.localhost /large.bin
+check "a streamed blob is not cached" [ "$(hdr X-Cache)" = MISS ]
+check "and served whole again" cmp -s "$site/large.bin" "$work/b"
+
+# The store's copy is replaced by other bytes: the hash check fails before
+# the last byte, the response is cut, and nothing is cached.
+large_sha=$(sha256sum "$site/large.bin" | cut -d' ' -f1)
+head -c $((20 << 20)) /dev/urandom >"$work/evil.bin"
+as_pub /usr/bin/aws --endpoint-url "$ep" --region us-east-1 s3 cp \
+    "$work/evil.bin" "s3://pier/blobs/$large_sha" >/dev/null
+# Cut (curl: exit 18, partial file) once the headers left, else a 502
+# when the whole body failed before this client's first byte.
+for i in 1 2; do
+    rc=0
+    rm -f "$work/b"
+    code=$(curl -s -o "$work/b" -w '%{http_code}' -H 'Host: blog.localhost' \
+        "http://$http/large.bin") || rc=$?
+    check "corrupt blob: response $i is cut or 502 ($code, curl exit $rc)" \
+        [ "$rc" = 18 -o "$code" = 502 ]
+    got=0
+    [ -f "$work/b" ] && got=$(wc -c <"$work/b")
+    check "corrupt blob: response $i is not the whole body" \
+        [ "$got" -lt $((20 << 20)) ]
+done
+check "the mismatch is logged" grep -q 'does not match' "$work/edge.log"
+rm -f "$work/evil.bin" "$work/b"
 
 # Activation: the publisher's delta; the changed page is new at once.
 printf '<!doctype html>about v2\n' >"$site/about.html"

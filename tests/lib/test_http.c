@@ -148,6 +148,55 @@ test_http_get_keeps_alive(void **state)
     run_end(&r);
 }
 
+/* Idle keep-alive connections hold no buffer (as in nginx): nothing is
+ * allocated before the first byte, buffers grow with a large header
+ * block, many header fields or a body, and all go once the response is
+ * done and nothing is pipelined. */
+static void
+test_http_idle_conn_holds_nothing(void **state)
+{
+    static const char post[] = "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 900\r\n\r\n";
+    struct pier_buf req;
+    struct run r;
+    char body[900];
+    int i;
+
+    (void) state;
+    run_start(&r, NULL);
+    assert_int_equal(pier_http_test_held(r.t), 0);
+    pier_buf_init(&req, SIZE_MAX);
+    /* 60 fields and a 12 KiB header block: both grow, within limits. */
+    assert_int_equal(pier_buf_adds(&req, "GET /big HTTP/1.1\r\nHost: x\r\n"),
+                     PIER_OK);
+    for (i = 0; i < 60; i++) {
+        assert_int_equal(pier_buf_addf(&req, "X-F%d: %0200d\r\n", i, i),
+                         PIER_OK);
+    }
+    assert_int_equal(pier_buf_adds(&req, "\r\n"), PIER_OK);
+    run_feed(&r, req.data, req.len);
+    assert_non_null(strstr(r.out.data, "X-Path: /big\r\n"));
+    assert_false(r.closed);
+    assert_int_equal(pier_http_test_held(r.t), 0);
+    /* A body, pipelined with a GET, fed in two reads. */
+    pier_buf_reset(&req);
+    memset(body, 'b', sizeof(body));
+    assert_int_equal(pier_buf_adds(&req, post), PIER_OK);
+    assert_int_equal(pier_buf_add(&req, body, sizeof(body)), PIER_OK);
+    assert_int_equal(pier_buf_adds(&req, "GET /after HTTP/1.1\r\nHost: x\r\n"
+                                         "\r\n"),
+                     PIER_OK);
+    run_feed(&r, req.data, 100);
+    assert_true(pier_http_test_held(r.t) > 0);
+    run_feed(&r, req.data + 100, req.len - 100);
+    assert_non_null(strstr(r.out.data, "Content-Length: 900\r\n"));
+    assert_non_null(strstr(r.out.data, "X-Path: /after\r\n"));
+    assert_false(r.closed);
+    assert_int_equal(pier_http_test_held(r.t), 0);
+    pier_buf_release(&req);
+    run_end(&r);
+}
+
 /* Three requests in one read: three answers, in order. */
 static void
 test_http_pipelining_in_order(void **state)
@@ -559,6 +608,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_get_keeps_alive),
+        cmocka_unit_test(test_http_idle_conn_holds_nothing),
         cmocka_unit_test(test_http_pipelining_in_order),
         cmocka_unit_test(test_http_byte_by_byte),
         cmocka_unit_test(test_http_head_has_no_body),
