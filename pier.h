@@ -26,6 +26,7 @@
     XX(site, "create, list, show and remove sites")                            \
     XX(deploys, "list a site's deploys")                                       \
     XX(rollback, "make an earlier deploy live again")                          \
+    XX(gc, "delete deploys and blobs no kept deploy needs")                    \
     XX(purge, "drop cached paths from the edges")                              \
     XX(status, "show what runs where")                                         \
     XX(demo, "publish the demo site and open it")

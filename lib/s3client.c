@@ -671,7 +671,7 @@ sign_attempt(struct s3_req *r, struct pier_err *err)
     static const char *const methods[] = {
         [PIER_S3_OP_GET] = "GET",  [PIER_S3_OP_HEAD] = "HEAD",
         [PIER_S3_OP_PUT] = "PUT",  [PIER_S3_OP_DELETE] = "DELETE",
-        [PIER_S3_OP_LIST] = "GET",
+        [PIER_S3_OP_LIST] = "GET", [PIER_S3_OP_DELETE_OBJECTS] = "POST",
     };
     struct pier_kv *kv;
     struct pier_buf line, auth;
@@ -1498,7 +1498,7 @@ make_target(struct s3_req *r, const struct pier_s3_request *q,
     static const char *const names[] = {
         [PIER_S3_OP_GET] = "GET",   [PIER_S3_OP_HEAD] = "HEAD",
         [PIER_S3_OP_PUT] = "PUT",   [PIER_S3_OP_DELETE] = "DELETE",
-        [PIER_S3_OP_LIST] = "LIST",
+        [PIER_S3_OP_LIST] = "LIST", [PIER_S3_OP_DELETE_OBJECTS] = "POST",
     };
     struct pier_s3_client *c = r->c;
     struct pier_buf b;
@@ -1511,13 +1511,18 @@ make_target(struct s3_req *r, const struct pier_s3_request *q,
             != PIER_OK) {
             PIER_ASSERT(0);
         }
+    } else if (r->op == PIER_S3_OP_DELETE_OBJECTS) {
+        if (pier_buf_addf(&b, "POST '%s?delete'", c->bucket) != PIER_OK) {
+            PIER_ASSERT(0);
+        }
     } else if (pier_buf_addf(&b, "%s '%s/%s'", names[r->op], c->bucket,
                              q->key != NULL ? q->key : "")
                != PIER_OK) {
         PIER_ASSERT(0);
     }
     r->what = pier_buf_detach(&b, NULL);
-    if (r->op != PIER_S3_OP_LIST && (q->key == NULL || *q->key == '\0')) {
+    if (r->op != PIER_S3_OP_LIST && r->op != PIER_S3_OP_DELETE_OBJECTS
+        && (q->key == NULL || *q->key == '\0')) {
         pier_buf_release(&b);
         return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT, "%s: no key",
                            r->what);
@@ -1545,6 +1550,11 @@ make_target(struct s3_req *r, const struct pier_s3_request *q,
             }
         }
         r->query = pier_buf_detach(&b, NULL);
+        return PIER_OK;
+    }
+    if (r->op == PIER_S3_OP_DELETE_OBJECTS) {
+        r->path = pier_buf_detach(&b, NULL);
+        r->query = pier_strdup("delete=");
         return PIER_OK;
     }
     if (pier_buf_addch(&b, '/') != PIER_OK
@@ -1591,7 +1601,7 @@ set_body(struct s3_req *r, const struct pier_s3_request *q,
         memcpy(r->payload_hash, q->payload_sha256, 65);
         have_hash = true;
     }
-    if (r->op != PIER_S3_OP_PUT) {
+    if (r->op != PIER_S3_OP_PUT && r->op != PIER_S3_OP_DELETE_OBJECTS) {
         if (q->body != NULL || q->body_file != NULL) {
             return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,
                                "%s: a body on a request without one", r->what);
@@ -1683,6 +1693,12 @@ setup_easy(struct s3_req *r, const struct pier_s3_request *q)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         break;
     case PIER_S3_OP_PUT:
+    case PIER_S3_OP_DELETE_OBJECTS:
+        if (r->op == PIER_S3_OP_DELETE_OBJECTS) {
+            /* An upload (its body read and rewound as a PUT's) sent as a
+             * POST. */
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "POST");
+        }
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t) r->body_len);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
@@ -1711,7 +1727,7 @@ pier_s3_start(struct pier_s3_client *c, enum pier_s3_op op,
 
     PIER_CHECK_OBJ(c, S3_CLIENT_MAGIC);
     PIER_ASSERT(!c->freeing && cb != NULL);
-    PIER_ASSERT(op >= PIER_S3_OP_GET && op <= PIER_S3_OP_LIST);
+    PIER_ASSERT(op >= PIER_S3_OP_GET && op <= PIER_S3_OP_DELETE_OBJECTS);
     r = pier_calloc(1, sizeof(*r));
     r->magic = S3_REQ_MAGIC;
     r->c = c;

@@ -85,7 +85,11 @@ enum pier_s3_op {
     PIER_S3_OP_HEAD,
     PIER_S3_OP_PUT,
     PIER_S3_OP_DELETE,
-    PIER_S3_OP_LIST, /* ListObjectsV2 */
+    PIER_S3_OP_LIST,           /* ListObjectsV2 */
+    PIER_S3_OP_DELETE_OBJECTS, /* POST /bucket?delete, no key: body is the
+                                * <Delete> XML, from memory, with the
+                                * Content-MD5 S3 requires among headers;
+                                * resp.body is the <DeleteResult> */
 };
 
 /* A header to send, or one received. Views; see each use for lifetime. */

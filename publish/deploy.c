@@ -624,11 +624,31 @@ plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
     return PIER_OK;
 }
 
+/* The graph's reader: an unchanged file's bytes, for an integrity. */
+static int
+read_for_graph(void *arg, size_t i, const char **data, size_t *len,
+               struct pier_err *err)
+{
+    struct ctx *x = arg;
+
+    if (x->bufs[i].len == 0
+        && publish_file_read(x->repo, &x->files.v[i], &x->bufs[i], err)
+               != PIER_OK) {
+        return PIER_ERR;
+    }
+    *data = x->bufs[i].data;
+    *len = x->bufs[i].len;
+    return PIER_OK;
+}
+
 static int
 make_graph(struct ctx *x, struct pier_err *err)
 {
     struct publish_graph_opts go = {.hash = x->set.hash,
-                                    .hash_len = x->set.hash_len};
+                                    .hash_len = x->set.hash_len,
+                                    .integrity = x->set.integrity,
+                                    .read = read_for_graph,
+                                    .read_arg = x};
     size_t i, n = x->files.n;
     char path[SITES_PATH_MAX + 2];
     struct incr c;
@@ -664,6 +684,11 @@ make_graph(struct ctx *x, struct pier_err *err)
         for (i = 0; i < n; i++) {
             c.parse[i] = publish_graph_parses(x->files.v[i].path);
         }
+    }
+    for (i = 0; i < n && x->set.integrity != PUBLISH_SRI_OFF; i++) {
+        /* An integrity covers a stylesheet's rewritten bytes: make them. */
+        c.parse[i] |= publish_graph_parses(x->files.v[i].path)
+                      && !is_html_path(x->files.v[i].path);
     }
     for (i = 0; i < n; i++) {
         const struct publish_file *f = &x->files.v[i];

@@ -12,10 +12,12 @@
 #include "publish/graph.h"
 
 #include "lib/buf.h"
+#include "lib/sha.h"
 #include "publish/css.h"
 #include "publish/html.h"
 #include "publish/url.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -28,6 +30,7 @@ struct node {
     enum kind kind; /* k_other for opaque inputs: never parsed */
     bool html;      /* by its name, parsed or not: never an asset */
     struct publish_refs refs;
+    struct publish_html_sris sris; /* tags to give an integrity */
     size_t *target; /* per reference: the file it names, or NOFILE */
     int state;      /* 0: not seen, 1: on the walk's stack, 2: done */
     bool asset;
@@ -197,8 +200,11 @@ scan(struct publish_graph *g, size_t i, struct pier_err *err)
     publish_refs_init(&nd->refs);
     pier_buf_init(&base, SIZE_MAX);
     pier_buf_init(&p, SIZE_MAX);
+    publish_html_sris_init(&nd->sris);
     if (nd->kind == k_html) {
-        if (publish_html_collect(in->data, in->len, &nd->refs, &base, err)
+        if (publish_html_collect_sri(
+                in->data, in->len, &nd->refs, &base,
+                g->o.integrity != PUBLISH_SRI_OFF ? &nd->sris : NULL, err)
             != PIER_OK) {
             char msg[sizeof(err->msg)];
 
@@ -255,6 +261,162 @@ scan(struct publish_graph *g, size_t i, struct pier_err *err)
     return rc;
 }
 
+static const char *const sri_names[] = {"", "sha256", "sha384", "sha512"};
+
+void
+publish_graph_sri(enum publish_sri kind, const void *p, size_t n,
+                  struct pier_buf *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char b64[PIER_BASE64_LEN(EVP_MAX_MD_SIZE) + 1];
+    const EVP_MD *type = kind == PUBLISH_SRI_SHA256   ? EVP_sha256()
+                         : kind == PUBLISH_SRI_SHA384 ? EVP_sha384()
+                                                      : EVP_sha512();
+    unsigned mdn = 0;
+
+    PIER_ASSERT(kind > PUBLISH_SRI_OFF && kind <= PUBLISH_SRI_SHA512);
+    PIER_ASSERT(EVP_Digest(p, n, md, &mdn, type, NULL) == 1);
+    b64[pier_base64_encode(md, mdn, b64)] = '\0';
+    pier_buf_reset(out);
+    PIER_ASSERT(pier_buf_addf(out, "%s-%s", sri_names[kind], b64) == PIER_OK);
+}
+
+/* The strongest algorithm among an integrity value's tokens
+ * ("sha384-<base64>[?options]"), or OFF when none is known (SRI,
+ * "get the strongest metadata from set"). */
+static enum publish_sri
+sri_strongest(const char *v)
+{
+    enum publish_sri best = PUBLISH_SRI_OFF, k;
+    const char *p = v;
+
+    while (*p != '\0') {
+        size_t n;
+
+        p += strspn(p, " \t\n\r\f");
+        n = strcspn(p, " \t\n\r\f");
+        for (k = PUBLISH_SRI_SHA256; k <= PUBLISH_SRI_SHA512; k++) {
+            size_t an = strlen(sri_names[k]);
+
+            if (n > an && strncasecmp(p, sri_names[k], an) == 0 && p[an] == '-'
+                && k > best) {
+                best = k;
+            }
+        }
+        p += n;
+    }
+    return best;
+}
+
+/* True when one of v's tokens of want's algorithm is want ("sha384-..."),
+ * options after '?' ignored. */
+static bool
+sri_matches(const char *v, const char *want)
+{
+    const char *p = v, *dash = strchr(want, '-');
+    size_t an = (size_t) (dash - want);
+
+    while (*p != '\0') {
+        size_t n, m;
+
+        p += strspn(p, " \t\n\r\f");
+        n = strcspn(p, " \t\n\r\f");
+        m = strcspn(p, "? \t\n\r\f");
+        if (m == strlen(want) && strncasecmp(p, want, an + 1) == 0
+            && memcmp(p + an + 1, dash + 1, m - an - 1) == 0) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+/* The published bytes of finished file t, for an integrity: NULL when
+ * they are not at hand. */
+static int
+sri_bytes(struct publish_graph *g, size_t t, const char **data, size_t *len,
+          struct pier_err *err)
+{
+    const struct publish_graph_out *o = &g->out[t];
+
+    *data = o->data;
+    *len = o->len;
+    if (o->data != NULL || o->len == 0) {
+        *data = o->data != NULL ? o->data : "";
+        return PIER_OK;
+    }
+    if (g->in[t].opaque || g->o.read == NULL) {
+        return PIER_OK; /* rewritten bytes we do not have */
+    }
+    return g->o.read(g->o.read_arg, t, data, len, err);
+}
+
+/* Append to nd's references one insertion per tag that gets an integrity
+ * attribute, their texts to texts; warn about tags whose own attribute
+ * does not match. */
+static int
+add_integrity(struct publish_graph *g, size_t i, char ***texts, size_t *ntexts,
+              struct pier_err *err)
+{
+    struct node *nd = &g->nodes[i];
+    struct pier_buf b, attr;
+    size_t k;
+    int rc = PIER_OK;
+
+    pier_buf_init(&b, SIZE_MAX);
+    pier_buf_init(&attr, SIZE_MAX);
+    for (k = 0; k < nd->sris.n && rc == PIER_OK; k++) {
+        const struct publish_html_sri *s = &nd->sris.v[k];
+        const char *url = nd->refs.refs[s->ref].url;
+        size_t t = nd->target[s->ref], len;
+        enum publish_sri kind = g->o.integrity;
+        const char *data;
+        struct publish_ref *r;
+
+        if (t == NOFILE || g->nodes[t].html) {
+            continue;
+        }
+        PIER_ASSERT(g->nodes[t].state == 2);
+        if (s->integrity != NULL) {
+            kind = sri_strongest(s->integrity);
+            if (kind == PUBLISH_SRI_OFF) {
+                continue; /* nothing a browser checks, nothing we can */
+            }
+        }
+        rc = sri_bytes(g, t, &data, &len, err);
+        if (rc != PIER_OK) {
+            break;
+        }
+        if (data == NULL) {
+            warn(g, "%s:%u: '%s': no integrity, its bytes are not at hand",
+                 g->in[i].path, s->line, url);
+            continue;
+        }
+        publish_graph_sri(kind, data, len, &b);
+        if (s->integrity != NULL) {
+            if (!sri_matches(s->integrity, b.data)) {
+                warn(g,
+                     "%s:%u: '%s': its integrity attribute does not match "
+                     "the published file (%s), kept as it is",
+                     g->in[i].path, s->line, url, b.data);
+            }
+            continue;
+        }
+        /* base64 needs no escaping inside double quotes. */
+        PIER_ASSERT(pier_buf_addf(&attr, " integrity=\"%s\"", b.data)
+                    == PIER_OK);
+        *texts = pier_realloc(*texts, (*ntexts + 1) * sizeof(**texts));
+        (*texts)[(*ntexts)++] = pier_buf_detach(&attr, NULL);
+        r = publish_refs_add(&nd->refs, "", 0, s->at, s->at, s->line);
+        r->esc = PUBLISH_ESC_NONE;
+        r->raw_is_url = false;
+        r->what = "integrity";
+    }
+    pier_buf_release(&attr);
+    pier_buf_release(&b);
+    return rc;
+}
+
 /* Rewrite file i with the hashed names of the assets it references,
  * hash it, and name it if it is an asset. */
 static int
@@ -264,18 +426,28 @@ finish(struct publish_graph *g, size_t i, struct pier_err *err)
     struct node *nd = &g->nodes[i];
     struct publish_graph_out *o = &g->out[i];
     const char **urls = NULL;
-    char **owned_urls = NULL;
+    char **owned_urls = NULL, **texts = NULL;
     struct pier_buf b;
     bool any = false;
-    size_t j;
+    size_t j, nrefs = nd->refs.n, ntexts = 0;
     int rc = PIER_OK;
 
     pier_buf_init(&b, SIZE_MAX);
+    if (nd->sris.n > 0) {
+        rc = add_integrity(g, i, &texts, &ntexts, err);
+    }
     if (nd->refs.n > 0) {
         urls = pier_calloc(nd->refs.n, sizeof(*urls));
         owned_urls = pier_calloc(nd->refs.n, sizeof(*owned_urls));
     }
-    for (j = 0; j < nd->refs.n; j++) {
+    for (j = 0; j < ntexts; j++) {
+        /* The insertions come after the references scan() resolved. */
+        owned_urls[nrefs + j] = texts[j];
+        urls[nrefs + j] = texts[j];
+        any = true;
+    }
+    pier_free(texts);
+    for (j = 0; j < nrefs; j++) {
         size_t t = nd->target[j];
 
         if (t == NOFILE || g->nodes[t].hashed == NULL) {
@@ -292,7 +464,7 @@ finish(struct publish_graph *g, size_t i, struct pier_err *err)
     o->data = in->data;
     o->len = in->len;
     o->type = publish_mime_type(in->path);
-    if (any) {
+    if (any && rc == PIER_OK) {
         rc = publish_refs_rewrite(&nd->refs, in->data, in->len, urls, &b, err);
         if (rc == PIER_OK) {
             nd->owned = pier_buf_detach(&b, &o->len);
@@ -304,6 +476,10 @@ finish(struct publish_graph *g, size_t i, struct pier_err *err)
         pier_free(owned_urls[j]);
     }
     pier_free(owned_urls);
+    if (rc != PIER_OK) {
+        pier_buf_release(&b);
+        return rc;
+    }
     pier_free(urls);
     if (in->sha256 != NULL && !o->rewritten) {
         PIER_ASSERT(strlen(in->sha256) == PUBLISH_SHA256_HEX - 1);
@@ -416,7 +592,8 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
         }
     }
     /* Assets first, children before parents; then everything else, whose
-     * references all name finished assets or entries. */
+     * references all name finished assets or entries, pages last: an
+     * integrity covers the final bytes of what a page references. */
     for (i = 0; i < n; i++) {
         if (g->nodes[i].asset && g->nodes[i].state == 0
             && visit(g, i, err) != PIER_OK) {
@@ -424,8 +601,11 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
             return NULL;
         }
     }
-    for (i = 0; i < n; i++) {
-        if (g->nodes[i].state == 0 && finish(g, i, err) != PIER_OK) {
+    for (i = 0; i < 2 * n; i++) {
+        size_t k = i % n;
+
+        if (g->nodes[k].state == 0 && g->nodes[k].html == (i >= n)
+            && finish(g, k, err) != PIER_OK) {
             publish_graph_free(g);
             return NULL;
         }
@@ -443,6 +623,7 @@ publish_graph_free(struct publish_graph *g)
     }
     for (i = 0; i < g->n; i++) {
         publish_refs_release(&g->nodes[i].refs);
+        publish_html_sris_release(&g->nodes[i].sris);
         pier_free(g->nodes[i].target);
         pier_free(g->nodes[i].owned);
         pier_free(g->nodes[i].hashed);

@@ -13,6 +13,13 @@
  * names. Every file, asset or not, is also published at its own path (an
  * entry), so no external link breaks.
  *
+ * With an integrity option, every <script src> and stylesheet or script
+ * <link> (publish/html.h) naming a file of the site gets an attribute
+ * ` integrity="sha384-<base64>"`, spliced in after its src or href, over
+ * the exact bytes published for that file (rewritten, not compressed: the
+ * browser checks the decoded body). A tag that has an integrity attribute
+ * keeps it, with a warning when it does not match.
+ *
  * References to absolute URLs, data:, fragments and files the site does
  * not have are left alone; a missing file is a warning with file and
  * line. Folder references ("docs/") and pretty URLs ("/about" for
@@ -54,9 +61,25 @@ struct publish_graph_out {
     bool rewritten;                  /* data differs from the input */
 };
 
+/* Subresource Integrity's digests. */
+enum publish_sri {
+    PUBLISH_SRI_OFF = 0,
+    PUBLISH_SRI_SHA256,
+    PUBLISH_SRI_SHA384,
+    PUBLISH_SRI_SHA512,
+};
+
 struct publish_graph_opts {
     bool hash;         /* false: no asset is hashed, nothing rewritten */
     unsigned hash_len; /* hex digits in the name, 6..64 */
+    enum publish_sri integrity;
+    /* For an integrity over input i that gave no bytes (data NULL, not
+     * opaque): set *data and *len to its bytes, valid until
+     * publish_graph_free(). NULL, or an opaque input: that tag gets no
+     * integrity, with a warning. */
+    int (*read)(void *arg, size_t i, const char **data, size_t *len,
+                struct pier_err *err);
+    void *read_arg;
 };
 
 struct publish_graph; /* opaque */
@@ -83,12 +106,16 @@ const struct publish_graph_out *publish_graph_get(const struct publish_graph *g,
 size_t publish_graph_nwarnings(const struct publish_graph *g);
 const char *publish_graph_warning(const struct publish_graph *g, size_t i);
 
+/* "sha384-<base64>" of n bytes at p into out (reset first). */
+void publish_graph_sri(enum publish_sri kind, const void *p, size_t n,
+                       struct pier_buf *out);
+
 /* True for the files the graph parses (HTML and CSS, by extension): their
  * bytes must be given. */
 bool publish_graph_parses(const char *path);
 
 /* Write the hashed name of path into out (reset first): "css/site.css"
- * and "3f9a1c2e..." give "css/site.3f9a1c2e.css"; a name without an
+ * and "3f9a1c2e1b..." give "css/site.3f9a1c2e1b.css"; a name without an
  * extension ("LICENSE", ".env") gets ".<hash>" at its end. */
 void publish_graph_hashed_path(const char *path, const char *hex,
                                unsigned hash_len, struct pier_buf *out);

@@ -158,6 +158,44 @@ link_rel_counts(const GumboVector *attrs)
     return false;
 }
 
+/* HTML, "link type": preload fetches with the destination of its as
+ * attribute, and only script and style destinations check integrity. */
+static bool
+link_takes_sri(const GumboVector *attrs)
+{
+    GumboAttribute *rel = gumbo_get_attribute(attrs, "rel");
+    GumboAttribute *as = gumbo_get_attribute(attrs, "as");
+
+    if (rel == NULL) {
+        return false;
+    }
+    if (rel_has(rel->value, "stylesheet")
+        || rel_has(rel->value, "modulepreload")) {
+        return true;
+    }
+    return rel_has(rel->value, "preload") && as != NULL
+           && (strcasecmp(as->value, "script") == 0
+               || strcasecmp(as->value, "style") == 0);
+}
+
+void
+publish_html_sris_init(struct publish_html_sris *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void
+publish_html_sris_release(struct publish_html_sris *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++) {
+        pier_free(s->v[i].integrity);
+    }
+    pier_free(s->v);
+    publish_html_sris_init(s);
+}
+
 enum attr_kind { k_url, k_srcset, k_style };
 
 /* Set up ctx for attribute at of doc: exact or a group. False when the
@@ -237,6 +275,30 @@ do_attr(struct publish_refs *refs, const char *doc, size_t n,
     }
 }
 
+/* After do_attr() on the tag's src or href: when it added one reference
+ * (refs->n was before), record the tag for integrity. */
+static void
+add_sri(struct publish_html_sris *sris, const struct publish_refs *refs,
+        size_t before, const char *doc, const GumboVector *attrs,
+        const char *name)
+{
+    GumboAttribute *at = gumbo_get_attribute(attrs, name);
+    GumboAttribute *in = gumbo_get_attribute(attrs, "integrity");
+    struct publish_html_sri *s;
+
+    if (sris == NULL || refs->n != before + 1 || at == NULL) {
+        return;
+    }
+    sris->v = pier_realloc(sris->v, (sris->n + 1) * sizeof(*sris->v));
+    s = &sris->v[sris->n++];
+    s->ref = before;
+    /* do_attr() found the value in doc: its end is there too. */
+    s->at =
+        (size_t) (at->original_value.data - doc) + at->original_value.length;
+    s->integrity = in != NULL ? pier_strdup(in->value) : NULL;
+    s->line = at->value_start.line;
+}
+
 static void
 do_style_text(struct publish_refs *refs, const char *doc, size_t n,
               const GumboNode *el)
@@ -266,10 +328,12 @@ do_style_text(struct publish_refs *refs, const char *doc, size_t n,
 
 static void
 do_element(struct publish_refs *refs, const char *doc, size_t n,
-           const GumboNode *node, struct pier_buf *base, bool *have_base)
+           const GumboNode *node, struct pier_buf *base, bool *have_base,
+           struct publish_html_sris *sris)
 {
     const GumboElement *el = &node->v.element;
     const GumboVector *at = &el->attributes;
+    size_t before = refs->n;
 
     if (el->tag_namespace == GUMBO_NAMESPACE_HTML) {
         switch (el->tag) {
@@ -282,6 +346,9 @@ do_element(struct publish_refs *refs, const char *doc, size_t n,
         case GUMBO_TAG_LINK:
             if (link_rel_counts(at)) {
                 do_attr(refs, doc, n, at, "href", k_url, "link href");
+                if (link_takes_sri(at)) {
+                    add_sri(sris, refs, before, doc, at, "href");
+                }
             }
             do_attr(refs, doc, n, at, "imagesrcset", k_srcset,
                     "link imagesrcset");
@@ -309,6 +376,7 @@ do_element(struct publish_refs *refs, const char *doc, size_t n,
             break;
         case GUMBO_TAG_SCRIPT:
             do_attr(refs, doc, n, at, "src", k_url, "script src");
+            add_sri(sris, refs, before, doc, at, "src");
             break;
         case GUMBO_TAG_IFRAME:
         case GUMBO_TAG_EMBED:
@@ -338,6 +406,14 @@ int
 publish_html_collect(const char *doc, size_t n, struct publish_refs *refs,
                      struct pier_buf *base, struct pier_err *err)
 {
+    return publish_html_collect_sri(doc, n, refs, base, NULL, err);
+}
+
+int
+publish_html_collect_sri(const char *doc, size_t n, struct publish_refs *refs,
+                         struct pier_buf *base, struct publish_html_sris *sris,
+                         struct pier_err *err)
+{
     GumboOptions opts = kGumboDefaultOptions;
     GumboOutput *out;
     const GumboNode **stack;
@@ -366,7 +442,7 @@ publish_html_collect(const char *doc, size_t n, struct publish_refs *refs,
             kids = &node->v.document.children;
         } else if (node->type == GUMBO_NODE_ELEMENT
                    || node->type == GUMBO_NODE_TEMPLATE) {
-            do_element(refs, doc, n, node, base, &have_base);
+            do_element(refs, doc, n, node, base, &have_base, sris);
             kids = &node->v.element.children;
         } else {
             continue;

@@ -12,6 +12,12 @@
  * style attributes and <style> elements (publish/css.h), also inside
  * <template>. <base href> is reported, not applied: resolution is the
  * caller's (publish/url.h).
+ *
+ * For Subresource Integrity, publish_html_collect_sri() also reports the
+ * tags whose resource a browser checks against an integrity attribute:
+ * <script src> and <link href> with rel stylesheet or modulepreload, or
+ * preload with as=script or as=style (HTML, "fetch and process the linked
+ * resource"; SRI, section 3.3).
  */
 #ifndef PUBLISH_HTML_H
 #define PUBLISH_HTML_H
@@ -30,6 +36,32 @@
  */
 int publish_html_collect(const char *doc, size_t n, struct publish_refs *refs,
                          struct pier_buf *base, struct pier_err *err);
+
+/* A tag an integrity attribute can cover. */
+struct publish_html_sri {
+    size_t ref;      /* index in refs of its src or href reference */
+    size_t at;       /* document offset just after that attribute's value
+                      * (after its closing quote): where an attribute
+                      * ` integrity="..."` can be spliced in */
+    char *integrity; /* the tag's own integrity value, decoded, or NULL
+                      * when it has none; owned by the list */
+    unsigned line;   /* of the src or href value */
+};
+
+struct publish_html_sris {
+    struct publish_html_sri *v;
+    size_t n;
+};
+
+void publish_html_sris_init(struct publish_html_sris *s);
+void publish_html_sris_release(struct publish_html_sris *s);
+
+/* publish_html_collect(), and when sris is not NULL, append to it the
+ * tags above whose src or href was appended to refs. */
+int publish_html_collect_sri(const char *doc, size_t n,
+                             struct publish_refs *refs, struct pier_buf *base,
+                             struct publish_html_sris *sris,
+                             struct pier_err *err);
 
 /* Report each URL of a srcset value (n bytes) through fn: its offset and
  * length in value. Descriptors ("1x", "480w") are skipped, a candidate's

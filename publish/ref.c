@@ -160,6 +160,9 @@ static int
 splice_one(struct pier_buf *out, const char *text,
            const struct publish_ref *ref, const char *url)
 {
+    if (ref->esc == PUBLISH_ESC_NONE) {
+        return pier_buf_adds(out, url);
+    }
     if (ref->raw_is_url) {
         return splice_diff(out, text + ref->start, ref->end - ref->start, url,
                            strlen(url), ref->esc);

@@ -5,8 +5,8 @@
  * A reference is a URL as the browser reads it (entities and CSS escapes
  * decoded) plus where its bytes are. Rewriting changes only the bytes of
  * references whose URL changes, and of those only the part that differs:
- * `../img/logo.png?v=2` becoming `../img/logo.3f9a1c2e.png?v=2` is an
- * insertion of "3f9a1c2e." and every other byte of the document stays.
+ * `../img/logo.png?v=2` becoming `../img/logo.3f9a1c2e1b.png?v=2` is an
+ * insertion of "3f9a1c2e1b." and every other byte of the document stays.
  *
  * Where the raw bytes are not the URL (an entity in an HTML attribute, an
  * escape in a CSS token), the raw range is replaced whole by the new URL
@@ -32,6 +32,8 @@
 enum publish_esc {
     PUBLISH_ESC_HTML = 0, /* an HTML attribute value or text */
     PUBLISH_ESC_CSS,      /* a CSS string or unquoted url() token */
+    PUBLISH_ESC_NONE,     /* markup the caller made (an inserted
+                           * attribute): spliced as it is */
 };
 
 struct publish_ref {

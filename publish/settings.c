@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-enum opt_type { T_STR, T_DIR, T_BOOL, T_UINT, T_LIST, T_LEVEL };
+enum opt_type { T_STR, T_DIR, T_BOOL, T_UINT, T_LIST, T_LEVEL, T_SRI };
 
 struct opt {
     const char *section;
@@ -38,7 +38,10 @@ static const struct opt opts[] = {
     {"assets", "hash", T_BOOL, OFF(hash), 0, 0, "true",
      "publish files that HTML and CSS reference under hashed names"},
     {"assets", "hash_length", T_UINT, OFF(hash_len), PUBLISH_HASH_LEN_MIN,
-     PUBLISH_HASH_LEN_MAX, "8", "hex digits of SHA-256 in name.<hash>.ext"},
+     PUBLISH_HASH_LEN_MAX, "10", "hex digits of SHA-256 in name.<hash>.ext"},
+    {"assets", "integrity", T_SRI, OFF(integrity), 0, 0, "off",
+     "sha256, sha384 or sha512: Subresource Integrity on scripts and "
+     "stylesheets"},
     {"compress", "enabled", T_BOOL, OFF(compress), 0, 0, "true",
      "store brotli, zstd and gzip variants"},
     {"compress", "level", T_LEVEL, OFF(compress_best), 0, 0, "default",
@@ -219,6 +222,28 @@ on_key(void *user, const char *section, const char *name, const char *value)
             return 0;
         }
         break;
+    case T_SRI: {
+        static const char *const names[] = {"off", "sha256", "sha384",
+                                            "sha512"};
+        bool off;
+
+        for (i = 0; i < PIER_NELEMS(names); i++) {
+            if (strcasecmp(value, names[i]) == 0) {
+                break;
+            }
+        }
+        if (i == 0
+            || (i == PIER_NELEMS(names) && parse_bool(value, &off) && !off)) {
+            i = 0; /* "off", "false", "no" */
+        } else if (i == PIER_NELEMS(names)) {
+            snprintf(ctx->msg, sizeof(ctx->msg),
+                     "[%s] %s: '%s' is not sha256, sha384, sha512 or off",
+                     section, name, value);
+            return 0;
+        }
+        *(enum publish_sri *) (base + o->off) = (enum publish_sri) i;
+        break;
+    }
     }
     return 1;
 }

@@ -10,7 +10,8 @@
  *   exclude = drafts/ *.psd             ; repeatable, space-separated
  *   [assets]
  *   hash = true                         ; publish referenced files hashed
- *   hash_length = 8                     ; hex digits in name.<hash>.ext
+ *   hash_length = 10                    ; hex digits in name.<hash>.ext
+ *   integrity = sha384                  ; or sha256, sha512, off (default)
  *   [compress]
  *   enabled = true
  *   level = default                     ; or best
@@ -23,10 +24,11 @@
 
 #include "lib/core.h"
 #include "lib/err.h"
+#include "publish/graph.h"
 
 #include <stdio.h>
 
-#define PUBLISH_HASH_LEN_DEFAULT 8
+#define PUBLISH_HASH_LEN_DEFAULT 10
 #define PUBLISH_HASH_LEN_MIN     6
 #define PUBLISH_HASH_LEN_MAX     64
 #define PUBLISH_BUILD_TIMEOUT_S  600
@@ -39,6 +41,7 @@ struct publish_settings {
     size_t nexclude;
     bool hash;
     unsigned hash_len;
+    enum publish_sri integrity; /* Subresource Integrity attributes */
     bool compress;
     bool compress_best;
 };

@@ -27,7 +27,8 @@ import websocket  # Debian's python3-websocket
 
 TYPES = ("Document", "Stylesheet", "Script", "Image", "Font")
 TEXT = re.compile(r"^(text/|application/(javascript|json|xml)|image/svg\+xml)")
-HASHED = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
+# name.<10 hex>.ext: the demo keeps the default [assets] hash_length.
+HASHED = re.compile(r"\.[0-9a-f]{10}\.[a-z0-9]+$")
 PREFER = ("br", "zstd", "gzip")  # the edge's order at equal weight
 COMPRESS_MIN = 256  # publish/compress.h: smaller files stay uncompressed
 

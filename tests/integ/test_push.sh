@@ -42,8 +42,8 @@ check "home page 200" test "$(status)" = 200
 check "home page content" grep -q "Published with pier" "$work/body"
 check "entry cache policy" test "$(header Cache-Control)" = "public, max-age=0, must-revalidate"
 check "_headers applied" test "$(header X-Frame-Options)" = "DENY"
-css=$(grep -o 'href="/css/site\.[0-9a-f]*\.css"' "$work/body" | head -1 | cut -d'"' -f2 || true)
-check "stylesheet has a hashed name" test -n "$css"
+css=$(grep -o 'href="/css/site\.[0-9a-f]\{10\}\.css"' "$work/body" | head -1 | cut -d'"' -f2 || true)
+check "stylesheet has a 10-digit hashed name" test -n "$css"
 etag=$(header ETag)
 get / -H "If-None-Match: $etag"
 check "If-None-Match gives 304" test "$(status)" = 304

@@ -16,7 +16,7 @@
 
 #include <stdio.h>
 
-static const struct publish_graph_opts opts = {.hash = true, .hash_len = 8};
+static const struct publish_graph_opts opts = {.hash = true, .hash_len = 10};
 
 static struct publish_graph *
 build(const struct publish_graph_in *in, size_t n,
@@ -55,7 +55,7 @@ name_for(const char *path, const char *bytes, size_t n, char *out, size_t outn)
 
     publish_sha256_hex(bytes, n, hex);
     pier_buf_init(&b, SIZE_MAX);
-    publish_graph_hashed_path(path, hex, 8, &b);
+    publish_graph_hashed_path(path, hex, 10, &b);
     snprintf(out, outn, "%s", b.data);
     pier_buf_release(&b);
 }
@@ -105,7 +105,7 @@ test_graph_hashes_children_first(void **state)
     snprintf(want_html, sizeof(want_html),
              "<!doctype html>\n<link rel=stylesheet href=\"%s\">\n"
              "<img src=\"%s?v=1#x\" alt=logo>\n"
-             "<script src=/%s></script><a href=\"robots.%.8s.txt\">r</a>\n",
+             "<script src=/%s></script><a href=\"robots.%.10s.txt\">r</a>\n",
              site, logo, js, out_of(g, "robots.txt")->sha256);
     o = out_of(g, "css/base.css");
     assert_string_equal(o->hashed, base);
@@ -268,7 +268,7 @@ test_graph_base_href(void **state)
 static void
 test_graph_without_hashing(void **state)
 {
-    const struct publish_graph_opts plain = {.hash = false, .hash_len = 8};
+    const struct publish_graph_opts plain = {.hash = false, .hash_len = 10};
     const struct publish_graph_in in[] = {
         IN("index.html", "<img src=a.png>"),
         IN("a.png", "a"),
@@ -304,9 +304,9 @@ test_graph_known_hash_without_bytes(void **state)
     assert_null(o->data);
     assert_int_equal(o->len, 123456);
     assert_string_equal(o->sha256, sha);
-    assert_string_equal(o->hashed, "big.11111111.jpg");
+    assert_string_equal(o->hashed, "big.1111111111.jpg");
     assert_string_equal(out_of(g, "index.html")->data,
-                        "<img src=big.11111111.jpg>");
+                        "<img src=big.1111111111.jpg>");
     publish_graph_free(g);
 }
 
@@ -341,15 +341,15 @@ test_graph_opaque_and_forced_assets(void **state)
 
     (void) state;
     g = build(in, PIER_NELEMS(in), &opts);
-    assert_string_equal(out_of(g, "site.css")->hashed, "site.22222222.css");
+    assert_string_equal(out_of(g, "site.css")->hashed, "site.2222222222.css");
     assert_false(out_of(g, "site.css")->rewritten);
     assert_null(out_of(g, "site.css")->data);
-    assert_string_equal(out_of(g, "logo.png")->hashed, "logo.44444444.png");
+    assert_string_equal(out_of(g, "logo.png")->hashed, "logo.4444444444.png");
     assert_null(out_of(g, "page.html")->hashed); /* pages never are */
     assert_null(out_of(g, "old.html")->hashed);
     assert_string_equal(out_of(g, "old.html")->sha256, sha_page);
     assert_string_equal(out_of(g, "new.html")->data,
-                        "<link rel=stylesheet href=site.22222222.css>");
+                        "<link rel=stylesheet href=site.2222222222.css>");
     publish_graph_free(g);
 }
 
@@ -362,17 +362,184 @@ test_graph_hashed_path_forms(void **state)
 
     (void) state;
     pier_buf_init(&b, SIZE_MAX);
-    publish_graph_hashed_path("css/site.css", hex, 8, &b);
-    assert_string_equal(b.data, "css/site.01234567.css");
-    publish_graph_hashed_path("app.min.js", hex, 10, &b);
-    assert_string_equal(b.data, "app.min.0123456789.js");
-    publish_graph_hashed_path("LICENSE", hex, 8, &b);
-    assert_string_equal(b.data, "LICENSE.01234567");
-    publish_graph_hashed_path("a.d/.env", hex, 8, &b);
-    assert_string_equal(b.data, "a.d/.env.01234567");
-    publish_graph_hashed_path("a.d/file", hex, 8, &b);
-    assert_string_equal(b.data, "a.d/file.01234567");
+    publish_graph_hashed_path("css/site.css", hex, 10, &b);
+    assert_string_equal(b.data, "css/site.0123456789.css");
+    publish_graph_hashed_path("app.min.js", hex, 8, &b);
+    assert_string_equal(b.data, "app.min.01234567.js");
+    publish_graph_hashed_path("LICENSE", hex, 10, &b);
+    assert_string_equal(b.data, "LICENSE.0123456789");
+    publish_graph_hashed_path("a.d/.env", hex, 10, &b);
+    assert_string_equal(b.data, "a.d/.env.0123456789");
+    publish_graph_hashed_path("a.d/file", hex, 10, &b);
+    assert_string_equal(b.data, "a.d/file.0123456789");
     pier_buf_release(&b);
+}
+
+/* sha384 of "alert(1)", "body{color:red}", "export{}" and sha256 and
+ * sha512 of "alert(1)", from `openssl dgst -sha384 -binary | base64`. */
+#define SRI_ALERT \
+    "sha384-HT2E9NfWiuQ/w1PRai+hTyqW16NIoCGA/m8VQDUopfAtcz6YQjtsMmQd5uRbVDpW"
+#define SRI_BODY \
+    "sha384-8U9HYzsHbf55cFZyiWIE29+QPYQ9WO+U5uT/ViFw0TOwM2Fbbb74ZegzRV/nvwrD"
+#define SRI_EXPORT \
+    "sha384-T9wtfzHBAEG71Fa/wFmFXCrNCLZJB/nESrYm41otTxLB9m9XX4ftBy7LK/VKEMIL"
+#define SRI256_ALERT "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI="
+#define SRI512_ALERT                                                       \
+    "sha512-+uuYUxxe7oWIShQrWEmMn/fixz/rxDP4qcAZddXLDM3nN8/tpk1ZC2jXQk6N+" \
+    "mXE65jwfzNVUJL/qjA3y9KbuQ=="
+
+static void
+test_graph_sri_digests(void **state)
+{
+    struct pier_buf b;
+
+    (void) state;
+    pier_buf_init(&b, SIZE_MAX);
+    publish_graph_sri(PUBLISH_SRI_SHA384, "alert(1)", 8, &b);
+    assert_string_equal(b.data, SRI_ALERT);
+    publish_graph_sri(PUBLISH_SRI_SHA256, "alert(1)", 8, &b);
+    assert_string_equal(b.data, SRI256_ALERT);
+    publish_graph_sri(PUBLISH_SRI_SHA512, "alert(1)", 8, &b);
+    assert_string_equal(b.data, SRI512_ALERT);
+    pier_buf_release(&b);
+}
+
+/* Tricky markup, without hashing so that the expected bytes are plain:
+ * each attribute is spliced in after the src or href value, quoted or
+ * not, every other byte stays; tags that take no integrity, absolute and
+ * missing URLs are left alone; an existing attribute is kept, with a
+ * warning only when it does not match. */
+static void
+test_graph_sri_tricky_html(void **state)
+{
+    static const char html[] =
+        "<!DOCTYPE html>\n"
+        "<SCRIPT SRC=app.js></SCRIPT>\n"
+        "<LINK REL=\"Stylesheet\" HREF='s.css'/>\n"
+        "<link rel=preload as=SCRIPT href=\"app.js\" >\n"
+        "<link rel=preload as=image href=s.css>\n"
+        "<link rel=modulepreload href=m.js />\n"
+        "<link rel=icon href=app.js>\n"
+        "<script src=\"app.js\" integrity=\"" SRI_ALERT "\"></script>\n"
+        "<script src=m.js integrity=\"sha384-AAAA\" defer></script>\n"
+        "<script src=\"https://cdn.example/x.js\"></script>\n"
+        "<script src=gone.js></script>\n"
+        "<template><script src=app.js></script></template>\n";
+    static const char want[] =
+        "<!DOCTYPE html>\n"
+        "<SCRIPT SRC=app.js integrity=\"" SRI_ALERT "\"></SCRIPT>\n"
+        "<LINK REL=\"Stylesheet\" HREF='s.css' integrity=\"" SRI_BODY "\"/>\n"
+        "<link rel=preload as=SCRIPT href=\"app.js\" integrity=\"" SRI_ALERT
+        "\" >\n"
+        "<link rel=preload as=image href=s.css>\n"
+        "<link rel=modulepreload href=m.js integrity=\"" SRI_EXPORT "\" />\n"
+        "<link rel=icon href=app.js>\n"
+        "<script src=\"app.js\" integrity=\"" SRI_ALERT "\"></script>\n"
+        "<script src=m.js integrity=\"sha384-AAAA\" defer></script>\n"
+        "<script src=\"https://cdn.example/x.js\"></script>\n"
+        "<script src=gone.js></script>\n"
+        "<template><script src=app.js integrity=\"" SRI_ALERT
+        "\"></script></template>\n";
+    const struct publish_graph_in in[] = {
+        IN("index.html", html),
+        IN("app.js", "alert(1)"),
+        IN("s.css", "body{color:red}"),
+        IN("m.js", "export{}"),
+    };
+    const struct publish_graph_opts o = {
+        .hash = false, .hash_len = 10, .integrity = PUBLISH_SRI_SHA384};
+    struct publish_graph *g;
+    const struct publish_graph_out *out;
+    size_t i, mism = 0;
+
+    (void) state;
+    g = build(in, PIER_NELEMS(in), &o);
+    out = out_of(g, "index.html");
+    assert_true(out->rewritten);
+    assert_int_equal(out->len, strlen(want));
+    assert_memory_equal(out->data, want, out->len);
+    for (i = 0; i < publish_graph_nwarnings(g); i++) {
+        const char *w = publish_graph_warning(g, i);
+
+        if (strstr(w, "does not match") != NULL) {
+            mism++;
+            assert_non_null(strstr(w, "index.html:9: 'm.js'"));
+            assert_non_null(strstr(w, SRI_EXPORT));
+        }
+    }
+    assert_int_equal(mism, 1);
+    publish_graph_free(g);
+}
+
+/* With hashing, the integrity covers the stylesheet as rewritten (its
+ * image renamed), and an unchanged script given only by hash is read
+ * through the callback; an opaque stylesheet gets none, with a warning. */
+static int
+read_app(void *arg, size_t i, const char **data, size_t *len,
+         struct pier_err *err)
+{
+    (void) err;
+    *(size_t *) arg += 1;
+    assert_int_equal(i, 2);
+    *data = "alert(1)";
+    *len = 8;
+    return PIER_OK;
+}
+
+static void
+test_graph_sri_rewritten_and_read(void **state)
+{
+    static const char sha_app[] = "5555555555555555555555555555555555555555"
+                                  "555555555555555555555555";
+    static const char sha_old[] = "6666666666666666666666666666666666666666"
+                                  "666666666666666666666666";
+    static const char css[] = "a{background:url(bg.png)}";
+    const struct publish_graph_in in[] = {
+        IN("index.html", "<link rel=stylesheet href=s.css>"
+                         "<script src=app.js></script>"
+                         "<link rel=stylesheet href=old.css>"),
+        IN("s.css", css),
+        {.path = "app.js", .len = 8, .sha256 = sha_app},
+        IN("bg.png", "PNG"),
+        {.path = "old.css", .len = 3, .sha256 = sha_old, .opaque = true},
+    };
+    struct publish_graph_opts o = {.hash = true,
+                                   .hash_len = 10,
+                                   .integrity = PUBLISH_SRI_SHA384,
+                                   .read = read_app};
+    char bg[64], want_css[128], want[1024];
+    struct publish_graph *g;
+    const struct publish_graph_out *s, *h;
+    struct pier_buf sri;
+    size_t calls = 0, i;
+    bool warned = false;
+
+    (void) state;
+    o.read_arg = &calls;
+    name_for("bg.png", "PNG", 3, bg, sizeof(bg));
+    snprintf(want_css, sizeof(want_css), "a{background:url(%s)}", bg);
+    g = build(in, PIER_NELEMS(in), &o);
+    s = out_of(g, "s.css");
+    assert_memory_equal(s->data, want_css, s->len);
+    pier_buf_init(&sri, SIZE_MAX);
+    publish_graph_sri(PUBLISH_SRI_SHA384, want_css, strlen(want_css), &sri);
+    snprintf(want, sizeof(want),
+             "<link rel=stylesheet href=%s integrity=\"%s\">"
+             "<script src=app.5555555555.js integrity=\"" SRI_ALERT
+             "\"></script>"
+             "<link rel=stylesheet href=old.6666666666.css>",
+             s->hashed, sri.data);
+    h = out_of(g, "index.html");
+    assert_int_equal(h->len, strlen(want));
+    assert_memory_equal(h->data, want, h->len);
+    assert_int_equal(calls, 1);
+    for (i = 0; i < publish_graph_nwarnings(g); i++) {
+        warned |= strstr(publish_graph_warning(g, i), "'old.css': no integrity")
+                  != NULL;
+    }
+    assert_true(warned);
+    pier_buf_release(&sri);
+    publish_graph_free(g);
 }
 
 int
@@ -388,6 +555,9 @@ main(void)
         cmocka_unit_test(test_graph_known_hash_without_bytes),
         cmocka_unit_test(test_graph_opaque_and_forced_assets),
         cmocka_unit_test(test_graph_hashed_path_forms),
+        cmocka_unit_test(test_graph_sri_digests),
+        cmocka_unit_test(test_graph_sri_tricky_html),
+        cmocka_unit_test(test_graph_sri_rewritten_and_read),
     };
 
     return cmocka_run_group_tests_name("publish/graph", tests, NULL, NULL);

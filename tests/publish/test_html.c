@@ -306,6 +306,45 @@ test_html_broken_markup(void **state)
     publish_refs_release(&refs);
 }
 
+/* The tags an integrity can cover, with where the attribute goes and the
+ * tag's own integrity value, decoded. */
+static void
+test_html_sri_tags(void **state)
+{
+    const char *doc =
+        "<SCRIPT SRC=a.js></SCRIPT>"                              /* 0 */
+        "<link rel='alternate stylesheet' href=\"b.css\"/>"       /* 1 */
+        "<link rel=preload as=style href=c.css>"                  /* 2 */
+        "<link rel=preload as=font href=f.woff2>"                 /* - */
+        "<link rel=prefetch href=p.js>"                           /* - */
+        "<link rel=modulepreload href=&#109;.js>"                 /* 3 */
+        "<script src=d.js integrity=\"sha384-x&#43;y\"></script>" /* 4 */
+        "<script>inline()</script><img src=i.png>";
+    struct publish_refs refs;
+    struct publish_html_sris sris;
+    struct pier_err err;
+    const char *after[] = {"></SCRIPT>", "/>", ">", ">", " integrity"};
+    const char *url[] = {"a.js", "b.css", "c.css", "m.js", "d.js"};
+    size_t i;
+
+    (void) state;
+    publish_refs_init(&refs);
+    publish_html_sris_init(&sris);
+    assert_int_equal(
+        publish_html_collect_sri(doc, strlen(doc), &refs, NULL, &sris, &err),
+        PIER_OK);
+    assert_int_equal(sris.n, 5);
+    for (i = 0; i < sris.n; i++) {
+        assert_string_equal(refs.refs[sris.v[i].ref].url, url[i]);
+        assert_memory_equal(doc + sris.v[i].at, after[i], strlen(after[i]));
+        assert_int_equal(sris.v[i].line, 1);
+    }
+    assert_null(sris.v[0].integrity);
+    assert_string_equal(sris.v[4].integrity, "sha384-x+y");
+    publish_html_sris_release(&sris);
+    publish_refs_release(&refs);
+}
+
 int
 main(void)
 {
@@ -319,6 +358,7 @@ main(void)
         cmocka_unit_test(test_html_style_attribute_and_element),
         cmocka_unit_test(test_html_rewrite_is_byte_exact),
         cmocka_unit_test(test_html_broken_markup),
+        cmocka_unit_test(test_html_sri_tags),
     };
 
     return cmocka_run_group_tests_name("publish/html", tests, NULL, NULL);

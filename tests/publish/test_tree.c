@@ -82,7 +82,7 @@ setup(void **state)
        " && echo '[build]' > sub/pier.ini"
        " && ln -s index.html link.html"
        " && printf '[publish]\\nexclude = drafts/ *.psd\\n"
-       "exclude = /docs/old\\n[assets]\\nhash_length = 10\\n' > pier.ini"
+       "exclude = /docs/old\\n[assets]\\nhash_length = 12\\n' > pier.ini"
        " && git add -A && git commit -qm one && git tag v1");
     return 0;
 }
@@ -135,7 +135,7 @@ test_tree_lists_without_checkout(void **state)
     publish_files_init(&files);
     assert_int_equal(publish_repo_resolve(r, "HEAD", &head, &err), PIER_OK);
     assert_int_equal(publish_repo_settings(r, &head, &s, &err), PIER_OK);
-    assert_int_equal(s.hash_len, 10);
+    assert_int_equal(s.hash_len, 12);
     assert_int_equal(s.nexclude, 3);
     assert_int_equal(publish_tree_list(r, &head, "", &s, &files, &err),
                      PIER_OK);
@@ -399,6 +399,8 @@ test_tree_settings_errors_name_the_line(void **state)
         {"[build]\noutput = ../../etc\n", "pier.ini:2: [build] output"},
         {"[build]\noutput = /etc\n", "pier.ini:2: [build] output"},
         {"[build]\noutput = a/./b\n", "pier.ini:2: [build] output"},
+        {"[assets]\nintegrity = md5\n", "pier.ini:2: [assets] integrity"},
+        {"[assets]\nintegrity = true\n", "pier.ini:2: [assets] integrity"},
     };
     const char *ini;
     size_t i;
@@ -425,6 +427,26 @@ test_tree_settings_errors_name_the_line(void **state)
     assert_int_equal(s.build_timeout_s, 30);
     assert_true(s.compress_best);
     assert_false(s.compress);
+    publish_settings_release(&s);
+    assert_int_equal(s.hash_len, PUBLISH_HASH_LEN_DEFAULT);
+    assert_int_equal(s.hash_len, 10);
+    assert_int_equal(s.integrity, PUBLISH_SRI_OFF);
+    ini = "[assets]\nintegrity = SHA384\nhash_length = 6\n";
+    assert_int_equal(
+        publish_settings_parse(&s, "pier.ini", ini, strlen(ini), &err),
+        PIER_OK);
+    assert_int_equal(s.integrity, PUBLISH_SRI_SHA384);
+    assert_int_equal(s.hash_len, 6);
+    ini = "[assets]\nintegrity = sha512\n";
+    assert_int_equal(
+        publish_settings_parse(&s, "pier.ini", ini, strlen(ini), &err),
+        PIER_OK);
+    assert_int_equal(s.integrity, PUBLISH_SRI_SHA512);
+    ini = "[assets]\nintegrity = off\n";
+    assert_int_equal(
+        publish_settings_parse(&s, "pier.ini", ini, strlen(ini), &err),
+        PIER_OK);
+    assert_int_equal(s.integrity, PUBLISH_SRI_OFF);
     publish_settings_release(&s);
 }
 

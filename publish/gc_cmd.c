@@ -1,0 +1,123 @@
+/*
+ * publish/gc_cmd.c - `pier gc`: flags, the store, and the summary line.
+ */
+#include "config.h"
+
+#include "pier.h"
+
+#include "lib/cli.h"
+#include "lib/clientconf.h"
+#include "lib/s3client.h"
+#include "publish/gc.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int
+pier_cmd_gc(int argc, char **argv)
+{
+    static const char usage[] =
+        "--keep N [--grace DURATION] [--dry-run] [--endpoint URL] "
+        "[--bucket NAME] [--region R] [--data DIR] [--config FILE]";
+    static const struct option longopts[] = {
+        {"keep", required_argument, NULL, 'k'},
+        {"grace", required_argument, NULL, 'g'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        PIER_CLIENT_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    struct publish_gc_opts o = {.grace_s = 86400, .out_fd = 1};
+    struct pier_client_args a = {0};
+    struct pier_client_conf conf;
+    struct publish_gc_result res;
+    struct pier_s3_config cfg;
+    struct pier_s3_sync *s3;
+    struct pier_err err;
+    unsigned long keep = 0;
+    bool have_keep = false;
+    char *end;
+    int c, rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (pier_client_flag(&a, c, optarg)) {
+            continue;
+        }
+        switch (c) {
+        case 'k':
+            keep = strtoul(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end != '\0'
+                || keep > 1000000) {
+                pier_client_args_release(&a);
+                return pier_cli_usage("gc", usage,
+                                      "--keep wants a number of deploys");
+            }
+            have_keep = true;
+            break;
+        case 'g':
+            if (publish_gc_parse_duration(optarg, &o.grace_s) != PIER_OK) {
+                pier_client_args_release(&a);
+                return pier_cli_usage("gc", usage,
+                                      "--grace wants a duration such as 90s, "
+                                      "15m, 12h or 1d");
+            }
+            break;
+        case 'n':
+            o.dry_run = true;
+            break;
+        case 'h':
+            pier_client_args_release(&a);
+            printf("usage: pier gc %s\n\nDelete what no kept deploy needs. "
+                   "Of every site, the N newest deploys\nand the live one "
+                   "are kept; the manifests of the others are deleted, then\n"
+                   "every blob no kept deploy references, unless it is "
+                   "younger than the grace\nperiod (a publish running "
+                   "meanwhile may use it). A rollback to a deleted\ndeploy "
+                   "is no longer possible.\n\n"
+                   "  --keep N         deploys kept per site, besides the "
+                   "live one (required)\n"
+                   "  --grace DURATION keep blobs younger than this "
+                   "(default 1d; s, m, h, d, w)\n"
+                   "  --dry-run        say what would go, delete nothing\n%s",
+                   usage, pier_client_help);
+            return 0;
+        default:
+            pier_client_args_release(&a);
+            return pier_cli_usage("gc", usage, "unknown option");
+        }
+    }
+    if (!have_keep || optind < argc) {
+        pier_client_args_release(&a);
+        return pier_cli_usage("gc", usage,
+                              !have_keep ? "--keep is required"
+                                         : "unexpected argument");
+    }
+    o.keep = keep;
+    if (!pier_client_load("gc", &a, true, &conf, &cfg)) {
+        pier_client_args_release(&a);
+        return 1;
+    }
+    pier_client_args_release(&a);
+    s3 = pier_s3_sync_new(&cfg, &err);
+    if (s3 == NULL) {
+        pier_client_conf_release(&conf);
+        return pier_cli_fail("gc", "%s", err.msg);
+    }
+    rc = publish_gc(s3, &o, &res, &err);
+    pier_s3_sync_free(s3);
+    pier_client_conf_release(&conf);
+    if (rc != PIER_OK) {
+        return pier_cli_fail("gc", "%s", err.msg);
+    }
+    printf("gc%s: %zu sites, %zu deploys kept, %zu %s; %zu blobs %s (%llu "
+           "bytes), %zu referenced, %zu unreferenced within the grace "
+           "period\n",
+           o.dry_run ? " (dry run)" : "", res.sites, res.deploys_kept,
+           res.deploys_deleted, o.dry_run ? "to delete" : "deleted",
+           res.blobs_deleted, o.dry_run ? "to delete" : "deleted",
+           (unsigned long long) res.bytes_freed, res.blobs_kept,
+           res.blobs_young);
+    return 0;
+}

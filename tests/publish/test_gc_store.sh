@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# tests/publish/test_gc_store.sh - `pier gc` against a real `pier
+# objstore`, and `[assets] integrity = sha384` checked with openssl: three
+# deploys with distinct assets; a dry run changes nothing; gc --keep 1
+# --grace 0s deletes the old manifests and exactly the blobs (and
+# variants) the live deploy does not list; a fresh edge still serves the
+# whole live site, its integrity attributes matching the bytes it serves;
+# rollback to a deleted deploy fails cleanly; a --grace 1d run keeps young
+# blobs.
+source "$(dirname "$0")/../integ/lib.sh"
+
+for tool in zstd openssl /usr/bin/python3; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "FAIL: $tool not installed (scripts/install-deps)" >&2
+        exit 1
+    fi
+done
+
+export PIER_HOME="$work/home"
+unset PIER_CONFIG
+
+start_server objstore "$PIER" objstore --data "$work/data" \
+    --listen 127.0.0.1:0
+ep="http://$(ready_addr objstore http)"
+admin_id=$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$work/objstore.out")
+admin_secret=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$work/objstore.out")
+# The store as the admin sees it, through curl's SigV4 (the aws CLI takes
+# seconds to start on a loaded machine). Query values are sent encoded,
+# as curl 7.88 signs them as they are.
+s3curl() { # s3curl PATH?QUERY [CURL ARGS]
+    curl -sf -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+        --aws-sigv4 "aws:amz:us-east-1:s3" -u "$admin_id:$admin_secret" \
+        "$ep/pier$1" "${@:2}"
+}
+s3curl "" -X PUT
+"$PIER" keys add publisher --grant pier:write --data "$work/data" \
+    >"$work/pub.env" 2>/dev/null
+"$PIER" keys add edge --grant pier:read --data "$work/data" \
+    >"$work/edge.env" 2>/dev/null
+mapfile -t pub_env < <(grep '^AWS_' "$work/pub.env")
+mapfile -t edge_env < <(grep '^AWS_' "$work/edge.env")
+
+site="$work/site"
+git_() {
+    git -C "$site" -c user.name=t -c user.email=t@t "$@"
+}
+pier_() { # pier_ CMD ARGS...: a client command on the store
+    local cmd=$1
+    shift
+    env "${pub_env[@]}" "$PIER" "$cmd" --endpoint "$ep" "$@"
+}
+live_id() {
+    s3curl /live/demo | tr -d '[:space:]'
+}
+manifest() { # manifest ID: the deploy's JSON
+    s3curl "/sites/demo/deploys/$1.json.zst" | zstd -dcq
+}
+# The SHA-256 of path $2 in manifest JSON $1.
+sha_of() {
+    /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["files"][sys.argv[2]]["sha256"])' "$1" "$2"
+}
+# Every blob key the manifest JSON on stdin names, variants included.
+manifest_blobs() {
+    /usr/bin/python3 -c '
+import json, sys
+suf = {"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+keys = set()
+for e in json.load(sys.stdin)["files"].values():
+    keys.add("blobs/" + e["sha256"])
+    for enc in e.get("enc", {}):
+        keys.add("blobs/" + e["sha256"] + suf[enc])
+print("\n".join(sorted(keys)))'
+}
+stored_blobs() { # every key under blobs/, sorted (fewer than 1000 here)
+    s3curl "?list-type=2&prefix=blobs%2F" >"$work/list.xml"
+    if grep -q '<IsTruncated>true' "$work/list.xml"; then
+        echo "FAIL: more blobs than one listing page" >&2
+        exit 1
+    fi
+    grep -o '<Key>[^<]*</Key>' "$work/list.xml" | sed 's/<[^>]*>//g' | sort
+}
+sri() { # sri FILE: what Chromium computes for it
+    echo "sha384-$(openssl dgst -sha384 -binary "$1" | base64 -w0)"
+}
+
+# Deploy k: a page, a script big enough for compressed variants, a
+# stylesheet and the image it uses, all new each time; about.html stays.
+write_site() {
+    local k=$1 i
+    printf '<!doctype html>\n<LINK REL=stylesheet HREF="style.css"/>\n<script src=app.js></script>\n<p>page v%s <img src=img.png>\n' \
+        "$k" >"$site/index.html"
+    : >"$site/app.js"
+    for i in $(seq 40); do
+        printf 'console.log("version %s line %s");\n' "$k" "$i" >>"$site/app.js"
+    done
+    printf 'body{color:#00%s;background:url(bg.png)}\n' "$k" >"$site/style.css"
+    printf 'BG%s' "$k" >"$site/bg.png"
+    printf 'IMG%s' "$k" >"$site/img.png"
+}
+
+mkdir -p "$site"
+git init -q -b main "$site"
+printf '[assets]\nintegrity = sha384\n' >"$site/pier.ini"
+printf '<p>about\n' >"$site/about.html"
+ids=()
+for k in 1 2 3; do
+    write_site "$k"
+    git_ add -A
+    git_ commit -qm "v$k"
+    out=$(pier_ publish --site demo --repo "$site" 2>"$work/publish.err")
+    check "deploy $k is live" grep -q "is live" <<<"$out"
+    ids+=("$(live_id)")
+done
+check "three deploys" test "$(pier_ deploys --site demo | grep -c '^[ *] 2')" = 3
+
+# Subresource Integrity, checked against the stored identity bytes.
+m3=$(manifest "${ids[2]}")
+s3curl "/blobs/$(sha_of "$m3" /index.html)" -o "$work/page"
+s3curl "/blobs/$(sha_of "$m3" /app.js)" -o "$work/app.js"
+s3curl "/blobs/$(sha_of "$m3" /style.css)" -o "$work/style.css"
+js_name=$(grep -o 'src=app\.[0-9a-f]\{10\}\.js' "$work/page" | cut -d= -f2 || true)
+css_name=$(grep -o 'HREF="style\.[0-9a-f]\{10\}\.css"' "$work/page" | cut -d'"' -f2 || true)
+check "the script has a 10-digit hashed name" test -n "$js_name"
+check "the stylesheet has a 10-digit hashed name" test -n "$css_name"
+check "the script's integrity is its sha384" \
+    grep -qF "<script src=$js_name integrity=\"$(sri "$work/app.js")\"></script>" "$work/page"
+check "the stylesheet's integrity covers its rewritten bytes" \
+    grep -qF "<LINK REL=stylesheet HREF=\"$css_name\" integrity=\"$(sri "$work/style.css")\"/>" "$work/page"
+check "the stylesheet was rewritten" grep -q 'bg\.[0-9a-f]\{10\}\.png' "$work/style.css"
+check "the rest of the page is as written" \
+    grep -qF "<p>page v3 <img src=img." "$work/page"
+
+# What the live deploy needs, and what is there.
+manifest "${ids[2]}" | manifest_blobs >"$work/need"
+stored_blobs >"$work/before"
+check "old deploys left blobs the live one does not need" \
+    test -n "$(comm -13 "$work/need" "$work/before")"
+check "some blobs have compressed variants" grep -q '\.br$' "$work/before"
+
+# A dry run says what would go and deletes nothing.
+out=$(pier_ gc --keep 1 --grace 0s --dry-run)
+check "dry run: two deploys to delete" grep -q "1 deploys kept, 2 to delete" <<<"$out"
+stored_blobs >"$work/after_dry"
+check "dry run: blobs untouched" cmp -s "$work/before" "$work/after_dry"
+check "dry run: deploys untouched" \
+    test "$(pier_ deploys --site demo | grep -c '^[ *] 2')" = 3
+
+# The real thing.
+out=$(pier_ gc --keep 1 --grace 0s)
+want=$(comm -13 "$work/need" "$work/before" | wc -l)
+check "gc: summary line" grep -q "1 sites, 1 deploys kept, 2 deleted; $want blobs deleted" <<<"$out"
+stored_blobs >"$work/after"
+check "gc: exactly the live deploy's blobs remain" cmp -s "$work/need" "$work/after"
+check "gc: one deploy left" \
+    test "$(pier_ deploys --site demo | grep -c '^\* 2')" = 1
+check "gc: the live deploy is untouched" test "$(live_id)" = "${ids[2]}"
+
+# A fresh edge (an empty cache) serves the whole live site.
+start_server edge env "${edge_env[@]}" "$PIER" edge --endpoint "$ep" \
+    --listen 127.0.0.1:0 --admin off
+http=$(ready_addr edge http)
+get() { # get PATH [CURL ARGS]
+    curl -sf -H "Host: demo.localhost" "http://$http$1" "${@:2}"
+}
+for p in / /about.html /app.js "/$js_name" "/$css_name" /style.css /img.png \
+    /bg.png; do
+    check "the edge serves $p" get "$p" -o /dev/null
+done
+get "/$js_name" >"$work/served.js"
+get / >"$work/served.html"
+check "the served page's integrity matches the served script" \
+    grep -qF "integrity=\"$(sri "$work/served.js")\"" "$work/served.html"
+check "the compressed variant is served" bash -c \
+    "curl -sf -H 'Host: demo.localhost' -H 'Accept-Encoding: br' 'http://$http/$js_name' -o /dev/null -D - | grep -qi 'content-encoding: br'"
+
+# Rollback to a deleted deploy fails with one line.
+set +e
+pier_ rollback --site demo "${ids[0]}" >"$work/rb.out" 2>"$work/rb.err"
+rc=$?
+set -e
+check "rollback to a deleted deploy fails" test "$rc" != 0
+check "rollback says why in one line" test "$(wc -l <"$work/rb.err")" = 1
+check "rollback leaves live alone" test "$(live_id)" = "${ids[2]}"
+
+# Nothing more to take.
+out=$(pier_ gc --keep 1 --grace 1d)
+check "second gc deletes nothing" grep -q "0 deleted; 0 blobs deleted" <<<"$out"
+
+# A fourth deploy: with a day of grace the third's blobs stay, its
+# manifest goes.
+write_site 4
+git_ add -A
+git_ commit -qm v4
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+out=$(pier_ gc --keep 1 --grace 1d)
+check "grace: the old manifest goes" grep -q "1 deploys kept, 1 deleted" <<<"$out"
+check "grace: young blobs stay" grep -q "0 blobs deleted" <<<"$out"
+check "grace: they are counted" grep -qv " 0 unreferenced within" <<<"$out"
+
+# Usage errors.
+set +e
+pier_ gc >/dev/null 2>"$work/usage.err"
+rc=$?
+set -e
+check "gc without --keep is a usage error" test "$rc" = 2
+check "gc --help" bash -c "'$PIER' gc --help | grep -q -- '--grace'"
+finish
