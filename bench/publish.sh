@@ -184,7 +184,7 @@ for case in cold noop change; do
         before=$(log_lines)
         t[$case,$tool]=$(ms "$work/$case-$tool.out" "run_$tool") || exit 1
         if [ "$tool" = pier ]; then
-            sent[$case,$tool]="$(grep -m1 'uploaded' "$work/$case-$tool.out" | sed 's/^[^:]*: //')"
+            sent[$case,$tool]="$(grep -m1 -e 'uploaded' -e 'nothing to do' "$work/$case-$tool.out" | sed 's/^[^:]*: //')"
         else
             sent[$case,$tool]="$(puts "$tool" "$before")"
         fi

@@ -74,6 +74,9 @@ struct ctx {
     struct publish_repo *repo;
     git_oid commit;
     char commit_hex[GIT_OID_HEXSZ + 1];
+    char tree_hex[GIT_OID_HEXSZ + 1];      /* the commit's tree */
+    char live_tree[GIT_OID_HEXSZ + 1];     /* live/'s metadata says; "" */
+    bool live_same;                        /* ... and it is ours */
     struct publish_settings set;
     struct pier_s3_sync *s3;
     char *live_etag;
@@ -178,17 +181,31 @@ take_id(const struct pier_buf *body, char id[SITES_DEPLOY_ID_MAX + 1])
     return true;
 }
 
-int
-publish_live_read(struct pier_s3_sync *s3, const char *site,
-                  char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
-                  struct pier_err *err)
+/*
+ * live/<site> holds the deploy id; a publish also stores the git tree of
+ * its commit in the pointer's metadata (LIVE_TREE_META), so that the next
+ * publish of the same tree knows it is a no-op from that one small GET,
+ * without fetching and decoding the manifest. Any other writer of the
+ * pointer (a rollback) writes no such metadata: then the manifest
+ * decides, as before.
+ */
+#define LIVE_TREE_META "x-amz-meta-pier-tree"
+
+static int
+live_read_tree(struct pier_s3_sync *s3, const char *site,
+               char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+               char tree[GIT_OID_HEXSZ + 1], struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
+    struct pier_str v;
     char key[512];
 
     id[0] = '\0';
     *etag = NULL;
+    if (tree != NULL) {
+        tree[0] = '\0';
+    }
     snprintf(key, sizeof(key), "live/%s", site);
     r.key = key;
     r.max_body = PUBLISH_LIVE_MAX;
@@ -205,8 +222,21 @@ publish_live_read(struct pier_s3_sync *s3, const char *site,
         return pier_err_set(err, "live/%s does not hold a deploy id", site);
     }
     *etag = pier_strndup(resp.etag.ptr, resp.etag.len);
+    if (tree != NULL && pier_s3_response_header(&resp, LIVE_TREE_META, &v)
+        && v.len == GIT_OID_HEXSZ) {
+        memcpy(tree, v.ptr, v.len);
+        tree[v.len] = '\0';
+    }
     pier_s3_response_release(&resp);
     return PIER_OK;
+}
+
+int
+publish_live_read(struct pier_s3_sync *s3, const char *site,
+                  char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+                  struct pier_err *err)
+{
+    return live_read_tree(s3, site, id, etag, NULL, err);
 }
 
 struct sites_manifest *
@@ -231,15 +261,19 @@ publish_manifest_fetch(struct pier_s3_sync *s3, const char *site,
     return m;
 }
 
-int
-publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
-                  const char *etag, bool *lost,
-                  char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+/* publish_live_flip, with the deploy's tree in the pointer's metadata
+ * when tree is not NULL. */
+static int
+live_flip_tree(struct pier_s3_sync *s3, const char *site, const char *id,
+               const char *etag, const char *tree, bool *lost,
+               char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
-    struct pier_s3_header h = {PIER_STR("Content-Type"),
-                               PIER_STR("text/plain")};
+    struct pier_s3_header h[2] = {
+        {PIER_STR("Content-Type"), PIER_STR("text/plain")},
+        {PIER_STR(LIVE_TREE_META), PIER_STR("")},
+    };
     char key[512];
     int rc;
 
@@ -251,8 +285,12 @@ publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
     r.key = key;
     r.body = id;
     r.body_len = strlen(id);
-    r.headers = &h;
+    r.headers = h;
     r.nheaders = 1;
+    if (tree != NULL) {
+        h[1].value = pier_str_cstr(tree);
+        r.nheaders = 2;
+    }
     if (etag != NULL) {
         r.if_match = etag;
     } else {
@@ -279,6 +317,14 @@ publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
     pier_s3_response_release(&resp);
     pier_err_clear(err);
     return PIER_OK;
+}
+
+int
+publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
+                  const char *etag, bool *lost,
+                  char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+{
+    return live_flip_tree(s3, site, id, etag, NULL, lost, winner, err);
 }
 
 static int
@@ -367,10 +413,15 @@ read_live(struct ctx *x, struct pier_err *err)
     if (x->s3 == NULL) {
         return PIER_OK; /* a dry run without a store: as a first deploy */
     }
-    if (publish_live_read(x->s3, x->o->site, x->res->previous, &x->live_etag,
-                          err)
+    if (live_read_tree(x->s3, x->o->site, x->res->previous, &x->live_etag,
+                       x->live_tree, err)
         != PIER_OK) {
         return PIER_ERR;
+    }
+    if (x->res->previous[0] != '\0' && x->tree_hex[0] != '\0'
+        && strcmp(x->live_tree, x->tree_hex) == 0) {
+        x->live_same = true; /* a no-op: the manifest is not needed */
+        return PIER_OK;
     }
     if (x->res->previous[0] == '\0') {
         /* The site's first deploy: maybe another site has this commit. */
@@ -1543,8 +1594,9 @@ activate(struct ctx *x, struct pier_err *err)
     if (rc != PIER_OK) {
         return PIER_ERR;
     }
-    return publish_live_flip(x->s3, x->o->site, x->res->deploy, x->live_etag,
-                             &x->res->lost_race, x->res->winner, err);
+    return live_flip_tree(x->s3, x->o->site, x->res->deploy, x->live_etag,
+                          x->tree_hex[0] != '\0' ? x->tree_hex : NULL,
+                          &x->res->lost_race, x->res->winner, err);
 }
 
 /* publish_notify_delta, also copying the answers of the first nres edges
@@ -1706,6 +1758,17 @@ run(struct ctx *x, struct pier_err *err)
         return PIER_ERR;
     }
     git_oid_tostr(x->commit_hex, sizeof(x->commit_hex), &x->commit);
+    {
+        git_commit *c = NULL;
+
+        if (git_commit_lookup(&c, publish_repo_git(x->repo), &x->commit)
+            == 0) {
+            git_oid_tostr(x->tree_hex, sizeof(x->tree_hex),
+                          git_commit_tree_id(c));
+        }
+        git_commit_free(c);
+        git_error_clear();
+    }
     if (o->s3 != NULL) {
         x->s3 = pier_s3_sync_new(o->s3, err);
         if (x->s3 == NULL) {
@@ -1718,7 +1781,7 @@ run(struct ctx *x, struct pier_err *err)
         return PIER_ERR;
     }
     site_urls(x);
-    if (same_tree(x)) {
+    if (x->live_same || same_tree(x)) {
         res->noop = true;
         snprintf(res->deploy, sizeof(res->deploy), "%s", res->previous);
         res->ms_total = now_ms() - t0;
