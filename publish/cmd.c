@@ -11,6 +11,7 @@
 #include "lib/s3client.h"
 #include "publish/deploy.h"
 #include "publish/history.h"
+#include "publish/report.h"
 #include "publish/settings.h"
 #include "sites/record.h"
 
@@ -20,47 +21,9 @@
 #include <time.h>
 
 static const char usage_line[] =
-    "--site NAME [--repo PATH] [--ref REF] [--dry-run] [--jobs N] "
+    "--site NAME [--repo PATH] [--ref REF] [--dry-run] [--jobs N] [--quiet] "
     "[--endpoint URL] [--bucket NAME] [--region R] [--edge URL]... "
     "[--edge-token T] [--data DIR] [--config FILE]";
-
-static void
-summary(const struct publish_opts *o, const struct publish_result *r)
-{
-    if (r->edges_ok + r->edges_failed > 0) {
-        printf("%s: edges: %zu applied the delta, %zu did not (%.0f ms)\n",
-               o->site, r->edges_ok, r->edges_failed, r->ms_notify);
-    }
-    if (r->noop) {
-        printf("%s: nothing to do: deploy %s has the same tree (%.0f ms)\n",
-               o->site, r->deploy, r->ms_total);
-        return;
-    }
-    printf("%s: %zu files, %zu blobs: %zu known, %zu already stored, %zu "
-           "uploaded (+%zu variants), %llu bytes sent\n",
-           o->site, r->files, r->blobs, r->blobs_known, r->blobs_present,
-           r->blobs_uploaded, r->variants_uploaded,
-           (unsigned long long) r->bytes_uploaded);
-    printf("%s: %zu paths changed since %s; %zu HTML/CSS files parsed; "
-           "%zu warnings\n",
-           o->site, r->changed,
-           r->previous[0] != '\0' ? r->previous : "nothing", r->docs_parsed,
-           r->warnings);
-    printf("%s: read %.0f ms, graph %.0f ms, upload %.0f ms, activate %.0f "
-           "ms, total %.0f ms\n",
-           o->site, r->ms_read, r->ms_graph, r->ms_upload, r->ms_activate,
-           r->ms_total);
-    if (o->dry_run) {
-        printf("%s: dry run: deploy %s was not stored\n", o->site, r->deploy);
-    } else if (r->lost_race) {
-        printf("%s: another deploy won the race: %s is live, %s is stored "
-               "but not live\n",
-               o->site, r->winner[0] != '\0' ? r->winner : "(unknown)",
-               r->deploy);
-    } else {
-        printf("%s: deploy %s is live\n", o->site, r->deploy);
-    }
-}
 
 /* What the flags say about the store and the edges; the rest comes from
  * pier.conf's [publish] section and the environment (lib/clientconf.h). */
@@ -72,6 +35,7 @@ run(struct publish_opts *o, const struct pier_client_args *a)
     struct publish_result res;
     struct pier_s3_config cfg;
     struct pier_err err;
+    char local[256];
     int rc;
 
     if (!sites_name_ok(pier_str_cstr(o->site))) {
@@ -84,12 +48,16 @@ run(struct publish_opts *o, const struct pier_client_args *a)
         o->s3 = &cfg;
     }
     pier_client_edges(a, &c, &o->edges, &o->nedges, &o->edge_token);
+    /* The NAME.localhost URL when pier up runs the edge here. */
+    if (publish_local_edge(c.conf_path, local, sizeof(local))) {
+        o->local_http = local;
+    }
     rc = publish_run(o, &res, &err);
     if (rc != PIER_OK) {
         pier_client_conf_release(&c);
         return pier_cli_fail("publish", "%s", err.msg);
     }
-    summary(o, &res);
+    publish_report_summary(stdout, o, &res);
     pier_client_conf_release(&c);
     return res.lost_race ? 1 : 0;
 }
@@ -107,7 +75,10 @@ help(void)
            "current folder)\n"
            "  --ref REF        the commit, branch or tag (default: HEAD)\n"
            "  --dry-run        read only: say what would be uploaded\n"
-           "  --jobs N         requests in flight (default: %d)\n%s\n"
+           "  --jobs N         requests in flight (default: %d)\n"
+           "  --quiet          no progress (a bar on a terminal, phase lines "
+           "else);\n"
+           "                   warnings and the summary still\n%s\n"
            "The repository's pier.ini:\n",
            usage_line, PUBLISH_JOBS_DEFAULT, pier_client_help);
     publish_settings_help(stdout);
@@ -122,6 +93,7 @@ pier_cmd_publish(int argc, char **argv)
         {"ref", required_argument, NULL, 'R'},
         {"dry-run", no_argument, NULL, 'n'},
         {"jobs", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         PIER_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -149,6 +121,9 @@ pier_cmd_publish(int argc, char **argv)
             break;
         case 'n':
             o.dry_run = true;
+            break;
+        case 'q':
+            o.quiet = true;
             break;
         case 'j':
             jobs = strtoul(optarg, &end, 10);

@@ -14,7 +14,9 @@
 #include "publish/graph.h"
 #include "publish/internal.h"
 #include "publish/notify.h"
+#include "publish/report.h"
 #include "publish/tree.h"
+#include "sites/record.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,7 +28,12 @@
 #include <unistd.h>
 
 #define JOB_MAGIC      0x6b2e91d4u
+#define SHARD_MAGIC    0x3d0c5a17u
+#define SURVEY_MIN     64 /* blobs to look up before a survey pays */
+#define SURVEY_PAGE    1000
+#define SIBLINGS_MAX   64 /* other sites' live pointers read at most */
 #define BUILD_TAIL_MAX 4096
+#define WARNINGS_SHOW  50
 
 const char *
 publish_cache_control(enum sites_class klass)
@@ -34,6 +41,12 @@ publish_cache_control(enum sites_class klass)
     return klass == SITES_CLASS_ASSET ? "public, max-age=31536000, immutable"
                                       : "public, max-age=0, must-revalidate";
 }
+
+_Static_assert((int) PUBLISH_ENC_N == (int) SITES_ENC_MAX,
+               "a variant per encoding of the manifest");
+
+/* What the survey of the store (see survey()) found of a blob. */
+enum blob_state { B_UNKNOWN, B_MISSING, B_PRESENT };
 
 /* A distinct blob of the new deploy. */
 struct blob {
@@ -44,6 +57,9 @@ struct blob {
     bool asset;
     bool known; /* the live manifest lists it: the store has it */
     uint64_t enc[SITES_ENC_MAX];
+    enum blob_state state;
+    bool listed_have;                 /* the survey saw blobs/<sha256> */
+    uint64_t listed[PUBLISH_ENC_N];   /* sizes of variants it saw */
 };
 
 /* The live manifest's blobs, sorted by SHA-256, with their variants. */
@@ -58,10 +74,19 @@ struct ctx {
     struct publish_repo *repo;
     git_oid commit;
     char commit_hex[GIT_OID_HEXSZ + 1];
+    char tree_hex[GIT_OID_HEXSZ + 1];      /* the commit's tree */
+    char live_tree[GIT_OID_HEXSZ + 1];     /* live/'s metadata says; "" */
+    bool live_same;                        /* ... and it is ours */
     struct publish_settings set;
     struct pier_s3_sync *s3;
     char *live_etag;
     struct sites_manifest *old;
+    /* What unchanged files are compared with: the live manifest, or for a
+     * site's first deploy another site's live manifest of the same commit
+     * (see sibling()); NULL: none, everything is read. Borrowed from old
+     * or owned (sibling). */
+    const struct sites_manifest *base;
+    struct sites_manifest *sibling;
     struct known *known;
     size_t nknown;
     char *build_dir;
@@ -77,9 +102,10 @@ struct ctx {
     size_t *blob_of; /* per graph output */
     struct sites_manifest *m;
     struct sites_delta *delta;
+    struct publish_progress prog; /* silent when quiet */
 };
 
-static void PIER_PRINTF(2, 3) say(const struct ctx *x, const char *fmt, ...)
+static void PIER_PRINTF(2, 3) say(struct ctx *x, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -98,6 +124,7 @@ static void PIER_PRINTF(2, 3) say(const struct ctx *x, const char *fmt, ...)
         n = (int) sizeof(line) - 2;
     }
     line[n++] = '\n';
+    publish_progress_end(&x->prog);
     if (write(x->o->out_fd, line, (size_t) n) < 0) {
         return; /* progress lines are best effort */
     }
@@ -154,17 +181,31 @@ take_id(const struct pier_buf *body, char id[SITES_DEPLOY_ID_MAX + 1])
     return true;
 }
 
-int
-publish_live_read(struct pier_s3_sync *s3, const char *site,
-                  char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
-                  struct pier_err *err)
+/*
+ * live/<site> holds the deploy id; a publish also stores the git tree of
+ * its commit in the pointer's metadata (LIVE_TREE_META), so that the next
+ * publish of the same tree knows it is a no-op from that one small GET,
+ * without fetching and decoding the manifest. Any other writer of the
+ * pointer (a rollback) writes no such metadata: then the manifest
+ * decides, as before.
+ */
+#define LIVE_TREE_META "x-amz-meta-pier-tree"
+
+static int
+live_read_tree(struct pier_s3_sync *s3, const char *site,
+               char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+               char tree[GIT_OID_HEXSZ + 1], struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
+    struct pier_str v;
     char key[512];
 
     id[0] = '\0';
     *etag = NULL;
+    if (tree != NULL) {
+        tree[0] = '\0';
+    }
     snprintf(key, sizeof(key), "live/%s", site);
     r.key = key;
     r.max_body = PUBLISH_LIVE_MAX;
@@ -181,8 +222,21 @@ publish_live_read(struct pier_s3_sync *s3, const char *site,
         return pier_err_set(err, "live/%s does not hold a deploy id", site);
     }
     *etag = pier_strndup(resp.etag.ptr, resp.etag.len);
+    if (tree != NULL && pier_s3_response_header(&resp, LIVE_TREE_META, &v)
+        && v.len == GIT_OID_HEXSZ) {
+        memcpy(tree, v.ptr, v.len);
+        tree[v.len] = '\0';
+    }
     pier_s3_response_release(&resp);
     return PIER_OK;
+}
+
+int
+publish_live_read(struct pier_s3_sync *s3, const char *site,
+                  char id[SITES_DEPLOY_ID_MAX + 1], char **etag,
+                  struct pier_err *err)
+{
+    return live_read_tree(s3, site, id, etag, NULL, err);
 }
 
 struct sites_manifest *
@@ -207,15 +261,19 @@ publish_manifest_fetch(struct pier_s3_sync *s3, const char *site,
     return m;
 }
 
-int
-publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
-                  const char *etag, bool *lost,
-                  char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+/* publish_live_flip, with the deploy's tree in the pointer's metadata
+ * when tree is not NULL. */
+static int
+live_flip_tree(struct pier_s3_sync *s3, const char *site, const char *id,
+               const char *etag, const char *tree, bool *lost,
+               char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
-    struct pier_s3_header h = {PIER_STR("Content-Type"),
-                               PIER_STR("text/plain")};
+    struct pier_s3_header h[2] = {
+        {PIER_STR("Content-Type"), PIER_STR("text/plain")},
+        {PIER_STR(LIVE_TREE_META), PIER_STR("")},
+    };
     char key[512];
     int rc;
 
@@ -227,8 +285,12 @@ publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
     r.key = key;
     r.body = id;
     r.body_len = strlen(id);
-    r.headers = &h;
+    r.headers = h;
     r.nheaders = 1;
+    if (tree != NULL) {
+        h[1].value = pier_str_cstr(tree);
+        r.nheaders = 2;
+    }
     if (etag != NULL) {
         r.if_match = etag;
     } else {
@@ -257,6 +319,14 @@ publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
     return PIER_OK;
 }
 
+int
+publish_live_flip(struct pier_s3_sync *s3, const char *site, const char *id,
+                  const char *etag, bool *lost,
+                  char winner[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
+{
+    return live_flip_tree(s3, site, id, etag, NULL, lost, winner, err);
+}
+
 static int
 cmp_known(const void *a, const void *b)
 {
@@ -276,6 +346,64 @@ find_known(const struct ctx *x, const char *sha)
     return bsearch(&key, x->known, x->nknown, sizeof(*x->known), cmp_known);
 }
 
+/*
+ * A site's first deploy of a commit that another site of the bucket has
+ * live (the same repository published under a second name, a staging
+ * site promoted): that deploy's manifest says what every file publishes
+ * to, so nothing unchanged is read, parsed or looked up again. Found from
+ * the deploy ids, which carry the short commit: one listing of live/ and
+ * one small GET per site (at most SIBLINGS_MAX), then the manifest whose
+ * commit is exactly ours. Best effort: any failure means no sibling.
+ */
+static void
+sibling(struct ctx *x)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct pier_err err;
+    char id[SITES_DEPLOY_ID_MAX + 1], *etag;
+    size_t i, tried = 0;
+
+    r.prefix = "live/";
+    r.max_keys = 1000;
+    if (sync_req(x->s3, PIER_S3_OP_LIST, &r, &resp, &err) != PIER_OK) {
+        pier_s3_response_release(&resp);
+        return;
+    }
+    for (i = 0; i < resp.list.nobjects && tried < SIBLINGS_MAX; i++) {
+        const char *name = resp.list.objects[i].key + strlen("live/");
+        struct sites_manifest *m;
+        const char *c;
+
+        if (strcmp(name, x->o->site) == 0
+            || !sites_name_ok(pier_str_cstr(name))) {
+            continue;
+        }
+        tried++;
+        if (publish_live_read(x->s3, name, id, &etag, &err) != PIER_OK) {
+            continue;
+        }
+        pier_free(etag);
+        /* "20261124T093000Z-3f9a1c2-a41b0e": the short commit. */
+        c = strchr(id, '-');
+        if (c == NULL || strncmp(c + 1, x->commit_hex, 7) != 0) {
+            continue;
+        }
+        m = publish_manifest_fetch(x->s3, name, id, &err);
+        if (m != NULL && sites_manifest_commit(m) != NULL
+            && strcmp(sites_manifest_commit(m), x->commit_hex) == 0) {
+            x->sibling = m;
+            publish_progress_line(&x->prog,
+                                  "%s: site %s has this commit live (%s): "
+                                  "starting from its manifest",
+                                  x->o->site, name, id);
+            break;
+        }
+        sites_manifest_free(m);
+    }
+    pier_s3_response_release(&resp);
+}
+
 /* Step 1: live/<site> and its manifest. */
 static int
 read_live(struct ctx *x, struct pier_err *err)
@@ -285,23 +413,36 @@ read_live(struct ctx *x, struct pier_err *err)
     if (x->s3 == NULL) {
         return PIER_OK; /* a dry run without a store: as a first deploy */
     }
-    if (publish_live_read(x->s3, x->o->site, x->res->previous, &x->live_etag,
-                          err)
+    if (live_read_tree(x->s3, x->o->site, x->res->previous, &x->live_etag,
+                       x->live_tree, err)
         != PIER_OK) {
         return PIER_ERR;
     }
-    if (x->res->previous[0] == '\0') {
-        return PIER_OK; /* the site's first deploy */
+    if (x->res->previous[0] != '\0' && x->tree_hex[0] != '\0'
+        && strcmp(x->live_tree, x->tree_hex) == 0) {
+        x->live_same = true; /* a no-op: the manifest is not needed */
+        return PIER_OK;
     }
-    x->old = publish_manifest_fetch(x->s3, x->o->site, x->res->previous, err);
-    if (x->old == NULL) {
-        return PIER_ERR;
+    if (x->res->previous[0] == '\0') {
+        /* The site's first deploy: maybe another site has this commit. */
+        sibling(x);
+        x->base = x->sibling;
+    } else {
+        x->old =
+            publish_manifest_fetch(x->s3, x->o->site, x->res->previous, err);
+        if (x->old == NULL) {
+            return PIER_ERR;
+        }
+        x->base = x->old;
+    }
+    if (x->base == NULL) {
+        return PIER_OK;
     }
     /* Its blobs, for skipping without a request. */
-    n = sites_manifest_count(x->old);
+    n = sites_manifest_count(x->base);
     x->known = pier_calloc(n + 1, sizeof(*x->known));
     for (i = 0; i < n; i++) {
-        const struct sites_entry *e = sites_manifest_at(x->old, i);
+        const struct sites_entry *e = sites_manifest_at(x->base, i);
 
         memcpy(x->known[i].sha256, e->sha256, sizeof(e->sha256));
         memcpy(x->known[i].enc, e->enc_size, sizeof(e->enc_size));
@@ -309,6 +450,36 @@ read_live(struct ctx *x, struct pier_err *err)
     x->nknown = n;
     qsort(x->known, n, sizeof(*x->known), cmp_known);
     return PIER_OK;
+}
+
+/* The site's URLs for the summary, from its record (sites/<site>.ini)
+ * and the local edge; a record that cannot be read gives no domain. */
+static void
+site_urls(struct ctx *x)
+{
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct sites_record rec;
+    struct pier_err err;
+    bool have = false;
+    char key[512];
+
+    sites_record_init(&rec);
+    snprintf(key, sizeof(key), "sites/%s.ini", x->o->site);
+    r.key = key;
+    r.max_body = 1 << 20;
+    if (x->s3 != NULL) {
+        if (sync_req(x->s3, PIER_S3_OP_GET, &r, &resp, &err) == PIER_OK) {
+            have = sites_record_parse(&rec, key, resp.body.data,
+                                      resp.body.len, &err)
+                   == PIER_OK;
+        }
+        pier_s3_response_release(&resp);
+    }
+    x->res->nurls = publish_site_urls(have ? &rec : NULL, x->o->site,
+                                      x->o->local_http, x->res->urls,
+                                      PUBLISH_URLS_MAX);
+    sites_record_release(&rec);
 }
 
 /* Step 1b: the live deploy's commit has the same tree as ours. */
@@ -538,7 +709,7 @@ name_is_plain(const char *name)
 static bool
 settings_changed(struct ctx *x)
 {
-    const char *hex = sites_manifest_commit(x->old);
+    const char *hex = sites_manifest_commit(x->base);
     struct pier_err err;
     git_oid old;
     char **paths;
@@ -558,6 +729,21 @@ settings_changed(struct ctx *x)
     return changed;
 }
 
+/* Read file i into its buffer; counted and shown as progress. */
+static int
+read_file(struct ctx *x, size_t i, struct pier_err *err)
+{
+    if (publish_file_read(x->repo, &x->files.v[i], &x->bufs[i], err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    x->res->read_files++;
+    x->res->read_bytes += x->bufs[i].len;
+    x->prog.files = x->res->read_files;
+    publish_progress_tick(&x->prog, false);
+    return PIER_OK;
+}
+
 static void
 add_name(struct incr *c, const char *name)
 {
@@ -568,7 +754,7 @@ add_name(struct incr *c, const char *name)
 static int
 plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
 {
-    size_t n = x->files.n, no = sites_manifest_count(x->old), i, k;
+    size_t n = x->files.n, no = sites_manifest_count(x->base), i, k;
     bool full = settings_changed(x), grew = true;
 
     c->names = pier_calloc(n + no + 1, sizeof(*c->names));
@@ -581,7 +767,7 @@ plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
     }
     /* Files gone since the live deploy. */
     for (i = 0; i < no; i++) {
-        const struct sites_entry *e = sites_manifest_at(x->old, i);
+        const struct sites_entry *e = sites_manifest_at(x->base, i);
 
         if (!is_html_path(e->path)
             && publish_files_find(&x->files, e->path + 1) == NULL) {
@@ -606,8 +792,7 @@ plan_parse(struct ctx *x, struct incr *c, struct pier_err *err)
             if (c->parse[i] || !publish_graph_parses(f->path)) {
                 continue;
             }
-            if (x->bufs[i].len == 0
-                && publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
+            if (x->bufs[i].len == 0 && read_file(x, i, err) != PIER_OK) {
                 return PIER_ERR;
             }
             for (k = 0; k < c->nnames && !c->parse[i]; k++) {
@@ -652,9 +837,11 @@ make_graph(struct ctx *x, struct pier_err *err)
     size_t i, n = x->files.n;
     char path[SITES_PATH_MAX + 2];
     struct incr c;
+    double t = now_ms();
     int rc = PIER_ERR;
 
     memset(&c, 0, sizeof(c));
+    x->prog.files_total = n;
     x->bufs = pier_calloc(n + 1, sizeof(*x->bufs));
     x->shas = pier_calloc(n + 1, sizeof(*x->shas));
     x->in = pier_calloc(n + 1, sizeof(*x->in));
@@ -666,17 +853,17 @@ make_graph(struct ctx *x, struct pier_err *err)
         char hex[GIT_OID_HEXSZ + 1];
 
         pier_buf_init(&x->bufs[i], SIZE_MAX);
-        if (x->old == NULL) {
+        if (x->base == NULL) {
             continue;
         }
         snprintf(path, sizeof(path), "/%s", f->path);
-        c.was[i] = sites_manifest_get(x->old, pier_str_cstr(path), NULL);
+        c.was[i] = sites_manifest_get(x->base, pier_str_cstr(path), NULL);
         git_oid_tostr(hex, sizeof(hex), &f->blob);
         if (c.was[i] != NULL && strcmp(c.was[i]->git_blob, hex) == 0) {
             c.same[i] = c.was[i];
         }
     }
-    if (x->old != NULL) {
+    if (x->base != NULL) {
         if (plan_parse(x, &c, err) != PIER_OK) {
             goto out;
         }
@@ -704,20 +891,28 @@ make_graph(struct ctx *x, struct pier_err *err)
             in->opaque = publish_graph_parses(f->path);
             continue;
         }
-        if (x->bufs[i].len == 0
-            && publish_file_read(x->repo, f, &x->bufs[i], err) != PIER_OK) {
+        if (x->bufs[i].len == 0 && read_file(x, i, err) != PIER_OK) {
             goto out;
         }
         in->data = x->bufs[i].data;
         in->len = x->bufs[i].len;
         x->res->docs_parsed += c.parse[i];
     }
+    x->res->ms_read += now_ms() - t;
+    t = now_ms();
     x->g = publish_graph_build(x->in, n, &go, err);
+    x->res->ms_graph += now_ms() - t;
     if (x->g == NULL) {
         goto out;
     }
-    for (i = 0; i < publish_graph_nwarnings(x->g); i++) {
+    /* A site with thousands of broken links must not drown the summary
+     * (nor a git push's output). */
+    for (i = 0; i < publish_graph_nwarnings(x->g) && i < WARNINGS_SHOW; i++) {
         say(x, "warning: %s", publish_graph_warning(x->g, i));
+    }
+    if (publish_graph_nwarnings(x->g) > WARNINGS_SHOW) {
+        say(x, "warning: and %zu more warnings",
+            publish_graph_nwarnings(x->g) - WARNINGS_SHOW);
     }
     x->res->warnings = publish_graph_nwarnings(x->g);
     rc = PIER_OK;
@@ -796,9 +991,21 @@ struct engine {
     struct publish_levels lv;
     bool compress;
     struct publish_result *res;
-    int tty_fd;          /* a terminal to draw progress on, or -1 */
-    size_t done;         /* jobs finished */
-    double last_draw_ms; /* when progress was last drawn */
+    struct publish_progress *prog;
+    double compress_ms; /* summed over the jobs */
+    size_t surveying;   /* listings of the survey under way */
+};
+
+/* One listing of the survey: the blobs whose SHA-256 starts with one hex
+ * digit, todo[lo, hi) (todo is in SHA-256 order), those before `next`
+ * resolved. */
+struct shard {
+    unsigned magic;
+    struct engine *en;
+    size_t lo, hi, next;
+    unsigned pages, budget;
+    char prefix[16];
+    char *token; /* the continuation, NULL at first */
 };
 
 enum job_step { J_LIST, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
@@ -814,6 +1021,7 @@ struct job {
     uint64_t stored[PUBLISH_ENC_N]; /* sizes of variants already stored */
     uv_work_t work;
     int work_rc;
+    double work_ms; /* the compression's wall time on its thread */
     struct pier_err work_err;
     char key[128];
 };
@@ -822,19 +1030,11 @@ static void on_done(struct pier_s3_response *resp, const struct pier_err *err,
                     void *arg);
 static void pump(struct engine *en);
 
-/* On a terminal, one line redrawn at most ten times a second. */
 static void
-progress(struct engine *en, bool last)
+progress(struct engine *en)
 {
-    double t = now_ms();
-
-    if (en->tty_fd < 0 || (!last && t - en->last_draw_ms < 100)) {
-        return;
-    }
-    en->last_draw_ms = t;
-    dprintf(en->tty_fd, "\rblobs: %zu/%zu looked up or sent, %llu bytes sent%s",
-            en->done, en->n, (unsigned long long) en->res->bytes_uploaded,
-            last ? "\n" : "");
+    en->prog->bytes = en->res->bytes_uploaded;
+    publish_progress_tick(en->prog, false);
 }
 
 static void
@@ -850,8 +1050,8 @@ job_done(struct job *j)
     j->magic = 0;
     pier_free(j);
     en->active--;
-    en->done++;
-    progress(en, false);
+    en->prog->blobs++;
+    progress(en);
     pump(en);
 }
 
@@ -931,10 +1131,13 @@ do_compress(uv_work_t *w)
 {
     struct job *j = w->data;
 
+    double t = now_ms();
+
     PIER_CHECK_OBJ(j, JOB_MAGIC);
     j->work_rc =
         publish_compress_variants(j->b->type, j->b->data, j->b->len, &j->en->lv,
                                   j->var, j->keep, &j->work_err);
+    j->work_ms = now_ms() - t;
 }
 
 static void
@@ -944,6 +1147,7 @@ after_compress(uv_work_t *w, int status)
     int e;
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
+    j->en->compress_ms += j->work_ms;
     if (status != 0 || j->work_rc != PIER_OK) {
         if (status != 0) {
             pier_err_set(&j->work_err, "compression cancelled");
@@ -988,6 +1192,36 @@ read_listing(struct job *j, const struct pier_s3_list *l)
     return have;
 }
 
+/* The store has the blob (and the variants in j->stored). */
+static void
+found(struct job *j)
+{
+    int e;
+
+    j->en->res->blobs_present++;
+    for (e = 0; e < PUBLISH_ENC_N; e++) {
+        j->b->enc[e] = j->stored[e];
+    }
+    job_done(j);
+}
+
+/* The store lacks the blob: compress it, then PUT what is missing. */
+static void
+missing(struct job *j)
+{
+    PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
+    if (j->en->compress && j->b->data != NULL) {
+        j->step = J_COMPRESS;
+        j->work.data = j;
+        PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
+                                  after_compress)
+                    == 0);
+    } else {
+        j->e = PUBLISH_ENC_N;
+        put_next(j);
+    }
+}
+
 static void
 on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
 {
@@ -1002,25 +1236,9 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
             return;
         }
         if (read_listing(j, &resp->list)) {
-            int e;
-
-            res->blobs_present++;
-            for (e = 0; e < PUBLISH_ENC_N; e++) {
-                j->b->enc[e] = j->stored[e];
-            }
-            job_done(j);
-            return;
-        }
-        PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
-        if (j->en->compress && j->b->data != NULL) {
-            j->step = J_COMPRESS;
-            j->work.data = j;
-            PIER_ASSERT(uv_queue_work(&j->en->loop, &j->work, do_compress,
-                                      after_compress)
-                        == 0);
+            found(j);
         } else {
-            j->e = PUBLISH_ENC_N;
-            put_next(j);
+            missing(j);
         }
         return;
     case J_PUT_VAR:
@@ -1031,6 +1249,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
         if (err == NULL) {
             res->variants_uploaded++;
             res->bytes_uploaded += j->var[j->e].len;
+            progress(j->en);
         }
         j->e++;
         put_next(j);
@@ -1058,10 +1277,20 @@ static void
 pump(struct engine *en)
 {
     while (!en->failed && en->active < en->max && en->next < en->n) {
-        struct job *j = pier_calloc(1, sizeof(*j));
         struct pier_s3_request r = {0};
+        struct job *j;
         int e;
 
+        if (en->todo[en->next]->state == B_PRESENT) {
+            /* The survey saw it: nothing to do, no job. */
+            struct blob *b = en->todo[en->next++];
+
+            en->res->blobs_present++;
+            memcpy(b->enc, b->listed, sizeof(b->listed));
+            en->prog->blobs++;
+            continue;
+        }
+        j = pier_calloc(1, sizeof(*j));
         j->magic = JOB_MAGIC;
         j->en = en;
         j->b = en->todo[en->next++];
@@ -1069,11 +1298,177 @@ pump(struct engine *en)
             pier_buf_init(&j->var[e], SIZE_MAX);
         }
         en->active++;
-        j->step = J_LIST;
         set_key(j, "");
+        if (j->b->state == B_MISSING) {
+            /* The survey said so: no request to ask again. */
+            memcpy(j->stored, j->b->listed, sizeof(j->stored));
+            missing(j);
+            continue;
+        }
+        j->step = J_LIST;
         r.prefix = j->key;
         r.max_keys = 16;
         job_request(j, PIER_S3_OP_LIST, &r);
+    }
+}
+
+/*
+ * The survey: when many blobs are to be looked up, one listing per first
+ * hex digit of blobs/ (16 at once, SURVEY_PAGE keys a page) answers for
+ * all of them at a cost of one request per SURVEY_PAGE keys stored,
+ * instead of one request per blob: an empty store answers a cold publish
+ * in 16 requests, and a store that has every blob (the same commit as a
+ * second site) in a few per thousand. Keys come in order, so a page
+ * settles every blob below its last key. A store much larger than the
+ * publish would take more pages than blobs: each listing stops after
+ * `budget` pages, and the blobs it did not reach are looked up one by one.
+ */
+static void survey_page(struct shard *sh);
+
+static void
+survey_done(struct shard *sh)
+{
+    struct engine *en = sh->en;
+
+    pier_free(sh->token);
+    sh->magic = 0;
+    pier_free(sh);
+    if (--en->surveying == 0) {
+        pump(en);
+    }
+}
+
+static int
+cmp_sha_blob(const void *key, const void *elem)
+{
+    const struct blob *b = *(struct blob *const *) elem;
+
+    return strncmp(key, b->sha256, SITES_SHA256_HEX);
+}
+
+/* Settle the blobs of sh before sha (all when sha is NULL). */
+static void
+settle(struct shard *sh, const char *sha)
+{
+    struct blob **todo = sh->en->todo;
+
+    while (sh->next < sh->hi
+           && (sha == NULL
+               || strncmp(todo[sh->next]->sha256, sha, SITES_SHA256_HEX)
+                      < 0)) {
+        struct blob *b = todo[sh->next++];
+
+        b->state = b->listed_have ? B_PRESENT : B_MISSING;
+    }
+}
+
+static void
+on_survey(struct pier_s3_response *resp, const struct pier_err *err,
+          void *arg)
+{
+    struct shard *sh = arg;
+    const struct pier_s3_list *l = &resp->list;
+    const char *last = NULL;
+    size_t i;
+
+    PIER_CHECK_OBJ(sh, SHARD_MAGIC);
+    if (err != NULL) {
+        survey_done(sh); /* what it did not settle is looked up later */
+        return;
+    }
+    for (i = 0; i < l->nobjects; i++) {
+        const char *key = l->objects[i].key, *sha, *suffix;
+        struct blob **hit;
+        int e;
+
+        if (strncmp(key, "blobs/", 6) != 0
+            || strlen(key) < 6 + SITES_SHA256_HEX) {
+            continue;
+        }
+        sha = key + 6;
+        suffix = sha + SITES_SHA256_HEX;
+        last = sha;
+        hit = bsearch(sha, sh->en->todo + sh->next, sh->hi - sh->next,
+                      sizeof(*hit), cmp_sha_blob);
+        if (hit == NULL) {
+            continue;
+        }
+        if (*suffix == '\0') {
+            (*hit)->listed_have = true;
+        }
+        for (e = 0; e < PUBLISH_ENC_N; e++) {
+            if (strcmp(suffix, sites_enc_suffix((enum sites_enc) e)) == 0) {
+                (*hit)->listed[e] = l->objects[i].size;
+            }
+        }
+    }
+    if (!l->truncated || l->next_token == NULL) {
+        settle(sh, NULL);
+        survey_done(sh);
+        return;
+    }
+    if (last != NULL) {
+        settle(sh, last);
+    }
+    pier_free(sh->token);
+    sh->token = pier_strdup(l->next_token);
+    if (sh->next == sh->hi || ++sh->pages >= sh->budget) {
+        survey_done(sh);
+        return;
+    }
+    survey_page(sh);
+}
+
+static void
+survey_page(struct shard *sh)
+{
+    struct pier_s3_request r = {0};
+    struct pier_err err;
+
+    r.prefix = sh->prefix;
+    r.continuation_token = sh->token;
+    r.max_keys = SURVEY_PAGE;
+    if (pier_s3_start(sh->en->c, PIER_S3_OP_LIST, &r, on_survey, sh, &err)
+        != PIER_OK) {
+        survey_done(sh);
+    }
+}
+
+/* Start the survey, or the lookups when it does not pay. */
+static void
+survey(struct engine *en)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t lo = 0, hi;
+    int h;
+
+    if (en->n < SURVEY_MIN) {
+        pump(en);
+        return;
+    }
+    en->surveying = 1; /* held until every listing is started */
+    for (h = 0; h < 16; h++) {
+        struct shard *sh;
+
+        for (hi = lo; hi < en->n && en->todo[hi]->sha256[0] == hex[h]; hi++) {
+        }
+        if (hi == lo) {
+            continue;
+        }
+        sh = pier_calloc(1, sizeof(*sh));
+        sh->magic = SHARD_MAGIC;
+        sh->en = en;
+        sh->lo = sh->next = lo;
+        sh->hi = hi;
+        /* A page costs about what a few lookups of one blob do. */
+        sh->budget = (unsigned) ((hi - lo) / 8 + 1);
+        snprintf(sh->prefix, sizeof(sh->prefix), "blobs/%c", hex[h]);
+        en->surveying++;
+        survey_page(sh);
+        lo = hi;
+    }
+    if (--en->surveying == 0) {
+        pump(en);
     }
 }
 
@@ -1093,14 +1488,17 @@ upload_blobs(struct ctx *x, struct pier_err *err)
     } else {
         publish_levels_default(&en.lv);
     }
+    en.prog = &x->prog;
     en.todo = pier_calloc(x->nblobs + 1, sizeof(*en.todo));
     for (i = 0; i < x->nblobs; i++) {
         if (x->blobs[i].known) {
             x->res->blobs_known++;
         } else {
             en.todo[en.n++] = &x->blobs[i];
+            x->prog.bytes_total += x->blobs[i].len;
         }
     }
+    x->prog.blobs_total = en.n;
     if (en.n == 0 || x->o->dry_run) {
         if (x->o->dry_run) {
             say(x, "dry run: %zu blobs to check or upload", en.n);
@@ -1115,13 +1513,19 @@ upload_blobs(struct ctx *x, struct pier_err *err)
         pier_free(en.todo);
         return PIER_ERR;
     }
-    en.tty_fd = x->o->out_fd >= 0 && isatty(x->o->out_fd) ? x->o->out_fd : -1;
-    say(x, "%zu blobs not in the live deploy: looking them up", en.n);
-    pump(&en);
-    while (en.active > 0) {
+    publish_progress_line(&x->prog,
+                          "%s: %zu blobs not in the live deploy: looking "
+                          "them up, compressing and uploading what the store "
+                          "lacks",
+                          x->o->site, en.n);
+    survey(&en);
+    while (en.active > 0 || en.surveying > 0) {
         uv_run(&en.loop, UV_RUN_ONCE);
     }
-    progress(&en, true);
+    x->prog.bytes = x->res->bytes_uploaded;
+    publish_progress_tick(&x->prog, true);
+    publish_progress_end(&x->prog);
+    x->res->ms_compress = en.compress_ms;
     pier_s3_client_free(en.c);
     uv_run(&en.loop, UV_RUN_DEFAULT);
     PIER_ASSERT(uv_loop_close(&en.loop) == 0);
@@ -1215,15 +1619,35 @@ activate(struct ctx *x, struct pier_err *err)
     if (rc != PIER_OK) {
         return PIER_ERR;
     }
-    return publish_live_flip(x->s3, x->o->site, x->res->deploy, x->live_etag,
-                             &x->res->lost_race, x->res->winner, err);
+    return live_flip_tree(x->s3, x->o->site, x->res->deploy, x->live_etag,
+                          x->tree_hex[0] != '\0' ? x->tree_hex : NULL,
+                          &x->res->lost_race, x->res->winner, err);
 }
+
+/* publish_notify_delta, also copying the answers of the first nres edges
+ * into res (res[i] for edges[i]). */
+static int notify_edges(const struct sites_delta *delta,
+                        const char *const *edges, size_t nedges,
+                        const char *token, unsigned timeout_ms, int out_fd,
+                        size_t *ok, size_t *failed,
+                        struct publish_edge_result *res, size_t nres,
+                        struct pier_err *err);
 
 int
 publish_notify_delta(const struct sites_delta *delta, const char *const *edges,
                      size_t nedges, const char *token, unsigned timeout_ms,
                      int out_fd, size_t *ok, size_t *failed,
                      struct pier_err *err)
+{
+    return notify_edges(delta, edges, nedges, token, timeout_ms,
+                                  out_fd, ok, failed, NULL, 0, err);
+}
+
+static int
+notify_edges(const struct sites_delta *delta, const char *const *edges,
+             size_t nedges, const char *token, unsigned timeout_ms, int out_fd,
+             size_t *ok, size_t *failed, struct publish_edge_result *res,
+             size_t nres, struct pier_err *err)
 {
     struct publish_edge_result *r;
     struct pier_buf json;
@@ -1262,6 +1686,9 @@ publish_notify_delta(const struct sites_delta *delta, const char *const *edges,
         pier_free(urls[i]);
     }
     pier_free(urls);
+    for (i = 0; i < nedges && i < nres; i++) {
+        res[i] = r[i];
+    }
     for (i = 0; i < nedges; i++) {
         char why[300];
 
@@ -1298,9 +1725,15 @@ notify(struct ctx *x, struct pier_err *err)
 {
     const struct publish_opts *o = x->o;
 
-    return publish_notify_delta(x->delta, o->edges, o->nedges, o->edge_token,
-                                o->edge_timeout_ms, o->out_fd,
-                                &x->res->edges_ok, &x->res->edges_failed, err);
+    x->res->nedge_res = o->nedges < PUBLISH_EDGES_SHOW ? o->nedges
+                                                       : PUBLISH_EDGES_SHOW;
+    publish_progress_line(&x->prog, "%s: telling %zu edges", o->site,
+                          o->nedges);
+    /* Their answers go to the summary (publish/report.h). */
+    return notify_edges(x->delta, o->edges, o->nedges, o->edge_token,
+                                  o->edge_timeout_ms, -1, &x->res->edges_ok,
+                                  &x->res->edges_failed, x->res->edge_res,
+                                  PUBLISH_EDGES_SHOW, err);
 }
 
 static void
@@ -1311,6 +1744,7 @@ ctx_release(struct ctx *x)
     sites_delta_free(x->delta);
     sites_manifest_free(x->m);
     sites_manifest_free(x->old);
+    sites_manifest_free(x->sibling);
     publish_graph_free(x->g);
     for (i = 0; x->bufs != NULL && i < x->files.n; i++) {
         pier_buf_release(&x->bufs[i]);
@@ -1337,6 +1771,7 @@ run(struct ctx *x, struct pier_err *err)
     const struct publish_opts *o = x->o;
     struct publish_result *res = x->res;
     double t0 = now_ms(), t;
+    size_t i;
 
     x->repo = publish_repo_open(o->repo, err);
     if (x->repo == NULL) {
@@ -1348,6 +1783,17 @@ run(struct ctx *x, struct pier_err *err)
         return PIER_ERR;
     }
     git_oid_tostr(x->commit_hex, sizeof(x->commit_hex), &x->commit);
+    {
+        git_commit *c = NULL;
+
+        if (git_commit_lookup(&c, publish_repo_git(x->repo), &x->commit)
+            == 0) {
+            git_oid_tostr(x->tree_hex, sizeof(x->tree_hex),
+                          git_commit_tree_id(c));
+        }
+        git_commit_free(c);
+        git_error_clear();
+    }
     if (o->s3 != NULL) {
         x->s3 = pier_s3_sync_new(o->s3, err);
         if (x->s3 == NULL) {
@@ -1359,7 +1805,8 @@ run(struct ctx *x, struct pier_err *err)
     if (read_live(x, err) != PIER_OK) {
         return PIER_ERR;
     }
-    if (same_tree(x)) {
+    site_urls(x);
+    if (x->live_same || same_tree(x)) {
         res->noop = true;
         snprintf(res->deploy, sizeof(res->deploy), "%s", res->previous);
         res->ms_total = now_ms() - t0;
@@ -1369,15 +1816,16 @@ run(struct ctx *x, struct pier_err *err)
         || list_files(x, err) != PIER_OK) {
         return PIER_ERR;
     }
-    say(x, "%s: commit %.10s, %zu files", o->site, x->commit_hex, x->files.n);
+    publish_progress_line(&x->prog, "%s: commit %.10s, %zu files: reading",
+                          o->site, x->commit_hex, x->files.n);
+    res->ms_read = now_ms() - t0;
     if (make_graph(x, err) != PIER_OK) {
         return PIER_ERR;
     }
-    res->ms_read = now_ms() - t0;
     t = now_ms();
     group_blobs(x);
     res->blobs = x->nblobs;
-    res->ms_graph = now_ms() - t;
+    res->ms_graph += now_ms() - t;
     if (sites_deploy_id_new(o->now != 0 ? o->now : time(NULL), x->commit_hex,
                             res->deploy, err)
         != PIER_OK) {
@@ -1396,7 +1844,19 @@ run(struct ctx *x, struct pier_err *err)
         return PIER_ERR;
     }
     res->changed = sites_delta_count(x->delta);
+    for (i = 0; i < res->changed && i < PUBLISH_CHANGED_SHOW; i++) {
+        const char *path;
+
+        sites_delta_at(x->delta, i, &path);
+        snprintf(res->changed_show[i], sizeof(res->changed_show[i]), "%s",
+                 path);
+        res->nchanged_show++;
+    }
     t = now_ms();
+    if (!o->dry_run) {
+        publish_progress_line(&x->prog, "%s: storing the manifest of %s, "
+                              "making it live", o->site, res->deploy);
+    }
     if (!o->dry_run && activate(x, err) != PIER_OK) {
         return PIER_ERR;
     }
@@ -1423,11 +1883,13 @@ publish_run(const struct publish_opts *o, struct publish_result *res,
     memset(res, 0, sizeof(*res));
     x.o = o;
     x.res = res;
+    publish_progress_init(&x.prog, o->quiet ? -1 : o->out_fd);
     publish_settings_init(&x.set);
     publish_files_init(&x.files);
     pier_buf_init(&x.redirects, 1024 * 1024);
     pier_buf_init(&x.headers, 1024 * 1024);
     rc = run(&x, err);
+    publish_progress_end(&x.prog);
     ctx_release(&x);
     return rc;
 }

@@ -27,8 +27,9 @@
  * Nothing is live until step 6, so a failure anywhere before leaves the
  * site as it was; an edge that does not answer does not undo anything.
  *
- * XXX: not done yet: pier.conf's [publish] section, a progress bar, SRI
- * integrity.
+ * Progress goes to out_fd as publish/report.h describes (a bar on a
+ * terminal, phase lines elsewhere, nothing with quiet); the result holds
+ * what the closing summary prints.
  */
 #ifndef PUBLISH_DEPLOY_H
 #define PUBLISH_DEPLOY_H
@@ -36,9 +37,15 @@
 #include "lib/core.h"
 #include "lib/err.h"
 #include "lib/s3client.h"
+#include "publish/notify.h"
 #include "sites/manifest.h"
 
 #define PUBLISH_JOBS_DEFAULT 16
+#define PUBLISH_CHANGED_SHOW 10  /* changed paths the result names */
+#define PUBLISH_PATH_SHOW    256 /* bytes of each, truncated */
+#define PUBLISH_EDGES_SHOW   16  /* edges whose answers the result keeps */
+#define PUBLISH_URLS_MAX     8   /* URLs of the site in the result */
+#define PUBLISH_URL_MAX      300
 
 struct publish_opts {
     const char *site;                /* required */
@@ -47,7 +54,10 @@ struct publish_opts {
     bool dry_run;                    /* read only: report what would change */
     unsigned jobs;                   /* requests in flight; 0: 16 */
     const struct pier_s3_config *s3; /* the store (bucket included) */
-    int out_fd;                      /* progress lines; -1: none */
+    int out_fd;                      /* progress and warnings; -1: none */
+    bool quiet;                      /* warnings only, no progress */
+    const char *local_http; /* the local edge's listener ("HOST:PORT") for
+                             * the NAME.localhost URL; NULL: none */
     const char *const *edges;        /* admin URLs the delta is POSTed to */
     size_t nedges;
     const char *edge_token;   /* bearer token, or NULL */
@@ -73,7 +83,21 @@ struct publish_result {
     size_t changed;          /* paths in the delta from the live deploy */
     size_t edges_ok, edges_failed;
     size_t warnings;
-    double ms_read, ms_graph, ms_upload, ms_activate, ms_notify, ms_total;
+    size_t read_files;   /* files whose bytes were read (and hashed) */
+    uint64_t read_bytes; /* their bytes */
+    /* The first changed paths of the delta, truncated to fit. */
+    char changed_show[PUBLISH_CHANGED_SHOW][PUBLISH_PATH_SHOW];
+    size_t nchanged_show;
+    /* The answer of each edge (the first PUBLISH_EDGES_SHOW). */
+    struct publish_edge_result edge_res[PUBLISH_EDGES_SHOW];
+    size_t nedge_res;
+    /* The site's URLs (publish/report.h, publish_site_urls). */
+    char urls[PUBLISH_URLS_MAX][PUBLISH_URL_MAX];
+    size_t nurls;
+    /* Wall times of the phases; ms_compress is the compression's time
+     * summed over the threads that ran it, overlapping the upload. */
+    double ms_read, ms_graph, ms_compress, ms_upload, ms_activate, ms_notify,
+        ms_total;
 };
 
 /* Publish one commit of one site. PIER_OK when the new deploy is live, or

@@ -8,6 +8,8 @@ noinst_HEADERS += publish/ref.h publish/css.h publish/url.h publish/html.h \
 	publish/graph.h publish/deploy.h publish/notify.h publish/history.h \
 	publish/internal.h publish/gc.h
 pier_SOURCES += publish/cmd.c publish/gc_cmd.c
+libpier_a_SOURCES += publish/report.c
+noinst_HEADERS += publish/report.h
 
 PUBLISH_TESTS = tests/publish/test_css tests/publish/test_html \
 	tests/publish/test_url tests/publish/test_compress \

@@ -28,6 +28,12 @@ cp -r "$top_srcdir/examples/site" "$src"
 git_site "$src" one
 git -C "$src" remote add pier "$data/repos/demo.git"
 check "git push publishes" bash -c 'git -C "$0" push -q pier main 2>"$1/push1.log"' "$src" "$work"
+live=$(git --git-dir="$data/repos/demo.git" rev-parse --short=7 main)
+check "push output: the deploy id" grep -Eq "^remote: demo: deploy [0-9T]+Z-$live-[0-9a-f]+ is live" "$work/push1.log"
+check "push output: the bytes sent" grep -Eq "^remote: demo: .* [1-9][0-9]* bytes sent" "$work/push1.log"
+check "push output: the changed pages" grep -q "^remote: demo:   /index.html" "$work/push1.log"
+check "push output: the domain's URL" grep -q "^remote: demo: http://demo.example.com/" "$work/push1.log"
+check "push output: the local edge's URL" grep -q "^remote: demo: http://demo.localhost:${http##*:}/" "$work/push1.log"
 
 get() { # get PATH [curl args...]: body to $work/body, headers to $work/hdr
     local path=$1

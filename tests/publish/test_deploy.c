@@ -254,7 +254,9 @@ test_deploy_same_tree_is_noop(void **state)
     s3_test_origin_stats(origin, &b);
     assert_true(res.noop);
     assert_string_equal(res.deploy, live.data);
-    assert_int_equal(b.requests - a.requests, 2); /* live, manifest */
+    /* live (its metadata names the tree: no manifest), the site's
+     * record (its URLs) */
+    assert_int_equal(b.requests - a.requests, 2);
     pier_buf_release(&live);
 }
 
@@ -443,7 +445,8 @@ test_deploy_second_site_uploads_no_blob(void **state)
     assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
     assert_int_equal(res.blobs_uploaded, 0);
     assert_int_equal(res.variants_uploaded, 0);
-    assert_int_equal(res.blobs_present, res.blobs);
+    /* Found in the store, or known from blog's manifest of the commit. */
+    assert_int_equal(res.blobs_present + res.blobs_known, res.blobs);
     assert_string_equal(res.previous, "");
     /* The variants were found with their sizes. */
     a = site_manifest("blog");
@@ -457,6 +460,84 @@ test_deploy_second_site_uploads_no_blob(void **state)
     assert_true(entry(b, "/big.txt")->enc_size[SITES_ENC_BR] > 0);
     sites_manifest_free(a);
     sites_manifest_free(b);
+}
+
+/* Many blobs to look up: one survey of blobs/ (16 listings) answers for
+ * all of them, instead of a request per blob, and finds those stored (with
+ * their variants' sizes); a site's first deploy of a commit another site
+ * has live starts from that site's manifest and reads nothing. */
+static void
+test_deploy_survey_and_sibling(void **state)
+{
+    char many[320];
+    struct publish_opts o = {
+        .site = "many",
+        .repo = many,
+        .s3 = &cfg,
+        .out_fd = -1,
+    };
+    struct publish_result res;
+    struct pier_err err;
+    struct s3_test_origin_stats a, b;
+    struct sites_manifest *m1, *m2;
+    size_t i;
+
+    (void) state;
+    snprintf(many, sizeof(many), "%s/many", root);
+    sh("mkdir '%s' && cd '%s' && git init -q -b main . && for i in $(seq "
+       "300); do echo \"file $i\" > f$i.txt; done && for i in $(seq 200); "
+       "do echo \"line $i of another long text\"; done > big2.txt && cp "
+       "'%s/big.txt' . && git add -A && git commit -qm many",
+       many, many, repo);
+    s3_test_origin_stats(origin, &a);
+    assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
+    s3_test_origin_stats(origin, &b);
+    assert_int_equal(res.blobs, 302);
+    assert_int_equal(res.blobs_uploaded, 301);
+    assert_int_equal(res.blobs_present, 1); /* big.txt, blog's */
+    assert_true(res.variants_uploaded > 0);
+    /* No lookup per blob: the PUTs, the survey's 16 listings, and a few
+     * (live, the site's record, the listing of live/ and each other
+     * site's pointer, the manifest, the flip). */
+    assert_true(b.requests - a.requests
+                <= res.blobs_uploaded + res.variants_uploaded + 16 + 10);
+
+    /* Another commit as another site: the survey finds 302 blobs. */
+    sh("cd '%s' && echo a new file of many > new.txt && git add new.txt && git commit -qm "
+       "new",
+       many);
+    o.site = "many-two";
+    s3_test_origin_stats(origin, &a);
+    assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
+    s3_test_origin_stats(origin, &b);
+    assert_int_equal(res.blobs, 303);
+    assert_int_equal(res.blobs_present, 302);
+    assert_int_equal(res.blobs_uploaded, 1);
+    assert_int_equal(res.variants_uploaded, 0);
+    assert_true(b.requests - a.requests <= 1 + 16 + 12);
+
+    /* The same commit as a third site: from many-two's manifest. */
+    o.site = "many-three";
+    assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
+    assert_int_equal(res.blobs_known, 303);
+    assert_int_equal(res.blobs_uploaded + res.blobs_present, 0);
+    assert_int_equal(res.read_files, 0);
+    assert_int_equal(res.docs_parsed, 0);
+    m1 = site_manifest("many-two");
+    m2 = site_manifest("many-three");
+    assert_int_equal(sites_manifest_count(m1), sites_manifest_count(m2));
+    for (i = 0; i < sites_manifest_count(m1); i++) {
+        const struct sites_entry *e1 = sites_manifest_at(m1, i);
+        const struct sites_entry *e2 = sites_manifest_at(m2, i);
+
+        assert_string_equal(e1->path, e2->path);
+        assert_string_equal(e1->sha256, e2->sha256);
+        assert_memory_equal(e1->enc_size, e2->enc_size,
+                            sizeof(e1->enc_size));
+    }
+    assert_true(entry(m2, "/big2.txt")->enc_size[SITES_ENC_BR] > 0);
+    sites_manifest_free(m1);
+    sites_manifest_free(m2);
 }
 
 static void
@@ -481,7 +562,8 @@ test_deploy_dry_run_writes_nothing(void **state)
     s3_test_origin_stats(origin, &a);
     assert_int_equal(publish_run(&o, &res, &err), PIER_OK);
     s3_test_origin_stats(origin, &b);
-    assert_int_equal(b.requests - a.requests, 2); /* reads only */
+    /* reads only: live, manifest, the site's record */
+    assert_int_equal(b.requests - a.requests, 3);
     assert_int_equal(res.blobs_uploaded, 0);
     assert_live_is(live.data);
     pier_buf_release(&live);
@@ -725,6 +807,7 @@ main(void)
         cmocka_unit_test(test_deploy_stylesheet_change_renames_it),
         cmocka_unit_test(test_deploy_failures_leave_live_alone),
         cmocka_unit_test(test_deploy_second_site_uploads_no_blob),
+        cmocka_unit_test(test_deploy_survey_and_sibling),
         cmocka_unit_test(test_deploy_dry_run_writes_nothing),
         cmocka_unit_test(test_deploy_tells_the_edges),
         cmocka_unit_test(test_deploy_history_and_rollback),

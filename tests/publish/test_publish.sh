@@ -4,7 +4,9 @@
 # a first publish served by the edge, a no-op, one page changed, one
 # stylesheet changed (a new hashed name the edge serves immutable), the
 # deploy list, a rollback the edge applies, a failing build that leaves
-# live alone.
+# live alone; the progress (plain lines when piped, a bar on a terminal,
+# none with --quiet) and the summary (deploy id, bytes, changed paths,
+# the site's URLs from its record and pier.conf).
 source "$(dirname "$0")/../integ/lib.sh"
 
 AWS=/usr/bin/aws
@@ -56,10 +58,26 @@ printf '/old /about 301\n' >"$site/_redirects"
 git_ add -A
 git_ commit -qm one
 
+# The site's record: its domain gives the URL the summary prints.
+printf '[site]\nname = demo\ndomain = demo.example.com\nredirect_https = true\n' \
+    >"$work/demo.ini"
+env "${pub_env[@]}" "$AWS" --endpoint-url "$ep" --region us-east-1 \
+    s3 cp "$work/demo.ini" s3://pier/sites/demo.ini >/dev/null
+
 # A first deploy, before the edge starts: the edge loads it from the store.
 out=$(publish 2>"$work/publish.err")
 check "first publish is live" grep -q "is live" <<<"$out"
 check "first publish uploads each blob" grep -q " 5 uploaded" <<<"$out"
+live=$(env "${pub_env[@]}" "$AWS" --endpoint-url "$ep" --region us-east-1 \
+    s3 cp s3://pier/live/demo - 2>/dev/null | tr -d '\n')
+check "summary names the deploy id" grep -q "^demo: deploy $live is live" <<<"$out"
+check "summary names the bytes sent" grep -Eq " [1-9][0-9]* bytes sent" <<<"$out"
+check "summary lists changed paths" grep -q "^demo:   /about.html$" <<<"$out"
+check "summary gives the domain's URL" grep -q "^demo: https://demo.example.com/$" <<<"$out"
+check "summary gives the time per phase" grep -q "time: read .* upload .* activate" <<<"$out"
+check "piped progress: phase lines" grep -q "files: reading" "$work/publish.err"
+check "piped progress: no control characters" \
+    bash -c '! grep -q "[[:cntrl:]]" "$0"' "$work/publish.err"
 
 start_server edge env "${edge_env[@]}" "$PIER" edge --endpoint "$ep" \
     --listen 127.0.0.1:0 --admin 127.0.0.1:0 --admin-token-file "$work/token"
@@ -80,19 +98,26 @@ git_ commit -q --allow-empty -m again
 out=$(publish "${edge_flags[@]}" 2>"$work/publish.err")
 check "same tree is a no-op" grep -q "nothing to do" <<<"$out"
 
-# One page: one blob, one path, and the edge has it at once.
+# One page: one blob, one path, and the edge has it at once. On a
+# terminal (script(1) gives one) the progress is a bar redrawn in place.
 printf '<p>about, changed\n' >"$site/about.html"
 git_ commit -qam two
-out=$(publish "${edge_flags[@]}" 2>"$work/publish.err")
+script -qefc "env ${pub_env[*]} '$PIER' publish --site demo --repo '$site' --endpoint '$ep' ${edge_flags[*]}" \
+    "$work/tty.log" >/dev/null </dev/null
+out=$(tr -d '\r' <"$work/tty.log")
 check "one page: one blob" grep -q " 1 uploaded" <<<"$out"
 check "one page: one path" grep -q "1 paths changed" <<<"$out"
+check "one page: the summary names it" grep -q "^demo:   /about.html$" <<<"$out"
 check "one page: the edge applied it" grep -q "1 applied the delta" <<<"$out"
+check "one page: the edge's latency" grep -Eq "^demo: edge http://.*: applied \([0-9]+ ms\)" <<<"$out"
+check "terminal: the bar is redrawn in place" grep -q $'\r.*blobs 1/1 done.*\e\\[K' "$work/tty.log"
 check "one page: the edge serves it" grep -q "about, changed" <<<"$(page /about.html)"
 
 # One image: the stylesheet that uses it gets a new name, and the page.
 printf 'BG2' >"$site/img/bg.png"
 git_ commit -qam three
-out=$(publish "${edge_flags[@]}" 2>"$work/publish.err")
+out=$(publish --quiet "${edge_flags[@]}" 2>"$work/publish.err")
+check "--quiet: no progress" test ! -s "$work/publish.err"
 css2=$(grep -o 'css/site\.[0-9a-f]*\.css' <<<"$(page /)" || true)
 check "image change renames the stylesheet" test -n "$css2" -a "$css2" != "$css"
 check "three blobs: image, stylesheet, page" grep -q " 3 uploaded" <<<"$out"
@@ -127,6 +152,8 @@ check "failing build leaves the site as it was" grep -q "$css" <<<"$(page /)"
     sed -n 's/^AWS_ACCESS_KEY_ID=/access_key_id = /p; s/^AWS_SECRET_ACCESS_KEY=/secret_access_key = /p' "$work/pub.env"
     echo "edge = http://$admin"
     echo "edge_token = t0k3n"
+    echo "[up]"
+    echo "http = 127.0.0.1:8080"
 } >"$work/pier.conf"
 git_ rm -q pier.ini
 printf '<p>about, from the conf\n' >"$site/about.html"
@@ -136,5 +163,6 @@ out=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_ENDPOINT_URL \
     2>"$work/publish.err")
 check "pier.conf: publish is live" grep -q "is live" <<<"$out"
 check "pier.conf: the edge applied it" grep -q "1 applied the delta" <<<"$out"
+check "pier.conf: the local edge's URL" grep -q "^demo: http://demo.localhost:8080/$" <<<"$out"
 check "pier.conf: the edge serves it" grep -q "from the conf" <<<"$(page /about.html)"
 finish
