@@ -166,8 +166,7 @@ int edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
  * fit the tier; tmp is gone either way. Open descriptors of it stay
  * valid. Only with a disk tier. */
 int edge_cache_disk_adopt(struct edge_cache *c, const struct edge_key *k,
-                          uint64_t size, const char *tmp,
-                          struct pier_err *err);
+                          uint64_t size, const char *tmp, struct pier_err *err);
 /* Open k's file for streaming (a blob too large to read whole): *fd the
  * caller's to close, -1 when k is not on disk; *size, and *stored_s for
  * Age. The bytes are NOT verified: the reader hashes them as they go and

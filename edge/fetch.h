@@ -12,17 +12,17 @@
  * A fetch writes the body straight into the edge_blob that will be cached,
  * allocated whole once the size is known, so bytes never move and waiters
  * on other loops read them in place. A body larger than fetch_max never
- * enters memory: it is written to an unlinked spill file as it arrives,
- * and each waiter reads it back from there at its own pace (so a slow
- * client costs its own read buffer, not the blob, and the origin transfer
- * never waits for it); it is not cached in memory, but with a disk tier
- * the verified file joins it (edge_fetch_spill_take). Each chunk is fed to the verifier
- * (edge/verify.h) as it arrives. Waiters may read everything but the last
- * byte until the SHA-256 matched; then the blob is published in the cache,
- * and only then is the fetch taken out of the table (so a late request
- * finds one or the other, never neither). A mismatch, a short body or an
- * origin error fails the fetch: nothing is cached and every waiter is told
- * to cut its response.
+ * enters memory: it is written to a spill file as it arrives, and each
+ * waiter reads it back from there at its own pace (so a slow client costs
+ * its own read buffer, not the blob, and the origin transfer never waits
+ * for it); it is not cached in memory, but with a disk tier the verified
+ * file joins it (edge_fetch_spill_take). Each chunk is fed to the
+ * verifier (edge/verify.h) as it arrives. Waiters may read everything but
+ * the last byte until the SHA-256 matched; then the blob is published in
+ * the cache, and only then is the fetch taken out of the table (so a late
+ * request finds one or the other, never neither). A mismatch, a short
+ * body or an origin error fails the fetch: nothing is cached and every
+ * waiter is told to cut its response.
  *
  * Notification across loops: each loop owns a struct edge_notifier, a
  * uv_async_t and a list of its waiters with news. The driver's thread

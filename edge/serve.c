@@ -445,8 +445,8 @@ disk_store_work(uv_work_t *w)
     if (j->bad) {
         edge_cache_disk_bad(j->srv->cache, &j->k);
     } else if (j->path != NULL) {
-        rc = edge_cache_disk_adopt(j->srv->cache, &j->k, j->size, j->path,
-                                   &err);
+        rc =
+            edge_cache_disk_adopt(j->srv->cache, &j->k, j->size, j->path, &err);
     } else {
         rc = edge_cache_disk_store(j->srv->cache, j->blob, &err);
     }
@@ -799,8 +799,8 @@ struct disk_load {
     struct edge_req *r;
     struct edge_key k;
     struct edge_blob *got;
-    bool big;  /* past fetch_max: open it to stream, not read it whole */
-    int fd;    /* big: the file, -1 when not on disk */
+    bool big; /* past fetch_max: open it to stream, not read it whole */
+    int fd;   /* big: the file, -1 when not on disk */
     uint64_t size;
     int64_t stored_s;
     bool gone; /* the client left meanwhile */

@@ -444,8 +444,7 @@ names_domain(const struct edge_site *site, const char *name)
  * the registry names it (that site's load installed its own pair). A
  * handshake under way keeps the context it chose. Under ctl_mu. */
 static void
-drop_cert(struct edge_server *s, const struct edge_site *site,
-          const char *name)
+drop_cert(struct edge_server *s, const struct edge_site *site, const char *name)
 {
     const struct edge_site *o;
 

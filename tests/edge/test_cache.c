@@ -536,9 +536,8 @@ test_cache_disk_adopt_open_bad(void **state)
     (void) state;
     tmpdir_make(&t);
     c = cache_disk(t.path, 1 << 20, 2);
-    assert_int_equal(edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s,
-                                          &err),
-                     PIER_OK);
+    assert_int_equal(
+        edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s, &err), PIER_OK);
     assert_int_equal(fd, -1);
     assert_true(snprintf(tmp, sizeof(tmp), "%s/tmp/spill.1", t.path)
                 < (int) sizeof(tmp));
@@ -551,9 +550,8 @@ test_cache_disk_adopt_open_bad(void **state)
     edge_cache_assert(c);
     assert_int_not_equal(access(tmp, F_OK), 0);
     assert_true(edge_cache_disk_has(c, &b->key));
-    assert_int_equal(edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s,
-                                          &err),
-                     PIER_OK);
+    assert_int_equal(
+        edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s, &err), PIER_OK);
     assert_true(fd >= 0);
     assert_int_equal(size, 7000);
     assert_true(stored_s > 0);

@@ -81,9 +81,9 @@ on_news(struct edge_waiter *w)
     PIER_ASSERT(r->gotlen + n <= BODY_LEN);
     if (n > 0 && p == NULL) {
         /* Spilled: the bytes are in the file, at our offset. */
-        PIER_ASSERT(pread(edge_waiter_fd(w), r->got + r->gotlen, n,
-                          (off_t) w->off)
-                    == (ssize_t) n);
+        PIER_ASSERT(
+            pread(edge_waiter_fd(w), r->got + r->gotlen, n, (off_t) w->off)
+            == (ssize_t) n);
         r->gotlen += n;
     } else if (n > 0) {
         memcpy(r->got + r->gotlen, p, n);
@@ -92,10 +92,10 @@ on_news(struct edge_waiter *w)
     edge_waiter_consume(w, n);
     if (rc == PIER_OK && edge_waiter_fd(w) >= 0) {
         r->spilled = true;
-        req_done(r, r->gotlen == BODY_LEN
-                            && memcmp(r->got, body, r->gotlen) == 0
-                        ? 1
-                        : -1);
+        req_done(r,
+                 r->gotlen == BODY_LEN && memcmp(r->got, body, r->gotlen) == 0
+                     ? 1
+                     : -1);
     } else if (rc == PIER_OK) {
         b = edge_waiter_blob(w);
         PIER_ASSERT(b->size == r->gotlen);
