@@ -759,14 +759,48 @@ write_all(int fd, const unsigned char *p, uint64_t n)
     return PIER_OK;
 }
 
+/* Rename the complete file tmp to k's name and index it, evicting down
+ * to the bound; on failure tmp is removed. */
+static int
+disk_install(struct edge_cache *c, const struct edge_key *k, uint64_t size,
+             const char *tmp, struct pier_err *err)
+{
+    char path[PATH_MAX];
+    struct shard *s = shard_of(c, k);
+    struct edge_cache_node *victims = NULL;
+    struct disk_ent *d;
+    int sys;
+
+    PIER_ASSERT(blob_path(c, k, path, sizeof(path)) == PIER_OK);
+    /* The rename is atomic: a reader sees the whole file or none. No
+     * fsync: a file torn by a crash fails verification when read back. */
+    if (rename(tmp, path) != 0) {
+        sys = errno;
+        unlink(tmp);
+        return pier_err_sys(err, sys, "cannot rename to '%s'", path);
+    }
+    d = disk_ent_new(k, size);
+    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
+    if (tier_find(&s->disk, k) == NULL) {
+        tier_link(&s->disk, &d->node);
+        d = NULL;
+        victims = disk_evict(s);
+    }
+    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+    if (d != NULL) {
+        disk_ent_free(d); /* another thread stored it meanwhile */
+    }
+    disk_unlink_victims(c, victims);
+    return PIER_OK;
+}
+
 int
 edge_cache_disk_store(struct edge_cache *c, const struct edge_blob *b,
                       struct pier_err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX], name[80];
+    char tmp[PATH_MAX], name[80];
     struct shard *s;
-    struct edge_cache_node *n, *victims = NULL;
-    struct disk_ent *d = NULL;
+    struct edge_cache_node *n;
     int fd, sys;
 
     PIER_CHECK_OBJ(c, CACHE_MAGIC);
@@ -786,7 +820,6 @@ edge_cache_disk_store(struct edge_cache *c, const struct edge_blob *b,
     }
 
     PIER_ASSERT(edge_key_name(&b->key, name, sizeof(name)) > 0);
-    PIER_ASSERT(blob_path(c, &b->key, path, sizeof(path)) == PIER_OK);
     snprintf(tmp, sizeof(tmp), "%s/blobs/%.2s", c->dir, name);
     if (mkdir_p1(tmp, err) != PIER_OK) {
         return PIER_ERR;
@@ -807,27 +840,34 @@ edge_cache_disk_store(struct edge_cache *c, const struct edge_blob *b,
         unlink(tmp);
         return pier_err_sys(err, sys, "cannot write '%s'", tmp);
     }
-    /* The rename is atomic: a reader sees the whole file or none. No
-     * fsync: a file torn by a crash fails verification when read back. */
-    if (rename(tmp, path) != 0) {
-        sys = errno;
-        unlink(tmp);
-        return pier_err_sys(err, sys, "cannot rename to '%s'", path);
-    }
+    return disk_install(c, &b->key, b->size, tmp, err);
+}
 
-    d = disk_ent_new(&b->key, b->size);
+int
+edge_cache_disk_adopt(struct edge_cache *c, const struct edge_key *k,
+                      uint64_t size, const char *tmp, struct pier_err *err)
+{
+    char dir[PATH_MAX], name[80];
+    struct shard *s;
+    struct edge_cache_node *n;
+
+    PIER_CHECK_OBJ(c, CACHE_MAGIC);
+    PIER_ASSERT(c->dir != NULL);
+    s = shard_of(c, k);
     PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
-    if (tier_find(&s->disk, &b->key) == NULL) {
-        tier_link(&s->disk, &d->node);
-        d = NULL;
-        victims = disk_evict(s);
-    }
+    n = tier_find(&s->disk, k);
     PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
-    if (d != NULL) {
-        disk_ent_free(d); /* another thread stored it meanwhile */
+    if (n != NULL || disk_cost(size) > s->disk.max) {
+        (void) unlink(tmp);
+        return PIER_OK; /* there already, or too large for the tier */
     }
-    disk_unlink_victims(c, victims);
-    return PIER_OK;
+    PIER_ASSERT(edge_key_name(k, name, sizeof(name)) > 0);
+    snprintf(dir, sizeof(dir), "%s/blobs/%.2s", c->dir, name);
+    if (mkdir_p1(dir, err) != PIER_OK) {
+        (void) unlink(tmp);
+        return PIER_ERR;
+    }
+    return disk_install(c, k, size, tmp, err);
 }
 
 bool
@@ -951,6 +991,63 @@ edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
     *out = edge_cache_put(c, b);
     edge_blob_release(b);
     return PIER_OK;
+}
+
+int
+edge_cache_disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
+                     uint64_t *size, int64_t *stored_s, struct pier_err *err)
+{
+    char path[PATH_MAX];
+    struct shard *s;
+    struct edge_cache_node *n;
+    struct stat st;
+    int sys;
+
+    PIER_CHECK_OBJ(c, CACHE_MAGIC);
+    *fd = -1;
+    if (c->dir == NULL) {
+        return PIER_OK;
+    }
+    s = shard_of(c, k);
+    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
+    n = tier_find(&s->disk, k);
+    if (n != NULL) {
+        tier_touch(&s->disk, n);
+    }
+    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+    if (n == NULL) {
+        return PIER_OK;
+    }
+    PIER_ASSERT(blob_path(c, k, path, sizeof(path)) == PIER_OK);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 && errno == ENOENT) {
+        disk_forget(c, k, false); /* removed behind our back */
+        return PIER_OK;
+    }
+    if (*fd < 0 || fstat(*fd, &st) != 0) {
+        sys = errno;
+        if (*fd >= 0) {
+            close(*fd);
+            *fd = -1;
+        }
+        disk_forget(c, k, true);
+        return pier_err_sys(err, sys, "cannot read '%s'", path);
+    }
+    *size = (uint64_t) st.st_size;
+    *stored_s = (int64_t) st.st_mtim.tv_sec;
+    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
+    s->disk_hits++;
+    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+    return PIER_OK;
+}
+
+void
+edge_cache_disk_bad(struct edge_cache *c, const struct edge_key *k)
+{
+    PIER_CHECK_OBJ(c, CACHE_MAGIC);
+    if (c->dir != NULL) {
+        disk_forget(c, k, true);
+    }
 }
 
 void

@@ -19,7 +19,8 @@
  *    by disk_max with its own LRU index, rebuilt from the directory at
  *    start so the tier survives a restart. A file is verified against its
  *    name when it is read back, so a torn or tampered file is dropped,
- *    never served.
+ *    never served. Files too large to read whole (a spilled fetch's,
+ *    adopted) are streamed instead, and hashed by their reader.
  *
  * Threads: every function may be called from any thread. The memory
  * lookup (edge_cache_get) is the hit path: one mutex, no allocation, no
@@ -159,6 +160,22 @@ bool edge_cache_disk_has(struct edge_cache *c, const struct edge_key *k);
 int edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
                          uint64_t decoded_max, struct edge_blob **out,
                          struct pier_err *err);
+
+/* Move the complete, verified file tmp (in dir/tmp: a spilled fetch's)
+ * to k's place in the tier, unless k is there already or size does not
+ * fit the tier; tmp is gone either way. Open descriptors of it stay
+ * valid. Only with a disk tier. */
+int edge_cache_disk_adopt(struct edge_cache *c, const struct edge_key *k,
+                          uint64_t size, const char *tmp, struct pier_err *err);
+/* Open k's file for streaming (a blob too large to read whole): *fd the
+ * caller's to close, -1 when k is not on disk; *size, and *stored_s for
+ * Age. The bytes are NOT verified: the reader hashes them as they go and
+ * calls edge_cache_disk_bad() on a mismatch. */
+int edge_cache_disk_open(struct edge_cache *c, const struct edge_key *k,
+                         int *fd, uint64_t *size, int64_t *stored_s,
+                         struct pier_err *err);
+/* k's file failed verification while streamed: remove it, count it. */
+void edge_cache_disk_bad(struct edge_cache *c, const struct edge_key *k);
 
 /* Counters, summed over the shards. */
 void edge_cache_stats(struct edge_cache *c, struct edge_cache_stats *st);

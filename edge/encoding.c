@@ -24,7 +24,7 @@ enum {
     a_param_eq,   /* after another parameter's '=' */
     a_param_val,  /* in a parameter's token value */
     a_param_qs,   /* in a parameter's quoted-string value */
-    a_param_qs_esc, /* after a '\\' in a quoted-string */
+    a_param_qp,   /* after a '\\' in a quoted-string */
     a_q_int,      /* after "q=" */
     a_q0,         /* "q=0" */
     a_q1,         /* "q=1" */
@@ -228,12 +228,12 @@ edge_accept_parse(struct edge_accept *acc, const char *p, size_t n,
             if (ch == '"') {
                 state = a_after;
             } else if (ch == '\\') {
-                state = a_param_qs_esc;
+                state = a_param_qp;
             } else if (!is_qdtext(ch)) {
                 goto invalid;
             }
             break;
-        case a_param_qs_esc:
+        case a_param_qp:
             if (!is_qpair(ch)) {
                 goto invalid;
             }

@@ -47,7 +47,8 @@ struct edge_fetch {
     uint64_t decoded_max;
     enum fstate state;
     struct edge_blob *blob;     /* from begin on, unless spilled */
-    int fd;                     /* the spill file (unlinked), or -1 */
+    int fd;                     /* the spill file, or -1 */
+    char *spill_path;           /* its name while kept for the disk tier */
     uint64_t size;              /* of the body, from begin on */
     uint64_t avail;             /* body bytes written, under mu */
     struct edge_verify *verify; /* the driver's */
@@ -66,6 +67,7 @@ struct edge_fetches {
     unsigned nshards;
     uint64_t fetch_max;
     char *spill_dir;
+    bool spill_keep;
     struct edge_cache *cache;
     struct fshard *shards;
     atomic_uint_fast64_t started, joined, late_hits, failed, bytes, in_flight;
@@ -216,6 +218,7 @@ edge_fetches_new(const struct edge_fetches_opts *o, struct edge_cache *cache)
     t->nshards = n;
     t->fetch_max = o->fetch_max;
     t->spill_dir = pier_strdup(o->spill_dir != NULL ? o->spill_dir : "/tmp");
+    t->spill_keep = o->spill_keep;
     t->cache = cache;
     if (posix_memalign((void **) &t->shards, 64, n * sizeof(*t->shards)) != 0) {
         pier_panic(__func__, __FILE__, __LINE__, "out of memory");
@@ -281,6 +284,10 @@ edge_fetch_release(struct edge_fetch *f)
     edge_blob_release(f->blob);
     if (f->fd >= 0) {
         PIER_ASSERT(close(f->fd) == 0);
+    }
+    if (f->spill_path != NULL) {
+        (void) unlink(f->spill_path); /* failed, or never adopted */
+        pier_free(f->spill_path);
     }
     PIER_ASSERT(pthread_mutex_destroy(&f->mu) == 0);
     f->magic = 0;
@@ -470,10 +477,12 @@ fail(struct edge_fetch *f, const char *why)
     return PIER_ERR;
 }
 
-/* The spill file of a body too large for memory: created in the spill
- * directory and unlinked at once, so that it lives exactly as long as the
- * descriptor (the last reference to the fetch closes it) and a crash
- * leaves nothing behind. The fd, or PIER_ERR with err set. */
+/* The spill file of a body too large for memory, created in the spill
+ * directory. Unlinked at once, so that it lives exactly as long as the
+ * descriptor (the last reference to the fetch closes it), unless the disk
+ * tier may adopt it: then its name is kept until then (a crash leaves it
+ * in the tier's tmp/, emptied at start). The fd, or PIER_ERR with err
+ * set. */
 static int
 spill_open(struct edge_fetch *f, struct pier_err *err)
 {
@@ -489,6 +498,10 @@ spill_open(struct edge_fetch *f, struct pier_err *err)
     fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0) {
         return pier_err_sys(err, errno, "cannot create '%s'", path);
+    }
+    if (f->t->spill_keep) {
+        f->spill_path = pier_strdup(path);
+        return fd;
     }
     if (unlink(path) != 0) {
         sys = errno;
@@ -616,8 +629,8 @@ edge_fetch_finish(struct edge_fetch *f, bool ok, const char *why)
         return fail(f, err.msg);
     }
     /* Cache first, then leave the table: see the top of the file. A
-     * spilled body is not cached: its waiters read the file to its end,
-     * and the next request fetches it again. */
+     * spilled body is not cached in memory: its waiters read the file to
+     * its end, and the driver may hand the file to the disk tier. */
     if (f->blob != NULL) {
         cached = edge_cache_put(f->t->cache, f->blob);
         edge_blob_release(cached);
@@ -640,6 +653,26 @@ edge_fetch_blob(struct edge_fetch *f)
     }
     edge_blob_ref(f->blob);
     return f->blob;
+}
+
+char *
+edge_fetch_spill_take(struct edge_fetch *f)
+{
+    char *p;
+
+    PIER_CHECK_OBJ(f, FETCH_MAGIC);
+    PIER_ASSERT(f->state == f_done);
+    /* Only the driver's thread touches spill_path before the release. */
+    p = f->spill_path;
+    f->spill_path = NULL;
+    return p;
+}
+
+uint64_t
+edge_fetch_size(const struct edge_fetch *f)
+{
+    PIER_CHECK_OBJ(f, FETCH_MAGIC);
+    return f->size;
 }
 
 const struct edge_key *

@@ -12,16 +12,17 @@
  * A fetch writes the body straight into the edge_blob that will be cached,
  * allocated whole once the size is known, so bytes never move and waiters
  * on other loops read them in place. A body larger than fetch_max never
- * enters memory: it is written to an unlinked spill file as it arrives,
- * and each waiter reads it back from there at its own pace (so a slow
- * client costs its own read buffer, not the blob, and the origin transfer
- * never waits for it); it is not cached. Each chunk is fed to the verifier
- * (edge/verify.h) as it arrives. Waiters may read everything but the last
- * byte until the SHA-256 matched; then the blob is published in the cache,
- * and only then is the fetch taken out of the table (so a late request
- * finds one or the other, never neither). A mismatch, a short body or an
- * origin error fails the fetch: nothing is cached and every waiter is told
- * to cut its response.
+ * enters memory: it is written to a spill file as it arrives, and each
+ * waiter reads it back from there at its own pace (so a slow client costs
+ * its own read buffer, not the blob, and the origin transfer never waits
+ * for it); it is not cached in memory, but with a disk tier the verified
+ * file joins it (edge_fetch_spill_take). Each chunk is fed to the
+ * verifier (edge/verify.h) as it arrives. Waiters may read everything but
+ * the last byte until the SHA-256 matched; then the blob is published in
+ * the cache, and only then is the fetch taken out of the table (so a late
+ * request finds one or the other, never neither). A mismatch, a short
+ * body or an origin error fails the fetch: nothing is cached and every
+ * waiter is told to cut its response.
  *
  * Notification across loops: each loop owns a struct edge_notifier, a
  * uv_async_t and a list of its waiters with news. The driver's thread
@@ -79,6 +80,8 @@ void edge_notifier_close(struct edge_notifier *n);
 struct edge_fetches_opts {
     uint64_t fetch_max;    /* larger bodies spill to a file, uncached */
     const char *spill_dir; /* where spill files go (copied); NULL: /tmp */
+    bool spill_keep;       /* spill_dir is the disk tier's tmp/: keep the
+                              files' names for edge_fetch_spill_take() */
     unsigned shards;       /* a power of two; 0: 16 */
 };
 
@@ -148,6 +151,13 @@ void edge_fetch_release(struct edge_fetch *f);
  * memory, so the cache may not have it); NULL for a spilled body. */
 struct edge_blob *edge_fetch_blob(struct edge_fetch *f);
 const struct edge_key *edge_fetch_key(const struct edge_fetch *f);
+/* After edge_fetch_finish() returned PIER_OK on a spilled body with
+ * spill_keep: the spill file's name, for the disk tier to adopt
+ * (edge_cache_disk_adopt); the caller owns the string (pier_free) and the
+ * file. NULL otherwise (the file goes with the fetch). Driver only. */
+char *edge_fetch_spill_take(struct edge_fetch *f);
+/* The body's size, once begun. */
+uint64_t edge_fetch_size(const struct edge_fetch *f);
 
 /* The waiter's side; on its loop. */
 

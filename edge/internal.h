@@ -98,6 +98,7 @@ struct edge_server {
     unsigned https_port;  /* the TLS listener's, for redirects; 0: none */
     struct edge_cache *cache;
     struct edge_fetches *fetches;
+    uint64_t fetch_max; /* larger blobs are streamed, from disk too */
     struct edge_hazard *hz;
     _Atomic(void *) registry; /* struct edge_registry * */
     struct edge_worker **workers;

@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define REDIRECT_MAX 4096
 #define HEADERS_MAX  16384
@@ -49,9 +50,14 @@ struct edge_req {
     bool ranged;
     bool hashed;
     struct disk_load *loading; /* a disk read in flight */
-    bool reading;              /* a spill file read in flight (fs) */
+    bool reading;              /* a file read in flight (fs) */
     uv_fs_t fs;
-    char *fbuf; /* SPILL_CHUNK bytes while streaming a spilled body */
+    char *fbuf; /* SPILL_CHUNK bytes while streaming from a file */
+    /* A large blob streamed from the disk tier, hashed as it goes. */
+    int dfd;
+    uint64_t doff;
+    struct edge_key dkey;
+    struct edge_verify *dverify;
     struct edge_range range;
     uint64_t size; /* of the variant being sent */
     char path[EDGE_PATH_MAX];
@@ -100,6 +106,9 @@ req_get(struct edge_worker *w, struct pier_http_req *hr)
     r->hashed = false;
     r->loading = NULL;
     r->reading = false;
+    r->dfd = -1;
+    r->doff = 0;
+    r->dverify = NULL;
     r->size = 0;
     pier_buf_reset(&r->to);
     pier_buf_reset(&r->hdrs);
@@ -126,6 +135,12 @@ req_recycle(struct edge_req *r)
      * back, so that recycled contexts stay small. */
     pier_free(r->fbuf);
     r->fbuf = NULL;
+    if (r->dfd >= 0) {
+        PIER_ASSERT(close(r->dfd) == 0);
+        r->dfd = -1;
+    }
+    edge_verify_free(r->dverify);
+    r->dverify = NULL;
     if (r->deploy != NULL) {
         edge_deploy_release(r->deploy);
         r->deploy = NULL;
@@ -150,7 +165,7 @@ on_finish(struct pier_http_req *hr, bool completed, void *ctx)
         return;
     }
     if (r->reading) {
-        return; /* recycled by on_spill_read: the fetch's fd is in use */
+        return; /* recycled by the read's callback: its fd is in use */
     }
     req_recycle(r);
 }
@@ -407,10 +422,17 @@ origin_data(const void *p, size_t n, void *arg)
     return edge_fetch_append(o->f, p, n, &err);
 }
 
+/* Disk tier work on the thread pool: store a fetched blob, adopt a
+ * spilled one's file (path), or remove a file that failed verification
+ * (bad). */
 struct disk_job {
     uv_work_t work;
     struct edge_server *srv;
     struct edge_blob *blob;
+    char *path;
+    struct edge_key k;
+    uint64_t size;
+    bool bad;
 };
 
 static void
@@ -418,8 +440,17 @@ disk_store_work(uv_work_t *w)
 {
     struct disk_job *j = w->data;
     struct pier_err err;
+    int rc = PIER_OK;
 
-    if (edge_cache_disk_store(j->srv->cache, j->blob, &err) != PIER_OK) {
+    if (j->bad) {
+        edge_cache_disk_bad(j->srv->cache, &j->k);
+    } else if (j->path != NULL) {
+        rc =
+            edge_cache_disk_adopt(j->srv->cache, &j->k, j->size, j->path, &err);
+    } else {
+        rc = edge_cache_disk_store(j->srv->cache, j->blob, &err);
+    }
+    if (rc != PIER_OK) {
         pier_log(PIER_LOG_WARN, "edge", "disk cache: %s", err.msg);
     }
 }
@@ -431,7 +462,21 @@ disk_store_done(uv_work_t *w, int status)
 
     (void) status;
     edge_blob_release(j->blob);
+    pier_free(j->path);
     pier_free(j);
+}
+
+/* Queue j (filled but for work) on loop; on failure drop it. */
+static void
+disk_job_queue(uv_loop_t *loop, struct disk_job *j)
+{
+    j->work.data = j;
+    if (uv_queue_work(loop, &j->work, disk_store_work, disk_store_done) != 0) {
+        if (j->path != NULL) {
+            (void) unlink(j->path);
+        }
+        disk_store_done(&j->work, 0);
+    }
 }
 
 static void
@@ -452,16 +497,23 @@ origin_done(struct pier_s3_response *resp, const struct pier_err *err,
     }
     if (edge_fetch_finish(o->f, err == NULL, err != NULL ? why : NULL)
         == PIER_OK) {
-        b = edge_fetch_blob(o->f); /* NULL when spilled: not cached */
+        b = edge_fetch_blob(o->f); /* NULL when spilled */
         if (b != NULL && edge_cache_disk_enabled(srv->cache)) {
             j = pier_calloc(1, sizeof(*j));
             j->srv = srv;
             j->blob = b;
-            j->work.data = j;
-            if (uv_queue_work(o->loop, &j->work, disk_store_work,
-                              disk_store_done)
-                != 0) {
-                edge_blob_release(b);
+            disk_job_queue(o->loop, j);
+        } else if (b == NULL) {
+            /* A spilled body's file joins the disk tier, if there is
+             * one; its readers keep their descriptors. */
+            j = pier_calloc(1, sizeof(*j));
+            j->srv = srv;
+            j->path = edge_fetch_spill_take(o->f);
+            j->k = *edge_fetch_key(o->f);
+            j->size = edge_fetch_size(o->f);
+            if (j->path != NULL) {
+                disk_job_queue(o->loop, j);
+            } else {
                 pier_free(j);
             }
         } else {
@@ -747,6 +799,10 @@ struct disk_load {
     struct edge_req *r;
     struct edge_key k;
     struct edge_blob *got;
+    bool big; /* past fetch_max: open it to stream, not read it whole */
+    int fd;   /* big: the file, -1 when not on disk */
+    uint64_t size;
+    int64_t stored_s;
     bool gone; /* the client left meanwhile */
 };
 
@@ -761,12 +817,153 @@ disk_load_work(uv_work_t *w)
 {
     struct disk_load *dl = w->data;
     struct pier_err err;
+    int rc;
 
-    if (edge_cache_disk_load(dl->r->w->srv->cache, &dl->k, dl->r->entry->size,
-                             &dl->got, &err)
-        != PIER_OK) {
+    if (dl->big) {
+        rc = edge_cache_disk_open(dl->r->w->srv->cache, &dl->k, &dl->fd,
+                                  &dl->size, &dl->stored_s, &err);
+    } else {
+        rc = edge_cache_disk_load(dl->r->w->srv->cache, &dl->k,
+                                  dl->r->entry->size, &dl->got, &err);
+    }
+    if (rc != PIER_OK) {
         pier_log(PIER_LOG_WARN, "edge", "disk cache: %s", err.msg);
     }
+}
+
+/* A large blob from the disk tier: streamed through the request's read
+ * buffer, hashed as it goes, the last chunk sent only once the hash
+ * matched its name (so a torn or tampered file is cut, and removed). The
+ * whole file is read even for a range, to verify it. */
+
+static void disk_pump(struct edge_req *r);
+
+static void
+on_disk_written(struct pier_http_req *hr, bool ok, void *ctx)
+{
+    struct edge_req *r = ctx;
+
+    (void) hr;
+    PIER_CHECK_OBJ(r, EDGE_REQ_MAGIC);
+    if (ok) {
+        disk_pump(r);
+    } /* else the finish callback follows */
+}
+
+static void
+disk_cut(struct edge_req *r, const char *why)
+{
+    struct disk_job *j = pier_calloc(1, sizeof(*j));
+    char name[80];
+
+    PIER_ASSERT(edge_key_name(&r->dkey, name, sizeof(name)) > 0);
+    pier_log(PIER_LOG_WARN, "edge", "disk cache: blob '%s' %s, removed", name,
+             why);
+    j->srv = r->w->srv;
+    j->k = r->dkey;
+    j->bad = true;
+    disk_job_queue(r->w->loop, j);
+    pier_http_resp_end(r->req); /* short of its length: the core cuts it */
+}
+
+static void
+on_disk_read(uv_fs_t *fs)
+{
+    struct edge_req *r = fs->data;
+    ssize_t got = fs->result;
+    struct pier_err err;
+    uint64_t off, lo, hi, a, b;
+
+    PIER_CHECK_OBJ(r, EDGE_REQ_MAGIC);
+    uv_fs_req_cleanup(fs);
+    r->reading = false;
+    if (r->req == NULL) {
+        req_recycle(r); /* the client left while we read */
+        return;
+    }
+    if (got <= 0) {
+        disk_cut(r, got < 0 ? "cannot be read" : "is short");
+        return;
+    }
+    off = r->doff;
+    r->doff += (uint64_t) got;
+    if (edge_verify_update(r->dverify, r->fbuf, (size_t) got, &err) != PIER_OK
+        || (r->doff == r->size
+            && edge_verify_final(r->dverify, r->dkey.sha, &err) != PIER_OK)) {
+        disk_cut(r, "fails verification");
+        return;
+    }
+    lo = r->ranged ? r->range.first : 0;
+    hi = r->ranged ? r->range.last + 1 : r->size;
+    a = off < lo ? lo : off;
+    b = r->doff < hi ? r->doff : hi;
+    if (a >= b) {
+        disk_pump(r);
+        return;
+    }
+    atomic_fetch_add(&r->w->srv->bytes_out, b - a);
+    pier_http_resp_write(r->req,
+                         pier_str_make(r->fbuf + (a - off), (size_t) (b - a)),
+                         on_disk_written, r);
+}
+
+static void
+disk_pump(struct edge_req *r)
+{
+    uint64_t left = r->size - r->doff;
+    uv_buf_t ub;
+    int rc;
+
+    if (left == 0) {
+        pier_http_resp_end(r->req);
+        return;
+    }
+    ub = uv_buf_init(r->fbuf,
+                     (unsigned) (left < SPILL_CHUNK ? left : SPILL_CHUNK));
+    r->fs.data = r;
+    rc = uv_fs_read(r->w->loop, &r->fs, r->dfd, &ub, 1, (int64_t) r->doff,
+                    on_disk_read);
+    if (rc != 0) {
+        disk_cut(r, "cannot be read");
+        return;
+    }
+    r->reading = true;
+}
+
+static void
+disk_stream_start(struct edge_req *r, struct disk_load *dl)
+{
+    char etag[SITES_SHA256_HEX + 16];
+    size_t etag_len;
+    enum edge_enc enc = (enum edge_enc) dl->k.enc;
+
+    r->dfd = dl->fd;
+    r->dkey = dl->k;
+    r->doff = 0;
+    if (dl->size != r->size) {
+        /* Not what the manifest says: the hash check will cut it, but
+         * the length sent must be the file's. */
+        r->size = dl->size;
+        if (r->ranged && r->range.last >= r->size) {
+            r->ranged = false;
+            r->status = 200;
+        }
+    }
+    etag_len = etag_of(r->entry, enc, etag, sizeof(etag));
+    add_headers(r, r->entry, enc, r->hashed, pier_str_make(etag, etag_len),
+                "HIT", (int64_t) time(NULL) - dl->stored_s);
+    pier_http_resp_start(
+        r->req, r->status,
+        (int64_t) (r->ranged ? r->range.last - r->range.first + 1 : r->size));
+    if (r->head) {
+        pier_http_resp_end(r->req);
+        return;
+    }
+    r->dverify = edge_verify_new(enc, r->entry->size);
+    if (r->fbuf == NULL) {
+        r->fbuf = pier_malloc(SPILL_CHUNK);
+    }
+    disk_pump(r);
 }
 
 static void
@@ -781,12 +978,20 @@ disk_load_done(uv_work_t *w, int status)
     if (dl->gone) {
         /* on_finish ran while we read; it left r to us. */
         edge_blob_release(dl->got);
+        if (dl->fd >= 0) {
+            PIER_ASSERT(close(dl->fd) == 0);
+        }
         r->loading = NULL;
         req_recycle(r);
         pier_free(dl);
         return;
     }
     r->loading = NULL;
+    if (dl->fd >= 0) {
+        disk_stream_start(r, dl);
+        pier_free(dl);
+        return;
+    }
     if (dl->got == NULL) {
         miss(r, r->deploy, &dl->k);
         pier_free(dl);
@@ -808,6 +1013,8 @@ disk_load_start(struct edge_req *r, struct edge_deploy *d,
 
     dl->r = r;
     dl->k = *k;
+    dl->big = r->size > r->w->srv->fetch_max;
+    dl->fd = -1;
     dl->work.data = dl;
     edge_deploy_ref(d); /* r->entry points into it until the answer */
     r->deploy = d;

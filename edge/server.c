@@ -444,8 +444,7 @@ names_domain(const struct edge_site *site, const char *name)
  * the registry names it (that site's load installed its own pair). A
  * handshake under way keeps the context it chose. Under ctl_mu. */
 static void
-drop_cert(struct edge_server *s, const struct edge_site *site,
-          const char *name)
+drop_cert(struct edge_server *s, const struct edge_site *site, const char *name)
 {
     const struct edge_site *o;
 
@@ -920,11 +919,13 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
     }
     memset(&fo, 0, sizeof(fo));
     fo.fetch_max = o->fetch_max != 0 ? o->fetch_max : (16u << 20);
+    s->fetch_max = fo.fetch_max;
     /* Spill files go with the disk tier (whose tmp/ is emptied at start),
      * else to $TMPDIR. */
     if (o->cache.dir != NULL) {
         snprintf(spill, sizeof(spill), "%s/tmp", o->cache.dir);
         fo.spill_dir = spill;
+        fo.spill_keep = true; /* the tier adopts verified ones */
     } else {
         fo.spill_dir = getenv("TMPDIR");
     }

@@ -2159,22 +2159,26 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
         pier_buf_reset(&c->in);
     }
     if (c->tls != NULL && c->state != CS_LINGER) {
+        /* Ciphertext: room for whole TLS records at once; the buffer
+         * goes when the connection is idle. */
         b = &c->tin;
         room = b->max - b->len;
+        n = room;
     } else {
+        /* What is allocated already, or IN_READ_MIN more (the buffer
+         * doubles as it grows): a first read allocates a small buffer,
+         * not the whole header limit. */
         b = &c->in;
         room = in_limit(c) - b->len;
+        n = pier_buf_avail(b);
+        if (n < IN_READ_MIN) {
+            n = IN_READ_MIN;
+        }
+        if (n > room) {
+            n = room;
+        }
     }
-    /* What is allocated already, or IN_READ_MIN more (the buffer doubles
-     * as it grows): a first read allocates a small buffer, not the whole
-     * header limit. No room at all: UV_ENOBUFS, and reading stops. */
-    n = pier_buf_avail(b);
-    if (n < IN_READ_MIN) {
-        n = IN_READ_MIN;
-    }
-    if (n > room) {
-        n = room;
-    }
+    /* No room at all: UV_ENOBUFS, and reading stops. */
     p = pier_buf_reserve(b, n);
     *ub = uv_buf_init(p, p != NULL ? (unsigned) n : 0);
 }

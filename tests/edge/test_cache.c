@@ -517,6 +517,70 @@ test_cache_disk_refuses_tampered(void **state)
     rm_rf(t.path);
 }
 
+/* A spilled fetch's file, written in dir/tmp, is adopted whole (renamed,
+ * indexed); opened for streaming it gives its size and bytes; a file
+ * found bad while streamed is removed. */
+static void
+test_cache_disk_adopt_open_bad(void **state)
+{
+    struct tmpdir t;
+    struct edge_cache *c;
+    struct edge_blob *b = real_blob(3, 7000);
+    struct edge_cache_stats st;
+    struct pier_err err;
+    char tmp[PATH_MAX + 32], path[PATH_MAX], got[7000];
+    uint64_t size = 0;
+    int64_t stored_s = 0;
+    int fd;
+
+    (void) state;
+    tmpdir_make(&t);
+    c = cache_disk(t.path, 1 << 20, 2);
+    assert_int_equal(
+        edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s, &err), PIER_OK);
+    assert_int_equal(fd, -1);
+    assert_true(snprintf(tmp, sizeof(tmp), "%s/tmp/spill.1", t.path)
+                < (int) sizeof(tmp));
+    fd = open(tmp, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b->data, 7000), 7000);
+    close(fd);
+    assert_int_equal(edge_cache_disk_adopt(c, &b->key, 7000, tmp, &err),
+                     PIER_OK);
+    edge_cache_assert(c);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    assert_true(edge_cache_disk_has(c, &b->key));
+    assert_int_equal(
+        edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s, &err), PIER_OK);
+    assert_true(fd >= 0);
+    assert_int_equal(size, 7000);
+    assert_true(stored_s > 0);
+    assert_int_equal(pread(fd, got, sizeof(got), 0), 7000);
+    assert_memory_equal(got, b->data, 7000);
+    close(fd);
+    /* Adopting a key the tier has already just drops the new file. */
+    fd = open(tmp, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(edge_cache_disk_adopt(c, &b->key, 7000, tmp, &err),
+                     PIER_OK);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    edge_cache_stats(c, &st);
+    assert_int_equal(st.disk_entries, 1);
+
+    edge_cache_disk_bad(c, &b->key);
+    edge_cache_assert(c);
+    assert_false(edge_cache_disk_has(c, &b->key));
+    blob_file(t.path, &b->key, path, sizeof(path));
+    assert_int_not_equal(access(path, F_OK), 0);
+    edge_cache_stats(c, &st);
+    assert_int_equal(st.disk_errors, 1);
+    assert_int_equal(st.disk_entries, 0);
+    edge_cache_free(c);
+    edge_blob_release(b);
+    rm_rf(t.path);
+}
+
 /* The disk tier stays under disk_max, evicting the least recently used,
  * and a restart keeps the order by modification time. */
 static void
@@ -806,6 +870,7 @@ main(void)
         cmocka_unit_test(test_cache_table_grows),
         cmocka_unit_test(test_cache_disk_survives_restart),
         cmocka_unit_test(test_cache_disk_refuses_tampered),
+        cmocka_unit_test(test_cache_disk_adopt_open_bad),
         cmocka_unit_test(test_cache_disk_bounded),
         cmocka_unit_test(test_cache_without_disk),
         cmocka_unit_test(test_cache_disk_dir_unusable),

@@ -165,9 +165,9 @@ static void
 test_encoding_refuses_bad_syntax(void **state)
 {
     static const char *const bad[] = {
-        "gzip;q=",      "gzip;q",         "gzip;",       ";q=1",
-        "gzip br",      "gzip=1",         "gzip;a=",     "g\x01zip",
-        "gzip;a=\"b",   "gzip;q=\"0.5",    "gzip;a=\"\x01\"", "gzip;q=, br",
+        "gzip;q=",       "gzip;q",       "gzip;",           ";q=1",
+        "gzip br",       "gzip=1",       "gzip;a=",         "g\x01zip",
+        "gzip;a=\"b",    "gzip;q=\"0.5", "gzip;a=\"\x01\"", "gzip;q=, br",
         "gzip;a=b\"c\"",
     };
     struct edge_accept acc;
@@ -187,8 +187,8 @@ static void
 test_encoding_malformed_q_ignores_the_coding(void **state)
 {
     static const char *const bad_q[] = {
-        "gzip;q=\"0.5\"", "gzip;q=2",     "gzip;q=1.5", "gzip;q=0.1234",
-        "gzip;q=1.001",   "gzip;q=.5",    "gzip;q=-1",  "gzip;q=0.5x",
+        "gzip;q=\"0.5\"", "gzip;q=2",     "gzip;q=1.5",  "gzip;q=0.1234",
+        "gzip;q=1.001",   "gzip;q=.5",    "gzip;q=-1",   "gzip;q=0.5x",
         "gzip;q=12",      "gzip;Q=\"1\"", "gzip;q=\"\"",
     };
     struct edge_accept acc;
@@ -213,8 +213,7 @@ test_encoding_malformed_q_ignores_the_coding(void **state)
         assert_int_equal(edge_accept_choose(&acc, GZIP | ZSTD), EDGE_ENC_ZSTD);
     }
     /* Listed again, well-formed, the coding counts. */
-    assert_int_equal(choose("gzip;q=\"0.5\", gzip;q=0.5", GZIP),
-                     EDGE_ENC_GZIP);
+    assert_int_equal(choose("gzip;q=\"0.5\", gzip;q=0.5", GZIP), EDGE_ENC_GZIP);
     /* A malformed weight cannot exclude identity or "*". */
     assert_int_equal(parse("identity;q=\"0\", *;q=\"0\"", &acc), PIER_OK);
     assert_int_equal(edge_accept_weight(&acc, EDGE_ENC_IDENTITY), 1);

@@ -81,9 +81,9 @@ on_news(struct edge_waiter *w)
     PIER_ASSERT(r->gotlen + n <= BODY_LEN);
     if (n > 0 && p == NULL) {
         /* Spilled: the bytes are in the file, at our offset. */
-        PIER_ASSERT(pread(edge_waiter_fd(w), r->got + r->gotlen, n,
-                          (off_t) w->off)
-                    == (ssize_t) n);
+        PIER_ASSERT(
+            pread(edge_waiter_fd(w), r->got + r->gotlen, n, (off_t) w->off)
+            == (ssize_t) n);
         r->gotlen += n;
     } else if (n > 0) {
         memcpy(r->got + r->gotlen, p, n);
@@ -92,10 +92,10 @@ on_news(struct edge_waiter *w)
     edge_waiter_consume(w, n);
     if (rc == PIER_OK && edge_waiter_fd(w) >= 0) {
         r->spilled = true;
-        req_done(r, r->gotlen == BODY_LEN
-                            && memcmp(r->got, body, r->gotlen) == 0
-                        ? 1
-                        : -1);
+        req_done(r,
+                 r->gotlen == BODY_LEN && memcmp(r->got, body, r->gotlen) == 0
+                     ? 1
+                     : -1);
     } else if (rc == PIER_OK) {
         b = edge_waiter_blob(w);
         PIER_ASSERT(b->size == r->gotlen);
@@ -176,7 +176,9 @@ new_cache(void)
 static struct edge_fetches *
 new_table(struct edge_cache *c)
 {
-    struct edge_fetches_opts o = {1 << 20, "/nonexistent-pier-spill", 4};
+    struct edge_fetches_opts o = {.fetch_max = 1 << 20,
+                                  .spill_dir = "/nonexistent-pier-spill",
+                                  .shards = 4};
 
     return edge_fetches_new(&o, c);
 }
@@ -327,7 +329,7 @@ static void
 test_fetch_spills_large_body(void **state)
 {
     struct edge_cache *c = new_cache();
-    struct edge_fetches_opts o = {1000, NULL, 4};
+    struct edge_fetches_opts o = {.fetch_max = 1000, .shards = 4};
     struct edge_fetches *t;
     struct loopctx a, b;
     static struct req r1, r2, r3;
@@ -387,6 +389,60 @@ test_fetch_spills_large_body(void **state)
     edge_fetches_free(t);
     edge_cache_free(c);
     /* Spill files are unlinked at once: the directory is empty. */
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* With spill_keep (the disk tier's tmp/), a verified spill file keeps its
+ * name for the driver to hand to the tier; a failed one, or one not
+ * taken, goes with the fetch. */
+static void
+test_fetch_spill_kept_for_the_disk_tier(void **state)
+{
+    struct edge_cache *c = new_cache();
+    struct edge_fetches_opts o = {.fetch_max = 1000, .spill_keep = true};
+    struct edge_fetches *t;
+    struct loopctx a;
+    static struct req r;
+    struct edge_blob *hit;
+    struct edge_fetch *f;
+    char dir[] = "/tmp/test_fetch_keep.XXXXXX", *path;
+    unsigned char first;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    o.spill_dir = dir;
+    t = edge_fetches_new(&o, c);
+    loop_init(&a, false);
+    assert_int_equal(join(t, &a, &r, &hit, &f), EDGE_JOIN_STARTED);
+    assert_int_equal(drive(f, body, BODY_LEN, BODY_LEN), PIER_OK);
+    assert_int_equal(edge_fetch_size(f), BODY_LEN);
+    path = edge_fetch_spill_take(f);
+    assert_non_null(path);
+    assert_null(edge_fetch_spill_take(f));
+    edge_fetch_release(f);
+    run_nowait(&a);
+    assert_int_equal(r.result, 1);
+    assert_int_equal(access(path, F_OK), 0); /* the taker's now */
+    assert_int_equal(unlink(path), 0);
+    pier_free(path);
+
+    /* Failed: removed with the fetch; not taken: the same. */
+    first = body[0];
+    body[0] ^= 1;
+    assert_int_equal(join(t, &a, &r, &hit, &f), EDGE_JOIN_STARTED);
+    assert_int_equal(drive(f, body, BODY_LEN, BODY_LEN), PIER_ERR);
+    edge_fetch_release(f);
+    body[0] = first;
+    run_nowait(&a);
+    assert_int_equal(r.result, -1);
+    assert_int_equal(join(t, &a, &r, &hit, &f), EDGE_JOIN_STARTED);
+    assert_int_equal(drive(f, body, BODY_LEN, BODY_LEN), PIER_OK);
+    edge_fetch_release(f);
+    run_nowait(&a);
+    assert_int_equal(r.result, 1);
+    loop_fini(&a);
+    edge_fetches_free(t);
+    edge_cache_free(c);
     assert_int_equal(rmdir(dir), 0);
 }
 
@@ -737,6 +793,7 @@ main(void)
         cmocka_unit_test(test_fetch_coalesces_and_streams),
         cmocka_unit_test(test_fetch_mismatch_fails_waiters),
         cmocka_unit_test(test_fetch_spills_large_body),
+        cmocka_unit_test(test_fetch_spill_kept_for_the_disk_tier),
         cmocka_unit_test(test_fetch_failures),
         cmocka_unit_test(test_fetch_leave_early),
         cmocka_unit_test(test_fetch_empty_body),

@@ -4,8 +4,9 @@
 # registered with pier site and published from git with pier publish,
 # then curl through the edge: routing by Host, MISS then HIT, activation
 # by the publisher's delta, coalescing of concurrent misses, the admin
-# token, a blob past --fetch-max streamed through (and cut when its bytes
-# are wrong), and the store killed under a running edge.
+# token, a blob past --fetch-max streamed through and then from the disk
+# tier (and cut when its bytes are wrong, in the store or on disk), and
+# the store killed under a running edge.
 source "$(dirname "$0")/lib.sh"
 
 command -v git >/dev/null || { echo "FAIL: git missing (scripts/install-deps)" >&2; exit 1; }
@@ -119,18 +120,34 @@ for i in $(seq 5); do cmp -s "$site/large.bin" "$work/large.$i" && ok=$((ok + 1)
 check "each got the large blob byte for byte" [ "$ok" = 5 ]
 fetches=$(($(stat origin_fetches) - before))
 check "one origin fetch for the large blob ($fetches)" [ "$fetches" = 1 ]
+# The verified file joined the disk tier: the next request streams it
+# from there (hashed as it goes), with no origin GET.
+large_sha=$(sha256sum "$site/large.bin" | cut -d' ' -f1)
+large_file=$work/cache/blobs/${large_sha:0:2}/$large_sha
+for _ in $(seq 50); do [ -f "$large_file" ] && break; sleep 0.1; done
+check "the streamed blob joined the disk tier" [ -f "$large_file" ]
+before=$(stat origin_fetches)
+get blog.localhost /large.bin
+check "then it is a disk HIT" [ "$(hdr X-Cache)" = HIT ]
+check "served whole from disk" cmp -s "$site/large.bin" "$work/b"
+check "with no origin fetch" [ "$(stat origin_fetches)" = "$before" ]
 hwm1=$(hwm)
 echo "edge VmHWM before/after the large blob: $hwm0/$hwm1 kB"
 check "edge peak RSS grew by less than the blob (8 MiB bound)" \
     [ $((hwm1 - hwm0)) -lt 8192 ]
-rm -f "$work"/large.[0-9]
-get blog.localhost /large.bin
-check "a streamed blob is not cached" [ "$(hdr X-Cache)" = MISS ]
-check "and served whole again" cmp -s "$site/large.bin" "$work/b"
+rm -f "$work"/large.[0-9] "$work/b"
+
+# A tampered disk file: the hash check fails before the last byte, the
+# response is cut (curl: exit 18, partial file) and the file removed.
+printf 'tampered' | dd of="$large_file" bs=1 seek=1000000 conv=notrunc 2>/dev/null
+rc=0
+curl -s -o "$work/b" -H 'Host: blog.localhost' "http://$http/large.bin" || rc=$?
+check "tampered disk file: response cut (curl exit $rc)" [ "$rc" = 18 ]
+check "tampered disk file: logged" grep -q 'fails verification, removed' "$work/edge.log"
+check "tampered disk file: removed" [ ! -f "$large_file" ]
 
 # The store's copy is replaced by other bytes: the hash check fails before
 # the last byte, the response is cut, and nothing is cached.
-large_sha=$(sha256sum "$site/large.bin" | cut -d' ' -f1)
 head -c $((20 << 20)) /dev/urandom >"$work/evil.bin"
 as_pub /usr/bin/aws --endpoint-url "$ep" --region us-east-1 s3 cp \
     "$work/evil.bin" "s3://pier/blobs/$large_sha" >/dev/null
@@ -149,6 +166,9 @@ for i in 1 2; do
         [ "$got" -lt $((20 << 20)) ]
 done
 check "the mismatch is logged" grep -q 'does not match' "$work/edge.log"
+sleep 0.3
+check "the corrupt blob did not join the disk tier" [ ! -f "$large_file" ]
+check "nor stayed in its tmp/" [ -z "$(ls "$work/cache/tmp")" ]
 rm -f "$work/evil.bin" "$work/b"
 
 # Activation: the publisher's delta; the changed page is new at once.
