@@ -220,6 +220,27 @@ check_sri "$(live_id)" 5
 check "page-only change: same script" test "$js_name" = "$js4"
 check "page-only change: same stylesheet" test "$css_name" = "$css4"
 
+# More than one DeleteObjects batch: 1005 blobs nobody references, then
+# a gc without grace leaves exactly the live deploy's blobs.
+# One curl, eight requests at a time.
+/usr/bin/python3 -c 'import hashlib, sys
+for i in range(1005):
+    print("url = \"%s/pier/blobs/%s\"\noutput = /dev/null"
+          % (sys.argv[1], hashlib.sha256(b"junk %d" % i).hexdigest()))' \
+    "$ep" >"$work/junk.curlrc"
+s3curl /junk -X PUT --data-binary junk --parallel --parallel-max 8 \
+    -K "$work/junk.curlrc" -o /dev/null
+check "1005 more blobs stored" test "$(s3curl "?list-type=2&prefix=blobs%2F" |
+    grep -c '<IsTruncated>true')" = 1
+out=$(pier_ gc --keep 1 --grace 0s)
+deleted=$(sed -n 's/.*; \([0-9]*\) blobs deleted.*/\1/p' <<<"$out")
+check "two batches: the junk and the old deploys' blobs go" \
+    test "${deleted:-0}" -gt 1005
+manifest "$(live_id)" | manifest_blobs >"$work/need"
+stored_blobs >"$work/after"
+check "two batches: exactly the live deploy's blobs remain" \
+    cmp -s "$work/need" "$work/after"
+
 # Usage errors.
 set +e
 pier_ gc >/dev/null 2>"$work/usage.err"
