@@ -113,22 +113,28 @@ for k in 1 2 3; do
 done
 check "three deploys" test "$(pier_ deploys --site demo | grep -c '^[ *] 2')" = 3
 
-# Subresource Integrity, checked against the stored identity bytes.
-m3=$(manifest "${ids[2]}")
-s3curl "/blobs/$(sha_of "$m3" /index.html)" -o "$work/page"
-s3curl "/blobs/$(sha_of "$m3" /app.js)" -o "$work/app.js"
-s3curl "/blobs/$(sha_of "$m3" /style.css)" -o "$work/style.css"
-js_name=$(grep -o 'src=app\.[0-9a-f]\{10\}\.js' "$work/page" | cut -d= -f2 || true)
-css_name=$(grep -o 'HREF="style\.[0-9a-f]\{10\}\.css"' "$work/page" | cut -d'"' -f2 || true)
-check "the script has a 10-digit hashed name" test -n "$js_name"
-check "the stylesheet has a 10-digit hashed name" test -n "$css_name"
-check "the script's integrity is its sha384" \
-    grep -qF "<script src=$js_name integrity=\"$(sri "$work/app.js")\"></script>" "$work/page"
-check "the stylesheet's integrity covers its rewritten bytes" \
-    grep -qF "<LINK REL=stylesheet HREF=\"$css_name\" integrity=\"$(sri "$work/style.css")\"/>" "$work/page"
-check "the stylesheet was rewritten" grep -q 'bg\.[0-9a-f]\{10\}\.png' "$work/style.css"
-check "the rest of the page is as written" \
-    grep -qF "<p>page v3 <img src=img." "$work/page"
+# Subresource Integrity, checked against the stored identity bytes:
+# check_sri ID K (deploy ID's page says "page vK"); sets js_name and
+# css_name.
+check_sri() {
+    local m
+    m=$(manifest "$1")
+    s3curl "/blobs/$(sha_of "$m" /index.html)" -o "$work/page"
+    s3curl "/blobs/$(sha_of "$m" /app.js)" -o "$work/app.js"
+    s3curl "/blobs/$(sha_of "$m" /style.css)" -o "$work/style.css"
+    js_name=$(grep -o 'src=app\.[0-9a-f]\{10\}\.js' "$work/page" | cut -d= -f2 || true)
+    css_name=$(grep -o 'HREF="style\.[0-9a-f]\{10\}\.css"' "$work/page" | cut -d'"' -f2 || true)
+    check "v$2: the script has a 10-digit hashed name" test -n "$js_name"
+    check "v$2: the stylesheet has a 10-digit hashed name" test -n "$css_name"
+    check "v$2: the script's integrity is its sha384" \
+        grep -qF "<script src=$js_name integrity=\"$(sri "$work/app.js")\"></script>" "$work/page"
+    check "v$2: the stylesheet's integrity covers its rewritten bytes" \
+        grep -qF "<LINK REL=stylesheet HREF=\"$css_name\" integrity=\"$(sri "$work/style.css")\"/>" "$work/page"
+    check "v$2: the stylesheet was rewritten" grep -q 'bg\.[0-9a-f]\{10\}\.png' "$work/style.css"
+    check "v$2: the rest of the page is as written" \
+        grep -qF "<p>page v$2 <img src=img." "$work/page"
+}
+check_sri "${ids[2]}" 3
 
 # What the live deploy needs, and what is there.
 manifest "${ids[2]}" | manifest_blobs >"$work/need"
@@ -196,6 +202,44 @@ out=$(pier_ gc --keep 1 --grace 1d)
 check "grace: the old manifest goes" grep -q "1 deploys kept, 1 deleted" <<<"$out"
 check "grace: young blobs stay" grep -q "0 blobs deleted" <<<"$out"
 check "grace: they are counted" grep -qv " 0 unreferenced within" <<<"$out"
+
+# Only the page's text changes: the script and stylesheet are unchanged
+# (known by hash only, read again for their digests), the integrity the
+# same and right.
+js4=$js_name
+check_sri "$(live_id)" 4
+check "v4 has a new script" test "$js_name" != "$js4"
+js4=$js_name
+css4=$css_name
+sed -i 's/page v4/page v5/' "$site/index.html"
+git_ commit -qam v5
+out=$(pier_ publish --site demo --repo "$site" 2>"$work/publish.err")
+check "page-only change: one blob" grep -q " 1 uploaded" <<<"$out"
+check "page-only change: no warning" bash -c "! grep -q warning '$work/publish.err'"
+check_sri "$(live_id)" 5
+check "page-only change: same script" test "$js_name" = "$js4"
+check "page-only change: same stylesheet" test "$css_name" = "$css4"
+
+# More than one DeleteObjects batch: 1005 blobs nobody references, then
+# a gc without grace leaves exactly the live deploy's blobs.
+# One curl, eight requests at a time.
+/usr/bin/python3 -c 'import hashlib, sys
+for i in range(1005):
+    print("url = \"%s/pier/blobs/%s\"\noutput = /dev/null"
+          % (sys.argv[1], hashlib.sha256(b"junk %d" % i).hexdigest()))' \
+    "$ep" >"$work/junk.curlrc"
+s3curl /junk -X PUT --data-binary junk --parallel --parallel-max 8 \
+    -K "$work/junk.curlrc" -o /dev/null
+check "1005 more blobs stored" test "$(s3curl "?list-type=2&prefix=blobs%2F" |
+    grep -c '<IsTruncated>true')" = 1
+out=$(pier_ gc --keep 1 --grace 0s)
+deleted=$(sed -n 's/.*; \([0-9]*\) blobs deleted.*/\1/p' <<<"$out")
+check "two batches: the junk and the old deploys' blobs go" \
+    test "${deleted:-0}" -gt 1005
+manifest "$(live_id)" | manifest_blobs >"$work/need"
+stored_blobs >"$work/after"
+check "two batches: exactly the live deploy's blobs remain" \
+    cmp -s "$work/need" "$work/after"
 
 # Usage errors.
 set +e
