@@ -1189,7 +1189,6 @@ static void
 do_compress(uv_work_t *w)
 {
     struct job *j = w->data;
-
     double t = now_ms();
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
