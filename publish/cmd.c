@@ -75,7 +75,7 @@ help(void)
            "current folder)\n"
            "  --ref REF        the commit, branch or tag (default: HEAD)\n"
            "  --dry-run        read only: say what would be uploaded\n"
-           "  --jobs N         requests in flight (default: %d)\n"
+           "  --jobs N         blobs in flight (default: %d)\n"
            "  --quiet          no progress (a bar on a terminal, phase lines "
            "else);\n"
            "                   warnings and the summary still\n%s\n"

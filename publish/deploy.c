@@ -1010,15 +1010,27 @@ struct shard {
 
 enum job_step { J_LIST, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
 
+struct job;
+
+/* One variant's PUT, under way beside the others of its blob. */
+struct var_put {
+    struct job *j;
+    int e;
+    char key[128];
+};
+
 struct job {
     unsigned magic;
     struct engine *en;
     struct blob *b;
     enum job_step step;
-    int e;
     struct pier_buf var[PUBLISH_ENC_N];
     bool keep[PUBLISH_ENC_N];
     uint64_t stored[PUBLISH_ENC_N]; /* sizes of variants already stored */
+    struct var_put vp[PUBLISH_ENC_N];
+    unsigned var_pending;  /* variant PUTs under way */
+    bool var_failed;       /* one failed: err says why */
+    struct pier_err var_err;
     uv_work_t work;
     int work_rc;
     double work_ms; /* the compression's wall time on its thread */
@@ -1083,8 +1095,11 @@ job_request(struct job *j, enum pier_s3_op op, const struct pier_s3_request *r)
     }
 }
 
-static void
-put(struct job *j, const void *p, size_t n, const char *sha)
+/* A blob's PUT (its key in key): done calls cb with arg. PIER_ERR with
+ * err set when it could not start. */
+static int
+put_req(struct job *j, const char *key, const void *p, size_t n,
+        const char *sha, pier_s3_done_cb cb, void *arg, struct pier_err *err)
 {
     struct pier_s3_request r = {0};
     struct pier_s3_header h[2];
@@ -1095,7 +1110,7 @@ put(struct job *j, const void *p, size_t n, const char *sha)
                                    pier_str_cstr(j->b->type)};
     h[1] =
         (struct pier_s3_header){PIER_STR("Cache-Control"), pier_str_cstr(cc)};
-    r.key = j->key;
+    r.key = key;
     r.body = p;
     r.body_len = n;
     r.payload_sha256 = sha;
@@ -1104,33 +1119,101 @@ put(struct job *j, const void *p, size_t n, const char *sha)
     r.if_none_match = "*";
     r.headers = h;
     r.nheaders = 2;
-    job_request(j, PIER_S3_OP_PUT, &r);
+    return pier_s3_start(j->en->c, PIER_S3_OP_PUT, &r, cb, arg, err);
 }
 
-/* PUT the next kept variant the store lacks, or the identity blob when
- * none is left. */
+/* The identity blob, once its variants are stored. */
 static void
-put_next(struct job *j)
+put_identity(struct job *j)
 {
-    while (j->e < PUBLISH_ENC_N && (!j->keep[j->e] || j->stored[j->e] != 0)) {
-        j->e++;
-    }
-    if (j->e < PUBLISH_ENC_N) {
-        j->step = J_PUT_VAR;
-        set_key(j, sites_enc_suffix((enum sites_enc) j->e));
-        put(j, j->var[j->e].data, j->var[j->e].len, NULL);
-        return;
-    }
+    struct pier_err err;
+
     j->step = J_PUT_ID;
     set_key(j, "");
-    put(j, j->b->data != NULL ? j->b->data : "", j->b->len, j->b->sha256);
+    if (put_req(j, j->key, j->b->data != NULL ? j->b->data : "", j->b->len,
+                j->b->sha256, on_done, j, &err)
+        != PIER_OK) {
+        job_fail(j, &err);
+    }
+}
+
+static void
+on_var_done(struct pier_s3_response *resp, const struct pier_err *err,
+            void *arg)
+{
+    struct var_put *vp = arg;
+    struct job *j = vp->j;
+
+    (void) resp;
+    PIER_CHECK_OBJ(j, JOB_MAGIC);
+    PIER_ASSERT(j->var_pending > 0);
+    j->var_pending--;
+    if (err != NULL && !publish_err_is_412(err)) {
+        if (!j->var_failed) {
+            j->var_failed = true;
+            j->var_err = *err;
+        }
+    } else if (err == NULL) {
+        j->en->res->variants_uploaded++;
+        j->en->res->bytes_uploaded += j->var[vp->e].len;
+        progress(j->en);
+    }
+    if (j->var_pending > 0) {
+        return;
+    }
+    if (j->var_failed) {
+        job_fail(j, &j->var_err);
+        return;
+    }
+    put_identity(j);
+}
+
+/* PUT every kept variant the store lacks, all at once, then the identity
+ * blob: an identity blob in the store means its variants are there. */
+static void
+put_variants(struct job *j)
+{
+    struct pier_err err;
+    int e;
+
+    j->step = J_PUT_VAR;
+    j->var_pending = 1; /* held while starting them */
+    for (e = 0; e < PUBLISH_ENC_N; e++) {
+        struct var_put *vp = &j->vp[e];
+
+        if (!j->keep[e] || j->stored[e] != 0) {
+            continue;
+        }
+        vp->j = j;
+        vp->e = e;
+        snprintf(vp->key, sizeof(vp->key), "blobs/%s%s", j->b->sha256,
+                 sites_enc_suffix((enum sites_enc) e));
+        if (put_req(j, vp->key, j->var[e].data, j->var[e].len, NULL,
+                    on_var_done, vp, &err)
+            != PIER_OK) {
+            if (!j->var_failed) {
+                j->var_failed = true;
+                j->var_err = err;
+            }
+            break;
+        }
+        j->var_pending++;
+    }
+    j->var_pending--;
+    if (j->var_pending > 0) {
+        return; /* the last answer goes on */
+    }
+    if (j->var_failed) {
+        job_fail(j, &j->var_err);
+        return;
+    }
+    put_identity(j);
 }
 
 static void
 do_compress(uv_work_t *w)
 {
     struct job *j = w->data;
-
     double t = now_ms();
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
@@ -1161,8 +1244,7 @@ after_compress(uv_work_t *w, int status)
                        : j->keep[e]      ? j->var[e].len
                                          : 0;
     }
-    j->e = 0;
-    put_next(j);
+    put_variants(j);
 }
 
 /* What the listing of blobs/<sha256> says. */
@@ -1217,8 +1299,7 @@ missing(struct job *j)
                                   after_compress)
                     == 0);
     } else {
-        j->e = PUBLISH_ENC_N;
-        put_next(j);
+        put_identity(j);
     }
 }
 
@@ -1241,19 +1322,6 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
             missing(j);
         }
         return;
-    case J_PUT_VAR:
-        if (err != NULL && !publish_err_is_412(err)) {
-            job_fail(j, err);
-            return;
-        }
-        if (err == NULL) {
-            res->variants_uploaded++;
-            res->bytes_uploaded += j->var[j->e].len;
-            progress(j->en);
-        }
-        j->e++;
-        put_next(j);
-        return;
     case J_PUT_ID:
         if (err != NULL && !publish_err_is_412(err)) {
             job_fail(j, err);
@@ -1268,6 +1336,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
         job_done(j);
         return;
     case J_COMPRESS:
+    case J_PUT_VAR: /* on_var_done's */
         break;
     }
     PIER_ASSERT(!"request done in a step without one");

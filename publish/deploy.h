@@ -16,8 +16,10 @@
  *      request; others are looked up with one listing of their prefix
  *      (the blob and its variants, with sizes), and missing ones
  *      compressed on the thread pool and PUT with If-None-Match: *
- *      (variants first, so an existing identity blob means its variants
- *      are there too), `jobs` requests in flight;
+ *      (its variants at once, then the blob itself, so an existing
+ *      identity blob means its variants are there too), `jobs` blobs in
+ *      flight; many blobs are looked up with a survey of blobs/ instead
+ *      (16 listings, see survey() in deploy.c);
  *   5. the manifest, PUT to sites/<site>/deploys/<id>.json.zst;
  *   6. live/<site> flipped with If-Match on the old ETag (If-None-Match: *
  *      for a first deploy); when another deploy won, it stays live and
@@ -52,7 +54,7 @@ struct publish_opts {
     const char *repo;                /* NULL: $GIT_DIR or the current folder */
     const char *ref;                 /* NULL: HEAD */
     bool dry_run;                    /* read only: report what would change */
-    unsigned jobs;                   /* requests in flight; 0: 16 */
+    unsigned jobs;                   /* blobs in flight; 0: 16 */
     const struct pier_s3_config *s3; /* the store (bucket included) */
     int out_fd;                      /* progress and warnings; -1: none */
     bool quiet;                      /* warnings only, no progress */
