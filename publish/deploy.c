@@ -703,9 +703,39 @@ name_is_plain(const char *name)
     return name[0] != '\0';
 }
 
+/* Whether the base manifest's hashed names have the length this deploy
+ * gives them: a pier whose default changed, or a base made by another
+ * site's settings, would otherwise leave unchanged pages linking to names
+ * that no longer exist. One aliased entry tells (all share the length). */
+static bool
+hash_names_differ(struct ctx *x)
+{
+    size_t n = sites_manifest_count(x->base), i;
+    struct pier_buf want;
+    bool differ = false;
+
+    for (i = 0; i < n; i++) {
+        const struct sites_entry *e = sites_manifest_at(x->base, i);
+
+        if (e->alias == NULL) {
+            continue;
+        }
+        if (!x->set.hash) {
+            return true;
+        }
+        pier_buf_init(&want, SITES_PATH_MAX + 80);
+        publish_graph_hashed_path(e->path, e->sha256, x->set.hash_len, &want);
+        differ = want.len != strlen(e->alias)
+                 || memcmp(want.data, e->alias, want.len) != 0;
+        pier_buf_release(&want);
+        return differ;
+    }
+    return false;
+}
+
 /* pier.ini may change hashing, exclusions, the build: then nothing
  * carries over. Unknown (the live commit is not in this repository) is a
- * change. */
+ * change, and so are hashed names of another length than this deploy's. */
 static bool
 settings_changed(struct ctx *x)
 {
@@ -716,6 +746,9 @@ settings_changed(struct ctx *x)
     size_t n, i;
     bool changed = true;
 
+    if (hash_names_differ(x)) {
+        return true;
+    }
     if (hex == NULL || git_oid_fromstr(&old, hex) != 0
         || publish_tree_diff(x->repo, &old, &x->commit, &paths, &n, &err)
                != PIER_OK) {
