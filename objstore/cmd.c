@@ -418,6 +418,10 @@ pier_cmd_objstore(int argc, char **argv)
     }
 
     objstore_xml_init();
+    /* PUTs commit in libuv's thread pool, where they wait on fsync: the
+     * more that wait together, the bigger the group commits (store.h).
+     * An explicit UV_THREADPOOL_SIZE wins. */
+    (void) setenv("UV_THREADPOOL_SIZE", "16", 0);
     st = objstore_open(o.data, NULL, &created, &err);
     if (st == NULL) {
         rc = pier_cli_fail("objstore", "%s", err.msg);

@@ -47,6 +47,28 @@ struct objstore {
     /* Bumped after every commit (the WAL hook): a reader's cached row
      * tagged with the current value is still the committed one. */
     _Atomic uint64_t gen;
+    /* Group commit of object writes: waiting writes queue under qmu; one
+     * of them at a time (the leader) commits the whole queue in one
+     * transaction under mu while new ones queue behind it. */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    struct pending *queue, **queue_tail;
+    bool committing;
+    uint64_t batches, batched; /* transactions, writes in them */
+};
+
+/* One object write waiting for its group commit. */
+struct pending {
+    struct objstore_put *p;
+    const struct objstore_cond *cond;
+    const char *etag;
+    int64_t mtime;
+    const struct pier_buf *meta;
+    struct pier_err err;
+    int rc;
+    bool done;
+    char old[ID_LEN + 1]; /* the replaced data file, unlinked after */
+    struct pending *next;
 };
 
 struct objstore_put {
@@ -688,6 +710,9 @@ objstore_open(const char *dir, const struct objstore_opts *opts, bool *created,
     st->max_object_size = OBJSTORE_MAX_OBJECT;
     st->min_part_size = OBJSTORE_MIN_PART;
     PIER_ASSERT(pthread_mutex_init(&st->mu, NULL) == 0);
+    PIER_ASSERT(pthread_mutex_init(&st->qmu, NULL) == 0);
+    PIER_ASSERT(pthread_cond_init(&st->qcv, NULL) == 0);
+    st->queue_tail = &st->queue;
     if (opts != NULL) {
         if (opts->max_object_size != 0) {
             st->max_object_size = opts->max_object_size;
@@ -739,6 +764,8 @@ objstore_close(struct objstore *st)
         close(st->lock_fd); /* releases the flock */
     }
     pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->qmu);
+    pthread_cond_destroy(&st->qcv);
     pier_free(st->dir);
     st->magic = 0;
     pier_free(st);
@@ -756,6 +783,16 @@ objstore_recovered(const struct objstore *st)
 {
     PIER_CHECK_OBJ(st, STORE_MAGIC);
     return st->recovered;
+}
+
+void
+objstore_commit_counts(struct objstore *st, uint64_t *commits, uint64_t *writes)
+{
+    PIER_CHECK_OBJ(st, STORE_MAGIC);
+    PIER_ASSERT(pthread_mutex_lock(&st->qmu) == 0);
+    *commits = st->batches;
+    *writes = st->batched;
+    PIER_ASSERT(pthread_mutex_unlock(&st->qmu) == 0);
 }
 
 /* ---- buckets ---- */
@@ -1366,38 +1403,118 @@ fill_out(struct objstore_obj *out, const char *etag, uint64_t size,
     }
 }
 
-/* The object's half of a commit: condition, row, old file. */
+/* One write of a batch, in the batch's transaction: condition, row. A
+ * failing condition fails this write only; PIER_ERR with *fatal set
+ * means the transaction itself failed. */
+static void
+batch_one(struct objstore *st, struct pending *w, bool *fatal)
+{
+    struct objstore_put *p = w->p;
+    struct pier_str bucket = pier_str_make(p->bucket, p->bucket_len);
+    struct pier_str key = pier_str_make(p->key, p->key_len);
+    char old_etag[OBJSTORE_ETAG_MAX];
+
+    w->rc = bucket_exists(st, bucket, &w->err);
+    if (w->rc == PIER_OK) {
+        w->rc = current(st, bucket, key, w->old, old_etag, &w->err);
+        *fatal = w->rc != PIER_OK;
+    } else {
+        *fatal = w->err.s3 != PIER_S3_NO_SUCH_BUCKET;
+    }
+    if (w->rc == PIER_OK) {
+        w->rc = cond_check(w->cond, w->old, old_etag, &w->err);
+    }
+    if (w->rc == PIER_OK) {
+        w->rc = upsert(st, bucket, key, p->id, p->size, w->etag, w->mtime,
+                       w->meta, &w->err);
+        *fatal = w->rc != PIER_OK;
+    }
+    if (w->rc != PIER_OK) {
+        w->old[0] = '\0';
+    }
+}
+
+/* Commit the writes of batch in one transaction (one WAL fsync for all),
+ * in queue order, so that of racing conditional writes exactly one wins
+ * as before; then unlink the files they replaced. Under mu. */
+static void
+batch_commit(struct objstore *st, struct pending *batch)
+{
+    struct pending *w;
+    struct pier_err err;
+    bool fatal = false;
+
+    if (begin(st, &err) != PIER_OK) {
+        fatal = true;
+    }
+    for (w = batch; w != NULL && !fatal; w = w->next) {
+        batch_one(st, w, &fatal);
+        if (fatal) {
+            err = w->err;
+        }
+    }
+    if (!fatal && commit(st, &err) != PIER_OK) {
+        fatal = true; /* commit() rolled back */
+    } else if (fatal) {
+        rollback(st);
+    }
+    for (w = batch; w != NULL; w = w->next) {
+        if (fatal) {
+            w->rc = PIER_ERR;
+            w->err = err;
+        } else if (w->rc == PIER_OK) {
+            unlink_blob(st, w->old);
+        }
+    }
+}
+
+/* The object's half of a commit: queue it, and commit the queue when no
+ * other write is committing; return once its own batch has committed. */
 static int
 commit_object(struct objstore_put *p, const struct objstore_cond *cond,
               const char *etag, int64_t mtime, const struct pier_buf *meta,
               struct pier_err *err)
 {
     struct objstore *st = p->st;
-    struct pier_str bucket = pier_str_make(p->bucket, p->bucket_len);
-    struct pier_str key = pier_str_make(p->key, p->key_len);
-    char old[ID_LEN + 1], old_etag[OBJSTORE_ETAG_MAX];
+    struct pending me, *batch, *w;
 
-    lock(st);
-    if (begin(st, err) != PIER_OK) {
+    memset(&me, 0, sizeof(me));
+    me.p = p;
+    me.cond = cond;
+    me.etag = etag;
+    me.mtime = mtime;
+    me.meta = meta;
+    PIER_ASSERT(pthread_mutex_lock(&st->qmu) == 0);
+    *st->queue_tail = &me;
+    st->queue_tail = &me.next;
+    while (!me.done) {
+        if (st->committing) {
+            PIER_ASSERT(pthread_cond_wait(&st->qcv, &st->qmu) == 0);
+            continue;
+        }
+        /* Lead: take every write queued so far (this one among them). */
+        batch = st->queue;
+        st->queue = NULL;
+        st->queue_tail = &st->queue;
+        st->committing = true;
+        PIER_ASSERT(pthread_mutex_unlock(&st->qmu) == 0);
+        lock(st);
+        batch_commit(st, batch);
         unlock(st);
-        return PIER_ERR;
+        PIER_ASSERT(pthread_mutex_lock(&st->qmu) == 0);
+        st->batches++;
+        for (w = batch; w != NULL; w = w->next) {
+            w->done = true;
+            st->batched++;
+        }
+        st->committing = false;
+        PIER_ASSERT(pthread_cond_broadcast(&st->qcv) == 0);
     }
-    if (bucket_exists(st, bucket, err) != PIER_OK
-        || current(st, bucket, key, old, old_etag, err) != PIER_OK
-        || cond_check(cond, old, old_etag, err) != PIER_OK
-        || upsert(st, bucket, key, p->id, p->size, etag, mtime, meta, err)
-               != PIER_OK) {
-        rollback(st);
-        unlock(st);
-        return PIER_ERR;
+    PIER_ASSERT(pthread_mutex_unlock(&st->qmu) == 0);
+    if (me.rc != PIER_OK) {
+        *err = me.err;
     }
-    if (commit(st, err) != PIER_OK) {
-        unlock(st);
-        return PIER_ERR;
-    }
-    unlink_blob(st, old);
-    unlock(st);
-    return PIER_OK;
+    return me.rc;
 }
 
 static int
@@ -1910,9 +2027,8 @@ body_get(struct objstore_reader *r, const char id[ID_LEN + 1], uint64_t size,
     close(fd);
     if (n != (ssize_t) b->len) {
         pier_free(b);
-        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                           "cannot read '%s': %s", path,
-                           n == -1 ? strerror(errno) : "short file");
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot read '%s': %s",
+                           path, n == -1 ? strerror(errno) : "short file");
     }
     objstore_body_unref(slot->body);
     memcpy(slot->id, id, ID_LEN + 1);

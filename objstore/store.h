@@ -17,8 +17,9 @@
  * A write streams to DIR/tmp while MD5 and SHA-256 are computed; commit
  * checks the digests and the size, fsyncs, renames into DIR/data, fsyncs the
  * directory, then checks the write's condition (If-Match, If-None-Match)
- * and updates the row in one SQLite transaction under the store's mutex, so
- * of two racing conditional writers exactly one wins. The replaced file is
+ * and updates the row in one SQLite transaction under the store's mutex
+ * (object writes that wait together share one: objstore_commit_counts()),
+ * so of two racing conditional writers exactly one wins. The replaced file is
  * unlinked only after the commit: a reader that opened it keeps reading it.
  * objstore_get() opens an object's file under the same mutex, so it never
  * sees a row whose file is gone; a struct objstore_reader reads without the
@@ -70,6 +71,14 @@ void objstore_close(struct objstore *st);
 const char *objstore_dir(const struct objstore *st);
 /* How many files recovery removed at open (temporary + unreferenced). */
 size_t objstore_recovered(const struct objstore *st);
+
+/* Object writes (PUT, copy excluded) are committed in groups: a write
+ * that arrives while another group commits waits for the next one, which
+ * commits every write then waiting in one transaction (one WAL fsync);
+ * each write still returns only after its own group committed. How many
+ * group transactions ran, and how many writes they held. Any thread. */
+void objstore_commit_counts(struct objstore *st, uint64_t *commits,
+                            uint64_t *writes);
 
 /* Object metadata kept beside the bytes: pairs of a lower-case header name
  * and its value, serialised as "name\0value\0..." in a pier_buf. */

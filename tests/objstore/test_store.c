@@ -598,6 +598,76 @@ test_store_conditional_race_one_winner(void **state)
     objstore_obj_release(&obj);
 }
 
+struct writer {
+    struct objstore *st;
+    int id;
+    pthread_barrier_t *barrier;
+    int ok;
+};
+
+static void *
+write_many(void *arg)
+{
+    struct writer *w = arg;
+    char key[32], body[32];
+    int i;
+
+    pthread_barrier_wait(w->barrier);
+    for (i = 0; i < 25; i++) {
+        snprintf(key, sizeof(key), "w%d/%d", w->id, i);
+        snprintf(body, sizeof(body), "body %d %d", w->id, i);
+        w->ok += put_s(w->st, key, body) == PIER_OK;
+        snprintf(body, sizeof(body), "shared %d %d", w->id, i);
+        w->ok += put_s(w->st, "shared", body) == PIER_OK;
+    }
+    return NULL;
+}
+
+/* Writers in parallel, committed in groups: every write is acknowledged
+ * and readable afterwards, overwrites leave one file per key, and the
+ * groups account for every write. */
+static void
+test_store_group_commit_keeps_every_write(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 8 };
+    struct writer w[N];
+    pthread_t t[N];
+    pthread_barrier_t barrier;
+    uint64_t commits, writes;
+    char key[32], want[32], *body;
+    int i, k;
+
+    pthread_barrier_init(&barrier, NULL, N);
+    for (i = 0; i < N; i++) {
+        w[i] = (struct writer){.st = f->st, .id = i, .barrier = &barrier};
+        assert_int_equal(pthread_create(&t[i], NULL, write_many, &w[i]), 0);
+    }
+    for (i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, 50);
+    }
+    pthread_barrier_destroy(&barrier);
+    for (i = 0; i < N; i++) {
+        for (k = 0; k < 25; k++) {
+            snprintf(key, sizeof(key), "w%d/%d", i, k);
+            snprintf(want, sizeof(want), "body %d %d", i, k);
+            body = get_s(f->st, pier_str_cstr(key), NULL);
+            assert_non_null(body);
+            assert_string_equal(body, want);
+            pier_free(body);
+        }
+    }
+    body = get_s(f->st, PIER_STR("shared"), NULL);
+    assert_non_null(body);
+    assert_memory_equal(body, "shared ", 7);
+    pier_free(body);
+    assert_int_equal(count_data(f->dir), N * 25 + 1);
+    objstore_commit_counts(f->st, &commits, &writes);
+    assert_int_equal(writes, N * 50);
+    assert_true(commits >= 1 && commits <= writes);
+}
+
 /* A reader that opened a version keeps reading it after overwrite and
  * delete. */
 static void
@@ -640,8 +710,8 @@ reader_s(struct objstore_reader *rd, const char *bucket, const char *key,
     int fd = -1;
 
     objstore_obj_init(&obj);
-    if (objstore_reader_get(rd, pier_str_cstr(bucket), pier_str_cstr(key),
-                            &obj, &fd, small ? &b : NULL, &err)
+    if (objstore_reader_get(rd, pier_str_cstr(bucket), pier_str_cstr(key), &obj,
+                            &fd, small ? &b : NULL, &err)
         != PIER_OK) {
         *s3 = err.s3;
         objstore_obj_release(&obj);
@@ -700,8 +770,8 @@ test_store_reader_answers_as_get(void **state)
     assert_int_equal(objstore_put_write(p, "version-1", 9, &err), PIER_OK);
     assert_int_equal(objstore_put_commit(p, NULL, NULL, &meta, NULL, &err),
                      PIER_OK);
-    assert_int_equal(objstore_reader_get(rd, PIER_STR("bkt"), PIER_STR("k"),
-                                         &a, &fd, NULL, &err),
+    assert_int_equal(objstore_reader_get(rd, PIER_STR("bkt"), PIER_STR("k"), &a,
+                                         &fd, NULL, &err),
                      PIER_OK);
     assert_int_equal(
         objstore_get(f->st, PIER_STR("bkt"), PIER_STR("k"), &b, &fd2, &err),
@@ -726,8 +796,8 @@ test_store_reader_answers_as_get(void **state)
     assert_string_equal(body, "version-2");
     pier_free(body);
     /* HEAD: no descriptor. */
-    assert_int_equal(objstore_reader_get(rd, PIER_STR("bkt"), PIER_STR("k"),
-                                         &b, NULL, NULL, &err),
+    assert_int_equal(objstore_reader_get(rd, PIER_STR("bkt"), PIER_STR("k"), &b,
+                                         NULL, NULL, &err),
                      PIER_OK);
     assert_int_equal(b.size, 9);
     assert_int_equal(
@@ -1550,6 +1620,7 @@ main(void)
         cmocka_unit_test(test_store_utf8),
         T(test_store_conditional_put),
         T(test_store_conditional_race_one_winner),
+        T(test_store_group_commit_keeps_every_write),
         T(test_store_reader_keeps_old_version),
         T(test_store_reader_answers_as_get),
         T(test_store_reader_races_overwrites),
