@@ -139,6 +139,16 @@ now_ms(void)
     return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
 }
 
+/* The wall clock in milliseconds, for deploy ids. */
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 bool
 publish_err_is_404(const struct pier_err *err)
 {
@@ -384,7 +394,7 @@ sibling(struct ctx *x)
             continue;
         }
         pier_free(etag);
-        /* "20261124T093000Z-3f9a1c2-a41b0e": the short commit. */
+        /* "20261124T093000123Z-3f9a1c2-a41b0e": the short commit. */
         c = strchr(id, '-');
         if (c == NULL || strncmp(c + 1, x->commit_hex, 7) != 0) {
             continue;
@@ -1928,8 +1938,8 @@ run(struct ctx *x, struct pier_err *err)
     group_blobs(x);
     res->blobs = x->nblobs;
     res->ms_graph += now_ms() - t;
-    if (sites_deploy_id_new(o->now != 0 ? o->now : time(NULL), x->commit_hex,
-                            res->deploy, err)
+    if (sites_deploy_id_new(o->now != 0 ? o->now * 1000 : wall_ms(),
+                            x->commit_hex, res->deploy, err)
         != PIER_OK) {
         return PIER_ERR;
     }

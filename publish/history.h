@@ -2,8 +2,8 @@
  * publish/history.h - a site's deploys in the store, and rollback.
  *
  * Deploys are the manifests under sites/<site>/deploys/; ids sort by time
- * (sites_deploy_id_new) to the second, so the listing's order is their
- * history; within a second, only the manifests' parent links tell. A
+ * (sites_deploy_id_new) to the millisecond, so the listing's order is
+ * their history. A
  * rollback flips live/<site> back to an earlier deploy with the same
  * conditional write as a publish (If-Match on the pointer's ETag) and
  * uploads nothing: the earlier deploy's blobs were never deleted while it

@@ -212,16 +212,21 @@ digits_ok(const char *p, size_t n)
 bool
 sites_deploy_id_ok(struct pier_str id)
 {
-    size_t i;
+    size_t i, z;
 
-    /* "YYYYMMDDTHHMMSSZ-" is 17 bytes. */
+    /* "YYYYMMDDTHHMMSSmmmZ-" (20 bytes), or without the milliseconds as
+     * the first ids were (17). */
     if (id.ptr == NULL || id.len < 18 || id.len > SITES_DEPLOY_ID_MAX
         || !digits_ok(id.ptr, 8) || id.ptr[8] != 'T'
-        || !digits_ok(id.ptr + 9, 6) || id.ptr[15] != 'Z'
-        || id.ptr[16] != '-') {
+        || !digits_ok(id.ptr + 9, 6)) {
         return false;
     }
-    for (i = 17; i < id.len; i++) {
+    z = id.ptr[15] == 'Z' ? 15 : 18;
+    if (id.len < z + 3 || !digits_ok(id.ptr + 15, z - 15) || id.ptr[z] != 'Z'
+        || id.ptr[z + 1] != '-') {
+        return false;
+    }
+    for (i = z + 2; i < id.len; i++) {
         char c = id.ptr[i];
 
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
@@ -232,10 +237,10 @@ sites_deploy_id_ok(struct pier_str id)
 }
 
 int
-sites_deploy_id_new(int64_t now, const char *commit,
+sites_deploy_id_new(int64_t now_ms, const char *commit,
                     char out[SITES_DEPLOY_ID_MAX + 1], struct pier_err *err)
 {
-    time_t t = (time_t) now;
+    time_t t = (time_t) (now_ms / 1000);
     struct tm tm;
     unsigned char rnd[3];
     size_t len;
@@ -246,15 +251,18 @@ sites_deploy_id_new(int64_t now, const char *commit,
     }
     if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999
         || tm.tm_year + 1900 < 1000) {
-        return pier_err_set(err, "time %" PRId64 " out of range", now);
+        return pier_err_set(err, "time %" PRId64 " ms out of range", now_ms);
     }
     got = getrandom(rnd, sizeof(rnd), 0);
     if (got != (ssize_t) sizeof(rnd)) {
         return pier_err_sys(err, got < 0 ? errno : EIO,
                             "cannot read random bytes");
     }
-    len = strftime(out, SITES_DEPLOY_ID_MAX + 1, "%Y%m%dT%H%M%SZ-", &tm);
-    PIER_ASSERT(len == 17);
+    len = strftime(out, SITES_DEPLOY_ID_MAX + 1, "%Y%m%dT%H%M%S", &tm);
+    PIER_ASSERT(len == 15);
+    len += (size_t) snprintf(out + len, SITES_DEPLOY_ID_MAX + 1 - len,
+                             "%03uZ-", (unsigned) (now_ms % 1000));
+    PIER_ASSERT(len == 20);
     if (commit != NULL) {
         memcpy(out + len, commit, 7);
         len += 7;

@@ -16,7 +16,7 @@
  *   {
  *     "format": 1,
  *     "site": "blog",                         DNS label (sites_name_ok)
- *     "deploy": "20261124T093000Z-3f9a1c2-a41b0e",
+ *     "deploy": "20261124T093000123Z-3f9a1c2-a41b0e",
  *     "parent": "20261123T120000Z-...",      or null for a first deploy
  *     "commit": "<40 or 64 hex>",            or null when not from git
  *     "created": 1795512600,                 Unix seconds, UTC
@@ -138,13 +138,16 @@ bool sites_entry_eq(const struct sites_entry *a, const struct sites_entry *b);
 
 /* true for a path as described above. */
 bool sites_path_ok(struct pier_str path);
-/* true for "YYYYMMDDTHHMMSSZ-" and 1..47 of [0-9a-z-]. */
+/* true for "YYYYMMDDTHHMMSSmmmZ-" (or, from before milliseconds,
+ * "YYYYMMDDTHHMMSSZ-") and then [0-9a-z-]. */
 bool sites_deploy_id_ok(struct pier_str id);
-/* Write a new deploy id for time now into out (SITES_DEPLOY_ID_MAX + 1
- * bytes): "20261124T093000Z-3f9a1c2-a41b0e", the UTC time, the first 7 hex
- * of commit when commit is not NULL, and 6 random hex digits. Ids sort by
- * time; the random part keeps two deploys in the same second apart. */
-int sites_deploy_id_new(int64_t now, const char *commit,
+/* Write a new deploy id for time now_ms (milliseconds since the epoch)
+ * into out (SITES_DEPLOY_ID_MAX + 1 bytes):
+ * "20261124T093000123Z-3f9a1c2-a41b0e", the UTC time to the millisecond,
+ * the first 7 hex of commit when commit is not NULL, and 6 random hex
+ * digits. Ids sort by time (deploys, rollback and gc order them so); the
+ * random part keeps two deploys of the same millisecond apart. */
+int sites_deploy_id_new(int64_t now_ms, const char *commit,
                         char out[SITES_DEPLOY_ID_MAX + 1],
                         struct pier_err *err);
 

@@ -389,19 +389,25 @@ test_manifest_deploy_ids(void **state)
 
     (void) state;
     /* 2026-11-24 09:30:00 UTC */
-    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, a, &err), PIER_OK);
-    assert_int_equal(strlen(a), 17 + 7 + 1 + 6);
-    assert_memory_equal(a, "20261124T093000Z-0123456-", 25);
-    assert_int_equal(sites_deploy_id_new(1795512600, COMMIT, b, &err), PIER_OK);
-    assert_int_equal(sites_deploy_id_new(1795512601, NULL, c, &err), PIER_OK);
-    assert_memory_equal(c, "20261124T093001Z-", 17);
-    assert_int_equal(strlen(c), 17 + 6);
-    /* Same second, same commit: the random part tells them apart (a
+    assert_int_equal(sites_deploy_id_new(1795512600000, COMMIT, a, &err),
+                     PIER_OK);
+    assert_int_equal(strlen(a), 20 + 7 + 1 + 6);
+    assert_memory_equal(a, "20261124T093000000Z-0123456-", 28);
+    assert_int_equal(sites_deploy_id_new(1795512600000, COMMIT, b, &err),
+                     PIER_OK);
+    assert_int_equal(sites_deploy_id_new(1795512600007, NULL, c, &err), PIER_OK);
+    assert_memory_equal(c, "20261124T093000007Z-", 20);
+    assert_int_equal(strlen(c), 20 + 6);
+    /* Same millisecond, same commit: the random part tells them apart (a
      * collision has probability 2^-24). */
     assert_string_not_equal(a, b);
-    /* Later time sorts later. */
+    /* A later millisecond of the same second sorts later, whatever the
+     * commit (gc keeps the newest by this order). */
     assert_true(strcmp(a, c) < 0);
     assert_true(sites_deploy_id_ok(pier_str_cstr(a)));
+    assert_true(sites_deploy_id_ok(PIER_STR("20261124T093000Z-0123456-a41b0e")));
+    assert_false(sites_deploy_id_ok(PIER_STR("20261124T09300012Z-abc")));
+    assert_false(sites_deploy_id_ok(PIER_STR("20261124T0930001x3Z-abc")));
     assert_false(sites_deploy_id_ok(PIER_STR("20261124T093000Z-")));
     assert_false(sites_deploy_id_ok(PIER_STR("20261124T093000Z_abc")));
     assert_false(sites_deploy_id_ok(PIER_STR("2026112xT093000Z-abc")));
