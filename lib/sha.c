@@ -12,22 +12,75 @@
 #include <pthread.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
+#include <string.h>
 #include <zlib.h>
+
+/* OpenSSL 3 looks an algorithm up in its providers each time a legacy
+ * EVP_sha256() is used; a digest fetched once, and a context kept per
+ * thread for one-shot digests and MACs, skip that on every request (a
+ * signed GET computes several). */
+static EVP_MD *fetched[3];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ctx_key;
+
+static void
+ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+static void
+fetch_all(void)
+{
+    fetched[PIER_HASH_SHA256] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    fetched[PIER_HASH_SHA1] = EVP_MD_fetch(NULL, "SHA1", NULL);
+    fetched[PIER_HASH_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+    PIER_ASSERT(pthread_key_create(&ctx_key, ctx_free) == 0);
+}
+
+/* Released at exit, so that leak checkers see nothing held. */
+__attribute__((destructor)) static void
+fetch_release(void)
+{
+    size_t i;
+
+    for (i = 0; i < PIER_NELEMS(fetched); i++) {
+        EVP_MD_free(fetched[i]);
+        fetched[i] = NULL;
+    }
+}
 
 static const EVP_MD *
 md_of(enum pier_hash_kind kind)
 {
+    PIER_ASSERT(pthread_once(&fetch_once, fetch_all) == 0);
     switch (kind) {
     case PIER_HASH_SHA256:
-        return EVP_sha256();
+        return fetched[kind] != NULL ? fetched[kind] : EVP_sha256();
     case PIER_HASH_SHA1:
-        return EVP_sha1();
+        return fetched[kind] != NULL ? fetched[kind] : EVP_sha1();
     case PIER_HASH_MD5:
-        return EVP_md5();
+        return fetched[kind] != NULL ? fetched[kind] : EVP_md5();
     }
     PIER_ASSERT(!"unknown hash kind");
     return NULL;
+}
+
+/* This thread's context for one-shot digests (freed when it exits). */
+static EVP_MD_CTX *
+thread_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+
+    PIER_ASSERT(pthread_once(&fetch_once, fetch_all) == 0);
+    ctx = pthread_getspecific(ctx_key);
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        PIER_ASSERT(ctx != NULL);
+        PIER_ASSERT(pthread_setspecific(ctx_key, ctx) == 0);
+    }
+    return ctx;
 }
 
 size_t
@@ -100,9 +153,12 @@ pier_hash_reset(struct pier_hash *h)
 static void
 digest(enum pier_hash_kind kind, const void *p, size_t n, unsigned char *out)
 {
+    EVP_MD_CTX *ctx = thread_ctx();
     unsigned int len = 0;
 
-    PIER_ASSERT(EVP_Digest(p, n, out, &len, md_of(kind), NULL) == 1);
+    PIER_ASSERT(EVP_DigestInit_ex(ctx, md_of(kind), NULL) == 1);
+    PIER_ASSERT(EVP_DigestUpdate(ctx, p, n) == 1);
+    PIER_ASSERT(EVP_DigestFinal_ex(ctx, out, &len) == 1);
     PIER_ASSERT(len == pier_hash_len(kind));
 }
 
@@ -133,33 +189,59 @@ pier_md5(const void *p, size_t n, unsigned char out[PIER_MD5_LEN])
     digest(PIER_HASH_MD5, p, n, out);
 }
 
-static void
-hmac(const EVP_MD *md, size_t mdlen, const void *key, size_t keylen,
-     const void *p, size_t n, unsigned char *out)
-{
-    unsigned int len = 0;
-    /* HMAC() wants non-NULL pointers even for empty input. */
-    static const unsigned char empty[1];
+/* HMAC (RFC 2104) over this thread's digest context: H((K ^ opad) ||
+ * H((K ^ ipad) || m)), K padded to the block size (hashed first when
+ * longer). Both digests here have 64-byte blocks. */
+#define HMAC_BLOCK 64
 
-    PIER_ASSERT(keylen <= INT32_MAX);
-    PIER_ASSERT(HMAC(md, keylen > 0 ? key : empty, (int) keylen,
-                     n > 0 ? p : empty, n, out, &len)
-                != NULL);
+static void
+hmac(enum pier_hash_kind kind, const void *key, size_t keylen, const void *p,
+     size_t n, unsigned char *out)
+{
+    EVP_MD_CTX *ctx = thread_ctx();
+    const EVP_MD *md = md_of(kind);
+    size_t mdlen = pier_hash_len(kind), i;
+    unsigned char k[HMAC_BLOCK] = {0}, pad[HMAC_BLOCK], inner[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    PIER_ASSERT((size_t) EVP_MD_get_block_size(md) == HMAC_BLOCK);
+    if (keylen > HMAC_BLOCK) {
+        digest(kind, key, keylen, k);
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+    for (i = 0; i < HMAC_BLOCK; i++) {
+        pad[i] = k[i] ^ 0x36;
+    }
+    PIER_ASSERT(EVP_DigestInit_ex(ctx, md, NULL) == 1);
+    PIER_ASSERT(EVP_DigestUpdate(ctx, pad, HMAC_BLOCK) == 1);
+    PIER_ASSERT(EVP_DigestUpdate(ctx, p, n) == 1);
+    PIER_ASSERT(EVP_DigestFinal_ex(ctx, inner, &len) == 1);
     PIER_ASSERT(len == mdlen);
+    for (i = 0; i < HMAC_BLOCK; i++) {
+        pad[i] = k[i] ^ 0x5c;
+    }
+    PIER_ASSERT(EVP_DigestInit_ex(ctx, md, NULL) == 1);
+    PIER_ASSERT(EVP_DigestUpdate(ctx, pad, HMAC_BLOCK) == 1);
+    PIER_ASSERT(EVP_DigestUpdate(ctx, inner, mdlen) == 1);
+    PIER_ASSERT(EVP_DigestFinal_ex(ctx, out, &len) == 1);
+    PIER_ASSERT(len == mdlen);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
 }
 
 void
 pier_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
                  unsigned char out[PIER_SHA256_LEN])
 {
-    hmac(EVP_sha256(), PIER_SHA256_LEN, key, keylen, p, n, out);
+    hmac(PIER_HASH_SHA256, key, keylen, p, n, out);
 }
 
 void
 pier_hmac_sha1(const void *key, size_t keylen, const void *p, size_t n,
                unsigned char out[PIER_SHA1_LEN])
 {
-    hmac(EVP_sha1(), PIER_SHA1_LEN, key, keylen, p, n, out);
+    hmac(PIER_HASH_SHA1, key, keylen, p, n, out);
 }
 
 uint32_t

@@ -70,6 +70,18 @@ test_sha_hmac(void **state)
     pier_hmac_sha1("Jefe", 4, "what do ya want for nothing?", 28, mac);
     hex_of(mac, 20, hex);
     assert_string_equal(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    /* RFC 4231 test case 6: a key longer than the block is hashed first. */
+    {
+        unsigned char big[131];
+
+        memset(big, 0xaa, sizeof(big));
+        pier_hmac_sha256(big, sizeof(big),
+                         "Test Using Larger Than Block-Size Key - Hash Key First",
+                         54, mac);
+        hex_of(mac, 32, hex);
+        assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
+                                 "8e0bc6213728c5140546040f0ee37f54");
+    }
     /* Empty key and message are fine. */
     pier_hmac_sha256("", 0, "", 0, mac);
     hex_of(mac, 32, hex);
