@@ -107,27 +107,11 @@ struct ctx {
 
 static void PIER_PRINTF(2, 3) say(struct ctx *x, const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
-    int n;
 
-    if (x->o->out_fd < 0) {
-        return;
-    }
     va_start(ap, fmt);
-    n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+    publish_progress_vprint(&x->prog, x->o->out_fd, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        return;
-    }
-    if ((size_t) n > sizeof(line) - 2) {
-        n = (int) sizeof(line) - 2;
-    }
-    line[n++] = '\n';
-    publish_progress_end(&x->prog);
-    if (write(x->o->out_fd, line, (size_t) n) < 0) {
-        return; /* progress lines are best effort */
-    }
 }
 
 static double

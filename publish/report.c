@@ -108,18 +108,16 @@ publish_progress_end(struct publish_progress *p)
 }
 
 void
-publish_progress_line(struct publish_progress *p, const char *fmt, ...)
+publish_progress_vprint(struct publish_progress *p, int fd, const char *fmt,
+                        va_list ap)
 {
     char line[1024];
-    va_list ap;
     int n;
 
-    if (p->fd < 0) {
+    if (fd < 0) {
         return;
     }
-    va_start(ap, fmt);
     n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-    va_end(ap);
     if (n < 0) {
         return;
     }
@@ -128,7 +126,17 @@ publish_progress_line(struct publish_progress *p, const char *fmt, ...)
     }
     line[n++] = '\n';
     publish_progress_end(p);
-    put_all(p->fd, line, (size_t) n);
+    put_all(fd, line, (size_t) n);
+}
+
+void
+publish_progress_line(struct publish_progress *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    publish_progress_vprint(p, p->fd, fmt, ap);
+    va_end(ap);
 }
 
 size_t

@@ -20,6 +20,7 @@
 #include "publish/deploy.h"
 #include "sites/record.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 struct publish_progress {
@@ -34,6 +35,10 @@ struct publish_progress {
 
 /* fd -1: silent. Allocates nothing. */
 void publish_progress_init(struct publish_progress *p, int fd);
+/* One line to fd (-1: none), after taking the bar off the terminal: what
+ * every line of a publish goes through, the summary included. */
+void publish_progress_vprint(struct publish_progress *p, int fd,
+                             const char *fmt, va_list ap);
 /* A phase line ("uploading 120 blobs"): on a terminal it replaces the bar,
  * which the next tick draws again below it. */
 void publish_progress_line(struct publish_progress *p, const char *fmt, ...)
