@@ -10,8 +10,16 @@ source "$(dirname "$0")/lib.sh"
 
 node_dir="$top_srcdir/tests/node"
 command -v node >/dev/null || { echo "missing client: node (scripts/install-deps)" >&2; exit 1; }
-[ -d "$node_dir/node_modules/@aws-sdk/client-s3" ] ||
-    { echo "missing client: $node_dir/node_modules (scripts/install-deps runs npm ci)" >&2; exit 1; }
+# A tree without node_modules (make distcheck's unpacked tarball) installs
+# the locked packages from npm's cache, which scripts/install-deps filled;
+# offline, so an install that never happened still fails here.
+if [ ! -d "$node_dir/node_modules/@aws-sdk/client-s3" ]; then
+    mkdir -p "$work/node"
+    cp "$node_dir/package.json" "$node_dir/package-lock.json" "$node_dir/sdkjs.mjs" "$work/node/"
+    node_dir="$work/node"
+    npm ci --offline --no-audit --no-fund --prefix "$node_dir" >"$work/npm.txt" 2>&1 ||
+        { echo "missing client: tests/node/node_modules (scripts/install-deps runs npm ci)" >&2; exit 1; }
+fi
 
 start_server os "$PIER" objstore --data "$work/data" --listen 127.0.0.1:0 --workers 2
 addr=$(ready_addr os http)
