@@ -916,26 +916,22 @@ disk_forget(struct edge_cache *c, const struct edge_key *k, bool error)
     }
 }
 
-int
-edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
-                     uint64_t decoded_max, struct edge_blob **out,
-                     struct pier_err *err)
+/* Open k's file in the disk tier, touching its LRU place: PIER_OK with *fd
+ * -1 when the tier has no such blob (or lost its file), with the file open
+ * and st filled when it has. A file that cannot be opened or stat'ed is
+ * dropped from the tier. path receives the file's name for messages. */
+static int
+disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
+          struct stat *st, char path[PATH_MAX], struct pier_err *err)
 {
-    char path[PATH_MAX];
-    struct shard *s;
+    struct shard *s = shard_of(c, k);
     struct edge_cache_node *n;
-    struct edge_blob *b;
-    struct stat st;
-    uint64_t got = 0;
-    ssize_t r;
-    int fd, sys;
+    int sys;
 
-    PIER_CHECK_OBJ(c, CACHE_MAGIC);
-    *out = NULL;
+    *fd = -1;
     if (c->dir == NULL) {
         return PIER_OK;
     }
-    s = shard_of(c, k);
     PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
     n = tier_find(&s->disk, k);
     if (n != NULL) {
@@ -945,20 +941,53 @@ edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
     if (n == NULL) {
         return PIER_OK;
     }
-
-    PIER_ASSERT(blob_path(c, k, path, sizeof(path)) == PIER_OK);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
+    PIER_ASSERT(blob_path(c, k, path, PATH_MAX) == PIER_OK);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 && errno == ENOENT) {
         disk_forget(c, k, false); /* removed behind our back */
         return PIER_OK;
     }
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    if (*fd < 0 || fstat(*fd, st) != 0) {
         sys = errno;
-        if (fd >= 0) {
-            close(fd);
+        if (*fd >= 0) {
+            close(*fd);
+            *fd = -1;
         }
         disk_forget(c, k, true);
         return pier_err_sys(err, sys, "cannot read '%s'", path);
+    }
+    return PIER_OK;
+}
+
+static void
+disk_hit(struct edge_cache *c, const struct edge_key *k)
+{
+    struct shard *s = shard_of(c, k);
+
+    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
+    s->disk_hits++;
+    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+}
+
+int
+edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
+                     uint64_t decoded_max, struct edge_blob **out,
+                     struct pier_err *err)
+{
+    char path[PATH_MAX];
+    struct edge_blob *b;
+    struct stat st;
+    uint64_t got = 0;
+    ssize_t r;
+    int fd, sys;
+
+    PIER_CHECK_OBJ(c, CACHE_MAGIC);
+    *out = NULL;
+    if (disk_open(c, k, &fd, &st, path, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (fd < 0) {
+        return PIER_OK;
     }
     b = edge_blob_new(k, (uint64_t) st.st_size);
     b->stored_s = (int64_t) st.st_mtim.tv_sec;
@@ -985,9 +1014,7 @@ edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
         disk_forget(c, k, true);
         return pier_err_set(err, "'%s' fails verification, removed", path);
     }
-    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
-    s->disk_hits++;
-    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+    disk_hit(c, k);
     *out = edge_cache_put(c, b);
     edge_blob_release(b);
     return PIER_OK;
@@ -998,46 +1025,18 @@ edge_cache_disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
                      uint64_t *size, int64_t *stored_s, struct pier_err *err)
 {
     char path[PATH_MAX];
-    struct shard *s;
-    struct edge_cache_node *n;
     struct stat st;
-    int sys;
 
     PIER_CHECK_OBJ(c, CACHE_MAGIC);
-    *fd = -1;
-    if (c->dir == NULL) {
+    if (disk_open(c, k, fd, &st, path, err) != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (*fd < 0) {
         return PIER_OK;
-    }
-    s = shard_of(c, k);
-    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
-    n = tier_find(&s->disk, k);
-    if (n != NULL) {
-        tier_touch(&s->disk, n);
-    }
-    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
-    if (n == NULL) {
-        return PIER_OK;
-    }
-    PIER_ASSERT(blob_path(c, k, path, sizeof(path)) == PIER_OK);
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0 && errno == ENOENT) {
-        disk_forget(c, k, false); /* removed behind our back */
-        return PIER_OK;
-    }
-    if (*fd < 0 || fstat(*fd, &st) != 0) {
-        sys = errno;
-        if (*fd >= 0) {
-            close(*fd);
-            *fd = -1;
-        }
-        disk_forget(c, k, true);
-        return pier_err_sys(err, sys, "cannot read '%s'", path);
     }
     *size = (uint64_t) st.st_size;
     *stored_s = (int64_t) st.st_mtim.tv_sec;
-    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
-    s->disk_hits++;
-    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
+    disk_hit(c, k);
     return PIER_OK;
 }
 
