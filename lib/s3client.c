@@ -1890,3 +1890,37 @@ pier_s3_sync_run(struct pier_s3_sync *s, enum pier_s3_op op,
     }
     return w.rc;
 }
+
+int
+pier_s3_sync_list_each(struct pier_s3_sync *s, const char *prefix,
+                       bool (*fn)(void *arg, const struct pier_s3_object *ob),
+                       void *arg, struct pier_err *err)
+{
+    char *token = NULL;
+    bool more = true;
+    size_t i;
+
+    do {
+        struct pier_s3_request r = {0};
+        struct pier_s3_response resp;
+
+        r.prefix = prefix;
+        r.continuation_token = token;
+        pier_s3_response_init(&resp);
+        if (pier_s3_sync_run(s, PIER_S3_OP_LIST, &r, &resp, err) != PIER_OK) {
+            pier_s3_response_release(&resp);
+            pier_free(token);
+            return PIER_ERR;
+        }
+        pier_free(token);
+        token = NULL;
+        for (i = 0; i < resp.list.nobjects && more; i++) {
+            more = fn(arg, &resp.list.objects[i]);
+        }
+        if (more && resp.list.truncated && resp.list.next_token != NULL) {
+            token = pier_strdup(resp.list.next_token);
+        }
+        pier_s3_response_release(&resp);
+    } while (token != NULL);
+    return PIER_OK;
+}

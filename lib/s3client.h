@@ -241,6 +241,14 @@ int pier_s3_sync_run(struct pier_s3_sync *s, enum pier_s3_op op,
                      const struct pier_s3_request *r,
                      struct pier_s3_response *resp, struct pier_err *err);
 
+/* List every key under prefix, page by page (ListObjectsV2 continuation
+ * tokens), calling fn for each object in order; fn's object is valid for
+ * the call only. Stops at the first failing request (PIER_ERR, err set) or
+ * when fn returns false (PIER_OK). */
+int pier_s3_sync_list_each(struct pier_s3_sync *s, const char *prefix,
+                           bool (*fn)(void *arg, const struct pier_s3_object *ob),
+                           void *arg, struct pier_err *err);
+
 void pier_s3_response_init(struct pier_s3_response *resp);
 void pier_s3_response_release(struct pier_s3_response *resp);
 

@@ -55,45 +55,26 @@ objs_release(struct gc_objs *o)
     memset(o, 0, sizeof(*o));
 }
 
+static bool
+list_one(void *arg, const struct pier_s3_object *ob)
+{
+    struct gc_objs *out = arg;
+
+    if (out->n == out->cap) {
+        out->cap = out->cap != 0 ? out->cap * 2 : 256;
+        out->v = pier_realloc(out->v, out->cap * sizeof(*out->v));
+    }
+    out->v[out->n++] =
+        (struct gc_obj){pier_strdup(ob->key), ob->size, ob->last_modified};
+    return true;
+}
+
 /* Every object under prefix, page by page. */
 static int
 list_all(struct pier_s3_sync *s3, const char *prefix, struct gc_objs *out,
          struct pier_err *err)
 {
-    char *token = NULL;
-    int rc = PIER_OK;
-
-    do {
-        struct pier_s3_request r = {0};
-        struct pier_s3_response resp;
-        size_t i;
-
-        r.prefix = prefix;
-        r.continuation_token = token;
-        pier_s3_response_init(&resp);
-        rc = pier_s3_sync_run(s3, PIER_S3_OP_LIST, &r, &resp, err);
-        pier_free(token);
-        token = NULL;
-        if (rc != PIER_OK) {
-            pier_s3_response_release(&resp);
-            break;
-        }
-        for (i = 0; i < resp.list.nobjects; i++) {
-            const struct pier_s3_object *ob = &resp.list.objects[i];
-
-            if (out->n == out->cap) {
-                out->cap = out->cap != 0 ? out->cap * 2 : 256;
-                out->v = pier_realloc(out->v, out->cap * sizeof(*out->v));
-            }
-            out->v[out->n++] = (struct gc_obj){pier_strdup(ob->key), ob->size,
-                                               ob->last_modified};
-        }
-        if (resp.list.truncated && resp.list.next_token != NULL) {
-            token = pier_strdup(resp.list.next_token);
-        }
-        pier_s3_response_release(&resp);
-    } while (token != NULL);
-    return rc;
+    return pier_s3_sync_list_each(s3, prefix, list_one, out, err);
 }
 
 /* "sites/<site>/deploys/<id>.json.zst" into d; false for other keys. */

@@ -17,17 +17,48 @@ cmp_info(const void *a, const void *b)
                   ((const struct publish_deploy_info *) b)->id);
 }
 
+struct deploy_list {
+    size_t prefix_len;
+    const char *live;
+    struct publish_deploy_info *v;
+    size_t n, cap;
+};
+
+/* One key of sites/<site>/deploys/: a deploy when it is "<id>.json.zst". */
+static bool
+deploy_one(void *arg, const struct pier_s3_object *ob)
+{
+    static const char suffix[] = ".json.zst";
+    struct deploy_list *l = arg;
+    const char *key = ob->key + l->prefix_len;
+    size_t kn = strlen(key);
+
+    if (kn <= sizeof(suffix) - 1
+        || strcmp(key + kn - (sizeof(suffix) - 1), suffix) != 0
+        || kn - (sizeof(suffix) - 1) > SITES_DEPLOY_ID_MAX) {
+        return true;
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap != 0 ? l->cap * 2 : 32;
+        l->v = pier_realloc(l->v, l->cap * sizeof(*l->v));
+    }
+    memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+    memcpy(l->v[l->n].id, key, kn - (sizeof(suffix) - 1));
+    l->v[l->n].live = strcmp(l->v[l->n].id, l->live) == 0;
+    l->n++;
+    return true;
+}
+
 int
 publish_deploys_list(struct pier_s3_sync *s3, const char *site, size_t load,
                      struct publish_deploy_info **out, size_t *n,
                      struct pier_err *err)
 {
-    static const char suffix[] = ".json.zst";
-    struct publish_deploy_info *v = NULL;
     char prefix[256], live[SITES_DEPLOY_ID_MAX + 1], *etag = NULL;
-    char *token = NULL;
-    size_t k = 0, cap = 0, i;
-    int rc = PIER_OK;
+    struct deploy_list l = {.live = live};
+    struct publish_deploy_info *v;
+    size_t k, i;
+    int rc;
 
     *out = NULL;
     *n = 0;
@@ -36,43 +67,10 @@ publish_deploys_list(struct pier_s3_sync *s3, const char *site, size_t load,
     }
     pier_free(etag);
     snprintf(prefix, sizeof(prefix), "sites/%s/deploys/", site);
-    do {
-        struct pier_s3_request r = {0};
-        struct pier_s3_response resp;
-
-        r.prefix = prefix;
-        r.continuation_token = token;
-        pier_s3_response_init(&resp);
-        rc = pier_s3_sync_run(s3, PIER_S3_OP_LIST, &r, &resp, err);
-        pier_free(token);
-        token = NULL;
-        if (rc != PIER_OK) {
-            pier_s3_response_release(&resp);
-            break;
-        }
-        for (i = 0; i < resp.list.nobjects; i++) {
-            const char *key = resp.list.objects[i].key + strlen(prefix);
-            size_t kn = strlen(key);
-
-            if (kn <= sizeof(suffix) - 1
-                || strcmp(key + kn - (sizeof(suffix) - 1), suffix) != 0
-                || kn - (sizeof(suffix) - 1) > SITES_DEPLOY_ID_MAX) {
-                continue;
-            }
-            if (k == cap) {
-                cap = cap != 0 ? cap * 2 : 32;
-                v = pier_realloc(v, cap * sizeof(*v));
-            }
-            memset(&v[k], 0, sizeof(v[k]));
-            memcpy(v[k].id, key, kn - (sizeof(suffix) - 1));
-            v[k].live = strcmp(v[k].id, live) == 0;
-            k++;
-        }
-        if (resp.list.truncated && resp.list.next_token != NULL) {
-            token = pier_strdup(resp.list.next_token);
-        }
-        pier_s3_response_release(&resp);
-    } while (token != NULL);
+    l.prefix_len = strlen(prefix);
+    rc = pier_s3_sync_list_each(s3, prefix, deploy_one, &l, err);
+    v = l.v;
+    k = l.n;
     if (rc != PIER_OK) {
         pier_free(v);
         return PIER_ERR;
