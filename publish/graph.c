@@ -6,6 +6,13 @@
  * are not parsed, so only CSS can make one asset's name depend on
  * another's. A depth-first walk over those edges finishes children before
  * parents; a back edge is a cycle.
+ *
+ * Parsing every document and finishing the pages (rewrite and hash) are
+ * independent per file and run on every core: one file is one job taken
+ * from a shared counter. Resolving references (which marks other nodes as
+ * assets) and the walk over the assets stay on the calling thread. In a
+ * parallel phase a node's warnings wait in the node and join the list in
+ * file order afterwards, so the output does not depend on the schedule.
  */
 #include "config.h"
 
@@ -18,11 +25,13 @@
 #include "publish/url.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <uv.h>
 
-#define NOFILE SIZE_MAX
+#define NO_FILE SIZE_MAX
 
 enum kind { k_other = 0, k_html, k_css };
 
@@ -31,12 +40,15 @@ struct node {
     bool html;      /* by its name, parsed or not: never an asset */
     struct publish_refs refs;
     struct publish_html_sris sris; /* tags to give an integrity */
-    size_t *target; /* per reference: the file it names, or NOFILE */
+    size_t *target; /* per reference: the file it names, or NO_FILE */
     int state;      /* 0: not seen, 1: on the walk's stack, 2: done */
     bool asset;
     bool plain;  /* in a cycle: keeps its plain name */
     char *owned; /* rewritten bytes when not the input's */
     char *hashed;
+    struct pier_buf base;   /* <base href>, from the parse */
+    char **warnings;        /* a parallel phase's, until merged */
+    size_t nwarnings;
 };
 
 struct publish_graph {
@@ -51,13 +63,18 @@ struct publish_graph {
     size_t *stack; /* the walk's path, for cycle reports */
     size_t *next;  /* per step of the path: the next reference */
     size_t sp;
+    bool par;           /* in a parallel phase: warnings go to the node */
+    uv_mutex_t read_lock; /* o.read is not thread-safe */
 };
 
-static void PIER_PRINTF(2, 3)
-    warn(struct publish_graph *g, const char *fmt, ...)
+/* A warning about file i (the list's order is the files'). */
+static void PIER_PRINTF(3, 4)
+    warn(struct publish_graph *g, size_t i, const char *fmt, ...)
 {
     struct pier_buf b;
     va_list ap;
+    char ***v = &g->warnings;
+    size_t *n = &g->nwarnings;
     int rc;
 
     pier_buf_init(&b, 4096);
@@ -68,9 +85,104 @@ static void PIER_PRINTF(2, 3)
         pier_buf_release(&b);
         return; /* a warning over 4 KB is not worth printing */
     }
-    g->warnings =
-        pier_realloc(g->warnings, (g->nwarnings + 1) * sizeof(*g->warnings));
-    g->warnings[g->nwarnings++] = pier_buf_detach(&b, NULL);
+    if (g->par) {
+        v = &g->nodes[i].warnings;
+        n = &g->nodes[i].nwarnings;
+    }
+    *v = pier_realloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = pier_buf_detach(&b, NULL);
+}
+
+/* After a parallel phase: the nodes' warnings join the list in order. */
+static void
+merge_warnings(struct publish_graph *g)
+{
+    size_t i, k;
+
+    for (i = 0; i < g->n; i++) {
+        struct node *nd = &g->nodes[i];
+
+        for (k = 0; k < nd->nwarnings; k++) {
+            g->warnings = pier_realloc(
+                g->warnings, (g->nwarnings + 1) * sizeof(*g->warnings));
+            g->warnings[g->nwarnings++] = nd->warnings[k];
+        }
+        pier_free(nd->warnings);
+        nd->warnings = NULL;
+        nd->nwarnings = 0;
+    }
+}
+
+struct par {
+    struct publish_graph *g;
+    int (*fn)(struct publish_graph *g, size_t i, struct pier_err *err);
+    bool (*pick)(const struct publish_graph *g, size_t i);
+    atomic_size_t next;
+    uv_mutex_t lock;
+    size_t failed; /* the lowest failing file, or NO_FILE */
+    struct pier_err err;
+};
+
+static void
+par_work(void *arg)
+{
+    struct par *p = arg;
+    struct pier_err err;
+    size_t i;
+
+    while ((i = atomic_fetch_add(&p->next, 1)) < p->g->n) {
+        if (!p->pick(p->g, i)) {
+            continue;
+        }
+        memset(&err, 0, sizeof(err));
+        if (p->fn(p->g, i, &err) != PIER_OK) {
+            uv_mutex_lock(&p->lock);
+            if (i < p->failed) {
+                p->failed = i;
+                p->err = err;
+            }
+            uv_mutex_unlock(&p->lock);
+        }
+    }
+}
+
+/* fn(g, i) for every file pick() takes, on every core; the calling
+ * thread is one of the workers. A failure does not stop the others; the
+ * lowest failing file's error is the one reported, as it would be on one
+ * thread. */
+static int
+par_each(struct publish_graph *g,
+         int (*fn)(struct publish_graph *g, size_t i, struct pier_err *err),
+         bool (*pick)(const struct publish_graph *g, size_t i),
+         struct pier_err *err)
+{
+    struct par p = {.g = g, .fn = fn, .pick = pick, .failed = NO_FILE};
+    uv_thread_t th[PUBLISH_GRAPH_THREADS_MAX];
+    size_t k, nth = uv_available_parallelism();
+
+    nth = nth > PUBLISH_GRAPH_THREADS_MAX ? PUBLISH_GRAPH_THREADS_MAX : nth;
+    nth = g->n < 64 ? 1 : nth; /* a small site is not worth a thread */
+    atomic_init(&p.next, 0);
+    PIER_ASSERT(uv_mutex_init(&p.lock) == 0);
+    g->par = true;
+    for (k = 1; k < nth; k++) {
+        if (uv_thread_create(&th[k], par_work, &p) != 0) {
+            break; /* fewer workers, same result */
+        }
+    }
+    nth = k;
+    par_work(&p);
+    for (k = 1; k < nth; k++) {
+        PIER_ASSERT(uv_thread_join(&th[k]) == 0);
+    }
+    g->par = false;
+    uv_mutex_destroy(&p.lock);
+    merge_warnings(g);
+    if (p.failed != NO_FILE) {
+        *err = p.err;
+        return PIER_ERR;
+    }
+    return PIER_OK;
 }
 
 static enum kind
@@ -123,7 +235,7 @@ find(const struct publish_graph *g, const char *path)
             lo = mid + 1;
         }
     }
-    return NOFILE;
+    return NO_FILE;
 }
 
 /* The file a resolved path names: itself, or for folders and pretty URLs
@@ -135,13 +247,13 @@ find_page(const struct publish_graph *g, struct pier_buf *p)
 
     if (len > 0 && p->data[len - 1] != '/') {
         i = find(g, p->data);
-        if (i != NOFILE) {
+        if (i != NO_FILE) {
             return i;
         }
         PIER_ASSERT(pier_buf_adds(p, ".html") == PIER_OK);
         i = find(g, p->data);
         pier_buf_truncate(p, len);
-        if (i != NOFILE) {
+        if (i != NO_FILE) {
             return i;
         }
         PIER_ASSERT(pier_buf_addch(p, '/') == PIER_OK);
@@ -185,45 +297,58 @@ basename_of(const char *path)
     return slash != NULL ? slash + 1 : path;
 }
 
-/* Find the references of file i and what they name. */
+/* Parse file i for its references (any thread). */
 static int
-scan(struct publish_graph *g, size_t i, struct pier_err *err)
+parse(struct publish_graph *g, size_t i, struct pier_err *err)
 {
     const struct publish_graph_in *in = &g->in[i];
     struct node *nd = &g->nodes[i];
-    struct pier_buf base, p;
-    const char *base_dir = NULL;
-    bool offsite = false;
-    size_t j;
-    int rc = PIER_OK;
 
-    publish_refs_init(&nd->refs);
-    pier_buf_init(&base, SIZE_MAX);
-    pier_buf_init(&p, SIZE_MAX);
-    publish_html_sris_init(&nd->sris);
-    if (nd->kind == k_html) {
-        if (publish_html_collect_sri(
-                in->data, in->len, &nd->refs, &base,
-                g->o.integrity != PUBLISH_SRI_OFF ? &nd->sris : NULL, err)
-            != PIER_OK) {
-            char msg[sizeof(err->msg)];
+    if (nd->kind == k_html
+        && publish_html_collect_sri(
+               in->data, in->len, &nd->refs, &nd->base,
+               g->o.integrity != PUBLISH_SRI_OFF ? &nd->sris : NULL, err)
+               != PIER_OK) {
+        char msg[sizeof(err->msg)];
 
-            memcpy(msg, err->msg, sizeof(msg));
-            rc = pier_err_set(err, "%s: %s", in->path, msg);
-        }
-    } else if (nd->kind == k_css) {
+        memcpy(msg, err->msg, sizeof(msg));
+        return pier_err_set(err, "%s: %s", in->path, msg);
+    }
+    if (nd->kind == k_css) {
         publish_css_collect(in->data, in->len, 0, 1, PUBLISH_REF_NOGROUP,
                             &nd->refs);
     }
-    if (rc == PIER_OK && base.len > 0) {
+    return PIER_OK;
+}
+
+static bool
+is_doc(const struct publish_graph *g, size_t i)
+{
+    return g->nodes[i].kind != k_other;
+}
+
+/* What the references of parsed file i name; marks those as assets (the
+ * building thread only). */
+static void
+resolve(struct publish_graph *g, size_t i)
+{
+    const struct publish_graph_in *in = &g->in[i];
+    struct node *nd = &g->nodes[i];
+    struct pier_buf p;
+    const char *base_dir = NULL;
+    bool offsite = false;
+    size_t j;
+
+    pier_buf_init(&p, SIZE_MAX);
+    if (nd->base.len > 0) {
         /* <base href>: off the site, every relative reference is too;
          * else relative references start from its folder. */
-        if (publish_url_is_absolute(base.data)) {
+        if (publish_url_is_absolute(nd->base.data)) {
             offsite = true;
         } else {
             size_t k;
 
-            if (!publish_url_resolve(in->path, NULL, base.data, &p)) {
+            if (!publish_url_resolve(in->path, NULL, nd->base.data, &p)) {
                 pier_buf_reset(&p); /* "/" or "": the root */
             }
             k = p.len;
@@ -231,24 +356,25 @@ scan(struct publish_graph *g, size_t i, struct pier_err *err)
                 k--; /* "/x/page.html" as a base means the folder /x/ */
             }
             pier_buf_truncate(&p, k);
-            pier_buf_reset(&base);
-            PIER_ASSERT(pier_buf_addstr(&base, pier_buf_str(&p)) == PIER_OK);
-            base_dir = base.data;
+            pier_buf_reset(&nd->base);
+            PIER_ASSERT(pier_buf_addstr(&nd->base, pier_buf_str(&p))
+                        == PIER_OK);
+            base_dir = nd->base.data;
         }
     }
     nd->target = pier_malloc((nd->refs.n + 1) * sizeof(*nd->target));
-    for (j = 0; rc == PIER_OK && j < nd->refs.n; j++) {
+    for (j = 0; j < nd->refs.n; j++) {
         const struct publish_ref *r = &nd->refs.refs[j];
         size_t t;
 
-        nd->target[j] = NOFILE;
+        nd->target[j] = NO_FILE;
         if (offsite || !publish_url_resolve(in->path, base_dir, r->url, &p)) {
             continue;
         }
         t = find_page(g, &p);
-        if (t == NOFILE) {
-            warn(g, "%s:%u: '%s' (%s): no such file '%s'", in->path, r->line,
-                 r->url, r->what, p.data);
+        if (t == NO_FILE) {
+            warn(g, i, "%s:%u: '%s' (%s): no such file '%s'", in->path,
+                 r->line, r->url, r->what, p.data);
             continue;
         }
         nd->target[j] = t;
@@ -257,8 +383,6 @@ scan(struct publish_graph *g, size_t i, struct pier_err *err)
         }
     }
     pier_buf_release(&p);
-    pier_buf_release(&base);
-    return rc;
 }
 
 static const char *const sri_names[] = {"", "sha256", "sha384", "sha512"};
@@ -338,6 +462,7 @@ sri_bytes(struct publish_graph *g, size_t t, const char **data, size_t *len,
           struct pier_err *err)
 {
     const struct publish_graph_out *o = &g->out[t];
+    int rc;
 
     *data = o->data;
     *len = o->len;
@@ -348,7 +473,10 @@ sri_bytes(struct publish_graph *g, size_t t, const char **data, size_t *len,
     if (g->in[t].opaque || g->o.read == NULL) {
         return PIER_OK; /* rewritten bytes we do not have */
     }
-    return g->o.read(g->o.read_arg, t, data, len, err);
+    uv_mutex_lock(&g->read_lock);
+    rc = g->o.read(g->o.read_arg, t, data, len, err);
+    uv_mutex_unlock(&g->read_lock);
+    return rc;
 }
 
 /* Append to nd's references one insertion per tag that gets an integrity
@@ -373,7 +501,7 @@ add_integrity(struct publish_graph *g, size_t i, char ***texts, size_t *ntexts,
         const char *data;
         struct publish_ref *r;
 
-        if (t == NOFILE || g->nodes[t].html) {
+        if (t == NO_FILE || g->nodes[t].html) {
             continue;
         }
         PIER_ASSERT(g->nodes[t].state == 2);
@@ -388,14 +516,14 @@ add_integrity(struct publish_graph *g, size_t i, char ***texts, size_t *ntexts,
             break;
         }
         if (data == NULL) {
-            warn(g, "%s:%u: '%s': no integrity, its bytes are not at hand",
+            warn(g, i, "%s:%u: '%s': no integrity, its bytes are not at hand",
                  g->in[i].path, s->line, url);
             continue;
         }
         publish_graph_sri(kind, data, len, &b);
         if (s->integrity != NULL) {
             if (!sri_matches(s->integrity, b.data)) {
-                warn(g,
+                warn(g, i,
                      "%s:%u: '%s': its integrity attribute does not match "
                      "the published file (%s), kept as it is",
                      g->in[i].path, s->line, url, b.data);
@@ -450,7 +578,7 @@ finish(struct publish_graph *g, size_t i, struct pier_err *err)
     for (j = 0; j < nrefs; j++) {
         size_t t = nd->target[j];
 
-        if (t == NOFILE || g->nodes[t].hashed == NULL) {
+        if (t == NO_FILE || g->nodes[t].hashed == NULL) {
             continue;
         }
         if (publish_url_rename(nd->refs.refs[j].url, basename_of(g->in[t].path),
@@ -515,7 +643,7 @@ report_cycle(struct publish_graph *g, size_t from)
         PIER_ASSERT(pier_buf_addf(&b, "%s -> ", g->in[g->stack[k]].path)
                     == PIER_OK);
     }
-    warn(g, "reference cycle: %s%s: these keep their plain names", b.data,
+    warn(g, from, "reference cycle: %s%s: these keep their plain names", b.data,
          g->in[from].path);
     pier_buf_release(&b);
 }
@@ -538,7 +666,7 @@ visit(struct publish_graph *g, size_t i, struct pier_err *err)
         if (nd->kind == k_css && g->next[g->sp - 1] < nd->refs.n) {
             size_t t = nd->target[g->next[g->sp - 1]++];
 
-            if (t == NOFILE || !g->nodes[t].asset) {
+            if (t == NO_FILE || !g->nodes[t].asset) {
                 continue;
             }
             if (g->nodes[t].state == 1) {
@@ -559,6 +687,18 @@ visit(struct publish_graph *g, size_t i, struct pier_err *err)
     return PIER_OK;
 }
 
+static bool
+is_other_entry(const struct publish_graph *g, size_t i)
+{
+    return g->nodes[i].state == 0 && !g->nodes[i].html;
+}
+
+static bool
+is_page(const struct publish_graph *g, size_t i)
+{
+    return g->nodes[i].state == 0 && g->nodes[i].html;
+}
+
 struct publish_graph *
 publish_graph_build(const struct publish_graph_in *files, size_t n,
                     const struct publish_graph_opts *o, struct pier_err *err)
@@ -575,7 +715,11 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
     g->byname = pier_malloc((n + 1) * sizeof(*g->byname));
     g->stack = pier_malloc((n + 1) * sizeof(*g->stack));
     g->next = pier_malloc((n + 1) * sizeof(*g->next));
+    PIER_ASSERT(uv_mutex_init(&g->read_lock) == 0);
     for (i = 0; i < n; i++) {
+        publish_refs_init(&g->nodes[i].refs);
+        publish_html_sris_init(&g->nodes[i].sris);
+        pier_buf_init(&g->nodes[i].base, SIZE_MAX);
         g->byname[i] = i;
         g->nodes[i].html = kind_of(files[i].path) == k_html;
         g->nodes[i].kind = files[i].opaque ? k_other : kind_of(files[i].path);
@@ -585,11 +729,12 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
         PIER_ASSERT(!files[i].opaque || files[i].sha256 != NULL);
     }
     qsort_r(g->byname, n, sizeof(*g->byname), cmp_byname, g);
+    if (par_each(g, parse, is_doc, err) != PIER_OK) {
+        publish_graph_free(g);
+        return NULL;
+    }
     for (i = 0; i < n; i++) {
-        if (scan(g, i, err) != PIER_OK) {
-            publish_graph_free(g);
-            return NULL;
-        }
+        resolve(g, i);
     }
     /* Assets first, children before parents; then everything else, whose
      * references all name finished assets or entries, pages last: an
@@ -601,14 +746,10 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
             return NULL;
         }
     }
-    for (i = 0; i < 2 * n; i++) {
-        size_t k = i % n;
-
-        if (g->nodes[k].state == 0 && g->nodes[k].html == (i >= n)
-            && finish(g, k, err) != PIER_OK) {
-            publish_graph_free(g);
-            return NULL;
-        }
+    if (par_each(g, finish, is_other_entry, err) != PIER_OK
+        || par_each(g, finish, is_page, err) != PIER_OK) {
+        publish_graph_free(g);
+        return NULL;
     }
     return g;
 }
@@ -616,7 +757,7 @@ publish_graph_build(const struct publish_graph_in *files, size_t n,
 void
 publish_graph_free(struct publish_graph *g)
 {
-    size_t i;
+    size_t i, k;
 
     if (g == NULL) {
         return;
@@ -627,7 +768,13 @@ publish_graph_free(struct publish_graph *g)
         pier_free(g->nodes[i].target);
         pier_free(g->nodes[i].owned);
         pier_free(g->nodes[i].hashed);
+        pier_buf_release(&g->nodes[i].base);
+        for (k = 0; k < g->nodes[i].nwarnings; k++) {
+            pier_free(g->nodes[i].warnings[k]);
+        }
+        pier_free(g->nodes[i].warnings);
     }
+    uv_mutex_destroy(&g->read_lock);
     for (i = 0; i < g->nwarnings; i++) {
         pier_free(g->warnings[i]);
     }

@@ -15,6 +15,7 @@
 #include "publish/graph.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static const struct publish_graph_opts opts = {.hash = true, .hash_len = 10};
 
@@ -542,6 +543,78 @@ test_graph_sri_rewritten_and_read(void **state)
     publish_graph_free(g);
 }
 
+/* Enough files to run on every core: the same bytes as one thread would
+ * make, and the warnings in file order. */
+static void
+test_graph_many_files_on_threads(void **state)
+{
+    enum { PAGES = 600 };
+    static const char css[] = "a{background:url(bg.png)}";
+    static const char js[] = "alert(1)";
+    struct publish_graph_in in[PAGES + 3];
+    struct publish_graph_opts o = {.hash = true,
+                                   .hash_len = 10,
+                                   .integrity = PUBLISH_SRI_SHA256};
+    char (*paths)[32] = calloc(PAGES, sizeof(*paths));
+    char (*docs)[256] = calloc(PAGES, sizeof(*docs));
+    char bg[64], want_css[128], cssname[64], jsname[64], want[512];
+    struct pier_buf sri_css, sri_js;
+    struct publish_graph *g;
+    size_t i;
+
+    (void) state;
+    assert_non_null(paths);
+    assert_non_null(docs);
+    /* Pages first, in reverse order of their names: "file order" is the
+     * input's. */
+    for (i = 0; i < PAGES; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "d/p%03zu.html", PAGES - 1 - i);
+        snprintf(docs[i], sizeof(docs[i]),
+                 "<link rel=stylesheet href=../s.css>"
+                 "<script src=/app.js></script><a href=gone%zu.html>x</a>",
+                 PAGES - 1 - i);
+        in[i] = (struct publish_graph_in){
+            .path = paths[i], .data = docs[i], .len = strlen(docs[i])};
+    }
+    in[PAGES] = (struct publish_graph_in) IN("s.css", css);
+    in[PAGES + 1] = (struct publish_graph_in) IN("app.js", js);
+    in[PAGES + 2] = (struct publish_graph_in) IN("bg.png", "PNG");
+    name_for("bg.png", "PNG", 3, bg, sizeof(bg));
+    snprintf(want_css, sizeof(want_css), "a{background:url(%s)}", bg);
+    name_for("s.css", want_css, strlen(want_css), cssname, sizeof(cssname));
+    name_for("app.js", js, strlen(js), jsname, sizeof(jsname));
+    pier_buf_init(&sri_css, SIZE_MAX);
+    pier_buf_init(&sri_js, SIZE_MAX);
+    publish_graph_sri(PUBLISH_SRI_SHA256, want_css, strlen(want_css),
+                      &sri_css);
+    publish_graph_sri(PUBLISH_SRI_SHA256, js, strlen(js), &sri_js);
+    g = build(in, PIER_NELEMS(in), &o);
+    assert_int_equal(publish_graph_nwarnings(g), PAGES);
+    for (i = 0; i < PAGES; i++) {
+        const struct publish_graph_out *h = publish_graph_get(g, i);
+        char gone[64];
+
+        snprintf(want, sizeof(want),
+                 "<link rel=stylesheet href=../%s integrity=\"%s\">"
+                 "<script src=/%s integrity=\"%s\"></script>"
+                 "<a href=gone%zu.html>x</a>",
+                 cssname, sri_css.data, jsname, sri_js.data, PAGES - 1 - i);
+        assert_string_equal(h->path, paths[i]);
+        assert_int_equal(h->len, strlen(want));
+        assert_memory_equal(h->data, want, h->len);
+        assert_null(h->hashed);
+        snprintf(gone, sizeof(gone), "%s:1: 'gone%zu.html'", paths[i],
+                 PAGES - 1 - i);
+        assert_non_null(strstr(publish_graph_warning(g, i), gone));
+    }
+    assert_string_equal(publish_graph_get(g, PAGES)->hashed, cssname);
+    pier_buf_release(&sri_css);
+    pier_buf_release(&sri_js);
+    publish_graph_free(g);
+    free(paths);
+    free(docs);
+}
+
 int
 main(void)
 {
@@ -558,6 +631,7 @@ main(void)
         cmocka_unit_test(test_graph_sri_digests),
         cmocka_unit_test(test_graph_sri_tricky_html),
         cmocka_unit_test(test_graph_sri_rewritten_and_read),
+        cmocka_unit_test(test_graph_many_files_on_threads),
     };
 
     return cmocka_run_group_tests_name("publish/graph", tests, NULL, NULL);
