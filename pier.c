@@ -10,6 +10,7 @@
 #include "pier.h"
 
 #include "lib/core.h"
+#include "sites/manifest.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,7 @@ main(int argc, char **argv)
     char help[] = "--help";
     char *hargv[3];
 
+    sites_json_init(); /* before any JSON value exists */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -224,6 +224,14 @@ int sites_manifest_encode(const struct sites_manifest *m, struct pier_buf *out,
 struct sites_manifest *sites_manifest_decode(const char *json, size_t n,
                                              struct pier_err *err);
 
+/* Make jansson allocate through sites/manifest.c, so that decoding a
+ * manifest or a delta takes its tree from an arena of large mappings and
+ * drops it whole (page faults and frees were a third of a one-page
+ * publish). Call it once, first thing in main(), before any jansson value
+ * exists and before any thread starts; without it, decoding works the
+ * same on the heap. */
+void sites_json_init(void);
+
 /* The stored form: encode, then zstd at level (3 is a good default). */
 int sites_manifest_store_zst(const struct sites_manifest *m, int level,
                              struct pier_buf *out, struct pier_err *err);

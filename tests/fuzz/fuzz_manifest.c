@@ -54,6 +54,7 @@ round_trip(const struct sites_manifest *m)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static bool arena;
     static const char base[] =
         "{\"format\":1,\"site\":\"blog\",\"deploy\":"
         "\"20261124T093000Z-0123456-3f9a1c\",\"created\":0,\"files\":{"
@@ -64,6 +65,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sites_manifest *m, *from, *to;
     struct sites_delta *d;
 
+    if (!arena) {
+        sites_json_init(); /* the arena path pier takes */
+        arena = true;
+    }
     m = sites_manifest_decode((const char *) data, size, &err);
     if (m != NULL) {
         sites_manifest_assert(m);

@@ -893,5 +893,6 @@ main(void)
         cmocka_unit_test(test_manifest_delta_random_pairs),
     };
 
+    sites_json_init(); /* the arena path pier takes */
     return cmocka_run_group_tests_name("sites/manifest", tests, NULL, NULL);
 }
