@@ -19,6 +19,7 @@
 #include "sites/record.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -756,7 +757,17 @@ settings_changed(struct ctx *x)
     return changed;
 }
 
-/* Read file i into its buffer; counted and shown as progress. */
+/* Count file i as read and show it. */
+static void
+count_read(struct ctx *x, size_t i)
+{
+    x->res->read_files++;
+    x->res->read_bytes += x->bufs[i].len;
+    x->prog.files = x->res->read_files;
+    publish_progress_tick(&x->prog, false);
+}
+
+/* Read file i into its buffer. */
 static int
 read_file(struct ctx *x, size_t i, struct pier_err *err)
 {
@@ -764,10 +775,95 @@ read_file(struct ctx *x, size_t i, struct pier_err *err)
         != PIER_OK) {
         return PIER_ERR;
     }
-    x->res->read_files++;
-    x->res->read_bytes += x->bufs[i].len;
-    x->prog.files = x->res->read_files;
-    publish_progress_tick(&x->prog, false);
+    count_read(x, i);
+    return PIER_OK;
+}
+
+/*
+ * Reading many files (a first deploy reads them all) inflates every blob:
+ * one thread per core does it. libgit2 wants a repository used by one
+ * thread at a time, so each helper opens its own (the same way, so inside
+ * a hook it sees the same quarantine); the calling thread uses x->repo.
+ */
+#define READERS_MAX 8
+
+struct readers {
+    struct ctx *x;
+    const size_t *todo;
+    size_t n;
+    atomic_size_t next;
+    uv_mutex_t lock; /* the counts, the progress line, the error */
+    size_t failed;   /* the lowest failing position in todo, or n */
+    struct pier_err err;
+};
+
+static void
+read_some(struct readers *rd, struct publish_repo *repo)
+{
+    struct ctx *x = rd->x;
+    struct pier_err err;
+    size_t k;
+
+    while ((k = atomic_fetch_add(&rd->next, 1)) < rd->n) {
+        size_t i = rd->todo[k];
+        int rc = publish_file_read(repo, &x->files.v[i], &x->bufs[i], &err);
+
+        uv_mutex_lock(&rd->lock);
+        if (rc != PIER_OK) {
+            if (k < rd->failed) {
+                rd->failed = k;
+                rd->err = err;
+            }
+        } else {
+            count_read(x, i);
+        }
+        uv_mutex_unlock(&rd->lock);
+    }
+}
+
+static void
+reader(void *arg)
+{
+    struct readers *rd = arg;
+    struct pier_err err;
+    struct publish_repo *repo = NULL;
+
+    if (rd->x->repo != NULL) {
+        repo = publish_repo_open(rd->x->o->repo, &err);
+        if (repo == NULL) {
+            return; /* the other readers take its share */
+        }
+    }
+    read_some(rd, repo);
+    publish_repo_free(repo);
+}
+
+static int
+read_files(struct ctx *x, const size_t *todo, size_t n, struct pier_err *err)
+{
+    struct readers rd = {.x = x, .todo = todo, .n = n, .failed = n};
+    uv_thread_t th[READERS_MAX];
+    size_t k, nth = uv_available_parallelism();
+
+    nth = nth > READERS_MAX ? READERS_MAX : nth;
+    nth = n < 64 ? 1 : nth; /* a few files are not worth a thread */
+    atomic_init(&rd.next, 0);
+    PIER_ASSERT(uv_mutex_init(&rd.lock) == 0);
+    for (k = 1; k < nth; k++) {
+        if (uv_thread_create(&th[k], reader, &rd) != 0) {
+            break;
+        }
+    }
+    nth = k;
+    read_some(&rd, x->repo);
+    for (k = 1; k < nth; k++) {
+        PIER_ASSERT(uv_thread_join(&th[k]) == 0);
+    }
+    uv_mutex_destroy(&rd.lock);
+    if (rd.failed < n) {
+        *err = rd.err;
+        return PIER_ERR;
+    }
     return PIER_OK;
 }
 
@@ -861,7 +957,7 @@ make_graph(struct ctx *x, struct pier_err *err)
                                     .integrity = x->set.integrity,
                                     .read = read_for_graph,
                                     .read_arg = x};
-    size_t i, n = x->files.n;
+    size_t i, n = x->files.n, ntodo = 0, *todo = NULL;
     char path[SITES_PATH_MAX + 2];
     struct incr c;
     double t = now_ms();
@@ -904,6 +1000,16 @@ make_graph(struct ctx *x, struct pier_err *err)
         c.parse[i] |= publish_graph_parses(x->files.v[i].path)
                       && !is_html_path(x->files.v[i].path);
     }
+    todo = pier_calloc(n + 1, sizeof(*todo));
+    for (i = 0; i < n; i++) {
+        /* Not read yet (plan_parse may have), and needed. */
+        if ((c.same[i] == NULL || c.parse[i]) && x->bufs[i].len == 0) {
+            todo[ntodo++] = i;
+        }
+    }
+    if (read_files(x, todo, ntodo, err) != PIER_OK) {
+        goto out;
+    }
     for (i = 0; i < n; i++) {
         const struct publish_file *f = &x->files.v[i];
         struct publish_graph_in *in = &x->in[i];
@@ -917,9 +1023,6 @@ make_graph(struct ctx *x, struct pier_err *err)
             in->len = (size_t) c.same[i]->size;
             in->opaque = publish_graph_parses(f->path);
             continue;
-        }
-        if (x->bufs[i].len == 0 && read_file(x, i, err) != PIER_OK) {
-            goto out;
         }
         in->data = x->bufs[i].data;
         in->len = x->bufs[i].len;
@@ -948,6 +1051,7 @@ out:
     pier_free(c.was);
     pier_free(c.parse);
     pier_free(c.names);
+    pier_free(todo);
     return rc;
 }
 
