@@ -53,6 +53,15 @@ void pier_hash_final(struct pier_hash *h, unsigned char *out);
 void pier_hash_reset(struct pier_hash *h);
 size_t pier_hash_len(enum pier_hash_kind kind);
 
+/* This thread's SHA-256 pier_hash, for a message hashed piece by piece on
+ * a request path (SigV4 hashes the canonical request as it builds it):
+ * no allocation after the thread's first call, and no release (the
+ * thread's exit frees it). Borrowed, and started afresh by each call; one
+ * user at a time per thread: finish the message (pier_hash_final) before
+ * anything that might call this again. The one-shot digests and MACs below
+ * use another context, so they may run in between. */
+struct pier_hash *pier_hash_thread_sha256(void);
+
 /* One-shot digests of n bytes at p. */
 void pier_sha256(const void *p, size_t n, unsigned char out[PIER_SHA256_LEN]);
 /* Lowercase hex of the SHA-256, NUL-terminated. */
