@@ -142,8 +142,6 @@ pier_hash_thread_sha256(void)
         h = pier_calloc(1, sizeof(*h));
         pier_hash_init(h, PIER_HASH_SHA256);
         PIER_ASSERT(pthread_setspecific(stream_key, h) == 0);
-    } else {
-        pier_hash_reset(h); /* a message abandoned halfway goes */
     }
     return h;
 }

@@ -56,8 +56,9 @@ size_t pier_hash_len(enum pier_hash_kind kind);
 /* This thread's SHA-256 pier_hash, for a message hashed piece by piece on
  * a request path (SigV4 hashes the canonical request as it builds it):
  * no allocation after the thread's first call, and no release (the
- * thread's exit frees it). Borrowed, and started afresh by each call; one
- * user at a time per thread: finish the message (pier_hash_final) before
+ * thread's exit frees it). Borrowed; one user at a time per thread. It is
+ * ready for a new message, and each user leaves it so: it ends its message
+ * with pier_hash_final(), or drops it with pier_hash_reset(), before
  * anything that might call this again. The one-shot digests and MACs below
  * use another context, so they may run in between. */
 struct pier_hash *pier_hash_thread_sha256(void);

@@ -34,7 +34,7 @@
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
-static bool
+static inline bool
 unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
@@ -1510,6 +1510,7 @@ v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
     if (canonical_headers_signed(req->headers, req->nheaders, in->signed_list,
                                  &creq, err)
         != PIER_OK) {
+        pier_hash_reset(h); /* leave it ready for the next message */
         goto out;
     }
     sink_ch(&creq, '\n');
