@@ -17,7 +17,9 @@
 #
 #   bench/objstore.sh [ROUNDS [SECONDS [CONNECTIONS...]]]   (3, 8, "16 64")
 # OPS="GET" (or "PUT") runs only those; PIER=path takes another pier binary
-# (a build from before a change, to compare ratios).
+# (a build from before a change, to compare ratios); WORKERS=N (2) is both
+# pier's --workers and nginx's worker_processes, so that neither server
+# gets more loops than the other.
 set -euo pipefail
 
 rounds=${1:-3}
@@ -25,6 +27,7 @@ secs=${2:-8}
 shift 2 2>/dev/null || shift $#
 conns_list=${*:-16 64}
 ops=${OPS:-GET PUT}
+workers=${WORKERS:-2}
 case " $ops " in *" GET "* | *" PUT "*) ;; *) echo "objstore-bench: OPS must hold GET, PUT or both" >&2; exit 2 ;; esac
 has_op() { case " $ops " in *" $1 "*) return 0 ;; esac; return 1; }
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +49,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-echo "objstore-bench: $rounds rounds of ${secs}s, wrk -t2 -c{${conns_list// /,}}, data in $work ($(df -PT "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
+echo "objstore-bench: $rounds rounds of ${secs}s, wrk -t2 -c{${conns_list// /,}}, $workers workers each, data in $work ($(df -PT "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
 
 # The signer: lib/sigv4.h through libpier.a.
 read -ra cflags <<<"$(pkg-config --cflags libcrypto zlib)"
@@ -55,7 +58,7 @@ cc -std=c17 -O2 -I"$top" -I"$top_builddir" "${cflags[@]}" \
     -o "$work/presign" "$top/bench/presign.c" "$top_builddir/libpier.a" "${libs[@]}"
 
 # pier: port 0 and the ready file; the first start prints the admin key.
-"$pier" objstore --data "$work/store" --listen 127.0.0.1:0 \
+"$pier" objstore --data "$work/store" --listen 127.0.0.1:0 --workers "$workers" \
     --ready-file "$work/pier.ready" >"$work/admin.env" 2>"$work/pier.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/pier.ready" ] && break; sleep 0.1; done
@@ -76,7 +79,7 @@ user=""
 [ "$(id -u)" = 0 ] && user="user root root;" # workers write www/ and body/
 cat >"$work/nginx/nginx.conf" <<CONF
 $user
-worker_processes 2;
+worker_processes $workers;
 error_log $work/nginx/logs/error.log warn;
 pid $work/nginx/nginx.pid;
 events { worker_connections 4096; }

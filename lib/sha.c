@@ -23,11 +23,19 @@
 static EVP_MD *fetched[3];
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static pthread_key_t ctx_key;
+static pthread_key_t stream_key; /* the struct pier_hash of each thread */
 
 static void
 ctx_free(void *ctx)
 {
     EVP_MD_CTX_free(ctx);
+}
+
+static void
+stream_free(void *h)
+{
+    pier_hash_release(h);
+    pier_free(h);
 }
 
 static void
@@ -37,6 +45,7 @@ fetch_all(void)
     fetched[PIER_HASH_SHA1] = EVP_MD_fetch(NULL, "SHA1", NULL);
     fetched[PIER_HASH_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
     PIER_ASSERT(pthread_key_create(&ctx_key, ctx_free) == 0);
+    PIER_ASSERT(pthread_key_create(&stream_key, stream_free) == 0);
 }
 
 /* Released at exit, so that leak checkers see nothing held. */
@@ -120,6 +129,21 @@ pier_hash_release(struct pier_hash *h)
     EVP_MD_CTX_free(h->ctx);
     h->ctx = NULL;
     h->magic = 0;
+}
+
+struct pier_hash *
+pier_hash_thread_sha256(void)
+{
+    struct pier_hash *h;
+
+    PIER_ASSERT(pthread_once(&fetch_once, fetch_all) == 0);
+    h = pthread_getspecific(stream_key);
+    if (h == NULL) {
+        h = pier_calloc(1, sizeof(*h));
+        pier_hash_init(h, PIER_HASH_SHA256);
+        PIER_ASSERT(pthread_setspecific(stream_key, h) == 0);
+    }
+    return h;
 }
 
 void

@@ -53,6 +53,16 @@ void pier_hash_final(struct pier_hash *h, unsigned char *out);
 void pier_hash_reset(struct pier_hash *h);
 size_t pier_hash_len(enum pier_hash_kind kind);
 
+/* This thread's SHA-256 pier_hash, for a message hashed piece by piece on
+ * a request path (SigV4 hashes the canonical request as it builds it):
+ * no allocation after the thread's first call, and no release (the
+ * thread's exit frees it). Borrowed; one user at a time per thread. It is
+ * ready for a new message, and each user leaves it so: it ends its message
+ * with pier_hash_final(), or drops it with pier_hash_reset(), before
+ * anything that might call this again. The one-shot digests and MACs below
+ * use another context, so they may run in between. */
+struct pier_hash *pier_hash_thread_sha256(void);
+
 /* One-shot digests of n bytes at p. */
 void pier_sha256(const void *p, size_t n, unsigned char out[PIER_SHA256_LEN]);
 /* Lowercase hex of the SHA-256, NUL-terminated. */

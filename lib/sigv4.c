@@ -29,9 +29,12 @@
             goto full;         \
     } while (0)
 
+/* A struct pier_str initialiser for a string literal. */
+#define STR_INIT(lit) {(lit), sizeof(lit) - 1}
+
 static const char hexdigits[] = "0123456789ABCDEF";
 
-static bool
+static inline bool
 unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
@@ -58,6 +61,89 @@ add_pct(struct pier_buf *out, unsigned char c)
     char e[3] = {'%', hexdigits[c >> 4], hexdigits[c & 15]};
 
     return pier_buf_add(out, e, 3);
+}
+
+/* The byte at s.ptr[*i], decoded: a '%' followed by two hex digits is the
+ * byte they spell (and *i moves to the last of them), '+' is a space when
+ * plus_space, anything else is itself. */
+static inline unsigned char
+decode_at(struct pier_str s, size_t *i, bool plus_space)
+{
+    unsigned char c = (unsigned char) s.ptr[*i];
+    int hi, lo;
+
+    if (c == '%' && s.len - *i >= 3
+        && (hi = pier_hexval((unsigned char) s.ptr[*i + 1])) >= 0
+        && (lo = pier_hexval((unsigned char) s.ptr[*i + 2])) >= 0) {
+        *i += 2;
+        return (unsigned char) (hi << 4 | lo);
+    }
+    if (c == '+' && plus_space) {
+        return ' ';
+    }
+    return c;
+}
+
+/* Whether raw, a query component, decodes to want. */
+static bool
+decoded_eq(struct pier_str raw, struct pier_str want)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < raw.len; i++, k++) {
+        unsigned char c = decode_at(raw, &i, true);
+
+        if (k >= want.len || (unsigned char) want.ptr[k] != c) {
+            return false;
+        }
+    }
+    return k == want.len;
+}
+
+/* Decode raw, a query component, into out (room for raw.len bytes);
+ * returns the decoded length. */
+static size_t
+decode_into(struct pier_str raw, char *out)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < raw.len; i++) {
+        out[k++] = (char) decode_at(raw, &i, true);
+    }
+    return k;
+}
+
+/* The next '&'-separated parameter of a raw query, from *pos, as it
+ * stands ("" between two '&'). false at the end. */
+static bool
+query_next(struct pier_str q, size_t *pos, struct pier_str *piece)
+{
+    size_t i = *pos, e;
+
+    if (i >= q.len) {
+        return false;
+    }
+    for (e = i; e < q.len && q.ptr[e] != '&'; e++) {
+    }
+    *pos = e + 1;
+    *piece = pier_str_make(q.ptr + i, e - i);
+    return true;
+}
+
+/* A parameter's raw name and value (empty when it has no '='). */
+static void
+param_split(struct pier_str piece, struct pier_str *name,
+            struct pier_str *value)
+{
+    const char *eq = memchr(piece.ptr, '=', piece.len);
+
+    if (eq == NULL) {
+        *name = piece;
+        *value = PIER_STR("");
+        return;
+    }
+    *name = pier_str_make(piece.ptr, (size_t) (eq - piece.ptr));
+    *value = pier_str_make(eq + 1, piece.len - name->len - 1);
 }
 
 int
@@ -89,21 +175,18 @@ pier_uri_decode(struct pier_str s, bool plus_space, struct pier_buf *out,
     /* Runs of literal bytes go in one append each. */
     for (i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char) s.ptr[i];
-        int hi, lo;
+        size_t at = i;
         char ch;
 
-        if (c == '%' && s.len - i >= 3
-            && (hi = pier_hexval((unsigned char) (unsigned char) s.ptr[i + 1])) >= 0
-            && (lo = pier_hexval((unsigned char) (unsigned char) s.ptr[i + 2])) >= 0) {
-            ch = (char) (hi << 4 | lo);
-        } else if (c == '+' && plus_space) {
-            ch = ' ';
-        } else {
+        if (c != '%' && (c != '+' || !plus_space)) {
             continue;
         }
-        ADD(pier_buf_add(out, s.ptr + from, i - from));
+        ch = (char) decode_at(s, &i, plus_space);
+        if (i == at && c == '%') {
+            continue; /* a '%' that escapes nothing stays literal */
+        }
+        ADD(pier_buf_add(out, s.ptr + from, at - from));
         ADD(pier_buf_addch(out, ch));
-        i += c == '%' ? 2 : 0;
         from = i + 1;
     }
     ADD(pier_buf_add(out, s.ptr + from, s.len - from));
@@ -118,62 +201,140 @@ pier_sigv4_is_s3(const char *service)
     return service == NULL || strcmp(service, "s3") == 0;
 }
 
+/*
+ * The canonicalisers write into a struct csink: into a SHA-256 context as
+ * the text is made (verification never holds a canonical request whole,
+ * and allocates nothing for it), into a buffer (the public
+ * canonicalisers, the signer's copies), or both. Bytes gather in buf and
+ * go on in runs.
+ */
+struct csink {
+    struct pier_hash *hash; /* NULL: not hashed */
+    struct pier_buf *tee;   /* NULL: not kept */
+    bool full;              /* tee passed its maximum: its text is cut */
+    size_t n;
+    char buf[512];
+};
+
+static void
+sink_init(struct csink *s, struct pier_hash *hash, struct pier_buf *tee)
+{
+    s->hash = hash;
+    s->tee = tee;
+    s->full = false;
+    s->n = 0;
+}
+
+static void
+sink_put(struct csink *s, const char *p, size_t n)
+{
+    if (s->hash != NULL) {
+        pier_hash_update(s->hash, p, n);
+    }
+    if (s->tee != NULL && !s->full && pier_buf_add(s->tee, p, n) != PIER_OK) {
+        s->full = true;
+    }
+}
+
+static void
+sink_flush(struct csink *s)
+{
+    sink_put(s, s->buf, s->n);
+    s->n = 0;
+}
+
+/* Flush, and say whether the tee held everything. */
+static int
+sink_end(struct csink *s, struct pier_err *err)
+{
+    sink_flush(s);
+    return s->full ? full_err(err) : PIER_OK;
+}
+
+static void
+sink_add(struct csink *s, const char *p, size_t n)
+{
+    if (n > sizeof(s->buf) - s->n) {
+        sink_flush(s);
+        if (n > sizeof(s->buf)) {
+            sink_put(s, p, n);
+            return;
+        }
+    }
+    memcpy(s->buf + s->n, p, n);
+    s->n += n;
+}
+
+static void
+sink_addstr(struct csink *s, struct pier_str str)
+{
+    sink_add(s, str.ptr, str.len);
+}
+
+static inline void
+sink_ch(struct csink *s, char c)
+{
+    if (s->n == sizeof(s->buf)) {
+        sink_flush(s);
+    }
+    s->buf[s->n++] = c;
+}
+
+/* c percent-encoded with the unreserved set left literal (and '/' when
+ * keep_slash). */
+static inline void
+sink_enc(struct csink *s, unsigned char c, bool keep_slash)
+{
+    if (unreserved(c) || (keep_slash && c == '/')) {
+        sink_ch(s, (char) c);
+        return;
+    }
+    sink_ch(s, '%');
+    sink_ch(s, hexdigits[c >> 4]);
+    sink_ch(s, hexdigits[c & 15]);
+}
+
 /* S3's canonical URI: the path as sent, with only its percent-encoding
  * made canonical. An escape of an unreserved byte becomes the byte; other
  * escapes get upper-case digits; literal bytes outside the unreserved set
  * and '/' get encoded. "%2F" stays encoded, so a key holding a slash that
  * the client escaped does not turn into a path separator. */
-static int
-s3_uri(struct pier_str path, struct pier_buf *out, struct pier_err *err)
+static void
+s3_uri(struct pier_str path, struct csink *out)
 {
     size_t i;
 
     if (path.len == 0) {
-        ADD(pier_buf_addch(out, '/'));
-        return PIER_OK;
+        sink_ch(out, '/');
+        return;
     }
     for (i = 0; i < path.len; i++) {
-        unsigned char c = (unsigned char) path.ptr[i];
-        int hi, lo;
+        size_t at = i;
+        unsigned char c = decode_at(path, &i, false);
 
-        if (c == '%' && path.len - i >= 3
-            && (hi = pier_hexval((unsigned char) (unsigned char) path.ptr[i + 1])) >= 0
-            && (lo = pier_hexval((unsigned char) (unsigned char) path.ptr[i + 2])) >= 0) {
-            c = (unsigned char) (hi << 4 | lo);
-            i += 2;
-            if (unreserved(c)) {
-                ADD(pier_buf_addch(out, (char) c));
-            } else {
-                ADD(add_pct(out, c));
-            }
-        } else if (unreserved(c) || c == '/') {
-            ADD(pier_buf_addch(out, (char) c));
-        } else {
-            ADD(add_pct(out, c));
-        }
+        /* A literal '/' is a separator; an escaped one stays escaped. */
+        sink_enc(out, c, i == at);
     }
-    return PIER_OK;
-full:
-    return full_err(err);
 }
 
 /* Other services: remove empty and dot segments (RFC 3986 5.2.4, plus
  * empty segments, as the AWS SDKs do), keeping a trailing slash, then
  * encode everything, '%' included. */
-static int
-generic_uri(struct pier_str path, bool normalize, struct pier_buf *out,
-            struct pier_err *err)
+static void
+generic_uri(struct pier_str path, bool normalize, struct csink *out)
 {
     struct pier_buf norm;
     size_t *stack = NULL, nseg = 0, i, start;
     bool trailing = false;
-    int rc;
 
     if (!normalize) {
         if (path.len == 0) {
             path = PIER_STR("/");
         }
-        return pier_sigv4_uri_encode(path, true, out, err);
+        for (i = 0; i < path.len; i++) {
+            sink_enc(out, (unsigned char) path.ptr[i], true);
+        }
+        return;
     }
     /* stack[k] is the length of norm before segment k was added. */
     pier_buf_init(&norm, SIZE_MAX);
@@ -209,21 +370,21 @@ generic_uri(struct pier_str path, bool normalize, struct pier_buf *out,
             PIER_ASSERT(!"unlimited buffer full");
         }
     }
-    rc = pier_sigv4_uri_encode(pier_buf_str(&norm), true, out, err);
+    for (i = 0; i < norm.len; i++) {
+        sink_enc(out, (unsigned char) norm.data[i], true);
+    }
     pier_free(stack);
     pier_buf_release(&norm);
-    return rc;
 }
 
-/* One query parameter or header, as offsets into a scratch buffer (which
- * may move while it grows). */
+/* One query parameter or header, as offsets into a scratch area. */
 struct item {
     size_t name, namelen;
     size_t value, valuelen;
     size_t index;
 };
 
-/* qsort() has no context argument: the scratch buffer's base goes
+/* qsort() has no context argument: the scratch area's base goes
  * through a thread-local, so threads can sort at once. */
 static __thread const char *tls_sort_base;
 
@@ -263,100 +424,103 @@ sort_items(struct item *items, size_t n, const char *base)
     tls_sort_base = NULL;
 }
 
+/* The canonical form of a raw query component written at out (room for
+ * 3 * raw.len bytes): decoded ('+' a space), then encoded with the
+ * unreserved set. Returns its length. */
+static size_t
+recanon(struct pier_str raw, char *out)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < raw.len; i++) {
+        unsigned char c = decode_at(raw, &i, true);
+
+        if (unreserved(c)) {
+            out[k++] = (char) c;
+        } else {
+            out[k++] = '%';
+            out[k++] = hexdigits[c >> 4];
+            out[k++] = hexdigits[c & 15];
+        }
+    }
+    return k;
+}
+
+/* Room on the stack for the canonical query of a usual request; longer
+ * ones take the heap. */
+#define QUERY_ITEMS_STACK   32
+#define QUERY_SCRATCH_STACK 2048
+
 /* Canonical query of raw, leaving out any parameter whose decoded name is
  * skip (X-Amz-Signature when verifying a presigned URL). */
-static int
-canonical_query(struct pier_str raw, struct pier_str skip, struct pier_buf *out,
-                struct pier_err *err)
+static void
+canonical_query(struct pier_str raw, struct pier_str skip, struct csink *out)
 {
-    struct pier_buf scratch, dec;
-    struct item *items = NULL;
-    size_t n = 0, cap = 0, i, start, e;
-    int rc = PIER_ERR;
+    struct item items_stack[QUERY_ITEMS_STACK], *items = items_stack;
+    char scratch_stack[QUERY_SCRATCH_STACK], *scratch = scratch_stack;
+    struct pier_str piece, name, value;
+    size_t n = 0, cap = 1, used = 0, pos = 0, i;
 
-    pier_buf_init(&scratch, SIZE_MAX);
-    pier_buf_init(&dec, SIZE_MAX);
-    for (i = 0; i < raw.len; i = e + 1) {
-        struct pier_str piece, name, value;
-        const char *eq;
-
-        start = i;
-        for (e = start; e < raw.len && raw.ptr[e] != '&'; e++) {
-        }
-        piece = pier_str_make(raw.ptr + start, e - start);
+    for (i = 0; i < raw.len; i++) {
+        cap += raw.ptr[i] == '&';
+    }
+    if (cap > QUERY_ITEMS_STACK) {
+        items = pier_calloc(cap, sizeof(*items));
+    }
+    /* Each byte of raw becomes at most three. */
+    if (raw.len > QUERY_SCRATCH_STACK / 3) {
+        scratch = pier_malloc(3 * raw.len);
+    }
+    while (query_next(raw, &pos, &piece)) {
         if (piece.len == 0) {
             continue;
         }
-        eq = memchr(piece.ptr, '=', piece.len);
-        name = pier_str_make(piece.ptr, eq != NULL ? (size_t) (eq - piece.ptr)
-                                                   : piece.len);
-        value = eq != NULL ? pier_str_make(eq + 1, piece.len - name.len - 1)
-                           : PIER_STR("");
-        pier_buf_reset(&dec);
-        if (pier_uri_decode(name, true, &dec, err) != PIER_OK) {
-            goto out;
-        }
-        if (skip.len > 0 && pier_str_eq(pier_buf_str(&dec), skip)) {
+        param_split(piece, &name, &value);
+        if (skip.len > 0 && decoded_eq(name, skip)) {
             continue;
         }
-        if (n == cap) {
-            cap = cap == 0 ? 16 : cap * 2;
-            items = pier_realloc(items, cap * sizeof(*items));
-        }
         items[n].index = n;
-        items[n].name = scratch.len;
-        if (pier_sigv4_uri_encode(pier_buf_str(&dec), false, &scratch, err)
-            != PIER_OK) {
-            goto out;
-        }
-        items[n].namelen = scratch.len - items[n].name;
-        pier_buf_reset(&dec);
-        items[n].value = scratch.len;
-        if (pier_uri_decode(value, true, &dec, err) != PIER_OK
-            || pier_sigv4_uri_encode(pier_buf_str(&dec), false, &scratch, err)
-                   != PIER_OK) {
-            goto out;
-        }
-        items[n].valuelen = scratch.len - items[n].value;
+        items[n].name = used;
+        items[n].namelen = recanon(name, scratch + used);
+        used += items[n].namelen;
+        items[n].value = used;
+        items[n].valuelen = recanon(value, scratch + used);
+        used += items[n].valuelen;
         n++;
     }
-    if (n > 0) {
-        sort_items(items, n, scratch.data);
+    if (n > 1) {
+        sort_items(items, n, scratch);
     }
     for (i = 0; i < n; i++) {
-        if (i > 0 && pier_buf_addch(out, '&') != PIER_OK) {
-            goto full;
+        if (i > 0) {
+            sink_ch(out, '&');
         }
-        if (pier_buf_add(out, scratch.data + items[i].name, items[i].namelen)
-                != PIER_OK
-            || pier_buf_addch(out, '=') != PIER_OK
-            || pier_buf_add(out, scratch.data + items[i].value,
-                            items[i].valuelen)
-                   != PIER_OK) {
-            goto full;
-        }
+        sink_add(out, scratch + items[i].name, items[i].namelen);
+        sink_ch(out, '=');
+        sink_add(out, scratch + items[i].value, items[i].valuelen);
     }
-    rc = PIER_OK;
-    goto out;
-full:
-    rc = full_err(err);
-out:
-    pier_free(items);
-    pier_buf_release(&scratch);
-    pier_buf_release(&dec);
-    return rc;
+    if (items != items_stack) {
+        pier_free(items);
+    }
+    if (scratch != scratch_stack) {
+        pier_free(scratch);
+    }
 }
 
 int
 pier_sigv4_canonical_query(struct pier_str query, struct pier_buf *out,
                            struct pier_err *err)
 {
-    return canonical_query(query, PIER_STR_NULL, out, err);
+    struct csink s;
+
+    sink_init(&s, NULL, out);
+    canonical_query(query, PIER_STR_NULL, &s);
+    return sink_end(&s, err);
 }
 
 /* Append a header value trimmed, with whitespace runs made one space. */
-static int
-add_value(struct pier_buf *out, struct pier_str v)
+static void
+add_value(struct csink *out, struct pier_str v)
 {
     size_t i = 0, e = v.len;
     bool space = false;
@@ -374,46 +538,41 @@ add_value(struct pier_buf *out, struct pier_str v)
             space = true;
             continue;
         }
-        if (space && pier_buf_addch(out, ' ') != PIER_OK) {
-            return PIER_ERR;
+        if (space) {
+            sink_ch(out, ' ');
         }
         space = false;
-        if (pier_buf_addch(out, (char) c) != PIER_OK) {
-            return PIER_ERR;
-        }
+        sink_ch(out, (char) c);
     }
-    return PIER_OK;
 }
 
-static int
-add_lower(struct pier_buf *out, struct pier_str s)
+static inline char
+lower(char c)
+{
+    return (char) (c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+}
+
+static void
+add_lower(struct csink *out, struct pier_str s)
 {
     size_t i;
 
     for (i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char) s.ptr[i];
-
-        if (c >= 'A' && c <= 'Z') {
-            c = (unsigned char) (c - 'A' + 'a');
-        }
-        if (pier_buf_addch(out, (char) c) != PIER_OK) {
-            return PIER_ERR;
-        }
+        sink_ch(out, lower(s.ptr[i]));
     }
-    return PIER_OK;
 }
 
 /* The signer's canonical headers: all of headers (plus extra when its
- * name is set), sorted by lower-case name, repeats joined. Appends the
- * "name:value\n" lines to canon and "a;b;c" to signed_list. */
+ * name is set), sorted by lower-case name, repeats joined. Writes the
+ * "name:value\n" lines to canon and appends "a;b;c" to signed_list. */
 static int
 canonical_headers_all(const struct pier_kv *headers, size_t nheaders,
-                      const struct pier_kv *extra, struct pier_buf *canon,
+                      const struct pier_kv *extra, struct csink *canon,
                       struct pier_buf *signed_list, struct pier_err *err)
 {
     struct pier_buf scratch;
     struct item *items;
-    size_t n = nheaders + (extra != NULL ? 1 : 0), i, k = 0;
+    size_t n = nheaders + (extra != NULL ? 1 : 0), i, k = 0, j;
     int rc = PIER_ERR;
 
     pier_buf_init(&scratch, SIZE_MAX);
@@ -423,8 +582,10 @@ canonical_headers_all(const struct pier_kv *headers, size_t nheaders,
 
         items[i].index = i;
         items[i].name = scratch.len;
-        if (add_lower(&scratch, h->name) != PIER_OK) {
-            goto full;
+        for (j = 0; j < h->name.len; j++) {
+            if (pier_buf_addch(&scratch, lower(h->name.ptr[j])) != PIER_OK) {
+                PIER_ASSERT(!"unlimited buffer full");
+            }
         }
         items[i].namelen = scratch.len - items[i].name;
         /* Sort by name, then by position: value offsets must not take
@@ -442,27 +603,23 @@ canonical_headers_all(const struct pier_kv *headers, size_t nheaders,
         if (i > 0 && pier_buf_addch(signed_list, ';') != PIER_OK) {
             goto full;
         }
-        if (pier_buf_add(signed_list, name, namelen) != PIER_OK
-            || pier_buf_add(canon, name, namelen) != PIER_OK
-            || pier_buf_addch(canon, ':') != PIER_OK) {
+        if (pier_buf_add(signed_list, name, namelen) != PIER_OK) {
             goto full;
         }
+        sink_add(canon, name, namelen);
+        sink_ch(canon, ':');
         for (k = i; k < n && items[k].namelen == namelen
                     && memcmp(scratch.data + items[k].name, name, namelen) == 0;
              k++) {
             size_t idx = items[k].index;
             const struct pier_kv *h = idx < nheaders ? &headers[idx] : extra;
 
-            if (k > i && pier_buf_addch(canon, ',') != PIER_OK) {
-                goto full;
+            if (k > i) {
+                sink_ch(canon, ',');
             }
-            if (add_value(canon, h->value) != PIER_OK) {
-                goto full;
-            }
+            add_value(canon, h->value);
         }
-        if (pier_buf_addch(canon, '\n') != PIER_OK) {
-            goto full;
-        }
+        sink_ch(canon, '\n');
     }
     rc = PIER_OK;
     goto out;
@@ -478,7 +635,7 @@ out:
  * order. A signed header the request lacks fails the signature. */
 static int
 canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
-                         struct pier_str signed_list, struct pier_buf *canon,
+                         struct pier_str signed_list, struct csink *canon,
                          struct pier_err *err)
 {
     size_t i = 0, e, k;
@@ -494,20 +651,16 @@ canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
             return pier_err_s3(err, PIER_S3_AUTH_HEADER_MALFORMED,
                                "empty name in SignedHeaders");
         }
-        if (add_lower(canon, name) != PIER_OK
-            || pier_buf_addch(canon, ':') != PIER_OK) {
-            return full_err(err);
-        }
+        add_lower(canon, name);
+        sink_ch(canon, ':');
         for (k = 0; k < nheaders; k++) {
             if (!pier_str_caseeq(headers[k].name, name)) {
                 continue;
             }
-            if (found && pier_buf_addch(canon, ',') != PIER_OK) {
-                return full_err(err);
+            if (found) {
+                sink_ch(canon, ',');
             }
-            if (add_value(canon, headers[k].value) != PIER_OK) {
-                return full_err(err);
-            }
+            add_value(canon, headers[k].value);
             found = true;
         }
         if (!found) {
@@ -515,19 +668,20 @@ canonical_headers_signed(const struct pier_kv *headers, size_t nheaders,
                                "signed header '%.*s' is missing",
                                (int) (name.len > 64 ? 64 : name.len), name.ptr);
         }
-        if (pier_buf_addch(canon, '\n') != PIER_OK) {
-            return full_err(err);
-        }
+        sink_ch(canon, '\n');
         i = e + 1;
     }
     return PIER_OK;
 }
 
-static int
-add_uri(struct pier_str path, bool s3, bool normalize, struct pier_buf *out,
-        struct pier_err *err)
+static void
+add_uri(struct pier_str path, bool s3, bool normalize, struct csink *out)
 {
-    return s3 ? s3_uri(path, out, err) : generic_uri(path, normalize, out, err);
+    if (s3) {
+        s3_uri(path, out);
+    } else {
+        generic_uri(path, normalize, out);
+    }
 }
 
 int
@@ -535,40 +689,30 @@ pier_sigv4_canonical_request(const struct pier_sigv4_req *req, bool s3_rules,
                              struct pier_buf *out, struct pier_err *err)
 {
     struct pier_buf sl;
+    struct csink s;
     int rc = PIER_ERR;
 
     pier_buf_init(&sl, SIZE_MAX);
-    if (pier_buf_adds(out, req->method) != PIER_OK
-        || pier_buf_addch(out, '\n') != PIER_OK) {
-        goto full;
-    }
-    if (add_uri(req->path, s3_rules, !(req->flags & PIER_SIGV4_NO_NORMALIZE),
-                out, err)
-            != PIER_OK
-        || pier_buf_addch(out, '\n') != PIER_OK) {
-        goto out;
-    }
-    if (canonical_query(req->query, PIER_STR_NULL, out, err) != PIER_OK) {
-        goto out;
-    }
-    if (pier_buf_addch(out, '\n') != PIER_OK) {
-        goto full;
-    }
-    if (canonical_headers_all(req->headers, req->nheaders, NULL, out, &sl, err)
+    sink_init(&s, NULL, out);
+    sink_addstr(&s, pier_str_cstr(req->method));
+    sink_ch(&s, '\n');
+    add_uri(req->path, s3_rules, !(req->flags & PIER_SIGV4_NO_NORMALIZE), &s);
+    sink_ch(&s, '\n');
+    canonical_query(req->query, PIER_STR_NULL, &s);
+    sink_ch(&s, '\n');
+    if (canonical_headers_all(req->headers, req->nheaders, NULL, &s, &sl, err)
         != PIER_OK) {
         goto out;
     }
-    if (pier_buf_addch(out, '\n') != PIER_OK
-        || pier_buf_addstr(out, pier_buf_str(&sl)) != PIER_OK
-        || pier_buf_addch(out, '\n') != PIER_OK
-        || pier_buf_adds(out, req->payload_hash) != PIER_OK) {
-        goto full;
-    }
+    sink_ch(&s, '\n');
+    sink_addstr(&s, pier_buf_str(&sl));
+    sink_ch(&s, '\n');
+    sink_addstr(&s, pier_str_cstr(req->payload_hash));
     rc = PIER_OK;
-    goto out;
-full:
-    rc = full_err(err);
 out:
+    if (sink_end(&s, err) != PIER_OK) {
+        rc = PIER_ERR;
+    }
     pier_buf_release(&sl);
     return rc;
 }
@@ -768,6 +912,7 @@ signer_init(struct signer *s, const struct pier_sigv4_key *key,
             const char *amz_date, const struct pier_sigv4_req *req,
             bool token_header, struct pier_err *err)
 {
+    struct csink canon;
     time_t t;
 
     memset(s, 0, sizeof(*s));
@@ -797,9 +942,14 @@ signer_init(struct signer *s, const struct pier_sigv4_key *key,
         s->token.name = PIER_STR("x-amz-security-token");
         s->token.value = pier_str_cstr(key->session_token);
     }
-    return canonical_headers_all(req->headers, req->nheaders,
-                                 s->token.name.len > 0 ? &s->token : NULL,
-                                 &s->headers, &s->signed_list, err);
+    sink_init(&canon, NULL, &s->headers);
+    if (canonical_headers_all(req->headers, req->nheaders,
+                              s->token.name.len > 0 ? &s->token : NULL,
+                              &canon, &s->signed_list, err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    return sink_end(&canon, err);
 }
 
 static void
@@ -822,28 +972,21 @@ signer_sign(struct signer *s, const struct pier_sigv4_req *req,
     char crhash[65];
     unsigned char key[32];
     const char *service = s->key->service != NULL ? s->key->service : "s3";
+    struct csink creq;
 
-    if (pier_buf_adds(&s->creq, req->method) != PIER_OK
-        || pier_buf_addch(&s->creq, '\n') != PIER_OK) {
-        PIER_ASSERT(!"unlimited buffer full");
-    }
-    if (add_uri(req->path, s->s3, !(req->flags & PIER_SIGV4_NO_NORMALIZE),
-                &s->creq, err)
-        != PIER_OK) {
-        return PIER_ERR;
-    }
-    if (pier_buf_addch(&s->creq, '\n') != PIER_OK) {
-        PIER_ASSERT(!"unlimited buffer full");
-    }
-    if (canonical_query(raw_query, PIER_STR_NULL, &s->creq, err) != PIER_OK) {
-        return PIER_ERR;
-    }
-    if (pier_buf_addch(&s->creq, '\n') != PIER_OK
-        || pier_buf_addstr(&s->creq, pier_buf_str(&s->headers)) != PIER_OK
-        || pier_buf_addch(&s->creq, '\n') != PIER_OK
-        || pier_buf_addstr(&s->creq, pier_buf_str(&s->signed_list)) != PIER_OK
-        || pier_buf_addch(&s->creq, '\n') != PIER_OK
-        || pier_buf_addstr(&s->creq, payload_hash) != PIER_OK) {
+    sink_init(&creq, NULL, &s->creq);
+    sink_addstr(&creq, pier_str_cstr(req->method));
+    sink_ch(&creq, '\n');
+    add_uri(req->path, s->s3, !(req->flags & PIER_SIGV4_NO_NORMALIZE), &creq);
+    sink_ch(&creq, '\n');
+    canonical_query(raw_query, PIER_STR_NULL, &creq);
+    sink_ch(&creq, '\n');
+    sink_addstr(&creq, pier_buf_str(&s->headers));
+    sink_ch(&creq, '\n');
+    sink_addstr(&creq, pier_buf_str(&s->signed_list));
+    sink_ch(&creq, '\n');
+    sink_addstr(&creq, payload_hash);
+    if (sink_end(&creq, err) != PIER_OK) {
         PIER_ASSERT(!"unlimited buffer full");
     }
     pier_sha256_hex(s->creq.data, s->creq.len, crhash);
@@ -1037,35 +1180,16 @@ int
 pier_query_get(struct pier_str query, struct pier_str name,
                struct pier_buf *out, struct pier_err *err)
 {
-    struct pier_buf dec;
-    size_t i, e;
-    int rc = PIER_AGAIN;
+    struct pier_str piece, n, v;
+    size_t pos = 0;
 
-    pier_buf_init(&dec, SIZE_MAX);
-    for (i = 0; i < query.len; i = e + 1) {
-        struct pier_str piece, n, v;
-        const char *eq;
-
-        for (e = i; e < query.len && query.ptr[e] != '&'; e++) {
-        }
-        piece = pier_str_make(query.ptr + i, e - i);
-        eq = memchr(piece.ptr, '=', piece.len);
-        n = pier_str_make(piece.ptr,
-                          eq != NULL ? (size_t) (eq - piece.ptr) : piece.len);
-        v = eq != NULL ? pier_str_make(eq + 1, piece.len - n.len - 1)
-                       : PIER_STR("");
-        pier_buf_reset(&dec);
-        if (pier_uri_decode(n, true, &dec, err) != PIER_OK) {
-            rc = PIER_ERR;
-            break;
-        }
-        if (pier_str_eq(pier_buf_str(&dec), name)) {
-            rc = pier_uri_decode(v, true, out, err);
-            break;
+    while (query_next(query, &pos, &piece)) {
+        param_split(piece, &n, &v);
+        if (decoded_eq(n, name)) {
+            return pier_uri_decode(v, true, out, err);
         }
     }
-    pier_buf_release(&dec);
-    return rc;
+    return PIER_AGAIN;
 }
 
 /*
@@ -1093,17 +1217,21 @@ trim(struct pier_str s)
     return s;
 }
 
-static bool
-has_param(struct pier_str query, const char *name)
+/* Which query forms of signing the parameters of query announce. */
+static void
+query_forms(struct pier_str query, bool *v4, bool *v2)
 {
-    struct pier_buf v;
-    struct pier_err ignore;
-    int rc;
+    struct pier_str piece, n, v;
+    size_t pos = 0;
 
-    pier_buf_init(&v, SIZE_MAX);
-    rc = pier_query_get(query, pier_str_cstr(name), &v, &ignore);
-    pier_buf_release(&v);
-    return rc == PIER_OK;
+    *v4 = *v2 = false;
+    while (query_next(query, &pos, &piece)) {
+        param_split(piece, &n, &v);
+        *v4 = *v4 || decoded_eq(n, PIER_STR("X-Amz-Algorithm"))
+              || decoded_eq(n, PIER_STR("X-Amz-Signature"));
+        *v2 = *v2 || decoded_eq(n, PIER_STR("AWSAccessKeyId"))
+              || decoded_eq(n, PIER_STR("Signature"));
+    }
 }
 
 /* The parts of a credential: "AKID/YYYYMMDD/region/service/aws4_request".
@@ -1290,15 +1418,25 @@ struct v4in {
     unsigned long expires_s; /* query form */
 };
 
+static void
+sts_add(char *sts, size_t *len, struct pier_str s)
+{
+    memcpy(sts + *len, s.ptr, s.len);
+    *len += s.len;
+}
+
 static int
 v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
          struct pier_sigv4_auth *auth, struct pier_err *err)
 {
     const char *service = req->service != NULL ? req->service : "s3";
     const char *secret;
-    struct pier_buf creq, sts;
+    struct pier_hash *h;
+    struct csink creq;
     char crhash[65], sig[65];
-    unsigned char key[32];
+    char sts[sizeof(PIER_SIGV4_ALGORITHM) + 16 + sizeof(auth->scope) + 64 + 3];
+    size_t sts_len;
+    unsigned char md[PIER_SHA256_LEN], key[32];
     time_t t;
     int rc = PIER_ERR;
 
@@ -1357,43 +1495,42 @@ v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
         }
     }
 
-    pier_buf_init(&creq, SIZE_MAX);
-    pier_buf_init(&sts, SIZE_MAX);
-    if (pier_buf_addstr(&creq, req->method) != PIER_OK
-        || pier_buf_addch(&creq, '\n') != PIER_OK) {
-        PIER_ASSERT(!"unlimited buffer full");
-    }
-    if (add_uri(req->path, pier_sigv4_is_s3(service), true, &creq, err)
-            != PIER_OK
-        || pier_buf_addch(&creq, '\n') != PIER_OK
-        || canonical_query(req->query,
-                           in->form == PIER_AUTH_V4_QUERY
-                               ? PIER_STR("X-Amz-Signature")
-                               : PIER_STR_NULL,
-                           &creq, err)
-               != PIER_OK
-        || pier_buf_addch(&creq, '\n') != PIER_OK
-        || canonical_headers_signed(req->headers, req->nheaders,
-                                    in->signed_list, &creq, err)
-               != PIER_OK) {
+    /* The canonical request goes into SHA-256 as it is made. */
+    h = pier_hash_thread_sha256();
+    sink_init(&creq, h, NULL);
+    sink_addstr(&creq, req->method);
+    sink_ch(&creq, '\n');
+    add_uri(req->path, pier_sigv4_is_s3(service), true, &creq);
+    sink_ch(&creq, '\n');
+    canonical_query(req->query,
+                    in->form == PIER_AUTH_V4_QUERY ? PIER_STR("X-Amz-Signature")
+                                                   : PIER_STR_NULL,
+                    &creq);
+    sink_ch(&creq, '\n');
+    if (canonical_headers_signed(req->headers, req->nheaders, in->signed_list,
+                                 &creq, err)
+        != PIER_OK) {
+        pier_hash_reset(h); /* leave it ready for the next message */
         goto out;
     }
-    if (pier_buf_addch(&creq, '\n') != PIER_OK
-        || add_lower(&creq, in->signed_list) != PIER_OK
-        || pier_buf_addch(&creq, '\n') != PIER_OK
-        || pier_buf_addstr(&creq, in->payload_hash) != PIER_OK) {
-        PIER_ASSERT(!"unlimited buffer full");
-    }
-    pier_sha256_hex(creq.data, creq.len, crhash);
-    if (pier_buf_addf(&sts, "%s\n%.16s\n%.*s\n%s", PIER_SIGV4_ALGORITHM,
-                      in->amz_date.ptr, (int) in->cred.scope.len,
-                      in->cred.scope.ptr, crhash)
-        != PIER_OK) {
-        PIER_ASSERT(!"unlimited buffer full");
-    }
+    sink_ch(&creq, '\n');
+    add_lower(&creq, in->signed_list);
+    sink_ch(&creq, '\n');
+    sink_addstr(&creq, in->payload_hash);
+    sink_flush(&creq);
+    pier_hash_final(h, md);
+    pier_hex(md, sizeof(md), crhash);
+    /* The string to sign; the scope's length was checked above. */
+    sts_len = 0;
+    sts_add(sts, &sts_len, PIER_STR(PIER_SIGV4_ALGORITHM "\n"));
+    sts_add(sts, &sts_len, pier_str_make(in->amz_date.ptr, 16));
+    sts_add(sts, &sts_len, PIER_STR("\n"));
+    sts_add(sts, &sts_len, in->cred.scope);
+    sts_add(sts, &sts_len, PIER_STR("\n"));
+    sts_add(sts, &sts_len, pier_str_make(crhash, 64));
     pier_sigv4_signing_key(secret, in->cred.date8, in->cred.region,
                            in->cred.service, key);
-    pier_sigv4_hmac_hex(key, pier_buf_str(&sts), sig);
+    pier_sigv4_hmac_hex(key, pier_str_make(sts, sts_len), sig);
     if (in->signature.len != 64
         || CRYPTO_memcmp(sig, in->signature.ptr, 64) != 0) {
         rc = pier_err_s3(err, PIER_S3_SIGNATURE_DOES_NOT_MATCH,
@@ -1414,8 +1551,6 @@ v4_check(const struct pier_sigv4_verify_req *req, const struct v4in *in,
     rc = PIER_OK;
 out:
     OPENSSL_cleanse(key, sizeof(key));
-    pier_buf_release(&creq);
-    pier_buf_release(&sts);
     return rc;
 }
 
@@ -1469,66 +1604,94 @@ v4_header(const struct pier_sigv4_verify_req *req, struct pier_str authz,
     return v4_check(req, &in, auth, err);
 }
 
+/* A presigned URL's parameter values, decoded, longer: not ours. */
+#define QUERY_VALUE_MAX 4096
+#define QUERY_SHA_MAX   256
+
 static int
 v4_query(const struct pier_sigv4_verify_req *req, struct pier_sigv4_auth *auth,
          struct pier_err *err)
 {
-    static const char *const names[] = {
-        "X-Amz-Algorithm", "X-Amz-Credential",    "X-Amz-Date",
-        "X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature",
+    /* The six required, then the optional payload hash. */
+    static const struct pier_str names[] = {
+        STR_INIT("X-Amz-Algorithm"),
+        STR_INIT("X-Amz-Credential"),
+        STR_INIT("X-Amz-Date"),
+        STR_INIT("X-Amz-Expires"),
+        STR_INIT("X-Amz-SignedHeaders"),
+        STR_INIT("X-Amz-Signature"),
+        STR_INIT("X-Amz-Content-Sha256"),
     };
-    struct pier_buf v[PIER_NELEMS(names)], sha;
+    enum { NREQUIRED = 6, SHA = 6 };
+    struct pier_str raw[PIER_NELEMS(names)], v[PIER_NELEMS(names)];
+    struct pier_str piece, n, value;
     struct v4in in;
-    struct pier_err ignore;
-    size_t i;
+    char stack[1024], *dec = stack;
+    size_t i, k, pos = 0, total = 0, used = 0;
     int rc = PIER_ERR;
 
     memset(&in, 0, sizeof(in));
+    memset(raw, 0, sizeof(raw));
+    memset(v, 0, sizeof(v));
     in.form = PIER_AUTH_V4_QUERY;
     in.malformed = PIER_S3_AUTH_QUERY_PARAMS;
-    pier_buf_init(&sha, 256);
-    for (i = 0; i < PIER_NELEMS(names); i++) {
-        pier_buf_init(&v[i], 4096);
+    /* One pass: the first parameter of each name counts. */
+    while (query_next(req->query, &pos, &piece)) {
+        param_split(piece, &n, &value);
+        for (k = 0; k < PIER_NELEMS(names); k++) {
+            if (raw[k].ptr == NULL && decoded_eq(n, names[k])) {
+                raw[k] = value;
+                total += value.len;
+                break;
+            }
+        }
     }
-    for (i = 0; i < PIER_NELEMS(names); i++) {
-        if (pier_query_get(req->query, pier_str_cstr(names[i]), &v[i], &ignore)
-                != PIER_OK
-            || v[i].len == 0) {
+    /* Decoding never makes a value longer. */
+    if (total > sizeof(stack)) {
+        dec = pier_malloc(total);
+    }
+    for (k = 0; k < PIER_NELEMS(names); k++) {
+        if (raw[k].ptr != NULL) {
+            v[k] = pier_str_make(dec + used, decode_into(raw[k], dec + used));
+            used += v[k].len;
+        }
+    }
+    for (i = 0; i < NREQUIRED; i++) {
+        if (v[i].ptr == NULL || v[i].len == 0 || v[i].len > QUERY_VALUE_MAX) {
             rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
-                             "missing or bad %s", names[i]);
+                             "missing or bad %.*s", (int) names[i].len,
+                             names[i].ptr);
             goto out;
         }
     }
-    if (strcmp(v[0].data, PIER_SIGV4_ALGORITHM) != 0) {
+    if (!pier_str_eq(v[0], PIER_STR(PIER_SIGV4_ALGORITHM))) {
         rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
                          "X-Amz-Algorithm must be %s", PIER_SIGV4_ALGORITHM);
         goto out;
     }
-    if (parse_credential(pier_buf_str(&v[1]), &in.cred) != PIER_OK) {
+    if (parse_credential(v[1], &in.cred) != PIER_OK) {
         rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
                          "malformed X-Amz-Credential");
         goto out;
     }
-    in.amz_date = pier_buf_str(&v[2]);
-    if (v[3].len > 6 || !digits(v[3].data, v[3].len)) {
+    in.amz_date = v[2];
+    if (v[3].len > 6 || !digits(v[3].ptr, v[3].len)) {
         rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS, "bad X-Amz-Expires");
         goto out;
     }
-    in.expires_s = strtoul(v[3].data, NULL, 10);
+    in.expires_s = (unsigned long) num(v[3].ptr, v[3].len);
     if (in.expires_s < 1 || in.expires_s > PIER_SIGV4_MAX_EXPIRES_S) {
         rc = pier_err_s3(err, PIER_S3_AUTH_QUERY_PARAMS,
                          "X-Amz-Expires must be 1 to %d s",
                          PIER_SIGV4_MAX_EXPIRES_S);
         goto out;
     }
-    in.signed_list = pier_buf_str(&v[4]);
-    in.signature = pier_buf_str(&v[5]);
+    in.signed_list = v[4];
+    in.signature = v[5];
     /* Presigned URLs sign UNSIGNED-PAYLOAD unless the URL itself carries
      * a hash (as minio's clients may). */
-    if (pier_query_get(req->query, PIER_STR("X-Amz-Content-Sha256"), &sha,
-                       &ignore)
-        == PIER_OK) {
-        in.payload_hash = pier_buf_str(&sha);
+    if (v[SHA].ptr != NULL && v[SHA].len <= QUERY_SHA_MAX) {
+        in.payload_hash = v[SHA];
     } else {
         in.payload_hash = PIER_STR(PIER_SIGV4_UNSIGNED_PAYLOAD);
     }
@@ -1537,10 +1700,9 @@ v4_query(const struct pier_sigv4_verify_req *req, struct pier_sigv4_auth *auth,
     }
     rc = v4_check(req, &in, auth, err);
 out:
-    for (i = 0; i < PIER_NELEMS(names); i++) {
-        pier_buf_release(&v[i]);
+    if (dec != stack) {
+        pier_free(dec);
     }
-    pier_buf_release(&sha);
     return rc;
 }
 
@@ -1555,11 +1717,8 @@ pier_sigv4_verify(const struct pier_sigv4_verify_req *req,
     memset(auth, 0, sizeof(*auth));
     authz = trim(
         pier_kv_get(req->headers, req->nheaders, PIER_STR("Authorization")));
-    q4 = has_param(req->query, "X-Amz-Algorithm")
-         || has_param(req->query, "X-Amz-Signature");
-    q2 = !q4
-         && (has_param(req->query, "AWSAccessKeyId")
-             || has_param(req->query, "Signature"));
+    query_forms(req->query, &q4, &q2);
+    q2 = !q4 && q2;
     if (authz.ptr != NULL) {
         if (q4 || q2) {
             return pier_err_s3(err, PIER_S3_INVALID_ARGUMENT,

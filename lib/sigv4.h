@@ -27,9 +27,11 @@
  * headers joined with ',' in the order given; sorted by name.
  *
  * Nothing here keeps a pointer to its arguments. Signing allocates
- * (scratch buffers); verification allocates scratch memory per request,
- * which the object store's request path can afford (it is not the edge's
- * hit path). Every function may be called from any thread.
+ * (scratch buffers). Verification is on the object store's request path:
+ * it parses the query once, hashes the canonical request as it makes it
+ * (this thread's SHA-256, lib/sha.h) and keeps its scratch on the stack,
+ * taking the heap only for queries of more than 32 parameters or about
+ * 680 bytes. Every function may be called from any thread.
  */
 #ifndef PIER_SIGV4_H
 #define PIER_SIGV4_H

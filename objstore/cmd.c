@@ -8,6 +8,7 @@
 
 #include "lib/accesslog.h"
 #include "lib/cli.h"
+#include "lib/conf.h"
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/tls.h"
@@ -19,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <ini.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,129 +35,39 @@ static const char objstore_usage[] =
     "--tls-key FILE] [--config FILE] [--region REGION] [--domain DOMAIN]... "
     "[--workers N] [--access-log FILE] [--ready-file PATH]";
 
-struct opts {
-    char *data;
-    char *listen;
-    char *tls_listen;
-    char *tls_cert;
-    char *tls_key;
-    char *region;
+/* The [objstore] section of pier.conf; every key but ready-file has the
+ * flag of the same name, which wins over it. */
+struct objstore_conf {
+    char *data, *listen, *tls_listen, *tls_cert, *tls_key, *region;
     char *access_log;
-    char *ready_file;
-    char *domains[MAX_DOMAINS];
-    size_t ndomains;
-    unsigned workers;
-    bool domains_from_cli;
+    uint64_t workers;
+    struct pier_conf_list domains;
 };
 
-static void
-set_str(char **dst, const char *v)
-{
-    pier_free(*dst);
-    *dst = pier_strdup(v);
-}
-
-static int
-add_domain(struct opts *o, const char *d)
-{
-    if (o->ndomains == MAX_DOMAINS) {
-        return PIER_ERR;
-    }
-    o->domains[o->ndomains++] = pier_strdup(d);
-    return PIER_OK;
-}
-
-static void
-opts_release(struct opts *o)
-{
-    size_t i;
-
-    pier_free(o->data);
-    pier_free(o->listen);
-    pier_free(o->tls_listen);
-    pier_free(o->tls_cert);
-    pier_free(o->tls_key);
-    pier_free(o->region);
-    pier_free(o->access_log);
-    pier_free(o->ready_file);
-    for (i = 0; i < o->ndomains; i++) {
-        pier_free(o->domains[i]);
-    }
-}
-
-/* ---- the [objstore] section of pier.conf ---- */
-
-struct conf_ctx {
-    struct opts *o;
-    const char *path;
-    char error[256];
-    bool set[8]; /* what the command line set: it wins */
+#define OFF(f) offsetof(struct objstore_conf, f)
+static const struct pier_conf_entry objstore_entries[] = {
+    {"data", PIER_CONF_STR, NULL, 0, OFF(data),
+     "the data directory (owned by one server)"},
+    {"listen", PIER_CONF_STR, "127.0.0.1:9000", 0, OFF(listen),
+     "HOST:PORT of the plain HTTP listener"},
+    {"tls-listen", PIER_CONF_STR, NULL, 0, OFF(tls_listen),
+     "HOST:PORT of the HTTPS listener (none by default)"},
+    {"tls-cert", PIER_CONF_STR, NULL, 0, OFF(tls_cert),
+     "its certificate chain, PEM"},
+    {"tls-key", PIER_CONF_STR, NULL, 0, OFF(tls_key), "its private key, PEM"},
+    {"region", PIER_CONF_STR, "us-east-1", 0, OFF(region),
+     "the signing region"},
+    {"domain", PIER_CONF_STRLIST, NULL, 0, OFF(domains),
+     "BUCKET.DOMAIN addressing (repeatable; localhost when none)"},
+    {"workers", PIER_CONF_UINT, "0", 256, OFF(workers),
+     "worker threads (0: one per core)"},
+    {"access-log", PIER_CONF_STR, NULL, 0, OFF(access_log),
+     "access log file ('-': stderr; none by default)"},
 };
+#undef OFF
 
-enum {
-    C_DATA,
-    C_LISTEN,
-    C_TLS_LISTEN,
-    C_TLS_CERT,
-    C_TLS_KEY,
-    C_REGION,
-    C_ACCESS_LOG,
-    C_WORKERS
-};
-
-static const char *const conf_keys[] = {
-    "data",    "listen", "tls-listen", "tls-cert",
-    "tls-key", "region", "access-log", "workers",
-};
-
-/* Debian's inih is built without INI_HANDLER_LINENO: messages name the
- * file and the key, not the line. */
-static int
-conf_line(void *user, const char *section, const char *name, const char *value)
-{
-    struct conf_ctx *c = user;
-    char **dst[] = {&c->o->data,      &c->o->listen,  &c->o->tls_listen,
-                    &c->o->tls_cert,  &c->o->tls_key, &c->o->region,
-                    &c->o->access_log};
-    size_t i;
-
-    if (strcmp(section, "objstore") != 0) {
-        return 1; /* other parts' sections */
-    }
-    if (strcmp(name, "domain") == 0) {
-        if (!c->o->domains_from_cli && add_domain(c->o, value) != PIER_OK) {
-            snprintf(c->error, sizeof(c->error), "%s: too many domains",
-                     c->path);
-            return 0;
-        }
-        return 1;
-    }
-    for (i = 0; i < PIER_NELEMS(conf_keys); i++) {
-        if (strcmp(name, conf_keys[i]) != 0) {
-            continue;
-        }
-        if (c->set[i]) {
-            return 1;
-        }
-        if (i == C_WORKERS) {
-            char *end;
-            unsigned long v = strtoul(value, &end, 10);
-
-            if (*value == '\0' || *end != '\0' || v > 256) {
-                snprintf(c->error, sizeof(c->error),
-                         "%s: workers must be 0-256", c->path);
-                return 0;
-            }
-            c->o->workers = (unsigned) v;
-            return 1;
-        }
-        set_str(dst[i], value);
-        return 1;
-    }
-    snprintf(c->error, sizeof(c->error), "%s: unknown key '%s' in [objstore]",
-             c->path, name);
-    return 0;
-}
+static const struct pier_conf_section objstore_section = {
+    "objstore", objstore_entries, PIER_NELEMS(objstore_entries)};
 
 /* ---- addresses ---- */
 
@@ -259,19 +169,17 @@ objstore_help(void)
            "Every request must be signed (SigV4 or SigV2) by a key of "
            "DIR/keys;\n"
            "the first start creates DIR and prints the admin key.\n\n"
-           "  --data DIR            the data directory (owned by one server)\n"
-           "  --listen HOST:PORT    plain HTTP listener [127.0.0.1:9000]\n"
-           "  --tls-listen HOST:PORT  HTTPS listener, with --tls-cert and "
-           "--tls-key\n"
-           "  --config FILE         pier.conf ([objstore] section)\n"
-           "  --region REGION       signing region [us-east-1]\n"
-           "  --domain DOMAIN       virtual-host domain (BUCKET.DOMAIN) "
-           "[localhost]\n"
-           "  --workers N           worker threads [the number of cores]\n"
-           "  --access-log FILE     access log ('-': stderr) [none]\n"
-           "  --ready-file PATH     write pid and addresses once listening\n\n"
-           "SIGHUP reloads the keys file; SIGTERM stops.\n",
+           "  --config FILE         pier.conf (else $PIER_CONFIG; else "
+           "none)\n"
+           "  --ready-file PATH     write pid and addresses once listening\n"
+           "  --data, --listen, --tls-listen, --tls-cert, --tls-key, "
+           "--region,\n"
+           "  --domain (repeatable: replaces the file's), --workers, "
+           "--access-log:\n"
+           "                        override these pier.conf keys:\n",
            objstore_usage);
+    pier_conf_help(stdout, &objstore_section);
+    printf("\nSIGHUP reloads the keys file; SIGTERM stops.\n");
 }
 
 int
@@ -292,8 +200,16 @@ pier_cmd_objstore(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct opts o;
-    struct conf_ctx cc;
+    /* The flags that set a key of the section. */
+    static const struct {
+        int opt;
+        const char *key;
+    } keys[] = {
+        {'d', "data"},     {'l', "listen"}, {'L', "tls-listen"},
+        {'c', "tls-cert"}, {'k', "tls-key"}, {'r', "region"},
+        {'w', "workers"},  {'a', "access-log"},
+    };
+    struct objstore_conf o;
     struct objstore *st = NULL;
     struct objstore_server *srv = NULL;
     struct pier_http_server *hs = NULL;
@@ -302,107 +218,94 @@ pier_cmd_objstore(int argc, char **argv)
     struct pier_accesslog *alog = NULL;
     struct objstore_server_config sc;
     struct pier_err err;
-    const char *config = NULL;
+    const char *config = NULL, *ready_file = NULL;
+    const char *flags[PIER_NELEMS(keys)] = {NULL};
+    const char *domains[MAX_DOMAINS];
     char keys_path[PATH_MAX], host[256];
+    size_t ndomains = 0, i;
     unsigned port;
     bool created = false;
     int c, rc = 1;
 
     memset(&o, 0, sizeof(o));
-    memset(&cc, 0, sizeof(cc));
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd':
-            set_str(&o.data, optarg);
-            cc.set[C_DATA] = true;
-            break;
-        case 'l':
-            set_str(&o.listen, optarg);
-            cc.set[C_LISTEN] = true;
-            break;
-        case 'L':
-            set_str(&o.tls_listen, optarg);
-            cc.set[C_TLS_LISTEN] = true;
-            break;
-        case 'c':
-            set_str(&o.tls_cert, optarg);
-            cc.set[C_TLS_CERT] = true;
-            break;
-        case 'k':
-            set_str(&o.tls_key, optarg);
-            cc.set[C_TLS_KEY] = true;
-            break;
         case 'C':
             config = optarg;
             break;
-        case 'r':
-            set_str(&o.region, optarg);
-            cc.set[C_REGION] = true;
+        case 'R':
+            ready_file = optarg;
             break;
         case 'D':
-            if (add_domain(&o, optarg) != PIER_OK) {
-                opts_release(&o);
+            if (ndomains == MAX_DOMAINS) {
                 return pier_cli_usage("objstore", objstore_usage,
                                       "too many --domain");
             }
-            o.domains_from_cli = true;
-            break;
-        case 'w': {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-
-            if (*optarg == '\0' || *end != '\0' || v > 256) {
-                opts_release(&o);
-                return pier_cli_usage("objstore", objstore_usage,
-                                      "--workers must be 0-256");
-            }
-            o.workers = (unsigned) v;
-            cc.set[C_WORKERS] = true;
-            break;
-        }
-        case 'a':
-            set_str(&o.access_log, optarg);
-            cc.set[C_ACCESS_LOG] = true;
-            break;
-        case 'R':
-            set_str(&o.ready_file, optarg);
+            domains[ndomains++] = optarg;
             break;
         case 'h':
             objstore_help();
-            opts_release(&o);
             return 0;
         default:
-            opts_release(&o);
-            return pier_cli_usage("objstore", objstore_usage, "unknown option");
+            for (i = 0; i < PIER_NELEMS(keys); i++) {
+                if (keys[i].opt == c) {
+                    flags[i] = optarg;
+                    break;
+                }
+            }
+            if (i == PIER_NELEMS(keys)) {
+                return pier_cli_usage("objstore", objstore_usage,
+                                      "unknown option");
+            }
         }
     }
     if (optind < argc) {
-        opts_release(&o);
         return pier_cli_usage("objstore", objstore_usage,
                               "unexpected argument '%s'", argv[optind]);
+    }
+    if (pier_conf_defaults(&objstore_section, &o, &err) != PIER_OK) {
+        return pier_cli_fail("objstore", "%s", err.msg);
     }
     if (config == NULL) {
         config = getenv("PIER_CONFIG");
     }
-    if (config != NULL) {
-        int r;
-
-        cc.o = &o;
-        cc.path = config;
-        r = ini_parse(config, conf_line, &cc);
-        if (r < 0) {
-            rc = pier_cli_fail("objstore", "cannot read '%s'", config);
+    if (config != NULL
+        && pier_conf_load_file(&objstore_section, &o, config, &err)
+               != PIER_OK) {
+        rc = pier_cli_fail("objstore", "%s", err.msg);
+        goto out;
+    }
+    /* Flags win; --domain replaces the file's domains. */
+    for (i = 0; i < PIER_NELEMS(keys); i++) {
+        if (flags[i] != NULL
+            && pier_conf_set(&objstore_section, &o, keys[i].key, flags[i],
+                             &err)
+                   != PIER_OK) {
+            rc = pier_cli_usage("objstore", objstore_usage, "%s", err.msg);
             goto out;
         }
-        if (cc.error[0] != '\0') {
-            rc = pier_cli_fail("objstore", "%s", cc.error);
-            goto out;
+    }
+    if (ndomains > 0) {
+        for (i = 0; i < o.domains.n; i++) {
+            pier_free(o.domains.items[i]);
         }
-        if (r > 0) {
-            rc = pier_cli_fail("objstore", "%s:%d: syntax error", config, r);
-            goto out;
+        o.domains.n = 0;
+        for (i = 0; i < ndomains; i++) {
+            PIER_ASSERT(pier_conf_set(&objstore_section, &o, "domain",
+                                      domains[i], &err)
+                        == PIER_OK);
         }
+    }
+    if (o.domains.n == 0) {
+        PIER_ASSERT(
+            pier_conf_set(&objstore_section, &o, "domain", "localhost", &err)
+            == PIER_OK);
+    }
+    if (o.domains.n > MAX_DOMAINS) {
+        rc = pier_cli_usage("objstore", objstore_usage,
+                            "more than %d domains", MAX_DOMAINS);
+        goto out;
     }
     if (o.data == NULL) {
         rc = pier_cli_usage("objstore", objstore_usage, "--data is required");
@@ -412,9 +315,6 @@ pier_cmd_objstore(int argc, char **argv)
         rc = pier_cli_usage("objstore", objstore_usage,
                             "--tls-listen needs --tls-cert and --tls-key");
         goto out;
-    }
-    if (o.ndomains == 0) {
-        (void) add_domain(&o, "localhost");
     }
 
     objstore_xml_init();
@@ -443,8 +343,8 @@ pier_cmd_objstore(int argc, char **argv)
     }
     memset(&sc, 0, sizeof(sc));
     sc.region = o.region;
-    sc.domains = (const char *const *) o.domains;
-    sc.ndomains = o.ndomains;
+    sc.domains = (const char *const *) o.domains.items;
+    sc.ndomains = o.domains.n;
     srv = objstore_server_new(st, keys_path, &sc, &err);
     if (srv == NULL) {
         rc = pier_cli_fail("objstore", "%s", err.msg);
@@ -458,16 +358,14 @@ pier_cmd_objstore(int argc, char **argv)
         }
     }
     pier_http_config_init(&hc);
-    hc.workers = o.workers;
+    hc.workers = (unsigned) o.workers;
     hc.access_log = alog;
     /* A 5 GiB PUT plus aws-chunked framing. */
     hc.limits.max_body_bytes = OBJSTORE_MAX_OBJECT + OBJSTORE_MAX_OBJECT / 64;
     hc.on_reload = on_reload;
     hc.udata = srv;
     hs = pier_http_server_new(&hc);
-    if (parse_addr(o.listen != NULL ? o.listen : "127.0.0.1:9000", host,
-                   sizeof(host), &port)
-        != PIER_OK) {
+    if (parse_addr(o.listen, host, sizeof(host), &port) != PIER_OK) {
         rc = pier_cli_usage("objstore", objstore_usage, "bad --listen '%s'",
                             o.listen);
         goto out;
@@ -497,7 +395,7 @@ pier_cmd_objstore(int argc, char **argv)
     }
     pier_log(PIER_LOG_INFO, "objstore", "serving '%s'%s", o.data,
              created ? " (created)" : "");
-    if (pier_http_server_run(hs, o.ready_file, &err) != PIER_OK) {
+    if (pier_http_server_run(hs, ready_file, &err) != PIER_OK) {
         rc = pier_cli_fail("objstore", "%s", err.msg);
         goto out;
     }
@@ -508,7 +406,7 @@ out:
     pier_accesslog_free(alog);
     objstore_server_free(srv);
     objstore_close(st);
-    opts_release(&o);
+    pier_conf_release(&objstore_section, &o);
     return rc;
 }
 

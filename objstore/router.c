@@ -21,38 +21,41 @@ objstore_op_name(enum objstore_op op)
     return (unsigned) op < OBJSTORE_OP_MAX ? op_names[op] : "Unknown";
 }
 
-/* Sub-resources S3 has and this store does not implement. */
-static const char *const unsupported[] = {
-    "accelerate",
-    "acl",
-    "analytics",
-    "attributes",
-    "cors",
-    "encryption",
-    "intelligent-tiering",
-    "inventory",
-    "legal-hold",
-    "lifecycle",
-    "logging",
-    "metrics",
-    "notification",
-    "object-lock",
-    "ownershipControls",
-    "policy",
-    "policyStatus",
-    "publicAccessBlock",
-    "replication",
-    "requestPayment",
-    "restore",
-    "retention",
-    "select",
-    "tagging",
-    "torrent",
-    "versionId",
-    "versioning",
-    "versions",
-    "website",
+/* Sub-resources S3 has and this store does not implement; with their
+ * lengths, as every parameter of every request is looked up here. */
+#define NAME(lit) {(lit), sizeof(lit) - 1}
+static const struct pier_str unsupported[] = {
+    NAME("accelerate"),
+    NAME("acl"),
+    NAME("analytics"),
+    NAME("attributes"),
+    NAME("cors"),
+    NAME("encryption"),
+    NAME("intelligent-tiering"),
+    NAME("inventory"),
+    NAME("legal-hold"),
+    NAME("lifecycle"),
+    NAME("logging"),
+    NAME("metrics"),
+    NAME("notification"),
+    NAME("object-lock"),
+    NAME("ownershipControls"),
+    NAME("policy"),
+    NAME("policyStatus"),
+    NAME("publicAccessBlock"),
+    NAME("replication"),
+    NAME("requestPayment"),
+    NAME("restore"),
+    NAME("retention"),
+    NAME("select"),
+    NAME("tagging"),
+    NAME("torrent"),
+    NAME("versionId"),
+    NAME("versioning"),
+    NAME("versions"),
+    NAME("website"),
 };
+#undef NAME
 
 void
 objstore_route_init(struct objstore_route *r)
@@ -346,9 +349,9 @@ objstore_route(const struct objstore_route_in *in, struct objstore_route *r,
             continue;
         }
         for (i = 0; i < PIER_NELEMS(unsupported); i++) {
-            if (pier_str_eq(n, pier_str_cstr(unsupported[i]))) {
+            if (pier_str_eq(n, unsupported[i])) {
                 return pier_err_s3(err, PIER_S3_NOT_IMPLEMENTED,
-                                   "sub-resource '%s'", unsupported[i]);
+                                   "sub-resource '%s'", unsupported[i].ptr);
             }
         }
     }

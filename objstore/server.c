@@ -223,20 +223,64 @@ resp_headerf(struct oreq *o, const char *name, const char *fmt, ...)
     resp_header(o, name, pier_str_cstr(v));
 }
 
+/* Two decimal digits of v (0-99) at p. */
+static char *
+put2(char *p, int v)
+{
+    p[0] = (char) ('0' + v / 10 % 10);
+    p[1] = (char) ('0' + v % 10);
+    return p + 2;
+}
+
+/* An IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (29 bytes and a NUL):
+ * by hand, as every GetObject answers one. */
 static void
 http_date(int64_t ms, char out[40])
 {
-    static const char *days[] = {"Sun", "Mon", "Tue", "Wed",
-                                 "Thu", "Fri", "Sat"};
-    static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     time_t t = (time_t) (ms / 1000);
     struct tm tm;
+    int year;
+    char *p = out;
 
     gmtime_r(&t, &tm);
-    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-             days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) {
+        year = year < 0 ? 0 : 9999;
+    }
+    memcpy(p, days + 3 * (tm.tm_wday % 7), 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put2(p, tm.tm_mday);
+    *p++ = ' ';
+    memcpy(p, months + 3 * (tm.tm_mon % 12), 3);
+    p += 3;
+    *p++ = ' ';
+    p = put2(p, year / 100);
+    p = put2(p, year % 100);
+    *p++ = ' ';
+    p = put2(p, tm.tm_hour);
+    *p++ = ':';
+    p = put2(p, tm.tm_min);
+    *p++ = ':';
+    p = put2(p, tm.tm_sec);
+    memcpy(p, " GMT", 5);
+}
+
+/* The ETag header of an object: its etag, quoted. */
+static void
+resp_etag(struct oreq *o, const char *etag)
+{
+    char v[OBJSTORE_ETAG_MAX + 3];
+    size_t n = strlen(etag);
+
+    PIER_ASSERT(n < OBJSTORE_ETAG_MAX);
+    v[0] = '"';
+    memcpy(v + 1, etag, n);
+    v[n + 1] = '"';
+    resp_header(o, "ETag", pier_str_make(v, n + 2));
 }
 
 /* Fail o with an S3 error (the answer is an error document). */
@@ -493,11 +537,9 @@ answer(struct oreq *o)
     if (o->failed) {
         error_answer(o);
     }
+    /* Each name in rh ends with its NUL (objstore_meta_add). */
     while (objstore_meta_next(&o->rh, &pos, &n, &v)) {
-        char name[256];
-
-        snprintf(name, sizeof(name), "%.*s", (int) n.len, n.ptr);
-        (void) pier_http_resp_header(req, name, v);
+        (void) pier_http_resp_header(req, n.ptr, v);
     }
     (void) pier_http_resp_header(req, "x-amz-request-id", pier_str_cstr(o->id));
     /* A client that asked "Expect: 100-continue" and is answered before
@@ -858,16 +900,16 @@ object_headers(struct oreq *o, const struct objstore_obj *obj)
     bool any = o->query.len > 0
                && memmem(o->query.ptr, o->query.len, "response-", 9) != NULL;
 
-    resp_headerf(o, "ETag", "\"%s\"", obj->etag);
+    resp_etag(o, obj->etag);
     http_date(obj->mtime_ms, date);
     resp_header(o, "Last-Modified", pier_str_cstr(date));
     resp_header(o, "Accept-Ranges", PIER_STR("bytes"));
     pier_buf_init(&ov, 1024);
+    /* Each stored name ends with its NUL (objstore_meta_add). */
     while (objstore_meta_next(&obj->meta, &pos, &n, &v)) {
-        char name[256];
+        const char *name = n.ptr;
         bool overridden = false;
 
-        snprintf(name, sizeof(name), "%.*s", (int) n.len, n.ptr);
         for (i = 0; any && i < PIER_NELEMS(overrides); i++) {
             if (strcasecmp(name, overrides[i][1]) == 0
                 && objstore_query_has(o->query, overrides[i][0])) {
@@ -928,7 +970,7 @@ op_get_object(struct oreq *o, struct objstore_reader *rd)
         objstore_body_unref(o->mem);
         o->mem = NULL;
         o->status = 304;
-        resp_headerf(o, "ETag", "\"%s\"", obj.etag);
+        resp_etag(o, obj.etag);
         goto out;
     }
     object_headers(o, &obj);
@@ -1223,7 +1265,7 @@ op_commit(struct oreq *o)
         goto out;
     }
     o->status = 200;
-    resp_headerf(o, "ETag", "\"%s\"", obj.etag);
+    resp_etag(o, obj.etag);
 out:
     objstore_obj_release(&obj);
     pier_buf_release(&meta);
@@ -1657,6 +1699,8 @@ objstore_server_handle(struct pier_http_req *req, void *udata)
     snprintf(o->id, sizeof(o->id), "%s", req->id);
     pier_buf_init(&o->body, WHOLE_MAX);
     pier_buf_init(&o->rh, 64 * 1024);
+    /* A GET's headers fit: one allocation, not four growing ones. */
+    (void) pier_buf_reserve(&o->rh, 1024);
     pier_buf_init(&o->out, SIZE_MAX);
     objstore_route_init(&o->route);
     pier_http_req_on_finish(req, on_finish, o);

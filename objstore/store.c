@@ -57,13 +57,24 @@ struct objstore {
     uint64_t batches, batched; /* transactions, writes in them */
 };
 
-/* One object write waiting for its group commit. */
+/* One write waiting for its group commit: an object's row (PUT, copy) or
+ * a part's (UploadPart). Borrows everything it points to. */
+enum pending_kind {
+    PENDING_OBJECT,
+    PENDING_PART,
+};
+
 struct pending {
-    struct objstore_put *p;
-    const struct objstore_cond *cond;
+    enum pending_kind kind;
+    struct pier_str bucket, key;
+    const char *id; /* the data file the row will name */
+    uint64_t size;
     const char *etag;
     int64_t mtime;
-    const struct pier_buf *meta;
+    const struct objstore_cond *cond; /* objects; NULL: unconditional */
+    const struct pier_buf *meta;      /* objects; NULL: none */
+    struct pier_str upload;           /* parts */
+    unsigned part;                    /* parts */
     struct pier_err err;
     int rc;
     bool done;
@@ -1403,20 +1414,17 @@ fill_out(struct objstore_obj *out, const char *etag, uint64_t size,
     }
 }
 
-/* One write of a batch, in the batch's transaction: condition, row. A
- * failing condition fails this write only; PIER_ERR with *fatal set
- * means the transaction itself failed. */
+/* An object write of a batch, in the batch's transaction: condition,
+ * row. A failing condition fails this write only; *fatal set means the
+ * transaction itself failed. */
 static void
-batch_one(struct objstore *st, struct pending *w, bool *fatal)
+object_one(struct objstore *st, struct pending *w, bool *fatal)
 {
-    struct objstore_put *p = w->p;
-    struct pier_str bucket = pier_str_make(p->bucket, p->bucket_len);
-    struct pier_str key = pier_str_make(p->key, p->key_len);
     char old_etag[OBJSTORE_ETAG_MAX];
 
-    w->rc = bucket_exists(st, bucket, &w->err);
+    w->rc = bucket_exists(st, w->bucket, &w->err);
     if (w->rc == PIER_OK) {
-        w->rc = current(st, bucket, key, w->old, old_etag, &w->err);
+        w->rc = current(st, w->bucket, w->key, w->old, old_etag, &w->err);
         *fatal = w->rc != PIER_OK;
     } else {
         *fatal = w->err.s3 != PIER_S3_NO_SUCH_BUCKET;
@@ -1425,9 +1433,77 @@ batch_one(struct objstore *st, struct pending *w, bool *fatal)
         w->rc = cond_check(w->cond, w->old, old_etag, &w->err);
     }
     if (w->rc == PIER_OK) {
-        w->rc = upsert(st, bucket, key, p->id, p->size, w->etag, w->mtime,
-                       w->meta, &w->err);
+        w->rc = upsert(st, w->bucket, w->key, w->id, w->size, w->etag,
+                       w->mtime, w->meta, &w->err);
         *fatal = w->rc != PIER_OK;
+    }
+}
+
+/* A part write of a batch: the upload must still be there (an abort or a
+ * completion may have come first: NoSuchUpload, this write only). */
+static void
+part_one(struct objstore *st, struct pending *w, bool *fatal)
+{
+    static const char q_old[] = "SELECT blob FROM parts "
+                                "WHERE upload = ?1 AND num = ?2";
+    static const char ins[] =
+        "INSERT OR REPLACE INTO parts(upload, num, blob, size, etag, mtime_ms)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+    sqlite3_stmt *s;
+    int r;
+
+    w->rc = upload_check(st, w->bucket, w->key, w->upload, NULL, &w->err);
+    if (w->rc != PIER_OK) {
+        *fatal = w->err.s3 != PIER_S3_NO_SUCH_UPLOAD;
+        return;
+    }
+    *fatal = true; /* from here on, only the database fails */
+    s = prep(st, q_old, &w->err);
+    if (s == NULL) {
+        w->rc = PIER_ERR;
+        return;
+    }
+    bind_str(s, 1, w->upload);
+    sqlite3_bind_int(s, 2, (int) w->part);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        col_text(s, 0, w->old, sizeof(w->old));
+    }
+    sqlite3_reset(s);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        w->rc = db_fail(st, "cannot look a part up", &w->err);
+        return;
+    }
+    s = prep(st, ins, &w->err);
+    if (s == NULL) {
+        w->rc = PIER_ERR;
+        return;
+    }
+    bind_str(s, 1, w->upload);
+    sqlite3_bind_int(s, 2, (int) w->part);
+    sqlite3_bind_text(s, 3, w->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64) w->size);
+    sqlite3_bind_text(s, 5, w->etag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 6, w->mtime);
+    r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE) {
+        w->rc = db_fail(st, "cannot store a part", &w->err);
+        return;
+    }
+    *fatal = false;
+}
+
+/* One write of a batch, in the batch's transaction. */
+static void
+batch_one(struct objstore *st, struct pending *w, bool *fatal)
+{
+    w->old[0] = '\0';
+    *fatal = false;
+    if (w->kind == PENDING_PART) {
+        part_one(st, w, fatal);
+    } else {
+        object_one(st, w, fatal);
     }
     if (w->rc != PIER_OK) {
         w->old[0] = '\0';
@@ -1468,26 +1544,20 @@ batch_commit(struct objstore *st, struct pending *batch)
     }
 }
 
-/* The object's half of a commit: queue it, and commit the queue when no
- * other write is committing; return once its own batch has committed. */
+/* Queue the write me, and commit the queue when no other write is
+ * committing; return once me's own batch has committed: PIER_OK, or
+ * PIER_ERR with err set (its condition failed, or the batch did). */
 static int
-commit_object(struct objstore_put *p, const struct objstore_cond *cond,
-              const char *etag, int64_t mtime, const struct pier_buf *meta,
-              struct pier_err *err)
+group_commit(struct objstore *st, struct pending *me, struct pier_err *err)
 {
-    struct objstore *st = p->st;
-    struct pending me, *batch, *w;
+    struct pending *batch, *w;
 
-    memset(&me, 0, sizeof(me));
-    me.p = p;
-    me.cond = cond;
-    me.etag = etag;
-    me.mtime = mtime;
-    me.meta = meta;
+    me->done = false;
+    me->next = NULL;
     PIER_ASSERT(pthread_mutex_lock(&st->qmu) == 0);
-    *st->queue_tail = &me;
-    st->queue_tail = &me.next;
-    while (!me.done) {
+    *st->queue_tail = me;
+    st->queue_tail = &me->next;
+    while (!me->done) {
         if (st->committing) {
             PIER_ASSERT(pthread_cond_wait(&st->qcv, &st->qmu) == 0);
             continue;
@@ -1511,74 +1581,37 @@ commit_object(struct objstore_put *p, const struct objstore_cond *cond,
         PIER_ASSERT(pthread_cond_broadcast(&st->qcv) == 0);
     }
     PIER_ASSERT(pthread_mutex_unlock(&st->qmu) == 0);
-    if (me.rc != PIER_OK) {
-        *err = me.err;
+    if (me->rc != PIER_OK) {
+        *err = me->err;
     }
-    return me.rc;
+    return me->rc;
 }
 
+/* The row half of a put's commit (the file is in data/ already). */
 static int
-commit_part(struct objstore_put *p, const char *etag, int64_t mtime,
-            struct pier_err *err)
+commit_put(struct objstore_put *p, const struct objstore_cond *cond,
+           const char *etag, int64_t mtime, const struct pier_buf *meta,
+           struct pier_err *err)
 {
-    static const char q_old[] = "SELECT blob FROM parts "
-                                "WHERE upload = ?1 AND num = ?2";
-    static const char ins[] =
-        "INSERT OR REPLACE INTO parts(upload, num, blob, size, etag, mtime_ms)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
-    struct objstore *st = p->st;
-    char old[ID_LEN + 1] = "";
-    sqlite3_stmt *s;
-    int r;
+    struct pending me;
 
-    lock(st);
-    if (begin(st, err) != PIER_OK) {
-        unlock(st);
-        return PIER_ERR;
+    memset(&me, 0, sizeof(me));
+    me.bucket = pier_str_make(p->bucket, p->bucket_len);
+    me.key = pier_str_make(p->key, p->key_len);
+    me.id = p->id;
+    me.size = p->size;
+    me.etag = etag;
+    me.mtime = mtime;
+    if (p->upload[0] != '\0') {
+        me.kind = PENDING_PART;
+        me.upload = pier_str_make(p->upload, ID_LEN);
+        me.part = p->part;
+    } else {
+        me.kind = PENDING_OBJECT;
+        me.cond = cond;
+        me.meta = meta;
     }
-    if (upload_check(st, pier_str_make(p->bucket, p->bucket_len),
-                     pier_str_make(p->key, p->key_len),
-                     pier_str_make(p->upload, ID_LEN), NULL, err)
-        != PIER_OK) {
-        goto fail;
-    }
-    s = prep(st, q_old, err);
-    if (s == NULL) {
-        goto fail;
-    }
-    sqlite3_bind_text(s, 1, p->upload, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 2, (int) p->part);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        col_text(s, 0, old, sizeof(old));
-    }
-    sqlite3_reset(s);
-    s = prep(st, ins, err);
-    if (s == NULL) {
-        goto fail;
-    }
-    sqlite3_bind_text(s, 1, p->upload, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 2, (int) p->part);
-    sqlite3_bind_text(s, 3, p->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 4, (sqlite3_int64) p->size);
-    sqlite3_bind_text(s, 5, etag, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 6, mtime);
-    r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r != SQLITE_DONE) {
-        db_fail(st, "cannot store a part", err);
-        goto fail;
-    }
-    if (commit(st, err) != PIER_OK) {
-        unlock(st);
-        return PIER_ERR;
-    }
-    unlink_blob(st, old);
-    unlock(st);
-    return PIER_OK;
-fail:
-    rollback(st);
-    unlock(st);
-    return PIER_ERR;
+    return group_commit(p->st, &me, err);
 }
 
 int
@@ -1623,11 +1656,7 @@ objstore_put_commit(struct objstore_put *p,
         objstore_put_abort(p);
         return PIER_ERR;
     }
-    if (p->upload[0] != '\0') {
-        rc = commit_part(p, etag, mtime, err);
-    } else {
-        rc = commit_object(p, cond, etag, mtime, meta, err);
-    }
+    rc = commit_put(p, cond, etag, mtime, meta, err);
     if (rc != PIER_OK) {
         unlink_blob(p->st, p->id);
     } else if (p->upload[0] == '\0') {
@@ -2220,7 +2249,8 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
 {
     struct objstore_obj src;
     char src_id[ID_LEN + 1], id[ID_LEN + 1], from[PATH_MAX], to[PATH_MAX];
-    char dir[PATH_MAX], old[ID_LEN + 1], old_etag[OBJSTORE_ETAG_MAX];
+    char dir[PATH_MAX];
+    struct pending me;
     int64_t mtime = now_ms();
     int rc = PIER_ERR;
 
@@ -2263,27 +2293,20 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
     if (meta == NULL) {
         meta = &src.meta;
     }
-    lock(st);
-    if (begin(st, err) != PIER_OK) {
-        unlock(st);
+    /* The row, committed with the writes waiting beside it. */
+    memset(&me, 0, sizeof(me));
+    me.kind = PENDING_OBJECT;
+    me.bucket = dst_bucket;
+    me.key = dst_key;
+    me.id = id;
+    me.size = src.size;
+    me.etag = src.etag;
+    me.mtime = mtime;
+    me.cond = dst_cond;
+    me.meta = meta;
+    if (group_commit(st, &me, err) != PIER_OK) {
         goto unlink;
     }
-    if (bucket_exists(st, dst_bucket, err) != PIER_OK
-        || current(st, dst_bucket, dst_key, old, old_etag, err) != PIER_OK
-        || cond_check(dst_cond, old, old_etag, err) != PIER_OK
-        || upsert(st, dst_bucket, dst_key, id, src.size, src.etag, mtime, meta,
-                  err)
-               != PIER_OK) {
-        rollback(st);
-        unlock(st);
-        goto unlink;
-    }
-    if (commit(st, err) != PIER_OK) {
-        unlock(st);
-        goto unlink;
-    }
-    unlink_blob(st, old);
-    unlock(st);
     fill_out(out, src.etag, src.size, mtime, meta);
     rc = PIER_OK;
     goto out;

@@ -18,7 +18,7 @@
  * checks the digests and the size, fsyncs, renames into DIR/data, fsyncs the
  * directory, then checks the write's condition (If-Match, If-None-Match)
  * and updates the row in one SQLite transaction under the store's mutex
- * (object writes that wait together share one: objstore_commit_counts()),
+ * (writes that wait together share one: objstore_commit_counts()),
  * so of two racing conditional writers exactly one wins. The replaced file is
  * unlinked only after the commit: a reader that opened it keeps reading it.
  * objstore_get() opens an object's file under the same mutex, so it never
@@ -72,11 +72,12 @@ const char *objstore_dir(const struct objstore *st);
 /* How many files recovery removed at open (temporary + unreferenced). */
 size_t objstore_recovered(const struct objstore *st);
 
-/* Object writes (PUT, copy excluded) are committed in groups: a write
- * that arrives while another group commits waits for the next one, which
- * commits every write then waiting in one transaction (one WAL fsync);
- * each write still returns only after its own group committed. How many
- * group transactions ran, and how many writes they held. Any thread. */
+/* Object and part writes (PUT, copy, UploadPart) are committed in
+ * groups: a write that arrives while another group commits waits for the
+ * next one, which commits every write then waiting in one transaction
+ * (one WAL fsync), in arrival order; each write still returns only after
+ * its own group committed. How many group transactions ran, and how many
+ * writes they held. Any thread. */
 void objstore_commit_counts(struct objstore *st, uint64_t *commits,
                             uint64_t *writes);
 

@@ -42,7 +42,17 @@ set +e
 rc=$?
 set -e
 check "unknown [objstore] key refused" test "$rc" = 1
-check "... naming the file and the key" grep -q "bad.conf: unknown key 'bogus'" "$work/conf.err"
+check "... naming the file, the line and the key" grep -q "bad.conf:3: unknown key 'bogus' in \[objstore\]" "$work/conf.err"
+printf '[objstore]\nworkers = 300\n' >"$work/bad.conf"
+set +e
+"$PIER" objstore --config "$work/bad.conf" --data "$work/unused" 2>"$work/conf.err"
+rc=$?
+set -e
+check "an out-of-range value refused" grep -q "bad.conf:2: 'workers' is at most 256" "$work/conf.err"
+"$PIER" objstore --help >"$work/help.out"
+for k in data listen tls-listen tls-cert tls-key region domain workers access-log; do
+    check "--help lists the setting $k" grep -q "^  $k = " "$work/help.out"
+done
 
 # ---- the lock ----
 set +e
@@ -263,5 +273,29 @@ sleep 0.5
     grep -q InvalidAccessKeyId "$work/e11"
 ) || true
 check "a removed key is gone after SIGHUP" grep -q InvalidAccessKeyId "$work/e11"
+
+# ---- a server configured by pier.conf alone ----
+printf '[objstore]\ndata = %s\nlisten = 127.0.0.1:0\nregion = eu-test-1\ndomain = a.test\ndomain = b.test\nworkers = 1\n[edge]\nbucket = other\n' \
+    "$work/cfgdata" >"$work/pier.conf"
+PIER_CONFIG="$work/pier.conf" start_server cfg "$PIER" objstore
+cfg_addr=$(ready_addr cfg http)
+cfg_code() { # REGION [CURL ARGS...]: the status of a request signed for REGION
+    local region=$1
+    shift
+    (
+        eval "$(grep '^AWS_' "$work/cfg.out")"
+        curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:$region:s3" \
+            --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+            -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d" " -f1)" "$@"
+    )
+}
+check "config: data directory from the file" test -f "$work/cfgdata/keys"
+check "config: region from the file" test "$(cfg_code eu-test-1 "http://$cfg_addr/")" = 200
+check "config: ... and no other" test "$(cfg_code us-east-1 "http://$cfg_addr/")" = 400
+check "config: CreateBucket" test "$(cfg_code eu-test-1 -X PUT "http://$cfg_addr/cfgb")" = 200
+check "config: the second domain addresses the bucket" \
+    test "$(cfg_code eu-test-1 -I -H "Host: cfgb.b.test" "http://$cfg_addr/")" = 200
+check "config: ... an unlisted one does not" \
+    test "$(cfg_code eu-test-1 -I -H "Host: cfgb.c.test" "http://$cfg_addr/")" = 405
 
 finish

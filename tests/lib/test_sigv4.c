@@ -1022,6 +1022,136 @@ test_sigv4_verify_presigned(void **state)
     pier_buf_release(&full);
 }
 
+/* The canonical query's corners: escapes that escape nothing, empty
+ * names and values, and queries past the stack scratch (more than 32
+ * parameters, more than 680 bytes), which take the heap. */
+static void
+test_sigv4_canonical_query_corners(void **state)
+{
+    struct pier_buf q, b, want;
+    struct pier_err err;
+    int i;
+
+    (void) state;
+    pier_buf_init(&b, SIZE_MAX);
+    assert_int_equal(
+        pier_sigv4_canonical_query(PIER_STR("%zz&%4&=&==a&a=%"), &b, &err),
+        PIER_OK);
+    assert_string_equal(b.data, "=&=%3Da&%254=&%25zz=&a=%25");
+
+    /* 40 parameters given in reverse, each value escaped three ways. */
+    pier_buf_init(&q, SIZE_MAX);
+    pier_buf_init(&want, SIZE_MAX);
+    for (i = 39; i >= 0; i--) {
+        assert_int_equal(pier_buf_addf(&q, "%sp%02d=a%%2Fb+c%%7e~%s",
+                                       i < 39 ? "&" : "", i,
+                                       "xxxxxxxxxxxxxxxxxxxxxxxxxx"),
+                         PIER_OK);
+    }
+    for (i = 0; i < 40; i++) {
+        assert_int_equal(pier_buf_addf(&want, "%sp%02d=a%%2Fb%%20c~~%s",
+                                       i > 0 ? "&" : "", i,
+                                       "xxxxxxxxxxxxxxxxxxxxxxxxxx"),
+                         PIER_OK);
+    }
+    assert_true(q.len > 1024);
+    pier_buf_reset(&b);
+    assert_int_equal(
+        pier_sigv4_canonical_query(pier_buf_str(&q), &b, &err), PIER_OK);
+    assert_string_equal(b.data, want.data);
+    /* A capped buffer: the error, as before. */
+    {
+        struct pier_buf small;
+
+        pier_buf_init(&small, 100);
+        assert_int_equal(
+            pier_sigv4_canonical_query(pier_buf_str(&q), &small, &err),
+            PIER_ERR);
+        pier_buf_release(&small);
+    }
+    pier_buf_release(&q);
+    pier_buf_release(&want);
+    pier_buf_release(&b);
+}
+
+/* A presigned URL with a long query of its own (the heap paths), with
+ * its parameter names escaped, verifies; a refusal halfway through the
+ * canonical request leaves the next verification unharmed. */
+static void
+test_sigv4_verify_presigned_long_query(void **state)
+{
+    struct pier_sigv4_key key = {"AKIDPIER", "pier-secret", "us-east-1", "s3",
+                                 NULL};
+    struct keyring kr = {"AKIDPIER", "pier-secret"};
+    struct pier_kv h[] = {{PIER_STR("host"), PIER_STR("localhost:1")}};
+    struct pier_kv two[] = {{PIER_STR("host"), PIER_STR("localhost:1")},
+                            {PIER_STR("x-extra"), PIER_STR("v")}};
+    struct pier_sigv4_verify_req vr;
+    struct pier_sigv4_auth auth;
+    struct pier_buf own, q, full, esc;
+    struct pier_err err;
+    char amz_date[17], *p;
+    time_t t = 1700000000;
+    int i;
+
+    (void) state;
+    pier_sigv4_format_date(t, amz_date);
+    pier_buf_init(&own, SIZE_MAX);
+    pier_buf_init(&q, SIZE_MAX);
+    pier_buf_init(&full, SIZE_MAX);
+    pier_buf_init(&esc, SIZE_MAX);
+    for (i = 0; i < 50; i++) {
+        assert_int_equal(pier_buf_addf(&own, "%sk%d=v%%20%d+w", i ? "&" : "",
+                                       i % 7, i),
+                         PIER_OK);
+    }
+    assert_int_equal(pier_sigv4_presign(&key, amz_date, 600, "GET",
+                                        PIER_STR("/b/k"), pier_buf_str(&own),
+                                        h, 1, &q, &err),
+                     PIER_OK);
+    assert_int_equal(pier_buf_addf(&full, "%s&%s", own.data, q.data),
+                     PIER_OK);
+    memset(&vr, 0, sizeof(vr));
+    vr.method = PIER_STR("GET");
+    vr.path = PIER_STR("/b/k");
+    vr.query = pier_buf_str(&full);
+    vr.headers = h;
+    vr.nheaders = 1;
+    vr.now = t + 1;
+    vr.lookup = lookup;
+    vr.lookup_data = &kr;
+    assert_int_equal(pier_sigv4_verify(&vr, &auth, &err), PIER_OK);
+    /* The same parameters with escaped names ("X-Amz-%53ignature"). */
+    for (p = full.data; *p != '\0'; p++) {
+        if (strncmp(p, "X-Amz-S", 7) == 0) {
+            assert_int_equal(pier_buf_adds(&esc, "X-Amz-%53"), PIER_OK);
+            p += 6;
+        } else {
+            assert_int_equal(pier_buf_addch(&esc, *p), PIER_OK);
+        }
+    }
+    vr.query = pier_buf_str(&esc);
+    assert_int_equal(pier_sigv4_verify(&vr, &auth, &err), PIER_OK);
+    /* Signed headers the request lacks: refused mid-way, then a good
+     * request on the same thread still verifies. */
+    pier_buf_reset(&q);
+    pier_buf_reset(&full);
+    assert_int_equal(pier_sigv4_presign(&key, amz_date, 600, "GET",
+                                        PIER_STR("/b/k"), PIER_STR(""), two,
+                                        2, &q, &err),
+                     PIER_OK);
+    vr.query = pier_buf_str(&q);
+    assert_int_equal(pier_sigv4_verify(&vr, &auth, &err), PIER_ERR);
+    assert_int_equal(err.s3, PIER_S3_SIGNATURE_DOES_NOT_MATCH);
+    vr.headers = two;
+    vr.nheaders = 2;
+    assert_int_equal(pier_sigv4_verify(&vr, &auth, &err), PIER_OK);
+    pier_buf_release(&own);
+    pier_buf_release(&q);
+    pier_buf_release(&full);
+    pier_buf_release(&esc);
+}
+
 /* Session tokens are signed: in the header form as a header. */
 static void
 test_sigv4_session_token(void **state)
@@ -1090,6 +1220,8 @@ main(void)
         cmocka_unit_test(test_sigv4_verify_round_trip),
         cmocka_unit_test(test_sigv4_verify_refusals),
         cmocka_unit_test(test_sigv4_verify_presigned),
+        cmocka_unit_test(test_sigv4_canonical_query_corners),
+        cmocka_unit_test(test_sigv4_verify_presigned_long_query),
         cmocka_unit_test(test_sigv4_session_token),
     };
 

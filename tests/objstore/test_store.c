@@ -668,6 +668,117 @@ test_store_group_commit_keeps_every_write(void **state)
     assert_true(commits >= 1 && commits <= writes);
 }
 
+struct part_writer {
+    struct objstore *st;
+    const char *upload;
+    unsigned part;
+    pthread_barrier_t *barrier;
+    int ok;
+    char etag[OBJSTORE_ETAG_MAX]; /* of the last part written */
+};
+
+/* Part w->part five times over (each replaces the last), and five copies
+ * of "src", all at once with the other threads. */
+static void *
+parts_and_copies(void *arg)
+{
+    struct part_writer *w = arg;
+    struct objstore_obj obj;
+    struct objstore_put *p;
+    struct pier_err err;
+    char body[32], key[32];
+    int i;
+
+    pthread_barrier_wait(w->barrier);
+    for (i = 0; i < 5; i++) {
+        snprintf(body, sizeof(body), "part %02u, round %d", w->part, i);
+        objstore_obj_init(&obj);
+        p = objstore_part_begin(w->st, PIER_STR("bkt"), PIER_STR("big"),
+                                pier_str_cstr(w->upload), w->part, &err);
+        if (p != NULL && objstore_put_write(p, body, strlen(body), &err) == 0
+            && objstore_put_commit(p, NULL, NULL, NULL, &obj, &err) == 0) {
+            w->ok++;
+            snprintf(w->etag, sizeof(w->etag), "%s", obj.etag);
+        }
+        objstore_obj_release(&obj);
+        snprintf(key, sizeof(key), "copy/%u/%d", w->part, i);
+        w->ok += objstore_copy(w->st, PIER_STR("bkt"), PIER_STR("src"),
+                               PIER_STR("bkt"), pier_str_cstr(key), NULL,
+                               NULL, NULL, &err)
+                 == PIER_OK;
+    }
+    return NULL;
+}
+
+/* UploadPart and CopyObject go through the group commit too: every one
+ * is acknowledged after its commit, counted in the groups, readable
+ * afterwards, and replaced parts leave no file behind. */
+static void
+test_store_group_commit_parts_and_copies(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 8 };
+    struct part_writer w[N];
+    struct objstore_part_ref refs[N];
+    pthread_t t[N];
+    pthread_barrier_t barrier;
+    uint64_t commits0, writes0, commits, writes;
+    char id[OBJSTORE_UPLOAD_ID_LEN + 1], key[32], want[32 * N], *body;
+    struct pier_err err;
+    int i, k;
+
+    assert_int_equal(put_s(f->st, "src", "the source"), PIER_OK);
+    assert_int_equal(objstore_upload_create(f->st, PIER_STR("bkt"),
+                                            PIER_STR("big"), NULL, id, &err),
+                     PIER_OK);
+    objstore_commit_counts(f->st, &commits0, &writes0);
+    pthread_barrier_init(&barrier, NULL, N);
+    for (i = 0; i < N; i++) {
+        w[i] = (struct part_writer){.st = f->st,
+                                    .upload = id,
+                                    .part = (unsigned) i + 1,
+                                    .barrier = &barrier};
+        assert_int_equal(
+            pthread_create(&t[i], NULL, parts_and_copies, &w[i]), 0);
+    }
+    for (i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, 10);
+    }
+    pthread_barrier_destroy(&barrier);
+    objstore_commit_counts(f->st, &commits, &writes);
+    assert_int_equal(writes - writes0, N * 10);
+    assert_true(commits - commits0 >= 1 && commits - commits0 <= N * 10);
+    /* One file per part (the replaced ones went), one per copy, src. */
+    assert_int_equal(count_data(f->dir), 1 + N + N * 5);
+    for (i = 0; i < N; i++) {
+        for (k = 0; k < 5; k++) {
+            snprintf(key, sizeof(key), "copy/%d/%d", i + 1, k);
+            body = get_s(f->st, pier_str_cstr(key), NULL);
+            assert_non_null(body);
+            assert_string_equal(body, "the source");
+            pier_free(body);
+        }
+    }
+    /* The last round of each part is what completes. */
+    want[0] = '\0';
+    for (i = 0; i < N; i++) {
+        refs[i].number = (unsigned) i + 1;
+        refs[i].etag = pier_str_cstr(w[i].etag);
+        snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                 "part %02d, round 4", i + 1);
+    }
+    assert_int_equal(
+        objstore_upload_complete(f->st, PIER_STR("bkt"), PIER_STR("big"),
+                                 pier_str_cstr(id), refs, N, NULL, NULL, &err),
+        PIER_OK);
+    body = get_s(f->st, PIER_STR("big"), NULL);
+    assert_non_null(body);
+    assert_string_equal(body, want);
+    pier_free(body);
+    assert_int_equal(count_data(f->dir), 1 + 1 + N * 5);
+}
+
 /* A reader that opened a version keeps reading it after overwrite and
  * delete. */
 static void
@@ -1621,6 +1732,7 @@ main(void)
         T(test_store_conditional_put),
         T(test_store_conditional_race_one_winner),
         T(test_store_group_commit_keeps_every_write),
+        T(test_store_group_commit_parts_and_copies),
         T(test_store_reader_keeps_old_version),
         T(test_store_reader_answers_as_get),
         T(test_store_reader_races_overwrites),
