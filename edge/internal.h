@@ -107,6 +107,7 @@ struct edge_server {
     struct pier_s3_sync *sync;
     atomic_uint_fast64_t requests, hits, misses, not_found, origin_errors;
     atomic_uint_fast64_t bytes_out, activations, activation_us_last;
+    atomic_uint_fast64_t disk_read_bytes; /* streamed from the disk tier */
     atomic_uint_fast64_t nsites;
 };
 

@@ -55,7 +55,7 @@ struct edge_req {
     char *fbuf; /* SPILL_CHUNK bytes while streaming from a file */
     /* A large blob streamed from the disk tier, hashed as it goes. */
     int dfd;
-    uint64_t doff;
+    uint64_t doff, dend; /* the next byte to read, the end to read to */
     struct edge_key dkey;
     struct edge_verify *dverify;
     struct edge_range range;
@@ -801,6 +801,7 @@ struct disk_load {
     struct edge_blob *got;
     bool big; /* past fetch_max: open it to stream, not read it whole */
     int fd;   /* big: the file, -1 when not on disk */
+    bool verified; /* big: the file is known good */
     uint64_t size;
     int64_t stored_s;
     bool gone; /* the client left meanwhile */
@@ -821,7 +822,8 @@ disk_load_work(uv_work_t *w)
 
     if (dl->big) {
         rc = edge_cache_disk_open(dl->r->w->srv->cache, &dl->k, &dl->fd,
-                                  &dl->size, &dl->stored_s, &err);
+                                  &dl->size, &dl->stored_s, &dl->verified,
+                                  &err);
     } else {
         rc = edge_cache_disk_load(dl->r->w->srv->cache, &dl->k,
                                   dl->r->entry->size, &dl->got, &err);
@@ -833,8 +835,10 @@ disk_load_work(uv_work_t *w)
 
 /* A large blob from the disk tier: streamed through the request's read
  * buffer, hashed as it goes, the last chunk sent only once the hash
- * matched its name (so a torn or tampered file is cut, and removed). The
- * whole file is read even for a range, to verify it. */
+ * matched its name (so a torn or tampered file is cut, and removed), and
+ * then known good. A range of a file known good is read alone, from its
+ * offset; one of a file not yet verified (found at start: a crash may
+ * have torn it) reads the whole file once, to verify it. */
 
 static void disk_pump(struct edge_req *r);
 
@@ -887,11 +891,19 @@ on_disk_read(uv_fs_t *fs)
     }
     off = r->doff;
     r->doff += (uint64_t) got;
-    if (edge_verify_update(r->dverify, r->fbuf, (size_t) got, &err) != PIER_OK
-        || (r->doff == r->size
-            && edge_verify_final(r->dverify, r->dkey.sha, &err) != PIER_OK)) {
-        disk_cut(r, "fails verification");
-        return;
+    atomic_fetch_add(&r->w->srv->disk_read_bytes, (uint64_t) got);
+    if (r->dverify != NULL) {
+        if (edge_verify_update(r->dverify, r->fbuf, (size_t) got, &err)
+                != PIER_OK
+            || (r->doff == r->size
+                && edge_verify_final(r->dverify, r->dkey.sha, &err)
+                       != PIER_OK)) {
+            disk_cut(r, "fails verification");
+            return;
+        }
+        if (r->doff == r->size) {
+            edge_cache_disk_verified(r->w->srv->cache, &r->dkey);
+        }
     }
     lo = r->ranged ? r->range.first : 0;
     hi = r->ranged ? r->range.last + 1 : r->size;
@@ -910,7 +922,7 @@ on_disk_read(uv_fs_t *fs)
 static void
 disk_pump(struct edge_req *r)
 {
-    uint64_t left = r->size - r->doff;
+    uint64_t left = r->dend - r->doff;
     uv_buf_t ub;
     int rc;
 
@@ -959,7 +971,13 @@ disk_stream_start(struct edge_req *r, struct disk_load *dl)
         pier_http_resp_end(r->req);
         return;
     }
-    r->dverify = edge_verify_new(enc, r->entry->size);
+    r->dend = r->size;
+    if (r->ranged && dl->verified) {
+        r->doff = r->range.first;
+        r->dend = r->range.last + 1;
+    } else {
+        r->dverify = edge_verify_new(enc, r->entry->size);
+    }
     if (r->fbuf == NULL) {
         r->fbuf = pier_malloc(SPILL_CHUNK);
     }

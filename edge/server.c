@@ -1077,6 +1077,7 @@ edge_server_stats(struct edge_server *s, struct edge_server_stats *st)
     st->not_found = atomic_load(&s->not_found);
     st->origin_errors = atomic_load(&s->origin_errors);
     st->bytes_out = atomic_load(&s->bytes_out);
+    st->disk_read_bytes = atomic_load(&s->disk_read_bytes);
     st->activations = atomic_load(&s->activations);
     st->activation_us_last = atomic_load(&s->activation_us_last);
     st->sites = atomic_load(&s->nsites);
@@ -1530,7 +1531,8 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
         "\"late_hits\":%llu,\"fetch_failures\":%llu,\"in_flight\":%llu,"
         "\"cache\":{\"memory_bytes\":%llu,\"memory_entries\":%llu,"
         "\"memory_max\":%llu,\"disk_bytes\":%llu,\"disk_entries\":%llu,"
-        "\"evictions\":%llu},\"activations\":%llu,"
+        "\"evictions\":%llu,\"disk_read_bytes\":%llu},"
+        "\"activations\":%llu,"
         "\"activation_us_last\":%llu,\"sites\":%llu}\n",
         (unsigned long long) st.requests, (unsigned long long) st.hits,
         (unsigned long long) st.misses, (unsigned long long) st.not_found,
@@ -1542,6 +1544,7 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
         (unsigned long long) cs.disk_bytes,
         (unsigned long long) cs.disk_entries,
         (unsigned long long) cs.mem_evictions,
+        (unsigned long long) st.disk_read_bytes,
         (unsigned long long) st.activations,
         (unsigned long long) st.activation_us_last,
         (unsigned long long) st.sites);
