@@ -23,7 +23,6 @@
 
 #include "lib/log.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,12 +309,26 @@ none_match(struct edge_req *r, struct pier_str etag)
     return false;
 }
 
+/* v in decimal, at the end of buf (no printf on the hit path). */
+static struct pier_str
+u64_str(uint64_t v, char buf[24])
+{
+    char *p = buf + 24;
+
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return pier_str_make(p, (size_t) (buf + 24 - p));
+}
+
 /* Every header of a content answer but Content-Length (the core's). */
 static void
 add_headers(struct edge_req *r, const struct sites_entry *e, enum edge_enc enc,
             bool hashed, struct pier_str etag, const char *xcache, int64_t age)
 {
     struct pier_http_req *hr = r->req;
+    char num[24];
     const struct sites_headers *rules = sites_manifest_headers(r->m);
     struct pier_err err;
     const char *p, *end, *colon, *eol;
@@ -344,7 +357,8 @@ add_headers(struct edge_req *r, const struct sites_entry *e, enum edge_enc enc,
     (void) pier_http_resp_header(hr, "X-Content-Type-Options",
                                  PIER_STR("nosniff"));
     (void) pier_http_resp_header(hr, "X-Cache", pier_str_cstr(xcache));
-    (void) pier_http_resp_headerf(hr, "Age", "%" PRId64, age > 0 ? age : 0);
+    (void) pier_http_resp_header(hr, "Age",
+                                 u64_str(age > 0 ? (uint64_t) age : 0, num));
     for (i = 0; i < e->nheaders; i++) {
         (void) pier_http_resp_header(hr, e->headers[i].name,
                                      pier_str_cstr(e->headers[i].value));
@@ -614,7 +628,7 @@ on_spill_read(uv_fs_t *fs)
     }
     edge_waiter_consume(&r->waiter, (size_t) got);
     r->writing = true;
-    atomic_fetch_add(&r->w->srv->bytes_out, (uint64_t) got);
+    edge_count(r->w, bytes_out, (uint64_t) got);
     pier_http_resp_write(r->req, pier_str_make(r->fbuf, (size_t) got),
                          on_written, r);
 }
@@ -717,7 +731,7 @@ pump(struct edge_req *r)
         }
         edge_waiter_consume(&r->waiter, n);
         r->writing = true;
-        atomic_fetch_add(&r->w->srv->bytes_out, take);
+        edge_count(r->w, bytes_out, take);
         pier_http_resp_write(r->req,
                              pier_str_make((const char *) p + skip, take),
                              on_written, r);
@@ -736,7 +750,7 @@ send_blob(struct edge_req *r, struct edge_blob *b)
                              r->range.last - r->range.first + 1);
     }
     if (!r->head) {
-        atomic_fetch_add(&r->w->srv->bytes_out, body.len);
+        edge_count(r->w, bytes_out, body.len);
     }
     pier_http_resp_send(r->req, r->status, body);
 }
@@ -913,7 +927,7 @@ on_disk_read(uv_fs_t *fs)
         disk_pump(r);
         return;
     }
-    atomic_fetch_add(&r->w->srv->bytes_out, b - a);
+    edge_count(r->w, bytes_out, b - a);
     pier_http_resp_write(r->req,
                          pier_str_make(r->fbuf + (a - off), (size_t) (b - a)),
                          on_disk_written, r);
@@ -1102,7 +1116,7 @@ serve_entry(struct edge_req *r, struct edge_deploy *d,
                 == PIER_OK);
     b = edge_cache_get(srv->cache, &k);
     if (b != NULL) {
-        atomic_fetch_add(&srv->hits, 1);
+        edge_count(r->w, hits, 1);
         add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "HIT",
                     (int64_t) time(NULL) - b->stored_s);
         send_blob(r, b);
@@ -1232,7 +1246,7 @@ edge_serve(struct pier_http_req *hr, void *udata)
     int rs;
 
     PIER_CHECK_OBJ(w, EDGE_WORKER_MAGIC);
-    atomic_fetch_add(&srv->requests, 1);
+    edge_count(w, requests, 1);
     r = req_get(w, hr);
     pier_http_req_on_finish(hr, on_finish, r);
     if (hr->method_id != PIER_HTTP_GET && hr->method_id != PIER_HTTP_HEAD) {
