@@ -54,12 +54,13 @@
 #define IN_READ_MIN          2048        /* a read's room, at least */
 #define HDRS_MIN             16          /* header slots first allocated */
 #define SPARE_MAX            128         /* buffer sets a worker keeps */
+#define PIPELINE_BURST       16          /* answers per connection per turn */
 #define SPARE_IN_MAX         (16 * 1024) /* a larger input buffer goes */
 
 enum cstate { CS_HEAD = 0, CS_REQ, CS_LINGER, CS_CLOSED };
 enum rmode { RM_NONE = 0, RM_MEM, RM_FILE, RM_STREAM, RM_CORE };
 enum tmode { T_NONE = 0, T_HEADER, T_KEEPALIVE, T_IO, T_LINGER };
-enum { D_FAIL = 1, D_DONE = 2, D_WRITE = 4 };
+enum { D_FAIL = 1, D_DONE = 2, D_WRITE = 4, D_PROCESS = 8 };
 
 struct pier_http_conn {
     unsigned magic;
@@ -348,6 +349,9 @@ on_defer(uv_timer_t *t)
         xmit_done(c);
     } else if (f & D_DONE) {
         resp_done(c);
+    }
+    if ((f & D_PROCESS) && c->state != CS_CLOSED) {
+        process(c);
     }
 }
 
@@ -2177,9 +2181,18 @@ update_reading(struct pier_http_conn *c)
     }
 }
 
+/*
+ * Parse, dispatch and answer what the connection has. Answers that leave
+ * whole at once (uv_try_write) lead straight to the next pipelined
+ * request; after PIPELINE_BURST of them the rest waits for the next loop
+ * turn (the defer timer), so that a client pipelining hundreds of small
+ * requests does not keep the loop from the other connections.
+ */
 static void
 process(struct pier_http_conn *c)
 {
+    unsigned burst = 0;
+
     if (c->in_process) {
         c->again = true;
         return;
@@ -2211,6 +2224,12 @@ process(struct pier_http_conn *c)
                 c->writing = false;
                 xmit_done(c);
                 c->again = true;
+                if (++burst == PIPELINE_BURST && c->state == CS_HEAD
+                    && c->in.len > 0) {
+                    c->again = false;
+                    defer(c, D_PROCESS);
+                    break;
+                }
             }
         }
         /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer
