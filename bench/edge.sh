@@ -19,6 +19,10 @@
 # Then the RSS of pier edge and of nginx (master and workers) with 10,000
 # idle keep-alive connections.
 #
+# PIER_BASE=/path/to/another/pier adds a second edge built from another
+# tree ("pier-base", same store, same options) to every round, for a
+# before/after comparison in the same run.
+#
 #   bench/edge.sh [ROUNDS [SECONDS]]   (3, 8)
 set -euo pipefail
 
@@ -127,6 +131,17 @@ edge_pid=$!
 pids+=($edge_pid)
 wait_file "$work/edge.ready" "pier edge"
 pier_addr=$(awk '$1 == "http" { print $2 }' "$work/edge.ready")
+base_addr=
+if [ -n "${PIER_BASE:-}" ]; then
+    [ -x "$PIER_BASE" ] || { echo "edge bench: PIER_BASE $PIER_BASE is not executable" >&2; exit 1; }
+    AWS_ACCESS_KEY_ID=$(keyvar AWS_ACCESS_KEY_ID <<<"$edgekey") \
+    AWS_SECRET_ACCESS_KEY=$(keyvar AWS_SECRET_ACCESS_KEY <<<"$edgekey") \
+        "$PIER_BASE" edge --endpoint "$ep" --listen 127.0.0.1:0 --admin off --workers 2 \
+        --ready-file "$work/base.ready" >"$work/base.out" 2>"$work/base.log" &
+    pids+=($!)
+    wait_file "$work/base.ready" "pier edge (PIER_BASE)"
+    base_addr=$(awk '$1 == "http" { print $2 }' "$work/base.ready")
+fi
 
 get() { # get ADDR PATH OUT: the body, identity, Host: the site
     curl -sf -H "Host: $host" -H 'Accept-Encoding: identity' -o "$3" -D "$3.h" "http://$1$2"
@@ -214,6 +229,10 @@ wait_http "http://127.0.0.1:$vport/" varnish
 
 declare -A addr=([pier]=$pier_addr [nginx]=127.0.0.1:$nport [nginx-cache]=127.0.0.1:$cport [varnish]=127.0.0.1:$vport)
 servers=(pier nginx nginx-cache varnish)
+if [ -n "$base_addr" ]; then
+    addr[pier-base]=$base_addr
+    servers+=(pier-base)
+fi
 # Same bytes everywhere, and the caches warm (two gets: MISS then HIT).
 for s in "${servers[@]}"; do
     for p in "$page" "$asset"; do
@@ -222,7 +241,7 @@ for s in "${servers[@]}"; do
         cmp -s "$work/w" "$work/www/$([ "$p" = / ] && echo index.html || echo "${p#/}")" ||
             { echo "edge bench: $s sends other bytes for $p" >&2; exit 1; }
         case $s in
-        pier | nginx-cache) hit='^X-Cache: HIT' ;;
+        pier | pier-base | nginx-cache) hit='^X-Cache: HIT' ;;
         varnish) hit='^X-Varnish: [0-9]* [0-9]*' ;;
         *) hit=. ;;
         esac
@@ -251,14 +270,19 @@ run() {
 }
 
 echo "edge bench: page $page ($page_bytes bytes), asset $asset ($asset_bytes bytes), Host: $host, Accept-Encoding: identity"
-echo "edge bench: $rounds rounds of ${secs}s per configuration, wrk -t2, keep-alive; pier edge and nginx 2 workers"
+echo "edge bench: $rounds rounds of ${secs}s per configuration, wrk -t2, keep-alive; pier edge and nginx 2 workers, varnish 2 thread pools"
 echo "edge bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other load skews the numbers)"
 : >"$work/results"
 for r in $(seq "$rounds"); do
     # Another order each round: rotate, and reverse every other round.
+    ns=${#servers[@]}
     order=()
-    for i in 0 1 2 3; do order+=("${servers[$(((i + r - 1) % 4))]}"); done
-    if [ $((r % 2)) = 0 ]; then order=("${order[3]}" "${order[2]}" "${order[1]}" "${order[0]}"); fi
+    for ((i = 0; i < ns; i++)); do order+=("${servers[$(((i + r - 1) % ns))]}"); done
+    if [ $((r % 2)) = 0 ]; then
+        rev=()
+        for ((i = ns - 1; i >= 0; i--)); do rev+=("${order[$i]}"); done
+        order=("${rev[@]}")
+    fi
     for c in 50 256; do
         for obj in page asset; do
             p=$page
