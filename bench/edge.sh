@@ -19,6 +19,18 @@
 # Then the RSS of pier edge and of nginx (master and workers) with 10,000
 # idle keep-alive connections.
 #
+# PIER_BASE=/path/to/another/pier adds a second edge built from another
+# tree ("pier-base", same store, same options) to every round, for a
+# before/after comparison in the same run.
+#
+# PACED=1 adds rounds at one offered load for every server (each
+# connection waits between its requests: page 10,000 req/s, asset 2,000
+# req/s in all, below every server's saturation), with p50 and p99. At
+# saturation wrk shares the 2 cores with the server, so a faster server
+# also makes wrk busier and its own queueing shows in the p99; at an equal
+# offered load the p99 compares the servers alone. PACED_ROUNDS (3).
+# ROUNDS 0 skips the saturating rounds, IDLE_CONNS=0 the RSS check.
+#
 #   bench/edge.sh [ROUNDS [SECONDS]]   (3, 8)
 set -euo pipefail
 
@@ -127,6 +139,17 @@ edge_pid=$!
 pids+=($edge_pid)
 wait_file "$work/edge.ready" "pier edge"
 pier_addr=$(awk '$1 == "http" { print $2 }' "$work/edge.ready")
+base_addr=
+if [ -n "${PIER_BASE:-}" ]; then
+    [ -x "$PIER_BASE" ] || { echo "edge bench: PIER_BASE $PIER_BASE is not executable" >&2; exit 1; }
+    AWS_ACCESS_KEY_ID=$(keyvar AWS_ACCESS_KEY_ID <<<"$edgekey") \
+    AWS_SECRET_ACCESS_KEY=$(keyvar AWS_SECRET_ACCESS_KEY <<<"$edgekey") \
+        "$PIER_BASE" edge --endpoint "$ep" --listen 127.0.0.1:0 --admin off --workers 2 \
+        --ready-file "$work/base.ready" >"$work/base.out" 2>"$work/base.log" &
+    pids+=($!)
+    wait_file "$work/base.ready" "pier edge (PIER_BASE)"
+    base_addr=$(awk '$1 == "http" { print $2 }' "$work/base.ready")
+fi
 
 get() { # get ADDR PATH OUT: the body, identity, Host: the site
     curl -sf -H "Host: $host" -H 'Accept-Encoding: identity' -o "$3" -D "$3.h" "http://$1$2"
@@ -214,6 +237,10 @@ wait_http "http://127.0.0.1:$vport/" varnish
 
 declare -A addr=([pier]=$pier_addr [nginx]=127.0.0.1:$nport [nginx-cache]=127.0.0.1:$cport [varnish]=127.0.0.1:$vport)
 servers=(pier nginx nginx-cache varnish)
+if [ -n "$base_addr" ]; then
+    addr[pier-base]=$base_addr
+    servers+=(pier-base)
+fi
 # Same bytes everywhere, and the caches warm (two gets: MISS then HIT).
 for s in "${servers[@]}"; do
     for p in "$page" "$asset"; do
@@ -222,7 +249,7 @@ for s in "${servers[@]}"; do
         cmp -s "$work/w" "$work/www/$([ "$p" = / ] && echo index.html || echo "${p#/}")" ||
             { echo "edge bench: $s sends other bytes for $p" >&2; exit 1; }
         case $s in
-        pier | nginx-cache) hit='^X-Cache: HIT' ;;
+        pier | pier-base | nginx-cache) hit='^X-Cache: HIT' ;;
         varnish) hit='^X-Varnish: [0-9]* [0-9]*' ;;
         *) hit=. ;;
         esac
@@ -232,12 +259,20 @@ done
 page_bytes=$(stat -c %s "$work/www/index.html")
 asset_bytes=$(stat -c %s "$work/www/${asset#/}")
 
-# run SERVER OBJ PATH CONNS: one wrk run, appended to results as
-# "SERVER OBJ CONNS RPS P99_MS".
+# Paced mode: each connection waits args[1] ms before each request.
+cat >"$work/pace.lua" <<'LUA'
+local ms = 0
+function init(args) ms = tonumber(args[1]) end
+function delay() return ms end
+LUA
+
+# run SERVER OBJ PATH CONNS [PACE_MS]: one wrk run, appended to results as
+# "SERVER OBJ CONNS RPS P99_MS" (to paced as "... P50_MS" after it).
 run() {
-    local out rps p99
+    local out rps p99 p50 pace=()
+    [ -n "${5:-}" ] && pace=(-s "$work/pace.lua")
     out=$(wrk -t2 -c"$4" -d"${secs}s" --latency -H "Host: $host" -H 'Accept-Encoding: identity' \
-        "http://${addr[$1]}$3")
+        "${pace[@]}" "http://${addr[$1]}$3" ${5:+-- "$5"})
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
           else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
@@ -246,19 +281,34 @@ run() {
         echo "edge bench: $1 $2 c$4 had errors:" >&2
         grep "Non-2xx\|Socket errors" <<<"$out" >&2
     fi
+    if [ -n "${5:-}" ]; then
+        p50=$(awk '$1 == "50%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
+              else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
+              printf "%.3f", v }' <<<"$out")
+        echo "$1 $2 $4 $rps $p99 $p50" >>"$work/paced"
+        printf 'paced %s  %-6s c%-4s %-12s %10.0f req/s  p50 %8.3f ms  p99 %8.3f ms\n' "$r" "$2" "$4" "$1" "$rps" "$p50" "$p99"
+        return
+    fi
     echo "$1 $2 $4 $rps $p99" >>"$work/results"
     printf 'round %s  %-6s c%-4s %-12s %10.0f req/s  p99 %8.3f ms\n' "$r" "$2" "$4" "$1" "$rps" "$p99"
 }
+order_for() { # order_for ROUND: the servers in another order each round
+    local ns=${#servers[@]} i rev=()
+    order=()
+    for ((i = 0; i < ns; i++)); do order+=("${servers[$(((i + $1 - 1) % ns))]}"); done
+    if [ $(($1 % 2)) = 0 ]; then
+        for ((i = ns - 1; i >= 0; i--)); do rev+=("${order[$i]}"); done
+        order=("${rev[@]}")
+    fi
+}
 
 echo "edge bench: page $page ($page_bytes bytes), asset $asset ($asset_bytes bytes), Host: $host, Accept-Encoding: identity"
-echo "edge bench: $rounds rounds of ${secs}s per configuration, wrk -t2, keep-alive; pier edge and nginx 2 workers"
+echo "edge bench: $rounds rounds of ${secs}s per configuration, wrk -t2, keep-alive; pier edge and nginx 2 workers, varnish 2 thread pools"
 echo "edge bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other load skews the numbers)"
 : >"$work/results"
 for r in $(seq "$rounds"); do
     # Another order each round: rotate, and reverse every other round.
-    order=()
-    for i in 0 1 2 3; do order+=("${servers[$(((i + r - 1) % 4))]}"); done
-    if [ $((r % 2)) = 0 ]; then order=("${order[3]}" "${order[2]}" "${order[1]}" "${order[0]}"); fi
+    order_for "$r"
     for c in 50 256; do
         for obj in page asset; do
             p=$page
@@ -270,9 +320,9 @@ done
 
 echo "edge bench: load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-echo
-echo "medians of $rounds rounds (ratio: pier/peer; req/s higher is better, p99 lower is better)"
+[ "$rounds" -gt 0 ] && echo && echo "medians of $rounds rounds (ratio: pier/peer; req/s higher is better, p99 lower is better)"
 for c in 50 256; do
+    [ "$rounds" -gt 0 ] || break
     for obj in page asset; do
         declare -A mr=() mp=()
         for s in "${servers[@]}"; do
@@ -291,6 +341,43 @@ for c in 50 256; do
         done
     done
 done
+
+if [ "${PACED:-0}" = 1 ]; then
+    : >"$work/paced"
+    # Per connection: CONNS * 1000 / RATE ms between requests.
+    for r in $(seq "${PACED_ROUNDS:-3}"); do
+        order_for "$r"
+        for c in 50 256; do
+            for obj in page asset; do
+                p=$page rate=10000
+                [ "$obj" = asset ] && p=$asset rate=2000
+                for s in "${order[@]}"; do run "$s" "$obj" "$p" "$c" $((c * 1000 / rate)); done
+            done
+        done
+    done
+    echo "edge bench: load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "paced medians of ${PACED_ROUNDS:-3} rounds, the same offered load for all (page 10,000 req/s, asset 2,000 req/s; ratio: pier/peer, lower is better)"
+    for c in 50 256; do
+        for obj in page asset; do
+            declare -A mr=() mp=() m5=()
+            for s in "${servers[@]}"; do
+                mr[$s]=$(awk -v s="$s" -v o="$obj" -v c="$c" '$1 == s && $2 == o && $3 == c { print $4 }' "$work/paced" | median)
+                mp[$s]=$(awk -v s="$s" -v o="$obj" -v c="$c" '$1 == s && $2 == o && $3 == c { print $5 }' "$work/paced" | median)
+                m5[$s]=$(awk -v s="$s" -v o="$obj" -v c="$c" '$1 == s && $2 == o && $3 == c { print $6 }' "$work/paced" | median)
+            done
+            for s in "${servers[@]}"; do
+                awk -v o="$obj" -v c="$c" -v s="$s" -v r="${mr[$s]}" -v p="${mp[$s]}" -v q="${m5[$s]}" \
+                    -v pp="${mp[pier]}" -v pq="${m5[pier]}" 'BEGIN {
+                    printf "paced  %-6s c%-4s %-12s %10.0f req/s  p50 %8.3f ms  p99 %8.3f ms", o, c, s, r, q, p
+                    if (s != "pier") printf "   pier/%s: p50 %.2fx, p99 %.2fx", s, pq / q, pp / p
+                    printf "\n" }'
+            done
+        done
+    done
+fi
+
+[ "$idle_conns" -gt 0 ] || exit 0
 
 # RSS with idle keep-alive connections: each connection makes one request
 # for the page, reads the response and stays open, idle.

@@ -52,6 +52,11 @@ struct tier {
 struct disk_ent {
     unsigned magic;
     struct edge_cache_node node;
+    /* The file's bytes are known good: written by this process from
+     * verified bytes, or read back whole and verified since. A file found
+     * at start is not (a crash may have torn it: no fsync). Under the
+     * shard's mutex. */
+    bool verified;
 };
 
 struct shard {
@@ -337,13 +342,23 @@ disk_cost(uint64_t size)
 }
 
 static struct disk_ent *
-disk_ent_new(const struct edge_key *k, uint64_t size)
+disk_ent_new(const struct edge_key *k, uint64_t size, bool verified)
 {
     struct disk_ent *d = pier_calloc(1, sizeof(*d));
 
     d->magic = DISK_ENT_MAGIC;
     d->node.key = *k;
     d->node.cost = disk_cost(size);
+    d->verified = verified;
+    return d;
+}
+
+static struct disk_ent *
+disk_ent_of(struct edge_cache_node *n)
+{
+    struct disk_ent *d = container_of(n, struct disk_ent, node);
+
+    PIER_CHECK_OBJ(d, DISK_ENT_MAGIC);
     return d;
 }
 
@@ -498,7 +513,8 @@ disk_scan(struct edge_cache *c, struct pier_err *err)
         struct shard *s = shard_of(c, &all[i].key);
 
         if (tier_find(&s->disk, &all[i].key) == NULL) {
-            tier_link(&s->disk, &disk_ent_new(&all[i].key, all[i].size)->node);
+            tier_link(&s->disk,
+                      &disk_ent_new(&all[i].key, all[i].size, false)->node);
         }
     }
     pier_free(all);
@@ -759,8 +775,8 @@ write_all(int fd, const unsigned char *p, uint64_t n)
     return PIER_OK;
 }
 
-/* Rename the complete file tmp to k's name and index it, evicting down
- * to the bound; on failure tmp is removed. */
+/* Rename the complete file tmp (of verified bytes) to k's name and index
+ * it, evicting down to the bound; on failure tmp is removed. */
 static int
 disk_install(struct edge_cache *c, const struct edge_key *k, uint64_t size,
              const char *tmp, struct pier_err *err)
@@ -779,7 +795,7 @@ disk_install(struct edge_cache *c, const struct edge_key *k, uint64_t size,
         unlink(tmp);
         return pier_err_sys(err, sys, "cannot rename to '%s'", path);
     }
-    d = disk_ent_new(k, size);
+    d = disk_ent_new(k, size, true);
     PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
     if (tier_find(&s->disk, k) == NULL) {
         tier_link(&s->disk, &d->node);
@@ -917,18 +933,20 @@ disk_forget(struct edge_cache *c, const struct edge_key *k, bool error)
 }
 
 /* Open k's file in the disk tier, touching its LRU place: PIER_OK with *fd
- * -1 when the tier has no such blob (or lost its file), with the file open
- * and st filled when it has. A file that cannot be opened or stat'ed is
+ * -1 when the tier has no such blob (or lost its file), with the file open,
+ * st filled and *verified told when it has. A file that cannot be opened or stat'ed is
  * dropped from the tier. path receives the file's name for messages. */
 static int
 disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
-          struct stat *st, char path[PATH_MAX], struct pier_err *err)
+          struct stat *st, bool *verified, char path[PATH_MAX],
+          struct pier_err *err)
 {
     struct shard *s = shard_of(c, k);
     struct edge_cache_node *n;
     int sys;
 
     *fd = -1;
+    *verified = false;
     if (c->dir == NULL) {
         return PIER_OK;
     }
@@ -936,6 +954,7 @@ disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
     n = tier_find(&s->disk, k);
     if (n != NULL) {
         tier_touch(&s->disk, n);
+        *verified = disk_ent_of(n)->verified;
     }
     PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
     if (n == NULL) {
@@ -980,10 +999,11 @@ edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
     uint64_t got = 0;
     ssize_t r;
     int fd, sys;
+    bool verified;
 
     PIER_CHECK_OBJ(c, CACHE_MAGIC);
     *out = NULL;
-    if (disk_open(c, k, &fd, &st, path, err) != PIER_OK) {
+    if (disk_open(c, k, &fd, &st, &verified, path, err) != PIER_OK) {
         return PIER_ERR;
     }
     if (fd < 0) {
@@ -1014,6 +1034,7 @@ edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
         disk_forget(c, k, true);
         return pier_err_set(err, "'%s' fails verification, removed", path);
     }
+    edge_cache_disk_verified(c, k);
     disk_hit(c, k);
     *out = edge_cache_put(c, b);
     edge_blob_release(b);
@@ -1022,13 +1043,14 @@ edge_cache_disk_load(struct edge_cache *c, const struct edge_key *k,
 
 int
 edge_cache_disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
-                     uint64_t *size, int64_t *stored_s, struct pier_err *err)
+                     uint64_t *size, int64_t *stored_s, bool *verified,
+                     struct pier_err *err)
 {
     char path[PATH_MAX];
     struct stat st;
 
     PIER_CHECK_OBJ(c, CACHE_MAGIC);
-    if (disk_open(c, k, fd, &st, path, err) != PIER_OK) {
+    if (disk_open(c, k, fd, &st, verified, path, err) != PIER_OK) {
         return PIER_ERR;
     }
     if (*fd < 0) {
@@ -1038,6 +1060,25 @@ edge_cache_disk_open(struct edge_cache *c, const struct edge_key *k, int *fd,
     *stored_s = (int64_t) st.st_mtim.tv_sec;
     disk_hit(c, k);
     return PIER_OK;
+}
+
+void
+edge_cache_disk_verified(struct edge_cache *c, const struct edge_key *k)
+{
+    struct shard *s;
+    struct edge_cache_node *n;
+
+    PIER_CHECK_OBJ(c, CACHE_MAGIC);
+    if (c->dir == NULL) {
+        return;
+    }
+    s = shard_of(c, k);
+    PIER_ASSERT(pthread_mutex_lock(&s->mu) == 0);
+    n = tier_find(&s->disk, k);
+    if (n != NULL) {
+        disk_ent_of(n)->verified = true;
+    }
+    PIER_ASSERT(pthread_mutex_unlock(&s->mu) == 0);
 }
 
 void

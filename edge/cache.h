@@ -169,11 +169,17 @@ int edge_cache_disk_adopt(struct edge_cache *c, const struct edge_key *k,
                           uint64_t size, const char *tmp, struct pier_err *err);
 /* Open k's file for streaming (a blob too large to read whole): *fd the
  * caller's to close, -1 when k is not on disk; *size, and *stored_s for
- * Age. The bytes are NOT verified: the reader hashes them as they go and
- * calls edge_cache_disk_bad() on a mismatch. */
+ * Age. The bytes are NOT verified by this call; *verified says whether
+ * the file is known good (written by this process from verified bytes,
+ * or read whole and verified since): a reader of part of it may trust
+ * it, one of all of it hashes it as it goes and calls
+ * edge_cache_disk_verified() on a match, edge_cache_disk_bad() on a
+ * mismatch. */
 int edge_cache_disk_open(struct edge_cache *c, const struct edge_key *k,
                          int *fd, uint64_t *size, int64_t *stored_s,
-                         struct pier_err *err);
+                         bool *verified, struct pier_err *err);
+/* k's file was read whole and matched its name. No I/O. */
+void edge_cache_disk_verified(struct edge_cache *c, const struct edge_key *k);
 /* k's file failed verification while streamed: remove it, count it. */
 void edge_cache_disk_bad(struct edge_cache *c, const struct edge_key *k);
 

@@ -71,6 +71,15 @@ struct edge_registry {
 struct edge_req;
 
 /* Per worker loop; touched by that loop only. */
+/* The counters every request bumps, one set per worker, each set on
+ * cache lines of its own (128 bytes apart, whatever the allocation's
+ * alignment), so that the loops do not bounce a shared line; summed for
+ * the stats. */
+struct edge_counters {
+    atomic_uint_fast64_t requests, hits, bytes_out;
+    char pad[128 - 3 * sizeof(atomic_uint_fast64_t)];
+};
+
 struct edge_worker {
     unsigned magic;
     struct edge_server *srv;
@@ -105,10 +114,22 @@ struct edge_server {
     pthread_mutex_t ctl_mu; /* control: sites list, sync client */
     struct edge_site *sites;
     struct pier_s3_sync *sync;
-    atomic_uint_fast64_t requests, hits, misses, not_found, origin_errors;
-    atomic_uint_fast64_t bytes_out, activations, activation_us_last;
+    struct edge_counters *ctr; /* one per worker */
+    atomic_uint_fast64_t misses, not_found, origin_errors;
+    atomic_uint_fast64_t activations, activation_us_last;
+    atomic_uint_fast64_t disk_read_bytes; /* streamed from the disk tier */
     atomic_uint_fast64_t nsites;
 };
+
+/* Worker w's counters; bump them with edge_count(). Worker thread. */
+static inline struct edge_counters *
+edge_ctr(const struct edge_worker *w)
+{
+    return &w->srv->ctr[w->index];
+}
+
+#define edge_count(w, field, n) \
+    atomic_fetch_add_explicit(&edge_ctr(w)->field, (n), memory_order_relaxed)
 
 /* Protect and return the worker's view of the registry. */
 struct edge_registry *edge_registry_get(struct edge_server *s, unsigned w);

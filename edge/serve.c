@@ -23,7 +23,6 @@
 
 #include "lib/log.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +54,7 @@ struct edge_req {
     char *fbuf; /* SPILL_CHUNK bytes while streaming from a file */
     /* A large blob streamed from the disk tier, hashed as it goes. */
     int dfd;
-    uint64_t doff;
+    uint64_t doff, dend; /* the next byte to read, the end to read to */
     struct edge_key dkey;
     struct edge_verify *dverify;
     struct edge_range range;
@@ -263,11 +262,21 @@ static size_t
 etag_of(const struct sites_entry *e, enum edge_enc enc, char *out, size_t n)
 {
     const char *name = edge_enc_name(enc);
-    int len = snprintf(out, n, "\"%s%s%s\"", e->sha256, name != NULL ? "-" : "",
-                       name != NULL ? name : "");
+    size_t nl = name != NULL ? strlen(name) : 0, len = 0;
 
-    PIER_ASSERT(len > 0 && (size_t) len < n);
-    return (size_t) len;
+    /* No printf: it runs on every hit. */
+    PIER_ASSERT(SITES_SHA256_HEX + nl + 4 <= n);
+    out[len++] = '"';
+    memcpy(out + len, e->sha256, SITES_SHA256_HEX);
+    len += SITES_SHA256_HEX;
+    if (name != NULL) {
+        out[len++] = '-';
+        memcpy(out + len, name, nl);
+        len += nl;
+    }
+    out[len++] = '"';
+    out[len] = '\0';
+    return len;
 }
 
 /* If-None-Match (RFC 9110 13.1.2): weak comparison against each tag. */
@@ -310,12 +319,26 @@ none_match(struct edge_req *r, struct pier_str etag)
     return false;
 }
 
+/* v in decimal, at the end of buf (no printf on the hit path). */
+static struct pier_str
+u64_str(uint64_t v, char buf[24])
+{
+    char *p = buf + 24;
+
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return pier_str_make(p, (size_t) (buf + 24 - p));
+}
+
 /* Every header of a content answer but Content-Length (the core's). */
 static void
 add_headers(struct edge_req *r, const struct sites_entry *e, enum edge_enc enc,
             bool hashed, struct pier_str etag, const char *xcache, int64_t age)
 {
     struct pier_http_req *hr = r->req;
+    char num[24];
     const struct sites_headers *rules = sites_manifest_headers(r->m);
     struct pier_err err;
     const char *p, *end, *colon, *eol;
@@ -344,7 +367,8 @@ add_headers(struct edge_req *r, const struct sites_entry *e, enum edge_enc enc,
     (void) pier_http_resp_header(hr, "X-Content-Type-Options",
                                  PIER_STR("nosniff"));
     (void) pier_http_resp_header(hr, "X-Cache", pier_str_cstr(xcache));
-    (void) pier_http_resp_headerf(hr, "Age", "%" PRId64, age > 0 ? age : 0);
+    (void) pier_http_resp_header(hr, "Age",
+                                 u64_str(age > 0 ? (uint64_t) age : 0, num));
     for (i = 0; i < e->nheaders; i++) {
         (void) pier_http_resp_header(hr, e->headers[i].name,
                                      pier_str_cstr(e->headers[i].value));
@@ -614,7 +638,7 @@ on_spill_read(uv_fs_t *fs)
     }
     edge_waiter_consume(&r->waiter, (size_t) got);
     r->writing = true;
-    atomic_fetch_add(&r->w->srv->bytes_out, (uint64_t) got);
+    edge_count(r->w, bytes_out, (uint64_t) got);
     pier_http_resp_write(r->req, pier_str_make(r->fbuf, (size_t) got),
                          on_written, r);
 }
@@ -717,7 +741,7 @@ pump(struct edge_req *r)
         }
         edge_waiter_consume(&r->waiter, n);
         r->writing = true;
-        atomic_fetch_add(&r->w->srv->bytes_out, take);
+        edge_count(r->w, bytes_out, take);
         pier_http_resp_write(r->req,
                              pier_str_make((const char *) p + skip, take),
                              on_written, r);
@@ -736,7 +760,7 @@ send_blob(struct edge_req *r, struct edge_blob *b)
                              r->range.last - r->range.first + 1);
     }
     if (!r->head) {
-        atomic_fetch_add(&r->w->srv->bytes_out, body.len);
+        edge_count(r->w, bytes_out, body.len);
     }
     pier_http_resp_send(r->req, r->status, body);
 }
@@ -801,6 +825,7 @@ struct disk_load {
     struct edge_blob *got;
     bool big; /* past fetch_max: open it to stream, not read it whole */
     int fd;   /* big: the file, -1 when not on disk */
+    bool verified; /* big: the file is known good */
     uint64_t size;
     int64_t stored_s;
     bool gone; /* the client left meanwhile */
@@ -821,7 +846,8 @@ disk_load_work(uv_work_t *w)
 
     if (dl->big) {
         rc = edge_cache_disk_open(dl->r->w->srv->cache, &dl->k, &dl->fd,
-                                  &dl->size, &dl->stored_s, &err);
+                                  &dl->size, &dl->stored_s, &dl->verified,
+                                  &err);
     } else {
         rc = edge_cache_disk_load(dl->r->w->srv->cache, &dl->k,
                                   dl->r->entry->size, &dl->got, &err);
@@ -833,8 +859,10 @@ disk_load_work(uv_work_t *w)
 
 /* A large blob from the disk tier: streamed through the request's read
  * buffer, hashed as it goes, the last chunk sent only once the hash
- * matched its name (so a torn or tampered file is cut, and removed). The
- * whole file is read even for a range, to verify it. */
+ * matched its name (so a torn or tampered file is cut, and removed), and
+ * then known good. A range of a file known good is read alone, from its
+ * offset; one of a file not yet verified (found at start: a crash may
+ * have torn it) reads the whole file once, to verify it. */
 
 static void disk_pump(struct edge_req *r);
 
@@ -887,11 +915,19 @@ on_disk_read(uv_fs_t *fs)
     }
     off = r->doff;
     r->doff += (uint64_t) got;
-    if (edge_verify_update(r->dverify, r->fbuf, (size_t) got, &err) != PIER_OK
-        || (r->doff == r->size
-            && edge_verify_final(r->dverify, r->dkey.sha, &err) != PIER_OK)) {
-        disk_cut(r, "fails verification");
-        return;
+    atomic_fetch_add(&r->w->srv->disk_read_bytes, (uint64_t) got);
+    if (r->dverify != NULL) {
+        if (edge_verify_update(r->dverify, r->fbuf, (size_t) got, &err)
+                != PIER_OK
+            || (r->doff == r->size
+                && edge_verify_final(r->dverify, r->dkey.sha, &err)
+                       != PIER_OK)) {
+            disk_cut(r, "fails verification");
+            return;
+        }
+        if (r->doff == r->size) {
+            edge_cache_disk_verified(r->w->srv->cache, &r->dkey);
+        }
     }
     lo = r->ranged ? r->range.first : 0;
     hi = r->ranged ? r->range.last + 1 : r->size;
@@ -901,7 +937,7 @@ on_disk_read(uv_fs_t *fs)
         disk_pump(r);
         return;
     }
-    atomic_fetch_add(&r->w->srv->bytes_out, b - a);
+    edge_count(r->w, bytes_out, b - a);
     pier_http_resp_write(r->req,
                          pier_str_make(r->fbuf + (a - off), (size_t) (b - a)),
                          on_disk_written, r);
@@ -910,7 +946,7 @@ on_disk_read(uv_fs_t *fs)
 static void
 disk_pump(struct edge_req *r)
 {
-    uint64_t left = r->size - r->doff;
+    uint64_t left = r->dend - r->doff;
     uv_buf_t ub;
     int rc;
 
@@ -959,7 +995,13 @@ disk_stream_start(struct edge_req *r, struct disk_load *dl)
         pier_http_resp_end(r->req);
         return;
     }
-    r->dverify = edge_verify_new(enc, r->entry->size);
+    r->dend = r->size;
+    if (r->ranged && dl->verified) {
+        r->doff = r->range.first;
+        r->dend = r->range.last + 1;
+    } else {
+        r->dverify = edge_verify_new(enc, r->entry->size);
+    }
     if (r->fbuf == NULL) {
         r->fbuf = pier_malloc(SPILL_CHUNK);
     }
@@ -1084,7 +1126,7 @@ serve_entry(struct edge_req *r, struct edge_deploy *d,
                 == PIER_OK);
     b = edge_cache_get(srv->cache, &k);
     if (b != NULL) {
-        atomic_fetch_add(&srv->hits, 1);
+        edge_count(r->w, hits, 1);
         add_headers(r, e, enc, hashed, pier_str_make(etag, etag_len), "HIT",
                     (int64_t) time(NULL) - b->stored_s);
         send_blob(r, b);
@@ -1214,7 +1256,7 @@ edge_serve(struct pier_http_req *hr, void *udata)
     int rs;
 
     PIER_CHECK_OBJ(w, EDGE_WORKER_MAGIC);
-    atomic_fetch_add(&srv->requests, 1);
+    edge_count(w, requests, 1);
     r = req_get(w, hr);
     pier_http_req_on_finish(hr, on_finish, r);
     if (hr->method_id != PIER_HTTP_GET && hr->method_id != PIER_HTTP_HEAD) {

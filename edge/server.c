@@ -932,6 +932,7 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
     s->fetches = edge_fetches_new(&fo, s->cache);
     s->hz = edge_hazard_new(s->nworkers, EDGE_HZ_SLOTS);
     s->workers = pier_calloc(s->nworkers, sizeof(*s->workers));
+    s->ctr = pier_calloc(s->nworkers, sizeof(*s->ctr));
     atomic_init(&s->registry, NULL);
     s->sync = pier_s3_sync_new(&s->s3, err);
     if (s->sync == NULL) {
@@ -1037,6 +1038,7 @@ edge_server_free(struct edge_server *s)
         }
     }
     pier_free(s->workers);
+    pier_free(s->ctr);
     reg = atomic_exchange(&s->registry, NULL);
     if (reg != NULL) {
         registry_free(reg);
@@ -1069,14 +1071,19 @@ edge_server_http(struct edge_server *s)
 void
 edge_server_stats(struct edge_server *s, struct edge_server_stats *st)
 {
+    unsigned i;
+
     PIER_CHECK_OBJ(s, SERVER_MAGIC);
     memset(st, 0, sizeof(*st));
-    st->requests = atomic_load(&s->requests);
-    st->hits = atomic_load(&s->hits);
+    for (i = 0; i < s->nworkers; i++) {
+        st->requests += atomic_load(&s->ctr[i].requests);
+        st->hits += atomic_load(&s->ctr[i].hits);
+        st->bytes_out += atomic_load(&s->ctr[i].bytes_out);
+    }
     st->misses = atomic_load(&s->misses);
     st->not_found = atomic_load(&s->not_found);
     st->origin_errors = atomic_load(&s->origin_errors);
-    st->bytes_out = atomic_load(&s->bytes_out);
+    st->disk_read_bytes = atomic_load(&s->disk_read_bytes);
     st->activations = atomic_load(&s->activations);
     st->activation_us_last = atomic_load(&s->activation_us_last);
     st->sites = atomic_load(&s->nsites);
@@ -1530,7 +1537,8 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
         "\"late_hits\":%llu,\"fetch_failures\":%llu,\"in_flight\":%llu,"
         "\"cache\":{\"memory_bytes\":%llu,\"memory_entries\":%llu,"
         "\"memory_max\":%llu,\"disk_bytes\":%llu,\"disk_entries\":%llu,"
-        "\"evictions\":%llu},\"activations\":%llu,"
+        "\"evictions\":%llu,\"disk_read_bytes\":%llu},"
+        "\"activations\":%llu,"
         "\"activation_us_last\":%llu,\"sites\":%llu}\n",
         (unsigned long long) st.requests, (unsigned long long) st.hits,
         (unsigned long long) st.misses, (unsigned long long) st.not_found,
@@ -1542,6 +1550,7 @@ send_stats(struct edge_server *s, struct pier_http_req *req, bool prom)
         (unsigned long long) cs.disk_bytes,
         (unsigned long long) cs.disk_entries,
         (unsigned long long) cs.mem_evictions,
+        (unsigned long long) st.disk_read_bytes,
         (unsigned long long) st.activations,
         (unsigned long long) st.activation_us_last,
         (unsigned long long) st.sites);

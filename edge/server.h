@@ -64,6 +64,7 @@ int edge_server_poll(struct edge_server *s, struct pier_err *err);
 struct edge_server_stats {
     uint64_t requests, hits, misses, not_found, origin_errors;
     uint64_t bytes_out;
+    uint64_t disk_read_bytes; /* read to stream large blobs from disk */
     uint64_t activations, activation_us_last;
     uint64_t sites;
 };

@@ -11,7 +11,11 @@
  * again until the response is done: it fills its allocation only (and a
  * request with a body gets its window before the views are made). When a
  * response is done and no pipelined byte waits, the buffers and the
- * header array are freed: an idle keep-alive connection holds none.
+ * header array are freed: an idle keep-alive connection holds none. They
+ * go to the worker's spares first (up to SPARE_MAX sets, freed when the
+ * worker has no connection left), where the next connection to read
+ * takes them: a busy keep-alive connection does not allocate per
+ * request, and idle ones still hold nothing.
  * While a request runs the buffer holds, from the front: the header
  * block [0, head_len), then bytes not yet used (body, then pipelined
  * requests). Body bytes are handed to the handler from head_len and
@@ -49,11 +53,14 @@
 #define TLS_CHUNK            (64 * 1024) /* plaintext encrypted at a time */
 #define IN_READ_MIN          2048        /* a read's room, at least */
 #define HDRS_MIN             16          /* header slots first allocated */
+#define SPARE_MAX            128         /* buffer sets a worker keeps */
+#define PIPELINE_BURST       16          /* answers per connection per turn */
+#define SPARE_IN_MAX         (16 * 1024) /* a larger input buffer goes */
 
 enum cstate { CS_HEAD = 0, CS_REQ, CS_LINGER, CS_CLOSED };
 enum rmode { RM_NONE = 0, RM_MEM, RM_FILE, RM_STREAM, RM_CORE };
 enum tmode { T_NONE = 0, T_HEADER, T_KEEPALIVE, T_IO, T_LINGER };
-enum { D_FAIL = 1, D_DONE = 2, D_WRITE = 4 };
+enum { D_FAIL = 1, D_DONE = 2, D_WRITE = 4, D_PROCESS = 8 };
 
 struct pier_http_conn {
     unsigned magic;
@@ -343,6 +350,9 @@ on_defer(uv_timer_t *t)
     } else if (f & D_DONE) {
         resp_done(c);
     }
+    if ((f & D_PROCESS) && c->state != CS_CLOSED) {
+        process(c);
+    }
 }
 
 static void
@@ -584,6 +594,83 @@ send_continue(struct pier_http_conn *c)
 
 /* ---- closing ----------------------------------------------------------- */
 
+/* One idle connection's buffers, kept by the worker for the next. */
+struct pier_http_spare {
+    struct pier_buf in, out, uhdr;
+    struct pier_http_header *hdrs;
+    size_t hdrs_cap;
+};
+
+/* Move c's (empty) buffers to its worker's spares; false when they are
+ * full or the input buffer grew too large to keep. */
+static bool
+spare_put(struct pier_http_conn *c)
+{
+    struct pier_http_worker *w = c->w;
+    struct pier_http_spare *s;
+
+    if (w->nspares == SPARE_MAX || c->in.cap == 0 || c->in.cap > SPARE_IN_MAX) {
+        return false;
+    }
+    if (w->spares == NULL) {
+        w->spares = pier_calloc(SPARE_MAX, sizeof(*w->spares));
+    }
+    s = &w->spares[w->nspares++];
+    PIER_ASSERT(c->in.len == 0);
+    s->in = c->in;
+    s->out = c->out;
+    s->uhdr = c->uhdr;
+    s->hdrs = c->hdrs;
+    s->hdrs_cap = c->hdrs_cap;
+    pier_buf_reset(&s->out);
+    pier_buf_reset(&s->uhdr);
+    pier_buf_init(&c->in, c->in.max);
+    pier_buf_init(&c->out, c->out.max);
+    pier_buf_init(&c->uhdr, c->uhdr.max);
+    c->hdrs = NULL;
+    c->hdrs_cap = 0;
+    return true;
+}
+
+/* Give c (holding no buffer) a spare set, if its worker has one. */
+static void
+spare_take(struct pier_http_conn *c)
+{
+    struct pier_http_worker *w = c->w;
+    struct pier_http_spare *s;
+
+    if (w->nspares == 0 || c->in.cap != 0 || c->out.cap != 0 || c->uhdr.cap != 0
+        || c->hdrs != NULL) {
+        return;
+    }
+    s = &w->spares[--w->nspares];
+    /* Every connection of a worker has the same limits. */
+    PIER_ASSERT(s->in.max == c->in.max && s->out.max == c->out.max
+                && s->uhdr.max == c->uhdr.max
+                && s->hdrs_cap <= c->lim->max_headers);
+    c->in = s->in;
+    c->out = s->out;
+    c->uhdr = s->uhdr;
+    c->hdrs = s->hdrs;
+    c->hdrs_cap = s->hdrs_cap;
+}
+
+static void
+spares_free(struct pier_http_worker *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->nspares; i++) {
+        pier_buf_release(&w->spares[i].in);
+        pier_buf_release(&w->spares[i].out);
+        pier_buf_release(&w->spares[i].uhdr);
+        pier_free(w->spares[i].hdrs);
+    }
+    pier_free(w->spares);
+    w->spares = NULL;
+    w->nspares = 0;
+}
+
 static void
 conn_free(struct pier_http_conn *c)
 {
@@ -617,6 +704,9 @@ on_handle_close(uv_handle_t *h)
     }
     w = c->w;
     conn_free(c);
+    if (w->nconns == 1) {
+        spares_free(w); /* the last one: nothing to keep them for */
+    }
     pier_http_worker_conn_gone(w);
 }
 
@@ -1275,9 +1365,14 @@ req_reset(struct pier_http_conn *c)
 static void
 conn_idle(struct pier_http_conn *c)
 {
-    pier_buf_release(&c->in);
-    pier_buf_release(&c->out);
-    pier_buf_release(&c->uhdr);
+    if (!spare_put(c)) {
+        pier_buf_release(&c->in);
+        pier_buf_release(&c->out);
+        pier_buf_release(&c->uhdr);
+        pier_free(c->hdrs);
+        c->hdrs = NULL;
+        c->hdrs_cap = 0;
+    }
     if (c->tin.len == 0) {
         pier_buf_release(&c->tin);
     }
@@ -1287,9 +1382,6 @@ conn_idle(struct pier_http_conn *c)
     if (!c->tsending) {
         pier_buf_release(&c->tsend);
     }
-    pier_free(c->hdrs);
-    c->hdrs = NULL;
-    c->hdrs_cap = 0;
 }
 
 /* The response has left: log, tell the handler, then the next request. */
@@ -2089,9 +2181,18 @@ update_reading(struct pier_http_conn *c)
     }
 }
 
+/*
+ * Parse, dispatch and answer what the connection has. Answers that leave
+ * whole at once (uv_try_write) lead straight to the next pipelined
+ * request; after PIPELINE_BURST of them the rest waits for the next loop
+ * turn (the defer timer), so that a client pipelining hundreds of small
+ * requests does not keep the loop from the other connections.
+ */
 static void
 process(struct pier_http_conn *c)
 {
+    unsigned burst = 0;
+
     if (c->in_process) {
         c->again = true;
         return;
@@ -2123,6 +2224,12 @@ process(struct pier_http_conn *c)
                 c->writing = false;
                 xmit_done(c);
                 c->again = true;
+                if (++burst == PIPELINE_BURST && c->state == CS_HEAD
+                    && c->in.len > 0) {
+                    c->again = false;
+                    defer(c, D_PROCESS);
+                    break;
+                }
             }
         }
         /* Ciphertext waited (in tin, or inside OpenSSL) while the buffer
@@ -2169,6 +2276,9 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ub)
          * doubles as it grows): a first read allocates a small buffer,
          * not the whole header limit. */
         b = &c->in;
+        if (b->cap == 0 && c->state == CS_HEAD) {
+            spare_take(c);
+        }
         room = in_limit(c) - b->len;
         n = pier_buf_avail(b);
         if (n < IN_READ_MIN) {
@@ -2511,5 +2621,6 @@ pier_http_test_free(struct pier_http_test *t)
         uv_run(t->w.uvl, UV_RUN_NOWAIT);
     }
     conn_free(c);
+    spares_free(&t->w);
     pier_free(t);
 }

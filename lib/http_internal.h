@@ -67,6 +67,10 @@ struct pier_http_worker {
     struct pier_accesslog_buf alog;
     uint64_t next_id;
     void *data;
+    /* http_conn.c: the buffers of connections gone idle, for the next
+     * request's; freed once the worker has no connection. */
+    struct pier_http_spare *spares;
+    size_t nspares;
 };
 
 /* ---- lib/http_conn.c --------------------------------------------------- */

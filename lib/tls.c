@@ -7,6 +7,12 @@
  * pair never pulls it from under a connection that uses it. The table is
  * a short list under a read-write lock; lookups happen once per
  * handshake.
+ *
+ * The default pair (no SNI, or a name with no pair) is the one set for
+ * NULL if there is one; otherwise it follows the table: the pair of the
+ * oldest name still in it, recomputed on every change, so a name that was
+ * removed never goes on being served as the default. With no pair at all
+ * the handshake fails with an unrecognized_name alert.
  */
 #include "config.h"
 
@@ -24,7 +30,7 @@
 #define MAX_CERT_FILE       (1024 * 1024)
 
 struct cert_entry {
-    char *name; /* lower case; "*.example.com" for a wildcard */
+    char *name; /* "*.example.com" for a wildcard */
     SSL_CTX *ctx;
     struct cert_entry *next;
 };
@@ -33,8 +39,9 @@ struct pier_tls {
     unsigned magic;
     SSL_CTX *base; /* new connections start here */
     pthread_rwlock_t lock;
-    struct cert_entry *entries;
-    SSL_CTX *def; /* no SNI, or no match; a reference */
+    struct cert_entry *entries; /* the newest first */
+    SSL_CTX *def;               /* no SNI, or no match; a reference */
+    bool def_set;               /* def was set for NULL, not followed */
 };
 
 struct pier_tls_conn {
@@ -194,6 +201,29 @@ pier_tls_free(struct pier_tls *tls)
     pier_free(tls);
 }
 
+/* Unless a default was set for NULL, make the default the pair of the
+ * oldest name in the table (the last entry), or none. Under the write
+ * lock. */
+static void
+def_follow(struct pier_tls *tls)
+{
+    struct cert_entry *e = tls->entries;
+    SSL_CTX *ctx = NULL;
+
+    if (tls->def_set) {
+        return;
+    }
+    while (e != NULL && e->next != NULL) {
+        e = e->next;
+    }
+    if (e != NULL) {
+        ctx = e->ctx;
+        SSL_CTX_up_ref(ctx);
+    }
+    SSL_CTX_free(tls->def);
+    tls->def = ctx;
+}
+
 static SSL_CTX *
 ctx_with_cert(const char *cert_pem, size_t cert_len, const char *key_pem,
               size_t key_len, struct pier_err *err)
@@ -278,13 +308,11 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name, const char *cert_pem,
                             name != NULL ? name : "(default)", why);
     }
     pthread_rwlock_wrlock(&tls->lock);
-    if (name == NULL || tls->def == NULL) {
-        /* The default: asked for, or the first pair added. */
-        SSL_CTX_up_ref(ctx);
+    if (name == NULL) {
         SSL_CTX_free(tls->def);
-        tls->def = ctx;
-    }
-    if (name != NULL) {
+        tls->def = ctx; /* only the default holds it */
+        tls->def_set = true;
+    } else {
         for (e = tls->entries; e != NULL; e = e->next) {
             if (strcasecmp(e->name, name) == 0) {
                 break;
@@ -296,17 +324,10 @@ pier_tls_set_cert(struct pier_tls *tls, const char *name, const char *cert_pem,
             e->next = tls->entries;
             tls->entries = e;
         } else {
-            if (e->ctx == tls->def) {
-                /* The default was this name's old pair: it follows. */
-                SSL_CTX_up_ref(ctx);
-                SSL_CTX_free(tls->def);
-                tls->def = ctx;
-            }
             SSL_CTX_free(e->ctx);
         }
         e->ctx = ctx;
-    } else {
-        SSL_CTX_free(ctx); /* only the default holds it */
+        def_follow(tls);
     }
     pthread_rwlock_unlock(&tls->lock);
     return PIER_OK;
@@ -382,16 +403,26 @@ pier_tls_remove_cert(struct pier_tls *tls, const char *name)
 
     PIER_CHECK_OBJ(tls, PIER_TLS_MAGIC);
     pthread_rwlock_wrlock(&tls->lock);
-    for (pp = &tls->entries; *pp != NULL; pp = &(*pp)->next) {
-        e = *pp;
-        if (strcasecmp(e->name, name) == 0) {
-            *pp = e->next;
-            SSL_CTX_free(e->ctx);
-            pier_free(e->name);
-            pier_free(e);
+    if (name == NULL) {
+        if (tls->def_set) {
+            tls->def_set = false;
             r = PIER_OK;
-            break;
         }
+    } else {
+        for (pp = &tls->entries; *pp != NULL; pp = &(*pp)->next) {
+            e = *pp;
+            if (strcasecmp(e->name, name) == 0) {
+                *pp = e->next;
+                SSL_CTX_free(e->ctx);
+                pier_free(e->name);
+                pier_free(e);
+                r = PIER_OK;
+                break;
+            }
+        }
+    }
+    if (r == PIER_OK) {
+        def_follow(tls);
     }
     pthread_rwlock_unlock(&tls->lock);
     return r;

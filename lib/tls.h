@@ -33,9 +33,11 @@ void pier_tls_free(struct pier_tls *tls);
 /*
  * Add or replace the certificate chain and key for host name ("example.com",
  * "*.example.com" for one label of wildcard, or NULL for the default, used
- * when the client sends no SNI or a name with no certificate; the first
- * pair added is also the default until one is set with NULL). PEM text,
- * borrowed. Removing a name leaves the default as it is.
+ * when the client sends no SNI or a name with no certificate). Until a
+ * default is set with NULL, the default follows the table: it is the pair
+ * of the oldest name still in it (the first added while it stays), and
+ * with no name left there is none: such a handshake fails with an
+ * unrecognized_name alert. PEM text, borrowed.
  * Checks that the key matches the certificate. Any thread.
  */
 int pier_tls_set_cert(struct pier_tls *tls, const char *name,
@@ -46,7 +48,9 @@ int pier_tls_set_cert(struct pier_tls *tls, const char *name,
 int pier_tls_set_cert_files(struct pier_tls *tls, const char *name,
                             const char *cert_path, const char *key_path,
                             struct pier_err *err);
-/* Forget name's pair; PIER_ERR if there was none. Any thread. */
+/* Forget name's pair (if it was the default, the default moves on to the
+ * next oldest name's), or with NULL the default set for NULL (the default
+ * follows the table again); PIER_ERR if there was none. Any thread. */
 int pier_tls_remove_cert(struct pier_tls *tls, const char *name);
 
 /* One connection's TLS state. The caller owns it and frees it with

@@ -518,8 +518,9 @@ test_cache_disk_refuses_tampered(void **state)
 }
 
 /* A spilled fetch's file, written in dir/tmp, is adopted whole (renamed,
- * indexed); opened for streaming it gives its size and bytes; a file
- * found bad while streamed is removed. */
+ * indexed) and known good; opened for streaming it gives its size and
+ * bytes; after a restart it is not known good until read whole and
+ * verified; a file found bad while streamed is removed. */
 static void
 test_cache_disk_adopt_open_bad(void **state)
 {
@@ -531,14 +532,17 @@ test_cache_disk_adopt_open_bad(void **state)
     char tmp[PATH_MAX + 32], path[PATH_MAX], got[7000];
     uint64_t size = 0;
     int64_t stored_s = 0;
+    bool verified = true;
     int fd;
 
     (void) state;
     tmpdir_make(&t);
     c = cache_disk(t.path, 1 << 20, 2);
-    assert_int_equal(
-        edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s, &err), PIER_OK);
+    assert_int_equal(edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s,
+                                          &verified, &err),
+                     PIER_OK);
     assert_int_equal(fd, -1);
+    assert_false(verified);
     assert_true(snprintf(tmp, sizeof(tmp), "%s/tmp/spill.1", t.path)
                 < (int) sizeof(tmp));
     fd = open(tmp, O_CREAT | O_WRONLY, 0600);
@@ -550,9 +554,11 @@ test_cache_disk_adopt_open_bad(void **state)
     edge_cache_assert(c);
     assert_int_not_equal(access(tmp, F_OK), 0);
     assert_true(edge_cache_disk_has(c, &b->key));
-    assert_int_equal(
-        edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s, &err), PIER_OK);
+    assert_int_equal(edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s,
+                                          &verified, &err),
+                     PIER_OK);
     assert_true(fd >= 0);
+    assert_true(verified); /* written from verified bytes */
     assert_int_equal(size, 7000);
     assert_true(stored_s > 0);
     assert_int_equal(pread(fd, got, sizeof(got), 0), 7000);
@@ -567,6 +573,23 @@ test_cache_disk_adopt_open_bad(void **state)
     assert_int_not_equal(access(tmp, F_OK), 0);
     edge_cache_stats(c, &st);
     assert_int_equal(st.disk_entries, 1);
+
+    /* Found at start: a crash may have torn it, until verified again. */
+    edge_cache_free(c);
+    c = cache_disk(t.path, 1 << 20, 2);
+    assert_int_equal(edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s,
+                                          &verified, &err),
+                     PIER_OK);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_false(verified);
+    edge_cache_disk_verified(c, &b->key);
+    assert_int_equal(edge_cache_disk_open(c, &b->key, &fd, &size, &stored_s,
+                                          &verified, &err),
+                     PIER_OK);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_true(verified);
 
     edge_cache_disk_bad(c, &b->key);
     edge_cache_assert(c);

@@ -131,6 +131,22 @@ get blog.localhost /large.bin
 check "then it is a disk HIT" [ "$(hdr X-Cache)" = HIT ]
 check "served whole from disk" cmp -s "$site/large.bin" "$work/b"
 check "with no origin fetch" [ "$(stat origin_fetches)" = "$before" ]
+# A range of it, known good: read alone at its offset, not the whole
+# file (at most one 64 KiB read past it), bytes as in the file.
+before=$(stat disk_read_bytes)
+curl -s -o "$work/b" -D "$work/h" -H 'Host: blog.localhost' \
+    -H 'Range: bytes=12345678-12399999' "http://$http/large.bin"
+check "disk range: 206" [ "$(status)" = 206 ]
+check "disk range: Content-Range" \
+    [ "$(hdr Content-Range)" = "bytes 12345678-12399999/$((20 << 20))" ]
+check "disk range: the bytes at that offset" \
+    cmp -s "$work/b" <(tail -c +12345679 "$site/large.bin" | head -c 54322)
+read_bytes=$(($(stat disk_read_bytes) - before))
+check "disk range: read $read_bytes bytes from disk, not the file" \
+    [ "$read_bytes" -ge 54322 -a "$read_bytes" -le $((54322 + 65536)) ]
+curl -s -o "$work/b" -D "$work/h" -H 'Host: blog.localhost' \
+    -H "Range: bytes=-100" "http://$http/large.bin"
+check "disk range: a suffix range" cmp -s "$work/b" <(tail -c 100 "$site/large.bin")
 hwm1=$(hwm)
 echo "edge VmHWM before/after the large blob: $hwm0/$hwm1 kB"
 check "edge peak RSS grew by less than the blob (8 MiB bound)" \

@@ -68,6 +68,14 @@ pipe_out=$(printf 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /stream?n=1 HTTP/1.
 check "pipelining: three answers" test "$(grep -c '^HTTP/1.1 ' <<<"$pipe_out")" = 3
 check "pipelining: in order" bash -c "grep '^HTTP/1.1 ' <<<'$pipe_out' | tr -d '\r' | tr '\n' ' ' | grep -q '200 OK HTTP/1.1 200 OK HTTP/1.1 404'"
 check "pipelining: closed after Connection: close" grep -q '^\[closed\]$' <<<"$pipe_out"
+# 100 pipelined in one write: answered in bursts (16 per loop turn, the
+# rest on the next turns), all of them, in order.
+pipe_out=$({ for i in $(seq 100); do printf 'GET /hello?i=%d HTTP/1.1\r\nHost: x\r\n\r\n' "$i"; done
+    printf 'GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'; } | raw "$addr" 5)
+check "pipelining 100: 101 answers" test "$(grep -c '^HTTP/1.1 ' <<<"$pipe_out")" = 101
+pipe_order=$(grep '^HTTP/1.1 ' <<<"$pipe_out" | tr -d '\r' | uniq -c | tr -s ' ' | tr '\n' '|')
+check "pipelining 100: in order ($pipe_order)" \
+    test "$pipe_order" = ' 100 HTTP/1.1 200 OK| 1 HTTP/1.1 404 Not Found|'
 
 check "431: request line and headers" rejected 431 < <(printf 'GET / HTTP/1.1\r\nHost: x\r\nX-A: %05000d\r\n\r\n' 0)
 check "431: header count" rejected 431 < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n'; for i in $(seq 25); do printf 'X-%d: 1\r\n' "$i"; done; printf '\r\n')

@@ -1,7 +1,8 @@
 /*
  * tests/lib/test_http_tls.c - lib/tls.c against an OpenSSL client over
  * memory: SNI picks the certificate, wildcards, replacing and removing a
- * pair at runtime, ALPN, TLS 1.2+ only, application data both ways.
+ * pair at runtime, the default following the names left, ALPN, TLS 1.2+
+ * only, application data both ways.
  */
 #include "config.h"
 
@@ -203,6 +204,43 @@ served(struct pier_tls *tls, const char *sni, char *cn, size_t n)
     pier_tls_conn_free(tc);
 }
 
+/* Handshake with sni: the server refuses it with a fatal alert record in
+ * what it sends back (not a silent close), and err says why. */
+static void
+refused(struct pier_tls *tls, const char *sni)
+{
+    struct pier_tls_conn *tc;
+    struct pier_err err;
+    struct pier_buf plain, out;
+    struct client c;
+    char buf[16384];
+    int n;
+
+    tc = pier_tls_conn_new(tls, &err);
+    assert_non_null(tc);
+    pier_buf_init(&plain, 65536);
+    pier_buf_init(&out, SIZE_MAX);
+    client_init(&c, sni, 0);
+    assert_int_equal(SSL_do_handshake(c.ssl), -1);
+    n = BIO_read(c.wbio, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(pier_tls_conn_feed(tc, buf, (size_t) n, &plain, &out, &err),
+                     PIER_ERR);
+    assert_true(err.msg[0] != '\0');
+    assert_false(pier_tls_conn_ready(tc));
+    assert_true(out.len >= 7);
+    assert_int_equal((unsigned char) out.data[0], 21); /* alert */
+    assert_int_equal((unsigned char) out.data[5], 2);  /* fatal */
+    /* The client reads it as a failed handshake. */
+    BIO_write(c.rbio, out.data, (int) out.len);
+    assert_int_equal(SSL_do_handshake(c.ssl), -1);
+    ERR_clear_error();
+    client_release(&c);
+    pier_buf_release(&out);
+    pier_buf_release(&plain);
+    pier_tls_conn_free(tc);
+}
+
 static struct pier_tls *
 tls_ab(void)
 {
@@ -291,6 +329,51 @@ test_http_tls_replace_at_runtime(void **state)
     client_release(&c);
     pier_buf_release(&plain);
     pier_tls_conn_free(held);
+    pier_tls_free(tls);
+}
+
+/* The default (no SNI, or an unknown name) is never the pair of a name
+ * that was removed: it moves on to the oldest name left, and with none
+ * left the handshake fails cleanly. A default set for NULL stays until it
+ * is removed with NULL. */
+static void
+test_http_tls_default_follows_names(void **state)
+{
+    struct pier_tls *tls = tls_ab();
+    struct pier_err err;
+    char cn[64];
+
+    (void) state;
+    assert_int_equal(pier_tls_remove_cert(tls, "a.test"), PIER_OK);
+    served(tls, NULL, cn, sizeof(cn));
+    assert_string_equal(cn, "b.test");
+    served(tls, "other.test", cn, sizeof(cn));
+    assert_string_equal(cn, "b.test");
+    /* Re-added: now the newest, so b stays the default. */
+    assert_int_equal(pier_tls_set_cert(tls, "a.test", pa.cert, pa.cert_len,
+                                       pa.key, pa.key_len, &err),
+                     PIER_OK);
+    served(tls, "other.test", cn, sizeof(cn));
+    assert_string_equal(cn, "b.test");
+    assert_int_equal(pier_tls_remove_cert(tls, "b.test"), PIER_OK);
+    assert_int_equal(pier_tls_remove_cert(tls, "a.test"), PIER_OK);
+    refused(tls, NULL);
+    refused(tls, "a.test");
+    refused(tls, "other.test");
+    /* An explicit default outlives the names, until removed itself. */
+    assert_int_equal(pier_tls_remove_cert(tls, NULL), PIER_ERR);
+    assert_int_equal(
+        pier_tls_set_cert(tls, NULL, pw.cert, pw.cert_len, pw.key, pw.key_len,
+                          &err),
+        PIER_OK);
+    assert_int_equal(pier_tls_set_cert(tls, "a.test", pa.cert, pa.cert_len,
+                                       pa.key, pa.key_len, &err),
+                     PIER_OK);
+    assert_int_equal(pier_tls_remove_cert(tls, "a.test"), PIER_OK);
+    served(tls, "other.test", cn, sizeof(cn));
+    assert_string_equal(cn, "w.test");
+    assert_int_equal(pier_tls_remove_cert(tls, NULL), PIER_OK);
+    refused(tls, "other.test");
     pier_tls_free(tls);
 }
 
@@ -429,6 +512,7 @@ main(void)
         cmocka_unit_test(test_http_tls_sni_picks_cert),
         cmocka_unit_test(test_http_tls_wildcard),
         cmocka_unit_test(test_http_tls_replace_at_runtime),
+        cmocka_unit_test(test_http_tls_default_follows_names),
         cmocka_unit_test(test_http_tls_rejects_bad_pairs),
         cmocka_unit_test(test_http_tls_alpn_and_data),
         cmocka_unit_test(test_http_tls_backpressure),
