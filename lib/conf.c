@@ -81,13 +81,27 @@ parse_bool(const char *s, bool *b)
     return PIER_ERR;
 }
 
+/* Key names compare with '-' and '_' as one: [edge] spells its keys
+ * cache_mem, [objstore] tls-listen, as their flags do; either works. */
+static bool
+key_eq(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++) {
+        if (*a != *b
+            && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_'))) {
+            return false;
+        }
+    }
+    return *a == *b;
+}
+
 static const struct pier_conf_entry *
 find_entry(const struct pier_conf_section *sec, const char *key)
 {
     size_t i;
 
     for (i = 0; i < sec->n; i++) {
-        if (strcmp(sec->entries[i].name, key) == 0) {
+        if (key_eq(sec->entries[i].name, key)) {
             return &sec->entries[i];
         }
     }
@@ -120,8 +134,8 @@ set_entry(const struct pier_conf_entry *e, void *out, const char *value,
         return PIER_OK;
     case PIER_CONF_BOOL:
         if (parse_bool(value, (bool *) field) != PIER_OK) {
-            return pier_err_set(err, "'%s' wants yes or no, not '%s'",
-                                e->name, value);
+            return pier_err_set(err, "'%s' wants yes or no, not '%s'", e->name,
+                                value);
         }
         return PIER_OK;
     case PIER_CONF_UINT:

@@ -27,8 +27,8 @@ struct demo {
 };
 
 static const struct pier_conf_entry entries[] = {
-    {"listen", PIER_CONF_STR, "127.0.0.1:8080", 0, offsetof(struct demo, listen),
-     "where to listen"},
+    {"listen", PIER_CONF_STR, "127.0.0.1:8080", 0,
+     offsetof(struct demo, listen), "where to listen"},
     {"tls", PIER_CONF_BOOL, "no", 0, offsetof(struct demo, tls), "TLS"},
     {"workers", PIER_CONF_UINT, "2", 64, offsetof(struct demo, workers),
      "worker threads"},
@@ -98,6 +98,28 @@ test_conf_empty_string_is_the_default(void **state)
     pier_conf_release(&section, &d);
 }
 
+/* cache-mem is cache_mem: [objstore] writes its keys with dashes. */
+static void
+test_conf_dash_and_underscore_are_one(void **state)
+{
+    struct demo d = {0};
+    struct pier_err err;
+
+    (void) state;
+    assert_int_equal(pier_conf_defaults(&section, &d, &err), PIER_OK);
+    assert_int_equal(pier_conf_load_string(&section, &d, "pier.conf",
+                                           "[edge]\ncache-mem = 1M\n", &err),
+                     PIER_OK);
+    assert_true(d.cache_mem == 1ULL << 20);
+    assert_int_equal(pier_conf_set(&section, &d, "cache-mem", "2M", &err),
+                     PIER_OK);
+    assert_true(d.cache_mem == 2ULL << 20);
+    assert_int_equal(pier_conf_load_string(&section, &d, "pier.conf",
+                                           "[edge]\ncache_mem_ = 1\n", &err),
+                     PIER_ERR);
+    pier_conf_release(&section, &d);
+}
+
 static void
 expect_error(const char *text, const char *msg)
 {
@@ -105,9 +127,8 @@ expect_error(const char *text, const char *msg)
     struct pier_err err;
 
     pier_conf_defaults(&section, &d, &err);
-    assert_int_equal(pier_conf_load_string(&section, &d, "pier.conf", text,
-                                           &err),
-                     PIER_ERR);
+    assert_int_equal(
+        pier_conf_load_string(&section, &d, "pier.conf", text, &err), PIER_ERR);
     assert_string_equal(err.msg, msg);
     pier_conf_release(&section, &d);
 }
@@ -196,6 +217,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_defaults_and_values),
         cmocka_unit_test(test_conf_empty_string_is_the_default),
+        cmocka_unit_test(test_conf_dash_and_underscore_are_one),
         cmocka_unit_test(test_conf_errors_name_file_and_line),
         cmocka_unit_test(test_conf_set_and_file),
         cmocka_unit_test(test_conf_data_dir_order),
