@@ -10,6 +10,7 @@
 
 #include "publish/deploy.h"
 
+#include "lib/par.h"
 #include "publish/compress.h"
 #include "publish/graph.h"
 #include "publish/internal.h"
@@ -19,7 +20,6 @@
 #include "sites/record.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -781,90 +781,71 @@ read_file(struct ctx *x, size_t i, struct pier_err *err)
 
 /*
  * Reading many files (a first deploy reads them all) inflates every blob:
- * one thread per core does it. libgit2 wants a repository used by one
- * thread at a time, so each helper opens its own (the same way, so inside
- * a hook it sees the same quarantine); the calling thread uses x->repo.
+ * one thread per core does it (lib/par.h). libgit2 wants a repository
+ * used by one thread at a time, so each helper opens its own, the same
+ * way (inside a hook it sees the same quarantine); the calling thread
+ * uses x->repo.
  */
-#define READERS_MAX 8
-
 struct readers {
     struct ctx *x;
     const size_t *todo;
-    size_t n;
-    atomic_size_t next;
-    uv_mutex_t lock; /* the counts, the progress line, the error */
-    size_t failed;   /* the lowest failing position in todo, or n */
-    struct pier_err err;
+    uv_mutex_t lock; /* the counts and the progress line */
 };
 
-static void
-read_some(struct readers *rd, struct publish_repo *repo)
-{
-    struct ctx *x = rd->x;
-    struct pier_err err;
-    size_t k;
-
-    while ((k = atomic_fetch_add(&rd->next, 1)) < rd->n) {
-        size_t i = rd->todo[k];
-        int rc = publish_file_read(repo, &x->files.v[i], &x->bufs[i], &err);
-
-        uv_mutex_lock(&rd->lock);
-        if (rc != PIER_OK) {
-            if (k < rd->failed) {
-                rd->failed = k;
-                rd->err = err;
-            }
-        } else {
-            count_read(x, i);
-        }
-        uv_mutex_unlock(&rd->lock);
-    }
-}
-
-static void
-reader(void *arg)
+static int
+reader_start(void *arg, void **ctx)
 {
     struct readers *rd = arg;
     struct pier_err err;
-    struct publish_repo *repo = NULL;
 
-    if (rd->x->repo != NULL) {
-        repo = publish_repo_open(rd->x->o->repo, &err);
-        if (repo == NULL) {
-            return; /* the other readers take its share */
-        }
+    if (rd->x->repo == NULL) {
+        return PIER_OK; /* files on disk: no repository to open */
     }
-    read_some(rd, repo);
-    publish_repo_free(repo);
+    *ctx = publish_repo_open(rd->x->o->repo, &err);
+    return *ctx != NULL ? PIER_OK : PIER_ERR;
+}
+
+static void
+reader_stop(void *arg, void *ctx)
+{
+    (void) arg;
+    publish_repo_free(ctx);
+}
+
+static int
+read_one(void *arg, void *ctx, size_t k, struct pier_err *err)
+{
+    struct readers *rd = arg;
+    struct ctx *x = rd->x;
+    size_t i = rd->todo[k];
+
+    if (publish_file_read(ctx != NULL ? ctx : x->repo, &x->files.v[i],
+                          &x->bufs[i], err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    uv_mutex_lock(&rd->lock);
+    count_read(x, i);
+    uv_mutex_unlock(&rd->lock);
+    return PIER_OK;
 }
 
 static int
 read_files(struct ctx *x, const size_t *todo, size_t n, struct pier_err *err)
 {
-    struct readers rd = {.x = x, .todo = todo, .n = n, .failed = n};
-    uv_thread_t th[READERS_MAX];
-    size_t k, nth = uv_available_parallelism();
+    struct readers rd = {.x = x, .todo = todo};
+    struct pier_par p = {.fn = read_one,
+                         .start = reader_start,
+                         .stop = reader_stop,
+                         .arg = &rd,
+                         .max = 8,
+                         .min_jobs = 64};
+    int rc;
 
-    nth = nth > READERS_MAX ? READERS_MAX : nth;
-    nth = n < 64 ? 1 : nth; /* a few files are not worth a thread */
-    atomic_init(&rd.next, 0);
     PIER_ASSERT(uv_mutex_init(&rd.lock) == 0);
-    for (k = 1; k < nth; k++) {
-        if (uv_thread_create(&th[k], reader, &rd) != 0) {
-            break;
-        }
-    }
-    nth = k;
-    read_some(&rd, x->repo);
-    for (k = 1; k < nth; k++) {
-        PIER_ASSERT(uv_thread_join(&th[k]) == 0);
-    }
+    rc = pier_par_each(&p, n, err);
     uv_mutex_destroy(&rd.lock);
-    if (rd.failed < n) {
-        *err = rd.err;
-        return PIER_ERR;
-    }
-    return PIER_OK;
+    return rc;
 }
 
 static void

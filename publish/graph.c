@@ -19,13 +19,13 @@
 #include "publish/graph.h"
 
 #include "lib/buf.h"
+#include "lib/par.h"
 #include "lib/sha.h"
 #include "publish/css.h"
 #include "publish/html.h"
 #include "publish/url.h"
 
 #include <openssl/evp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -46,8 +46,8 @@ struct node {
     bool plain;  /* in a cycle: keeps its plain name */
     char *owned; /* rewritten bytes when not the input's */
     char *hashed;
-    struct pier_buf base;   /* <base href>, from the parse */
-    char **warnings;        /* a parallel phase's, until merged */
+    struct pier_buf base; /* <base href>, from the parse */
+    char **warnings;      /* a parallel phase's, until merged */
     size_t nwarnings;
 };
 
@@ -63,7 +63,7 @@ struct publish_graph {
     size_t *stack; /* the walk's path, for cycle reports */
     size_t *next;  /* per step of the path: the next reference */
     size_t sp;
-    bool par;           /* in a parallel phase: warnings go to the node */
+    bool par;             /* in a parallel phase: warnings go to the node */
     uv_mutex_t read_lock; /* o.read is not thread-safe */
 };
 
@@ -103,8 +103,8 @@ merge_warnings(struct publish_graph *g)
         struct node *nd = &g->nodes[i];
 
         for (k = 0; k < nd->nwarnings; k++) {
-            g->warnings = pier_realloc(
-                g->warnings, (g->nwarnings + 1) * sizeof(*g->warnings));
+            g->warnings = pier_realloc(g->warnings, (g->nwarnings + 1)
+                                                        * sizeof(*g->warnings));
             g->warnings[g->nwarnings++] = nd->warnings[k];
         }
         pier_free(nd->warnings);
@@ -113,76 +113,39 @@ merge_warnings(struct publish_graph *g)
     }
 }
 
-struct par {
+struct phase {
     struct publish_graph *g;
     int (*fn)(struct publish_graph *g, size_t i, struct pier_err *err);
     bool (*pick)(const struct publish_graph *g, size_t i);
-    atomic_size_t next;
-    uv_mutex_t lock;
-    size_t failed; /* the lowest failing file, or NO_FILE */
-    struct pier_err err;
 };
 
-static void
-par_work(void *arg)
+static int
+phase_job(void *arg, void *ctx, size_t i, struct pier_err *err)
 {
-    struct par *p = arg;
-    struct pier_err err;
-    size_t i;
+    struct phase *ph = arg;
 
-    while ((i = atomic_fetch_add(&p->next, 1)) < p->g->n) {
-        if (!p->pick(p->g, i)) {
-            continue;
-        }
-        memset(&err, 0, sizeof(err));
-        if (p->fn(p->g, i, &err) != PIER_OK) {
-            uv_mutex_lock(&p->lock);
-            if (i < p->failed) {
-                p->failed = i;
-                p->err = err;
-            }
-            uv_mutex_unlock(&p->lock);
-        }
-    }
+    (void) ctx;
+    return ph->pick(ph->g, i) ? ph->fn(ph->g, i, err) : PIER_OK;
 }
 
-/* fn(g, i) for every file pick() takes, on every core; the calling
- * thread is one of the workers. A failure does not stop the others; the
- * lowest failing file's error is the one reported, as it would be on one
- * thread. */
+/* fn(g, i) for every file pick() takes, on every core (lib/par.h: the
+ * first failing file's error is the one reported); then the warnings the
+ * phase left in the nodes join the list in file order. */
 static int
 par_each(struct publish_graph *g,
          int (*fn)(struct publish_graph *g, size_t i, struct pier_err *err),
          bool (*pick)(const struct publish_graph *g, size_t i),
          struct pier_err *err)
 {
-    struct par p = {.g = g, .fn = fn, .pick = pick, .failed = NO_FILE};
-    uv_thread_t th[PUBLISH_GRAPH_THREADS_MAX];
-    size_t k, nth = uv_available_parallelism();
+    struct phase ph = {g, fn, pick};
+    struct pier_par p = {.fn = phase_job, .arg = &ph, .min_jobs = 64};
+    int rc;
 
-    nth = nth > PUBLISH_GRAPH_THREADS_MAX ? PUBLISH_GRAPH_THREADS_MAX : nth;
-    nth = g->n < 64 ? 1 : nth; /* a small site is not worth a thread */
-    atomic_init(&p.next, 0);
-    PIER_ASSERT(uv_mutex_init(&p.lock) == 0);
     g->par = true;
-    for (k = 1; k < nth; k++) {
-        if (uv_thread_create(&th[k], par_work, &p) != 0) {
-            break; /* fewer workers, same result */
-        }
-    }
-    nth = k;
-    par_work(&p);
-    for (k = 1; k < nth; k++) {
-        PIER_ASSERT(uv_thread_join(&th[k]) == 0);
-    }
+    rc = pier_par_each(&p, g->n, err);
     g->par = false;
-    uv_mutex_destroy(&p.lock);
     merge_warnings(g);
-    if (p.failed != NO_FILE) {
-        *err = p.err;
-        return PIER_ERR;
-    }
-    return PIER_OK;
+    return rc;
 }
 
 static enum kind
@@ -373,8 +336,8 @@ resolve(struct publish_graph *g, size_t i)
         }
         t = find_page(g, &p);
         if (t == NO_FILE) {
-            warn(g, i, "%s:%u: '%s' (%s): no such file '%s'", in->path,
-                 r->line, r->url, r->what, p.data);
+            warn(g, i, "%s:%u: '%s' (%s): no such file '%s'", in->path, r->line,
+                 r->url, r->what, p.data);
             continue;
         }
         nd->target[j] = t;

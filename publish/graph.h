@@ -26,9 +26,9 @@
  * about.html) count as found.
  *
  * The graph owns its results; the inputs are borrowed until
- * publish_graph_free(). One thread builds it, with up to
- * PUBLISH_GRAPH_THREADS_MAX helper threads for parsing and finishing pages
- * (opts.read is called under a lock); once built it is read-only.
+ * publish_graph_free(). One thread builds it, with a helper thread per
+ * core for parsing and finishing pages (lib/par.h; opts.read is called
+ * under a lock); once built it is read-only.
  */
 #ifndef PUBLISH_GRAPH_H
 #define PUBLISH_GRAPH_H
@@ -37,9 +37,6 @@
 #include "lib/err.h"
 #include "publish/compress.h"
 
-/* Threads that parse and finish files, the caller included: the cores,
- * up to this. */
-#define PUBLISH_GRAPH_THREADS_MAX 16
 
 /* One file of the site, as input. */
 struct publish_graph_in {
