@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,7 +68,8 @@ enum pending_kind {
 struct pending {
     enum pending_kind kind;
     struct pier_str bucket, key;
-    const char *id; /* the data file the row will name */
+    const char *id; /* the data file (or inline body) the row will name */
+    const struct pier_buf *body; /* inline: the bytes; NULL: in data/ */
     uint64_t size;
     const char *etag;
     int64_t mtime;
@@ -78,14 +80,17 @@ struct pending {
     struct pier_err err;
     int rc;
     bool done;
-    char old[ID_LEN + 1]; /* the replaced data file, unlinked after */
+    char old[ID_LEN + 1]; /* the replaced data file, unlinked after ("" if
+                             none, or inline: gone with the commit) */
     struct pending *next;
 };
 
 struct objstore_put {
     unsigned magic;
     struct objstore *st;
-    int fd;
+    int fd;              /* the temporary file, or -1 while in mem */
+    bool spill;          /* a file from the start (parts) */
+    struct pier_buf mem; /* an object's first OBJSTORE_INLINE_MAX bytes */
     char id[ID_LEN + 1];
     char *bucket;
     size_t bucket_len;
@@ -116,7 +121,11 @@ static const char schema[] =
     " upload TEXT NOT NULL, num INTEGER NOT NULL, blob TEXT NOT NULL,"
     " size INTEGER NOT NULL, etag TEXT NOT NULL, mtime_ms INTEGER NOT NULL,"
     " PRIMARY KEY(upload, num)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS parts_blob ON parts(blob);";
+    "CREATE INDEX IF NOT EXISTS parts_blob ON parts(blob);"
+    /* Objects of at most OBJSTORE_INLINE_MAX bytes: the body, by the id
+     * objects.blob names, written in the commit that makes the object. */
+    "CREATE TABLE IF NOT EXISTS bodies("
+    " id TEXT PRIMARY KEY, data BLOB NOT NULL);";
 
 /* ---- small helpers ---- */
 
@@ -707,6 +716,22 @@ recover_data(struct objstore *st, struct pier_err *err)
     return failed ? PIER_ERR : PIER_OK;
 }
 
+/* Drop inline bodies no row names. Every commit writes or drops a body
+ * together with its row, so there are none unless the database was
+ * edited by hand; checked anyway, as data files are. */
+static int
+recover_bodies(struct objstore *st, struct pier_err *err)
+{
+    if (exec(st,
+             "DELETE FROM bodies WHERE id NOT IN (SELECT blob FROM objects)",
+             err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    st->recovered += (size_t) sqlite3_changes(st->db);
+    return PIER_OK;
+}
+
 struct objstore *
 objstore_open(const char *dir, const struct objstore_opts *opts, bool *created,
               struct pier_err *err)
@@ -746,7 +771,8 @@ objstore_open(const char *dir, const struct objstore_opts *opts, bool *created,
     }
     if (make_layout(st, err) != PIER_OK || open_db(st, err) != PIER_OK
         || recover_tmp(st, err) != PIER_OK
-        || recover_data(st, err) != PIER_OK) {
+        || recover_data(st, err) != PIER_OK
+        || recover_bodies(st, err) != PIER_OK) {
         goto fail;
     }
     return st;
@@ -1081,18 +1107,176 @@ objstore_bucket_list(struct objstore *st, struct objstore_bucket_info **out,
     return PIER_OK;
 }
 
+/* ---- inline bodies ---- */
+
+/* Store the body of data id in the bodies table. In a transaction. */
+static int
+body_insert(struct objstore *st, const char *id, const struct pier_buf *body,
+            struct pier_err *err)
+{
+    static const char sql[] = "INSERT INTO bodies(id, data) VALUES(?1, ?2)";
+    sqlite3_stmt *s = prep(st, sql, err);
+    int r;
+
+    if (s == NULL) {
+        return PIER_ERR;
+    }
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    bind_blob(s, 2, body->data, body->len);
+    r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE) {
+        return db_fail(st, "cannot store a body", err);
+    }
+    return PIER_OK;
+}
+
+/* The row naming id is gone (replaced or deleted) in this transaction:
+ * drop its inline body, if it has one, and then clear id, which leaves
+ * no file to unlink after the commit. */
+static int
+body_forget(struct objstore *st, char id[ID_LEN + 1], struct pier_err *err)
+{
+    static const char sql[] = "DELETE FROM bodies WHERE id = ?1";
+    sqlite3_stmt *s;
+    int r;
+
+    if (id[0] == '\0') {
+        return PIER_OK;
+    }
+    s = prep(st, sql, err);
+    if (s == NULL) {
+        return PIER_ERR;
+    }
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE) {
+        return db_fail(st, "cannot drop a body", err);
+    }
+    if (sqlite3_changes(st->db) > 0) {
+        id[0] = '\0';
+    }
+    return PIER_OK;
+}
+
+/* The inline body of id appended to out: *found false when id is a file
+ * (or gone). s is a prepared "SELECT data FROM bodies WHERE id = ?1". */
+static int
+body_read(sqlite3_stmt *s, const char *id, struct pier_buf *out, bool *found,
+          struct pier_err *err)
+{
+    int r;
+
+    *found = false;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        if (pier_buf_add(out, sqlite3_column_blob(s, 0),
+                         (size_t) sqlite3_column_bytes(s, 0))
+            != PIER_OK) {
+            sqlite3_reset(s);
+            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                               "an inline body over its limit");
+        }
+    }
+    sqlite3_reset(s);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot read a body: %s",
+                           sqlite3_errmsg(sqlite3_db_handle(s)));
+    }
+    return PIER_OK;
+}
+
+/* A read-only descriptor of n bytes (an anonymous memory file), for the
+ * callers that read an object through a descriptor. */
+static int
+body_fd(const void *data, size_t n, int *fd, struct pier_err *err)
+{
+    const char *c = data;
+    ssize_t w;
+    int f = memfd_create("pier-object", MFD_CLOEXEC);
+
+    if (f == -1) {
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot make a memory file: %s", strerror(errno));
+    }
+    while (n > 0) {
+        w = write(f, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            int e = errno;
+
+            close(f);
+            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                               "cannot fill a memory file: %s", strerror(e));
+        }
+        c += w;
+        n -= (size_t) w;
+    }
+    if (lseek(f, 0, SEEK_SET) != 0) {
+        int e = errno;
+
+        close(f);
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot rewind a memory file: %s", strerror(e));
+    }
+    *fd = f;
+    return PIER_OK;
+}
+
 /* ---- writes ---- */
 
+/* The body goes to a temporary file from now on: the bytes held in memory
+ * so far first. */
+static int
+put_spill(struct objstore_put *p, struct pier_err *err)
+{
+    char path[PATH_MAX];
+    const char *c = p->mem.data;
+    size_t n = p->mem.len;
+    ssize_t w;
+
+    tmp_path(p->st, p->id, path, sizeof(path));
+    p->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (p->fd == -1) {
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot create '%s': %s", path, strerror(errno));
+    }
+    p->spill = true;
+    while (n > 0) {
+        w = write(p->fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                               "cannot write a body: %s", strerror(errno));
+        }
+        c += w;
+        n -= (size_t) w;
+    }
+    pier_buf_release(&p->mem);
+    return PIER_OK;
+}
+
+/* A put of key in bucket; spill: to a file from the first byte (parts,
+ * which multipart completion concatenates), else in memory until it grows
+ * past OBJSTORE_INLINE_MAX. */
 static struct objstore_put *
 put_new(struct objstore *st, struct pier_str bucket, struct pier_str key,
-        struct pier_err *err)
+        bool spill, struct pier_err *err)
 {
     struct objstore_put *p = pier_calloc(1, sizeof(*p));
-    char path[PATH_MAX];
 
     p->magic = PUT_MAGIC;
     p->st = st;
     p->fd = -1;
+    pier_buf_init(&p->mem, OBJSTORE_INLINE_MAX);
     p->bucket = pier_strndup(bucket.ptr, bucket.len);
     p->bucket_len = bucket.len;
     p->key = pier_strndup(key.ptr, key.len);
@@ -1103,10 +1287,7 @@ put_new(struct objstore *st, struct pier_str bucket, struct pier_str key,
     PIER_ASSERT(EVP_DigestInit_ex(p->md5, EVP_md5(), NULL) == 1);
     PIER_ASSERT(EVP_DigestInit_ex(p->sha256, EVP_sha256(), NULL) == 1);
     new_id(p->id);
-    tmp_path(st, p->id, path, sizeof(path));
-    p->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (p->fd == -1) {
-        pier_err_sys(err, errno, "cannot create '%s'", path);
+    if (spill && put_spill(p, err) != PIER_OK) {
         objstore_put_abort(p);
         return NULL;
     }
@@ -1129,7 +1310,7 @@ objstore_put_begin(struct objstore *st, struct pier_str bucket,
     if (rc != PIER_OK) {
         return NULL;
     }
-    return put_new(st, bucket, key, err);
+    return put_new(st, bucket, key, false, err);
 }
 
 /* PIER_OK when upload belongs to bucket and key; NoSuchUpload otherwise.
@@ -1196,7 +1377,7 @@ objstore_part_begin(struct objstore *st, struct pier_str bucket,
     if (rc != PIER_OK) {
         return NULL;
     }
-    p = put_new(st, bucket, key, err);
+    p = put_new(st, bucket, key, true, err);
     if (p != NULL) {
         memcpy(p->upload, upload_id.ptr, ID_LEN);
         p->upload[ID_LEN] = '\0';
@@ -1224,6 +1405,17 @@ objstore_put_write(struct objstore_put *p, const void *data, size_t n,
     }
     PIER_ASSERT(EVP_DigestUpdate(p->md5, data, n) == 1);
     PIER_ASSERT(EVP_DigestUpdate(p->sha256, data, n) == 1);
+    if (!p->spill) {
+        if (p->mem.len + n <= OBJSTORE_INLINE_MAX) {
+            PIER_ASSERT(pier_buf_add(&p->mem, data, n) == PIER_OK);
+            p->size += n;
+            return PIER_OK;
+        }
+        if (put_spill(p, err) != PIER_OK) {
+            p->failed = true;
+            return PIER_ERR;
+        }
+    }
     while (n > 0) {
         w = write(p->fd, c, n);
         if (w < 0 && errno == EINTR) {
@@ -1262,6 +1454,7 @@ objstore_put_abort(struct objstore_put *p)
         tmp_path(p->st, p->id, path, sizeof(path));
         (void) unlink(path);
     }
+    pier_buf_release(&p->mem);
     EVP_MD_CTX_free(p->md5);
     EVP_MD_CTX_free(p->sha256);
     pier_free(p->bucket);
@@ -1433,8 +1626,15 @@ object_one(struct objstore *st, struct pending *w, bool *fatal)
         w->rc = cond_check(w->cond, w->old, old_etag, &w->err);
     }
     if (w->rc == PIER_OK) {
-        w->rc = upsert(st, w->bucket, w->key, w->id, w->size, w->etag,
-                       w->mtime, w->meta, &w->err);
+        w->rc = w->body != NULL ? body_insert(st, w->id, w->body, &w->err)
+                                : PIER_OK;
+        if (w->rc == PIER_OK) {
+            w->rc = upsert(st, w->bucket, w->key, w->id, w->size, w->etag,
+                           w->mtime, w->meta, &w->err);
+        }
+        if (w->rc == PIER_OK) {
+            w->rc = body_forget(st, w->old, &w->err);
+        }
         *fatal = w->rc != PIER_OK;
     }
 }
@@ -1610,6 +1810,7 @@ commit_put(struct objstore_put *p, const struct objstore_cond *cond,
         me.kind = PENDING_OBJECT;
         me.cond = cond;
         me.meta = meta;
+        me.body = p->spill ? NULL : &p->mem;
     }
     return group_commit(p->st, &me, err);
 }
@@ -1652,12 +1853,13 @@ objstore_put_commit(struct objstore_put *p,
         goto abort;
     }
     hex(md5, 16, etag);
-    if (settle(p->st, &p->fd, p->id, err) != PIER_OK) {
+    /* A small object's bytes go into its row's commit: no file at all. */
+    if (p->spill && settle(p->st, &p->fd, p->id, err) != PIER_OK) {
         objstore_put_abort(p);
         return PIER_ERR;
     }
     rc = commit_put(p, cond, etag, mtime, meta, err);
-    if (rc != PIER_OK) {
+    if (rc != PIER_OK && p->spill) {
         unlink_blob(p->st, p->id);
     } else if (p->upload[0] == '\0') {
         fill_out(out, etag, p->size, mtime, meta);
@@ -1721,15 +1923,23 @@ objstore_get(struct objstore *st, struct pier_str bucket, struct pier_str key,
              struct objstore_obj *obj, int *fd, struct pier_err *err)
 {
     char id[ID_LEN + 1], path[PATH_MAX];
+    struct pier_buf body;
+    sqlite3_stmt *s;
+    bool inl = false;
     int rc;
 
     PIER_CHECK_OBJ(st, STORE_MAGIC);
     if (key.len > OBJSTORE_KEY_MAX) {
         return pier_err_s3(err, PIER_S3_KEY_TOO_LONG, "key too long");
     }
+    pier_buf_init(&body, OBJSTORE_INLINE_MAX);
     lock(st);
     rc = lookup(st, bucket, key, obj, id, err);
-    if (rc == PIER_OK && fd != NULL) {
+    if (rc == PIER_OK && fd != NULL && obj->size <= OBJSTORE_INLINE_MAX) {
+        s = prep(st, "SELECT data FROM bodies WHERE id = ?1", err);
+        rc = s != NULL ? body_read(s, id, &body, &inl, err) : PIER_ERR;
+    }
+    if (rc == PIER_OK && fd != NULL && !inl) {
         /* Opened under the mutex: a replacing commit unlinks the old file
          * under it too, so the row and the file agree. */
         data_path(st, id, path, sizeof(path));
@@ -1740,6 +1950,10 @@ objstore_get(struct objstore *st, struct pier_str bucket, struct pier_str key,
         }
     }
     unlock(st);
+    if (rc == PIER_OK && inl) {
+        rc = body_fd(body.data, body.len, fd, err);
+    }
+    pier_buf_release(&body);
     return rc;
 }
 
@@ -1776,7 +1990,8 @@ struct objstore_reader {
     unsigned magic;
     struct objstore *st;
     sqlite3 *db;
-    sqlite3_stmt *get; /* the one statement, prepared once */
+    sqlite3_stmt *get;  /* the row, prepared once */
+    sqlite3_stmt *body; /* an inline body, prepared once */
     struct cached_row *cache;
     struct body_slot *bodies;
     uint64_t tick; /* counts uses, for least recently used */
@@ -1821,7 +2036,10 @@ objstore_reader_open(struct objstore *st, struct pier_err *err)
     sqlite3_busy_timeout(r->db, 5000);
     if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->get,
                            NULL)
-        != SQLITE_OK) {
+            != SQLITE_OK
+        || sqlite3_prepare_v3(r->db, "SELECT data FROM bodies WHERE id = ?1",
+                              -1, SQLITE_PREPARE_PERSISTENT, &r->body, NULL)
+               != SQLITE_OK) {
         pier_err_set(err, "cannot prepare a lookup: %s", sqlite3_errmsg(r->db));
         objstore_reader_close(r);
         return NULL;
@@ -1853,6 +2071,7 @@ objstore_reader_close(struct objstore_reader *r)
         pier_free(r->bodies);
     }
     sqlite3_finalize(r->get);
+    sqlite3_finalize(r->body);
     if (r->db != NULL) {
         sqlite3_close(r->db);
     }
@@ -2006,9 +2225,12 @@ cache_put(struct objstore_reader *r, uint64_t gen, struct pier_str bucket,
     }
 }
 
-/* The bytes of data file id (size bytes) from the reader's keep or, read
- * whole now, into it: a new reference in *out. PIER_AGAIN when the file is
- * gone (a commit unlinked it since the row was read). */
+/* The bytes of object version id (size bytes, at most OBJSTORE_INLINE_MAX)
+ * as a new reference in *out: from the reader's keep, else its inline body,
+ * else its data file when it is small enough to keep; kept when at most
+ * OBJSTORE_SMALL_MAX. PIER_AGAIN when the version is gone (a commit
+ * replaced or deleted it since the row was read); PIER_OK with *out NULL
+ * for a data file too large to keep: read it through a descriptor. */
 static int
 body_get(struct objstore_reader *r, const char id[ID_LEN + 1], uint64_t size,
          struct objstore_body **out, struct pier_err *err)
@@ -2018,8 +2240,9 @@ body_get(struct objstore_reader *r, const char id[ID_LEN + 1], uint64_t size,
     struct objstore_body *b;
     unsigned h = 0, i;
     ssize_t n;
-    int fd;
+    int fd, rc;
 
+    *out = NULL;
     /* Ids are random hex: their first digits spread them well enough. */
     for (i = 0; i < 4; i++) {
         h = h * 16 + (unsigned) (id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
@@ -2037,6 +2260,32 @@ body_get(struct objstore_reader *r, const char id[ID_LEN + 1], uint64_t size,
             || (slot->body != NULL && set[i].last < slot->last)) {
             slot = &set[i];
         }
+    }
+    sqlite3_bind_text(r->body, 1, id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(r->body);
+    if (rc == SQLITE_ROW) {
+        if ((uint64_t) sqlite3_column_bytes(r->body, 0) != size) {
+            sqlite3_reset(r->body);
+            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                               "inline body %s is not %llu bytes", id,
+                               (unsigned long long) size);
+        }
+        b = pier_malloc(sizeof(*b) + (size_t) size);
+        b->refs = 1;
+        b->len = (size_t) size;
+        if (size > 0) {
+            memcpy(b->data, sqlite3_column_blob(r->body, 0), b->len);
+        }
+        sqlite3_reset(r->body);
+        goto keep;
+    }
+    sqlite3_reset(r->body);
+    if (rc != SQLITE_DONE) {
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot read a body: %s", sqlite3_errmsg(r->db));
+    }
+    if (size > OBJSTORE_SMALL_MAX) {
+        return PIER_OK;
     }
     data_path(r->st, id, path, sizeof(path));
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -2059,11 +2308,14 @@ body_get(struct objstore_reader *r, const char id[ID_LEN + 1], uint64_t size,
         return pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot read '%s': %s",
                            path, n == -1 ? strerror(errno) : "short file");
     }
-    objstore_body_unref(slot->body);
-    memcpy(slot->id, id, ID_LEN + 1);
-    slot->last = ++r->tick;
-    slot->body = b;
-    b->refs++;
+keep:
+    if (size <= OBJSTORE_SMALL_MAX) {
+        objstore_body_unref(slot->body);
+        memcpy(slot->id, id, ID_LEN + 1);
+        slot->last = ++r->tick;
+        slot->body = b;
+        b->refs++;
+    }
     *out = b;
     return PIER_OK;
 }
@@ -2074,6 +2326,7 @@ objstore_reader_get(struct objstore_reader *r, struct pier_str bucket,
                     struct objstore_body **body, struct pier_err *err)
 {
     char id[ID_LEN + 1], path[PATH_MAX];
+    struct objstore_body *b;
     uint64_t gen;
     int tries, rc;
 
@@ -2097,12 +2350,20 @@ objstore_reader_get(struct objstore_reader *r, struct pier_str bucket,
             }
             cache_put(r, gen, bucket, key, obj, id);
         }
-        if (body != NULL && obj->size <= OBJSTORE_SMALL_MAX) {
-            rc = body_get(r, id, obj->size, body, err);
-            if (rc != PIER_AGAIN) {
+        if ((body != NULL || fd != NULL) && obj->size <= OBJSTORE_INLINE_MAX) {
+            rc = body_get(r, id, obj->size, &b, err);
+            if (rc == PIER_AGAIN) {
+                continue;
+            }
+            if (rc != PIER_OK || b != NULL) {
+                if (rc == PIER_OK && body != NULL) {
+                    *body = b;
+                } else if (rc == PIER_OK) {
+                    rc = body_fd(b->data, b->len, fd, err);
+                    objstore_body_unref(b);
+                }
                 return rc;
             }
-            continue;
         }
         if (fd == NULL) {
             return PIER_OK;
@@ -2123,10 +2384,12 @@ objstore_reader_get(struct objstore_reader *r, struct pier_str bucket,
                        "the object changed %d times while being read", tries);
 }
 
-/* Delete the row of (bucket, key) in a transaction; old gets its file. */
+/* Delete the row of (bucket, key) in a transaction; *existed tells
+ * whether there was one, and old gets its file to unlink after the commit
+ * ("" when none or inline). */
 static int
 delete_row(struct objstore *st, struct pier_str bucket, struct pier_str key,
-           char old[ID_LEN + 1], struct pier_err *err)
+           char old[ID_LEN + 1], bool *existed, struct pier_err *err)
 {
     static const char sql[] = "DELETE FROM objects WHERE bucket = ?1 "
                               "AND key = ?2 RETURNING blob";
@@ -2134,6 +2397,7 @@ delete_row(struct objstore *st, struct pier_str bucket, struct pier_str key,
     int r;
 
     old[0] = '\0';
+    *existed = false;
     if (s == NULL) {
         return PIER_ERR;
     }
@@ -2148,7 +2412,8 @@ delete_row(struct objstore *st, struct pier_str bucket, struct pier_str key,
     if (r != SQLITE_DONE) {
         return db_fail(st, "cannot delete an object", err);
     }
-    return PIER_OK;
+    *existed = old[0] != '\0';
+    return body_forget(st, old, err);
 }
 
 /* Delete n keys in one transaction; *deleted counts the rows that went. */
@@ -2159,6 +2424,7 @@ delete_keys(struct objstore *st, struct pier_str bucket,
 {
     struct pier_buf ids;
     char old[ID_LEN + 1];
+    bool existed;
     size_t i;
 
     PIER_CHECK_OBJ(st, STORE_MAGIC);
@@ -2177,14 +2443,14 @@ delete_keys(struct objstore *st, struct pier_str bucket,
             results[i] = PIER_S3_KEY_TOO_LONG;
             continue;
         }
-        if (delete_row(st, bucket, keys[i], old, err) != PIER_OK) {
+        if (delete_row(st, bucket, keys[i], old, &existed, err) != PIER_OK) {
             rollback(st);
             unlock(st);
             pier_buf_release(&ids);
             return PIER_ERR;
         }
+        *deleted += existed;
         if (old[0] != '\0') {
-            (*deleted)++;
             PIER_ASSERT(pier_buf_add(&ids, old, sizeof(old)) == PIER_OK);
         }
     }
@@ -2251,7 +2517,10 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
     char src_id[ID_LEN + 1], id[ID_LEN + 1], from[PATH_MAX], to[PATH_MAX];
     char dir[PATH_MAX];
     struct pending me;
+    struct pier_buf body;
+    sqlite3_stmt *s;
     int64_t mtime = now_ms();
+    bool inl = false;
     int rc = PIER_ERR;
 
     PIER_CHECK_OBJ(st, STORE_MAGIC);
@@ -2260,6 +2529,7 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
         return PIER_ERR;
     }
     objstore_obj_init(&src);
+    pier_buf_init(&body, OBJSTORE_INLINE_MAX);
     new_id(id);
     data_path(st, id, to, sizeof(to));
     lock(st);
@@ -2274,10 +2544,19 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
         unlock(st);
         goto out;
     }
+    /* An inline source is copied into the new row's commit: read under
+     * the mutex, it is the version just looked up. */
+    if (src.size <= OBJSTORE_INLINE_MAX) {
+        s = prep(st, "SELECT data FROM bodies WHERE id = ?1", err);
+        if (s == NULL || body_read(s, src_id, &body, &inl, err) != PIER_OK) {
+            unlock(st);
+            goto out;
+        }
+    }
     /* Files are never modified once in data/, so a hard link shares the
      * bytes safely; linked under the mutex, the source still exists. */
     data_path(st, src_id, from, sizeof(from));
-    if (link(from, to) != 0) {
+    if (!inl && link(from, to) != 0) {
         pier_err_s3(err, PIER_S3_INTERNAL_ERROR, "cannot link '%s': %s", from,
                     strerror(errno));
         unlock(st);
@@ -2285,7 +2564,7 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
     }
     unlock(st);
     data_dir_path(st, id, dir, sizeof(dir));
-    if (!st->no_fsync && fsync_dir(dir, err) != PIER_OK) {
+    if (!inl && !st->no_fsync && fsync_dir(dir, err) != PIER_OK) {
         err->s3 = PIER_S3_INTERNAL_ERROR;
         err->http = 500;
         goto unlink;
@@ -2304,6 +2583,7 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
     me.mtime = mtime;
     me.cond = dst_cond;
     me.meta = meta;
+    me.body = inl ? &body : NULL;
     if (group_commit(st, &me, err) != PIER_OK) {
         goto unlink;
     }
@@ -2311,9 +2591,12 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
     rc = PIER_OK;
     goto out;
 unlink:
-    (void) unlink(to);
+    if (!inl) {
+        (void) unlink(to);
+    }
 out:
     objstore_obj_release(&src);
+    pier_buf_release(&body);
     return rc;
 }
 
@@ -2904,6 +3187,7 @@ objstore_upload_complete(struct objstore *st, struct pier_str bucket,
         || upload_blobs(st, upload, &ids, err) != PIER_OK
         || upsert(st, bucket, key, id, total, etag, mtime, &meta, err)
                != PIER_OK
+        || body_forget(st, old, err) != PIER_OK
         || drop_upload(st, upload, err) != PIER_OK) {
         rollback(st);
         unlock(st);

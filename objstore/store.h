@@ -9,14 +9,22 @@
  *   DIR/data/XX/ID   object and part bytes; ID is 32 random hex digits, XX its
  *                    first two; a file is never modified once renamed here
  *   DIR/tmp/ID.tmp   bodies being received
+ * An object of at most OBJSTORE_INLINE_MAX bytes has no file: its bytes are
+ * a row of meta.db's bodies table under the same kind of ID, written in the
+ * transaction that commits the object and deleted in the one that replaces
+ * or deletes it (as MinIO keeps small objects inline in their metadata).
+ * Creating, fsyncing and renaming a file and fsyncing its directory was
+ * most of the cost of a small PUT; the row costs a share of the group
+ * commit's one WAL fsync.
  *
  * Object keys never become file paths: a key is a BLOB column, compared with
  * memcmp, so listings come out in UTF-8 binary order and any key S3 allows
  * is stored verbatim.
  *
- * A write streams to DIR/tmp while MD5 and SHA-256 are computed; commit
+ * A write streams to DIR/tmp while MD5 and SHA-256 are computed (a small
+ * one is held in memory until it grows past OBJSTORE_INLINE_MAX); commit
  * checks the digests and the size, fsyncs, renames into DIR/data, fsyncs the
- * directory, then checks the write's condition (If-Match, If-None-Match)
+ * directory (not for an inline body), then checks the write's condition (If-Match, If-None-Match)
  * and updates the row in one SQLite transaction under the store's mutex
  * (writes that wait together share one: objstore_commit_counts()),
  * so of two racing conditional writers exactly one wins. The replaced file is
@@ -47,6 +55,7 @@
 #define OBJSTORE_PART_MAX      10000
 #define OBJSTORE_MAX_OBJECT    (5ULL * 1024 * 1024 * 1024)
 #define OBJSTORE_MIN_PART      (5ULL * 1024 * 1024)
+#define OBJSTORE_INLINE_MAX    (64 * 1024) /* bytes kept in meta.db */
 
 struct objstore; /* opaque: one open data directory */
 
@@ -193,7 +202,8 @@ void objstore_put_abort(struct objstore_put *p);
 /* Look key up: NoSuchBucket, NoSuchKey. On success obj (initialised by the
  * caller) is filled and, when fd is not NULL, *fd is a read-only
  * descriptor of the bytes the caller owns and closes; it keeps reading
- * this version whatever later writes do. */
+ * this version whatever later writes do (for an inline object, a memory
+ * file holding a copy). */
 int objstore_get(struct objstore *st, struct pier_str bucket,
                  struct pier_str key, struct objstore_obj *obj, int *fd,
                  struct pier_err *err);
@@ -229,10 +239,11 @@ struct objstore_body {
 void objstore_body_unref(struct objstore_body *b);
 
 /* objstore_get() through r: the same answers and the same guarantee. With
- * body not NULL, an object of at most OBJSTORE_SMALL_MAX bytes comes as
- * *body (a reference the caller drops) and *fd stays -1; a larger one, or
- * any with body NULL, as *fd when fd is not NULL (HEAD passes neither).
- * A reader keeps up to 256 small bodies (4 MiB), by data file. */
+ * body not NULL, an inline object or one of at most OBJSTORE_SMALL_MAX
+ * bytes comes as *body (a reference the caller drops) and *fd stays -1; a
+ * larger one, or any with body NULL, as *fd when fd is not NULL (HEAD
+ * passes neither). A reader keeps up to 256 bodies of at most
+ * OBJSTORE_SMALL_MAX bytes (4 MiB), by data file. */
 int objstore_reader_get(struct objstore_reader *r, struct pier_str bucket,
                         struct pier_str key, struct objstore_obj *obj, int *fd,
                         struct objstore_body **body, struct pier_err *err);

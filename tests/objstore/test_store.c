@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
 struct fixture {
     char dir[256];
@@ -156,8 +157,30 @@ count_files(const char *dir)
     return n;
 }
 
+/* Rows of meta.db's bodies table: inline objects. */
 static size_t
-count_data(const char *dir)
+count_inline(const char *dir)
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/meta.db", dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM bodies", -1, &s, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    n = (size_t) sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+static size_t
+count_files_in_data(const char *dir)
 {
     char path[512];
     size_t n = 0;
@@ -168,6 +191,13 @@ count_data(const char *dir)
         n += count_files(path);
     }
     return n;
+}
+
+/* Stored bodies: data files plus inline ones. */
+static size_t
+count_data(const char *dir)
+{
+    return count_files_in_data(dir) + count_inline(dir);
 }
 
 /* ---- layout and lock ---- */
@@ -830,8 +860,10 @@ reader_s(struct objstore_reader *rd, const char *bucket, const char *key,
     }
     body = pier_malloc(obj.size + 1);
     if (small && obj.size <= OBJSTORE_SMALL_MAX) {
-        assert_int_equal(fd, -1);
         assert_non_null(b);
+    }
+    if (b != NULL) {
+        assert_int_equal(fd, -1);
         assert_int_equal(b->len, obj.size);
         memcpy(body, b->data, b->len);
         n = (ssize_t) b->len;
@@ -982,6 +1014,132 @@ test_store_reader_races_overwrites(void **state)
     assert_false(w.failed);
     assert_true(w.rounds >= 50);
     objstore_reader_close(rd);
+}
+
+/* Objects of up to OBJSTORE_INLINE_MAX bytes live in meta.db, larger ones
+ * in data/: both read back whole through a descriptor and through a
+ * reader (bytes or descriptor); an overwrite or a delete drops the old
+ * body whichever its kind; an open descriptor keeps its version; a copy
+ * of an inline object outlives its source; a body that grows past the
+ * limit while it streams goes to a file with the right ETag. */
+static void
+test_store_inline_bodies(void **state)
+{
+    struct fixture *f = *state;
+    static char small[OBJSTORE_INLINE_MAX + 1], big[OBJSTORE_INLINE_MAX + 2];
+    struct objstore_reader *rd;
+    struct objstore_obj obj;
+    struct objstore_put *p;
+    enum pier_s3 s3 = PIER_S3_NONE;
+    struct pier_err err;
+    char *body, buf[16], etag[33];
+    size_t i;
+    int fd;
+
+    for (i = 0; i < OBJSTORE_INLINE_MAX; i++) {
+        small[i] = (char) ('a' + i % 26);
+    }
+    for (i = 0; i < OBJSTORE_INLINE_MAX + 1; i++) {
+        big[i] = (char) ('A' + i % 26);
+    }
+    objstore_obj_init(&obj);
+    rd = objstore_reader_open(f->st, &err);
+    assert_non_null(rd);
+
+    assert_int_equal(put_s(f->st, "k", small), PIER_OK);
+    assert_int_equal(count_inline(f->dir), 1);
+    assert_int_equal(count_files_in_data(f->dir), 0);
+    body = get_s(f->st, PIER_STR("k"), &obj);
+    assert_string_equal(body, small);
+    pier_free(body);
+    md5_hex(small, OBJSTORE_INLINE_MAX, etag);
+    assert_string_equal(obj.etag, etag);
+    body = reader_s(rd, "bkt", "k", &s3, true);
+    assert_string_equal(body, small);
+    pier_free(body);
+    body = reader_s(rd, "bkt", "k", &s3, false);
+    assert_string_equal(body, small);
+    pier_free(body);
+
+    /* Inline to file: the body row goes, the open descriptor keeps it. */
+    assert_int_equal(
+        objstore_get(f->st, PIER_STR("bkt"), PIER_STR("k"), &obj, &fd, &err),
+        PIER_OK);
+    assert_int_equal(put_s(f->st, "k", big), PIER_OK);
+    assert_int_equal(count_inline(f->dir), 0);
+    assert_int_equal(count_files_in_data(f->dir), 1);
+    assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t) sizeof(buf));
+    assert_memory_equal(buf, small, sizeof(buf));
+    close(fd);
+    body = get_s(f->st, PIER_STR("k"), NULL);
+    assert_string_equal(body, big);
+    pier_free(body);
+    body = reader_s(rd, "bkt", "k", &s3, true);
+    assert_string_equal(body, big);
+    pier_free(body);
+
+    /* File to inline: the file goes. */
+    assert_int_equal(put_s(f->st, "k", "tiny"), PIER_OK);
+    assert_int_equal(count_inline(f->dir), 1);
+    assert_int_equal(count_files_in_data(f->dir), 0);
+    body = reader_s(rd, "bkt", "k", &s3, true);
+    assert_string_equal(body, "tiny");
+    pier_free(body);
+
+    /* A copy has a body of its own. */
+    assert_int_equal(objstore_copy(f->st, PIER_STR("bkt"), PIER_STR("k"),
+                                   PIER_STR("bkt"), PIER_STR("c"), NULL, NULL,
+                                   NULL, &err),
+                     PIER_OK);
+    assert_int_equal(count_inline(f->dir), 2);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("k"), NULL, &err),
+        PIER_OK);
+    assert_int_equal(count_inline(f->dir), 1);
+    body = get_s(f->st, PIER_STR("c"), NULL);
+    assert_string_equal(body, "tiny");
+    pier_free(body);
+    assert_null(reader_s(rd, "bkt", "k", &s3, true));
+    assert_int_equal(s3, PIER_S3_NO_SUCH_KEY);
+
+    /* Empty: inline, zero bytes. */
+    assert_int_equal(put_s(f->st, "z", ""), PIER_OK);
+    body = reader_s(rd, "bkt", "z", &s3, true);
+    assert_string_equal(body, "");
+    pier_free(body);
+    body = get_s(f->st, PIER_STR("z"), NULL);
+    assert_string_equal(body, "");
+    pier_free(body);
+
+    /* Past the limit mid-stream: spilled to a file, every byte there. */
+    p = objstore_put_begin(f->st, PIER_STR("bkt"), PIER_STR("s"), &err);
+    assert_non_null(p);
+    assert_int_equal(
+        objstore_put_write(p, big, OBJSTORE_INLINE_MAX - 10, &err), PIER_OK);
+    assert_int_equal(objstore_put_write(p, big + OBJSTORE_INLINE_MAX - 10, 11,
+                                        &err),
+                     PIER_OK);
+    assert_int_equal(objstore_put_commit(p, NULL, NULL, NULL, &obj, &err),
+                     PIER_OK);
+    md5_hex(big, OBJSTORE_INLINE_MAX + 1, etag);
+    assert_string_equal(obj.etag, etag);
+    assert_int_equal(count_files_in_data(f->dir), 1);
+    body = get_s(f->st, PIER_STR("s"), NULL);
+    assert_string_equal(body, big);
+    pier_free(body);
+
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("c"), NULL, &err),
+        PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("z"), NULL, &err),
+        PIER_OK);
+    assert_int_equal(
+        objstore_delete(f->st, PIER_STR("bkt"), PIER_STR("s"), NULL, &err),
+        PIER_OK);
+    assert_int_equal(count_data(f->dir), 0);
+    objstore_reader_close(rd);
+    objstore_obj_release(&obj);
 }
 
 static void
@@ -1659,8 +1817,11 @@ test_store_recovery_after_crash(void **state)
         if (st == NULL) {
             _exit(2);
         }
+        static char big[OBJSTORE_INLINE_MAX + 1];
+
         p = objstore_put_begin(st, PIER_STR("bkt"), PIER_STR("partial"), &err);
-        if (p == NULL || objstore_put_write(p, "half", 4, &err) != PIER_OK) {
+        if (p == NULL
+            || objstore_put_write(p, big, sizeof(big), &err) != PIER_OK) {
             _exit(3);
         }
         _exit(0); /* dies holding the temporary file and the lock */
@@ -1674,11 +1835,25 @@ test_store_recovery_after_crash(void **state)
     fd = open(path, O_WRONLY | O_CREAT, 0644);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(count_data(f->dir), 2);
+    /* And a body no row names (only a hand edit makes one). */
+    {
+        sqlite3 *db;
+
+        snprintf(path, sizeof(path), "%s/meta.db", f->dir);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO bodies VALUES("
+                                      "'cd0123456789abcdef0123456789abcd',"
+                                      " x'00')",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    assert_int_equal(count_data(f->dir), 3);
 
     f->st = objstore_open(f->dir, &opts, NULL, &err);
     assert_non_null(f->st);
-    assert_int_equal(objstore_recovered(f->st), 2);
+    assert_int_equal(objstore_recovered(f->st), 3);
     assert_int_equal(count_files(tmp), 0);
     assert_int_equal(count_data(f->dir), 1);
     body = get_s(f->st, PIER_STR("kept"), NULL);
@@ -1736,6 +1911,7 @@ main(void)
         T(test_store_reader_keeps_old_version),
         T(test_store_reader_answers_as_get),
         T(test_store_reader_races_overwrites),
+        T(test_store_inline_bodies),
         T(test_store_delete_and_delete_many),
         T(test_store_copy),
         T(test_store_list_pagination_matches_reference),
