@@ -11,6 +11,7 @@
 #include "publish/deploy.h"
 
 #include "lib/par.h"
+#include "lib/sha.h"
 #include "publish/compress.h"
 #include "publish/graph.h"
 #include "publish/internal.h"
@@ -1138,6 +1139,8 @@ struct job {
     enum job_step step;
     struct pier_buf var[PUBLISH_ENC_N];
     bool keep[PUBLISH_ENC_N];
+    char var_sha[PUBLISH_ENC_N][65]; /* hex SHA-256 of kept variants, made
+                                        on the pool to sign their PUTs */
     uint64_t stored[PUBLISH_ENC_N]; /* sizes of variants already stored */
     struct var_put vp[PUBLISH_ENC_N];
     unsigned var_pending;  /* variant PUTs under way */
@@ -1300,7 +1303,7 @@ put_variants(struct job *j)
         vp->e = e;
         snprintf(vp->key, sizeof(vp->key), "blobs/%s%s", j->b->sha256,
                  sites_enc_suffix((enum sites_enc) e));
-        if (put_req(j, vp->key, j->var[e].data, j->var[e].len, NULL,
+        if (put_req(j, vp->key, j->var[e].data, j->var[e].len, j->var_sha[e],
                     on_var_done, vp, &err)
             != PIER_OK) {
             if (!j->var_failed) {
@@ -1327,11 +1330,18 @@ do_compress(uv_work_t *w)
 {
     struct job *j = w->data;
     double t = now_ms();
+    int e;
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
     j->work_rc =
         publish_compress_variants(j->b->type, j->b->data, j->b->len, &j->en->lv,
                                   j->var, j->keep, &j->work_err);
+    /* The PUTs' payload hashes here, not on the loop that sends them. */
+    for (e = 0; e < PUBLISH_ENC_N && j->work_rc == PIER_OK; e++) {
+        if (j->keep[e]) {
+            pier_sha256_hex(j->var[e].data, j->var[e].len, j->var_sha[e]);
+        }
+    }
     j->work_ms = now_ms() - t;
 }
 
