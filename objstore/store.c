@@ -1107,6 +1107,27 @@ objstore_bucket_list(struct objstore *st, struct objstore_bucket_info **out,
     return PIER_OK;
 }
 
+/* Write all n bytes of p to fd: 0, or the errno of the failure. */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            return errno;
+        }
+        c += w;
+        n -= (size_t) w;
+    }
+    return 0;
+}
+
 /* ---- inline bodies ---- */
 
 /* Store the body of data id in the bodies table. In a transaction. */
@@ -1195,32 +1216,19 @@ body_read(sqlite3_stmt *s, const char *id, struct pier_buf *out, bool *found,
 static int
 body_fd(const void *data, size_t n, int *fd, struct pier_err *err)
 {
-    const char *c = data;
-    ssize_t w;
-    int f = memfd_create("pier-object", MFD_CLOEXEC);
+    int f = memfd_create("pier-object", MFD_CLOEXEC), e;
 
     if (f == -1) {
         return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
                            "cannot make a memory file: %s", strerror(errno));
     }
-    while (n > 0) {
-        w = write(f, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            int e = errno;
-
-            close(f);
-            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                               "cannot fill a memory file: %s", strerror(e));
-        }
-        c += w;
-        n -= (size_t) w;
+    if ((e = write_all(f, data, n)) != 0) {
+        close(f);
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot fill a memory file: %s", strerror(e));
     }
     if (lseek(f, 0, SEEK_SET) != 0) {
-        int e = errno;
-
+        e = errno;
         close(f);
         return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
                            "cannot rewind a memory file: %s", strerror(e));
@@ -1237,9 +1245,7 @@ static int
 put_spill(struct objstore_put *p, struct pier_err *err)
 {
     char path[PATH_MAX];
-    const char *c = p->mem.data;
-    size_t n = p->mem.len;
-    ssize_t w;
+    int e;
 
     tmp_path(p->st, p->id, path, sizeof(path));
     p->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -1248,17 +1254,9 @@ put_spill(struct objstore_put *p, struct pier_err *err)
                            "cannot create '%s': %s", path, strerror(errno));
     }
     p->spill = true;
-    while (n > 0) {
-        w = write(p->fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                               "cannot write a body: %s", strerror(errno));
-        }
-        c += w;
-        n -= (size_t) w;
+    if ((e = write_all(p->fd, p->mem.data, p->mem.len)) != 0) {
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot write a body: %s", strerror(e));
     }
     pier_buf_release(&p->mem);
     return PIER_OK;
@@ -1390,8 +1388,7 @@ int
 objstore_put_write(struct objstore_put *p, const void *data, size_t n,
                    struct pier_err *err)
 {
-    const char *c = data;
-    ssize_t w;
+    int e;
 
     PIER_CHECK_OBJ(p, PUT_MAGIC);
     if (p->failed) {
@@ -1416,20 +1413,12 @@ objstore_put_write(struct objstore_put *p, const void *data, size_t n,
             return PIER_ERR;
         }
     }
-    while (n > 0) {
-        w = write(p->fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            p->failed = true;
-            return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                               "cannot write a body: %s", strerror(errno));
-        }
-        c += w;
-        n -= (size_t) w;
-        p->size += (uint64_t) w;
+    if ((e = write_all(p->fd, data, n)) != 0) {
+        p->failed = true;
+        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                           "cannot write a body: %s", strerror(e));
     }
+    p->size += n;
     return PIER_OK;
 }
 
