@@ -1066,12 +1066,14 @@ pier_http_resp_error(struct pier_http_req *req, int status)
  * Send a file response's head with MSG_MORE, straight to the socket: the
  * kernel holds it, and the file's first bytes (sendfile, at once from
  * process() or on the next loop turn) leave in the same segment, as with
- * nginx's tcp_nopush but without the two setsockopt(TCP_CORK) calls. A
- * head in a segment of its own costs the client a wake-up and a read of
- * its own per response, and measurably more per byte after it. True when
- * the head is taken care of (sent, or the connection fails); false to
- * send *b the usual way (TLS, tests, a write already queued). The part
- * the socket took is cut from *b.
+ * nginx's tcp_nopush but without the two setsockopt(TCP_CORK) calls.
+ * Measured on loopback with wrk and 1 MiB files: with the head in a
+ * segment of its own and the body a loop turn later, the client spent
+ * ~900 us per response, ~640 us with this (nginx: ~600 us, ~1450 us with
+ * tcp_nopush off); the loopback work moves into the server's sendfile.
+ * True when the head is taken care of (sent, or the connection fails);
+ * false to send *b the usual way (TLS, tests, a write already queued).
+ * The part the socket took is cut from *b.
  */
 static bool
 file_head_more(struct pier_http_conn *c, uv_buf_t *b)
