@@ -48,6 +48,8 @@ check "whole body" bash -c "curl -s --data-binary @$work/file $url/whole | cmp -
 check "100-continue" bash -c "curl -sv -H 'Expect: 100-continue' --data-binary @$work/file $url/echo 2>&1 >/dev/null | grep -q '100 Continue'"
 check "keep-alive reuse" bash -c "curl -sv $url/hello $url/hello -o /dev/null -o /dev/null 2>&1 | grep -q 'Re-using existing connection'"
 check "sendfile" bash -c "curl -s $url/file | cmp -s - $work/file"
+check "sendfile HEAD: length, no body" bash -c "curl -sI $url/file | grep -q '^Content-Length: 200000' && [ \"\$(curl -s -I -o /dev/null -w '%{size_download}' $url/file)\" = 0 ]"
+check "sendfile answered from a timer" bash -c "curl -s '$url/slow?ms=1&file=1' | cmp -s - $work/file"
 check "streamed chunked response" bash -c "[ \"\$(curl -s '$url/stream?n=3')\" = \"\$(printf 'piece 0\npiece 1\npiece 2')\" ]"
 check "IPv6" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$addr6/hello)\" = 200 ]"
 
@@ -76,6 +78,30 @@ check "pipelining 100: 101 answers" test "$(grep -c '^HTTP/1.1 ' <<<"$pipe_out")
 pipe_order=$(grep '^HTTP/1.1 ' <<<"$pipe_out" | tr -d '\r' | uniq -c | tr -s ' ' | tr '\n' '|')
 check "pipelining 100: in order ($pipe_order)" \
     test "$pipe_order" = ' 100 HTTP/1.1 200 OK| 1 HTTP/1.1 404 Not Found|'
+
+# Two file answers pipelined: the second starts in the turn the first
+# ended in (head with MSG_MORE, then sendfile); both whole, in order.
+pipe_files() {
+    "$py" - "$addr" "$work/file" <<'PY'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+body = open(sys.argv[2], "rb").read()
+s = socket.create_connection((host, int(port)))
+s.sendall(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+s.settimeout(5)
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+parts = out.split(b"HTTP/1.1 200 OK\r\n")
+sys.exit(0 if len(parts) == 3 and parts[0] == b""
+         and all(p.endswith(b"\r\n\r\n" + body) for p in parts[1:]) else 1)
+PY
+}
+check "sendfile pipelined: two whole answers" pipe_files
 
 check "431: request line and headers" rejected 431 < <(printf 'GET / HTTP/1.1\r\nHost: x\r\nX-A: %05000d\r\n\r\n' 0)
 check "431: header count" rejected 431 < <(printf 'GET / HTTP/1.1\r\nHost: x\r\n'; for i in $(seq 25); do printf 'X-%d: 1\r\n' "$i"; done; printf '\r\n')

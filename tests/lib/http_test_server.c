@@ -10,7 +10,9 @@
  *   GET  /file          --file PATH through sendfile (read + SSL_write
  *                       under TLS)
  *   GET  /stream?n=N    N pieces of "piece K\n", chunked
- *   GET  /slow?ms=N     answers after N ms (graceful stop tests)
+ *   GET  /slow?ms=N     answers after N ms (graceful stop tests); with
+ *                       &file=1, answers with /file's (a sendfile
+ *                       answer made outside the connection's own turn)
  */
 #include "config.h"
 
@@ -44,6 +46,7 @@ struct echo {
     bool ended; /* the body is complete: end after the last write */
     bool started;
     uv_timer_t timer; /* /slow */
+    bool file;        /* /slow?file=1 */
     int pieces, sent;
     char line[32];
 };
@@ -151,13 +154,32 @@ stream_next(struct pier_http_req *req, bool ok, void *ctx)
                          e);
 }
 
+/* GET /file: --file through sendfile. */
+static void
+file_answer(struct pier_http_req *req)
+{
+    struct stat st;
+    int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+
+    if (fd == -1 || fstat(fd, &st) != 0) {
+        if (fd != -1) {
+            close(fd);
+        }
+        pier_http_resp_error(req, 404);
+        return;
+    }
+    pier_http_resp_sendfile(req, 200, fd, 0, (uint64_t) st.st_size);
+}
+
 static void
 on_slow(uv_timer_t *t)
 {
     struct echo *e = t->data;
 
     PIER_CHECK_OBJ(e, ECHO_MAGIC);
-    if (e->req != NULL) {
+    if (e->req != NULL && e->file) {
+        file_answer(e->req);
+    } else if (e->req != NULL) {
         pier_http_resp_send(e->req, 200, PIER_STR("slow\n"));
     }
 }
@@ -208,17 +230,7 @@ handler(struct pier_http_req *req, void *udata)
     } else if (pier_str_eq(path, PIER_STR("/whole"))) {
         pier_http_req_read_whole(req, whole_max, whole_done, NULL);
     } else if (pier_str_eq(path, PIER_STR("/file")) && file_path != NULL) {
-        struct stat st;
-        int fd = open(file_path, O_RDONLY | O_CLOEXEC);
-
-        if (fd == -1 || fstat(fd, &st) != 0) {
-            if (fd != -1) {
-                close(fd);
-            }
-            pier_http_resp_error(req, 404);
-            return;
-        }
-        pier_http_resp_sendfile(req, 200, fd, 0, (uint64_t) st.st_size);
+        file_answer(req);
     } else if (pier_str_eq(path, PIER_STR("/stream"))) {
         struct echo *e = echo_new(req);
 
@@ -230,6 +242,7 @@ handler(struct pier_http_req *req, void *udata)
 
         /* Tests wait for this line before they stop the server. */
         pier_log(PIER_LOG_INFO, "http-test-server", "slow request %s", req->id);
+        e->file = file_path != NULL && query_num(req->query, "file", 0) != 0;
         uv_timer_start(&e->timer, on_slow,
                        (uint64_t) query_num(req->query, "ms", 500), 0);
     } else {
