@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1325,6 +1326,26 @@ put_variants(struct job *j)
     put_identity(j);
 }
 
+/*
+ * Compression runs at nice 10 on its pool threads. It is the bulk of a
+ * first deploy's CPU, and it waits on nothing; the loop that sends the
+ * PUTs, and a store on the same machine, wait on the network and on
+ * fsync, and each of their wake-ups found both cores busy compressing:
+ * at 10,000 pages the cores were a quarter idle while blobs waited to be
+ * sent. Niced, the compressors give way at once and fill the gaps: a
+ * cold deploy went from 43-44 s to 38-39 s (interleaved runs).
+ */
+static void
+compress_thread_nice(void)
+{
+    static _Thread_local bool done;
+
+    if (!done) {
+        done = true;
+        (void) setpriority(PRIO_PROCESS, (id_t) gettid(), 10);
+    }
+}
+
 static void
 do_compress(uv_work_t *w)
 {
@@ -1333,6 +1354,7 @@ do_compress(uv_work_t *w)
     int e;
 
     PIER_CHECK_OBJ(j, JOB_MAGIC);
+    compress_thread_nice();
     j->work_rc =
         publish_compress_variants(j->b->type, j->b->data, j->b->len, &j->en->lv,
                                   j->var, j->keep, &j->work_err);
