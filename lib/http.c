@@ -352,8 +352,12 @@ on_tick(uv_timer_t *t)
  * holds the core for whole ticks: another worker or the client sharing
  * that core waits, and so do the requests behind it. On bench/edge.sh's
  * 4 KiB page at 50 connections that was the p99: 7.9 ms with a median of
- * 0.2 ms; with the yield, 2.5 ms. When nothing else is runnable the call
- * returns at once; the scheduler's fairness is unchanged.
+ * 0.2 ms; with the yield, 1.6-2.5 ms. When nothing else is runnable the
+ * call returns at once; the scheduler's fairness is unchanged.
+ * XXX: below saturation it costs a little: with PACED=1 the p99s moved by
+ * 0-13% and the 100 KiB asset's p50 at 256 connections went from 0.85 to
+ * 1.38 ms. Yielding only when the poll did not wait was tried and lost
+ * most of the gain at saturation (one noisy run); not measured further.
  */
 static void
 on_yield(uv_check_t *h)
