@@ -55,6 +55,7 @@ struct pier_http_worker {
     uv_async_t stop_async;
     uv_timer_t tick;  /* once a second: Date, access log flush */
     uv_timer_t grace; /* cuts the connections left after grace_ms */
+    uv_check_t yield; /* after each round of I/O: sched_yield() */
     uv_tcp_t listen[PIER_HTTP_MAX_LISTENERS];
     struct pier_http_conn *conns; /* doubly linked */
     size_t nconns;
