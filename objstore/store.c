@@ -1130,6 +1130,9 @@ write_all(int fd, const void *p, size_t n)
 
 /* ---- inline bodies ---- */
 
+/* One body by id: the store's connection and every reader prepare it. */
+static const char body_sql[] = "SELECT data FROM bodies WHERE id = ?1";
+
 /* Store the body of data id in the bodies table. In a transaction. */
 static int
 body_insert(struct objstore *st, const char *id, const struct pier_buf *body,
@@ -1182,7 +1185,7 @@ body_forget(struct objstore *st, char id[ID_LEN + 1], struct pier_err *err)
 }
 
 /* The inline body of id appended to out: *found false when id is a file
- * (or gone). s is a prepared "SELECT data FROM bodies WHERE id = ?1". */
+ * (or gone). s is body_sql, prepared. */
 static int
 body_read(sqlite3_stmt *s, const char *id, struct pier_buf *out, bool *found,
           struct pier_err *err)
@@ -1925,7 +1928,7 @@ objstore_get(struct objstore *st, struct pier_str bucket, struct pier_str key,
     lock(st);
     rc = lookup(st, bucket, key, obj, id, err);
     if (rc == PIER_OK && fd != NULL && obj->size <= OBJSTORE_INLINE_MAX) {
-        s = prep(st, "SELECT data FROM bodies WHERE id = ?1", err);
+        s = prep(st, body_sql, err);
         rc = s != NULL ? body_read(s, id, &body, &inl, err) : PIER_ERR;
     }
     if (rc == PIER_OK && fd != NULL && !inl) {
@@ -2026,8 +2029,8 @@ objstore_reader_open(struct objstore *st, struct pier_err *err)
     if (sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->get,
                            NULL)
             != SQLITE_OK
-        || sqlite3_prepare_v3(r->db, "SELECT data FROM bodies WHERE id = ?1",
-                              -1, SQLITE_PREPARE_PERSISTENT, &r->body, NULL)
+        || sqlite3_prepare_v3(r->db, body_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                              &r->body, NULL)
                != SQLITE_OK) {
         pier_err_set(err, "cannot prepare a lookup: %s", sqlite3_errmsg(r->db));
         objstore_reader_close(r);
@@ -2536,7 +2539,7 @@ objstore_copy_if(struct objstore *st, struct pier_str src_bucket,
     /* An inline source is copied into the new row's commit: read under
      * the mutex, it is the version just looked up. */
     if (src.size <= OBJSTORE_INLINE_MAX) {
-        s = prep(st, "SELECT data FROM bodies WHERE id = ?1", err);
+        s = prep(st, body_sql, err);
         if (s == NULL || body_read(s, src_id, &body, &inl, err) != PIER_OK) {
             unlock(st);
             goto out;
@@ -2936,18 +2939,11 @@ append_file(int out, int fd, uint64_t size, struct pier_err *err)
         } else {
             n = pread(fd, buf, want < sizeof(buf) ? want : sizeof(buf), in_off);
             if (n > 0) {
-                ssize_t w, done = 0;
+                int e = write_all(out, buf, (size_t) n);
 
-                while (done < n) {
-                    w = write(out, buf + done, (size_t) (n - done));
-                    if (w < 0 && errno == EINTR) {
-                        continue;
-                    }
-                    if (w < 0) {
-                        return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
-                                           "cannot write: %s", strerror(errno));
-                    }
-                    done += w;
+                if (e != 0) {
+                    return pier_err_s3(err, PIER_S3_INTERNAL_ERROR,
+                                       "cannot write: %s", strerror(e));
                 }
                 in_off += n;
             }
