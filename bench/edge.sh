@@ -30,6 +30,8 @@
 # also makes wrk busier and its own queueing shows in the p99; at an equal
 # offered load the p99 compares the servers alone. PACED_ROUNDS (3).
 # ROUNDS 0 skips the saturating rounds, IDLE_CONNS=0 the RSS check.
+# CONNS="256", OBJECTS="asset" and PEERS="nginx" narrow the rounds to
+# those cases and servers. WRK_LOG=FILE appends every wrk report to FILE.
 #
 #   bench/edge.sh [ROUNDS [SECONDS]]   (3, 8)
 set -euo pipefail
@@ -37,6 +39,8 @@ set -euo pipefail
 rounds=${1:-3}
 secs=${2:-8}
 idle_conns=${IDLE_CONNS:-10000}
+conns=${CONNS:-50 256}
+objects=${OBJECTS:-page asset}
 top=$(cd "$(dirname "$0")/.." && pwd)
 pier=${PIER:-$top/pier}
 py=/usr/bin/python3
@@ -256,6 +260,11 @@ for s in "${servers[@]}"; do
         grep -qi "$hit" "$work/w.h" || { echo "edge bench: $s does not hit on $p" >&2; exit 1; }
     done
 done
+# PEERS="nginx" narrows the rounds to pier (and pier-base) and those peers.
+if [ -n "${PEERS:-}" ]; then
+    servers=(pier $PEERS)
+    [ -n "$base_addr" ] && servers+=(pier-base)
+fi
 page_bytes=$(stat -c %s "$work/www/index.html")
 asset_bytes=$(stat -c %s "$work/www/${asset#/}")
 
@@ -273,6 +282,7 @@ run() {
     [ -n "${5:-}" ] && pace=(-s "$work/pace.lua")
     out=$(wrk -t2 -c"$4" -d"${secs}s" --latency -H "Host: $host" -H 'Accept-Encoding: identity' \
         "${pace[@]}" "http://${addr[$1]}$3" ${5:+-- "$5"})
+    [ -n "${WRK_LOG:-}" ] && printf '== round %s %s %s c%s %s\n%s\n' "$r" "$1" "$2" "$4" "${5:+paced $5 ms}" "$out" >>"$WRK_LOG"
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 }
           else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }
@@ -309,8 +319,8 @@ echo "edge bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) 
 for r in $(seq "$rounds"); do
     # Another order each round: rotate, and reverse every other round.
     order_for "$r"
-    for c in 50 256; do
-        for obj in page asset; do
+    for c in $conns; do
+        for obj in $objects; do
             p=$page
             [ "$obj" = asset ] && p=$asset
             for s in "${order[@]}"; do run "$s" "$obj" "$p" "$c"; done
@@ -321,9 +331,9 @@ done
 echo "edge bench: load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 [ "$rounds" -gt 0 ] && echo && echo "medians of $rounds rounds (ratio: pier/peer; req/s higher is better, p99 lower is better)"
-for c in 50 256; do
+for c in $conns; do
     [ "$rounds" -gt 0 ] || break
-    for obj in page asset; do
+    for obj in $objects; do
         declare -A mr=() mp=()
         for s in "${servers[@]}"; do
             mr[$s]=$(awk -v s="$s" -v o="$obj" -v c="$c" '$1 == s && $2 == o && $3 == c { print $4 }' "$work/results" | median)
@@ -347,8 +357,8 @@ if [ "${PACED:-0}" = 1 ]; then
     # Per connection: CONNS * 1000 / RATE ms between requests.
     for r in $(seq "${PACED_ROUNDS:-3}"); do
         order_for "$r"
-        for c in 50 256; do
-            for obj in page asset; do
+        for c in $conns; do
+            for obj in $objects; do
                 p=$page rate=10000
                 [ "$obj" = asset ] && p=$asset rate=2000
                 for s in "${order[@]}"; do run "$s" "$obj" "$p" "$c" $((c * 1000 / rate)); done
@@ -358,8 +368,8 @@ if [ "${PACED:-0}" = 1 ]; then
     echo "edge bench: load average now $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "paced medians of ${PACED_ROUNDS:-3} rounds, the same offered load for all (page 10,000 req/s, asset 2,000 req/s; ratio: pier/peer, lower is better)"
-    for c in 50 256; do
-        for obj in page asset; do
+    for c in $conns; do
+        for obj in $objects; do
             declare -A mr=() mp=() m5=()
             for s in "${servers[@]}"; do
                 mr[$s]=$(awk -v s="$s" -v o="$obj" -v c="$c" '$1 == s && $2 == o && $3 == c { print $4 }' "$work/paced" | median)
