@@ -32,6 +32,9 @@
 #define MANIFEST_MAX    (256u << 20) /* bytes of a manifest's JSON */
 #define DELTA_MAX       (64u << 20)
 #define ADMIN_JOB_MAGIC 0x1d6b3ae8U
+/* The scheduler slice of the serving workers: EEVDF's shortest (see
+ * lib/http.c, worker_slice()). */
+#define EDGE_SCHED_SLICE_US 100
 
 /* Deploys and the registry. */
 
@@ -975,6 +978,7 @@ edge_server_new(const struct edge_server_opts *o, struct pier_err *err)
 
     pier_http_config_init(&hc);
     hc.workers = s->nworkers;
+    hc.sched_slice_us = EDGE_SCHED_SLICE_US;
     hc.on_worker_start = on_worker_start;
     hc.on_worker_stop = on_worker_stop;
     hc.udata = s;

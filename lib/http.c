@@ -16,7 +16,8 @@
  * With no connection left it calls on_worker_stop (which closes the
  * caller's own handles) and closes its timers, and its loop ends.
  *
- * A busy worker yields its core after each round of I/O (on_yield).
+ * A busy worker yields its core after each round of I/O (on_yield), and
+ * may ask the scheduler for a short slice (worker_slice).
  */
 #include "config.h"
 
@@ -33,6 +34,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,12 +456,55 @@ on_stop_async(uv_async_t *a)
     uv_timer_start(&w->grace, on_grace, srv->cfg.limits.grace_ms, 0);
 }
 
+/* sched_setattr(2)'s argument (SCHED_ATTR_SIZE_VER0); glibc 2.36 has
+ * neither the call nor the struct. */
+struct sched_attr0 {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+
+/*
+ * Ask for a short scheduler slice on this worker thread. A loaded worker
+ * and its clients share the cores; under EEVDF (Linux 6.6, custom slices
+ * since 6.12) a task with a shorter slice gets an earlier deadline, so it
+ * runs sooner when it becomes runnable and gives the core back sooner.
+ * On bench/edge.sh's 100 KiB asset at 256 connections the p99 went from
+ * 24.5-26.6 ms to 21.8-22.1 ms (two runs, 4 rounds each) with the same
+ * requests/s, the other cases unchanged within their noise. Only a thread
+ * under SCHED_OTHER is changed, with its nice value kept (get, then set);
+ * kernels without custom slices ignore sched_runtime there. Failure only
+ * costs the gain: nothing is logged.
+ */
+static void
+worker_slice(unsigned us)
+{
+    struct sched_attr0 a;
+
+    memset(&a, 0, sizeof(a));
+    if (us == 0
+        || syscall(SYS_sched_getattr, 0, &a, (unsigned) sizeof(a), 0U) != 0
+        || a.sched_policy != SCHED_OTHER) {
+        return;
+    }
+    a.size = sizeof(a);
+    a.sched_flags = 0;
+    a.sched_runtime = (uint64_t) us * 1000;
+    (void) syscall(SYS_sched_setattr, 0, &a, 0U);
+}
+
 static void
 worker_main(void *arg)
 {
     struct pier_http_worker *w = arg;
     struct pier_http_server *srv = w->srv;
 
+    worker_slice(srv->cfg.sched_slice_us);
     if (srv->cfg.on_worker_start != NULL) {
         srv->cfg.on_worker_start(w, srv->cfg.udata);
     }

@@ -97,6 +97,11 @@ struct pier_http_limits {
 
 struct pier_http_config {
     unsigned workers; /* worker threads; 0: the number of cores */
+    /* The scheduler slice each worker thread asks for, in microseconds
+     * (sched_setattr's sched_runtime under SCHED_OTHER; Linux 6.12's
+     * EEVDF honours 100 to 100,000, older kernels ignore it); 0: the
+     * default. See lib/http.c, worker_slice(). */
+    unsigned sched_slice_us;
     struct pier_http_limits limits;
     /* Borrowed; NULL: no access log. See lib/accesslog.h. */
     struct pier_accesslog *access_log;

@@ -15,8 +15,14 @@
 #include "lib/http_internal.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static int
@@ -603,6 +609,114 @@ test_http_server_lifecycle(void **state)
     pier_http_server_free(srv);
 }
 
+/* What each worker thread of test_http_worker_slice saw of itself. */
+struct slice_seen {
+    pthread_mutex_t mu;
+    unsigned n;
+    int nice[4];
+    uint32_t policy[4];
+    uint64_t runtime[4];
+};
+
+struct sched_attr_v0 { /* sched_getattr(2), SCHED_ATTR_SIZE_VER0 */
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+};
+
+static void
+slice_worker_start(struct pier_http_worker *w, void *udata)
+{
+    struct slice_seen *seen = udata;
+    struct sched_attr_v0 a;
+
+    (void) w;
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(syscall(SYS_sched_getattr, 0, &a, (unsigned) sizeof(a),
+                             0U),
+                     0);
+    pthread_mutex_lock(&seen->mu);
+    if (seen->n < 4) {
+        seen->nice[seen->n] = a.nice;
+        seen->policy[seen->n] = a.policy;
+        seen->runtime[seen->n] = a.runtime;
+        seen->n++;
+    }
+    pthread_mutex_unlock(&seen->mu);
+}
+
+/* Kernels from 6.12 on report a thread's custom slice. */
+static bool
+kernel_has_custom_slices(void)
+{
+    struct utsname u;
+    unsigned long major, minor;
+    char *end;
+
+    if (uname(&u) != 0) {
+        return false;
+    }
+    major = strtoul(u.release, &end, 10);
+    minor = *end == '.' ? strtoul(end + 1, NULL, 10) : 0;
+    return major > 6 || (major == 6 && minor >= 12);
+}
+
+/* Runs the server from a thread niced by 3, whose workers inherit it. */
+static void *
+slice_run(void *arg)
+{
+    struct slice_seen *seen = arg;
+    struct pier_http_config cfg;
+    struct pier_http_server *srv;
+    struct pier_err err;
+
+    assert_int_equal(setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
+                                 getpriority(PRIO_PROCESS, 0) + 3),
+                     0);
+    pier_http_config_init(&cfg);
+    cfg.workers = 2;
+    cfg.sched_slice_us = 100;
+    cfg.on_worker_start = slice_worker_start;
+    cfg.udata = seen;
+    srv = pier_http_server_new(&cfg);
+    assert_int_equal(pier_http_server_listen(srv, "http", "127.0.0.1", 0, NULL,
+                                             handler, NULL, &err),
+                     PIER_OK);
+    assert_int_equal(pier_http_server_start(srv, &err), PIER_OK);
+    pier_http_server_stop(srv);
+    pier_http_server_wait(srv);
+    pier_http_server_free(srv);
+    return NULL;
+}
+
+/* sched_slice_us: every worker asks for its slice and keeps its nice
+ * value and policy. */
+static void
+test_http_worker_slice(void **state)
+{
+    struct slice_seen seen;
+    pthread_t t;
+    int nice0 = getpriority(PRIO_PROCESS, 0);
+    unsigned i;
+
+    (void) state;
+    memset(&seen, 0, sizeof(seen));
+    pthread_mutex_init(&seen.mu, NULL);
+    assert_int_equal(pthread_create(&t, NULL, slice_run, &seen), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(seen.n, 2);
+    for (i = 0; i < seen.n; i++) {
+        assert_int_equal(seen.nice[i], nice0 + 3 > 19 ? 19 : nice0 + 3);
+        assert_int_equal(seen.policy[i], SCHED_OTHER);
+        if (kernel_has_custom_slices()) {
+            assert_int_equal(seen.runtime[i], 100000);
+        }
+    }
+    pthread_mutex_destroy(&seen.mu);
+}
+
 int
 main(void)
 {
@@ -623,6 +737,7 @@ main(void)
         cmocka_unit_test(test_http_split_addr),
         cmocka_unit_test(test_http_absolute_form),
         cmocka_unit_test(test_http_server_lifecycle),
+        cmocka_unit_test(test_http_worker_slice),
     };
     return cmocka_run_group_tests_name("lib/http", tests, NULL, NULL);
 }
