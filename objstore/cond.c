@@ -104,9 +104,8 @@ iso_parse(struct pier_str s, int64_t *ms)
     tm.tm_min = digits(p + 14, 2);
     tm.tm_sec = digits(p + 17, 2);
     if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1
-        || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23
-        || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0
-        || tm.tm_sec > 60) {
+        || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0
+        || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60) {
         return PIER_ERR;
     }
     p += 19;

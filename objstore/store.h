@@ -283,8 +283,9 @@ bool objstore_del_cond_any(const struct objstore_del_cond *cond);
 /* objstore_delete() under cond (NULL: none): PreconditionFailed when the
  * key's ETag, LastModified or size differs, NoSuchKey as said above. */
 int objstore_delete_if(struct objstore *st, struct pier_str bucket,
-                       struct pier_str key, const struct objstore_del_cond *cond,
-                       bool *existed, struct pier_err *err);
+                       struct pier_str key,
+                       const struct objstore_del_cond *cond, bool *existed,
+                       struct pier_err *err);
 /* objstore_delete_many() with conds[i] the condition of keys[i] (conds
  * NULL: none): a failed condition is that key's PreconditionFailed or
  * NoSuchKey in results, and the other keys go on. */

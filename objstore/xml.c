@@ -655,9 +655,8 @@ objstore_xml_delete_release(struct objstore_xml_delete *d)
 /* An <Object>'s conditions: ETag (appended to store, *eoff and *elen
  * say where), LastModifiedTime, Size. MalformedXML when one is bad. */
 static int
-object_cond(xmlNodePtr obj, struct pier_buf *store, size_t *eoff,
-            size_t *elen, struct objstore_del_cond *cond,
-            struct pier_err *err)
+object_cond(xmlNodePtr obj, struct pier_buf *store, size_t *eoff, size_t *elen,
+            struct objstore_del_cond *cond, struct pier_err *err)
 {
     struct pier_buf v;
     xmlNodePtr c;
@@ -684,8 +683,8 @@ object_cond(xmlNodePtr obj, struct pier_buf *store, size_t *eoff,
             errno = 0;
             cond->size = strtoull(v.data, &end, 10);
             cond->has_size = true;
-            if (v.len == 0 || v.data[0] < '0' || v.data[0] > '9'
-                || *end != '\0' || errno != 0) {
+            if (v.len == 0 || v.data[0] < '0' || v.data[0] > '9' || *end != '\0'
+                || errno != 0) {
                 rc = malformed(err, "bad Size");
             }
         } else {
@@ -768,8 +767,7 @@ objstore_xml_parse_delete(struct pier_str body, struct objstore_xml_delete *d,
     d->keys = pier_calloc(d->n, sizeof(*d->keys));
     for (i = 0; i < d->n; i++) {
         d->keys[i] = pier_str_make(d->store_.data + offs[i], lens[i]);
-        d->conds[i].etag =
-            pier_str_make(d->store_.data + eoffs[i], elens[i]);
+        d->conds[i].etag = pier_str_make(d->store_.data + eoffs[i], elens[i]);
     }
     rc = PIER_OK;
 out:

@@ -138,7 +138,7 @@ int objstore_xml_parse_location(struct pier_str body, struct pier_buf *region,
  * init, then release. */
 struct objstore_xml_delete {
     bool quiet;
-    struct pier_str *keys;          /* into store_ */
+    struct pier_str *keys;           /* into store_ */
     struct objstore_del_cond *conds; /* etags into store_ */
     size_t n;
     struct pier_buf store_;

@@ -157,14 +157,15 @@ test_cond_time_parse(void **state)
         PIER_OK);
     assert_int_equal(ms, 1746093600000LL);
     /* botocore sends microseconds: the first three digits count. */
-    assert_int_equal(objstore_time_parse(
-                         PIER_STR("2025-05-01T10:00:00.123456+00:00"), &ms,
-                         &whole),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_time_parse(PIER_STR("2025-05-01T10:00:00.123456+00:00"), &ms,
+                            &whole),
+        PIER_OK);
     assert_int_equal(ms, 1746093600123LL);
-    assert_int_equal(objstore_time_parse(
-                         PIER_STR("Thu, 01 May 2025 10:00:00 GMT"), &ms, &whole),
-                     PIER_OK);
+    assert_int_equal(
+        objstore_time_parse(PIER_STR("Thu, 01 May 2025 10:00:00 GMT"), &ms,
+                            &whole),
+        PIER_OK);
     assert_int_equal(ms, 1746093600000LL);
     assert_true(whole);
     for (i = 0; i < PIER_NELEMS(bad); i++) {
