@@ -104,6 +104,11 @@ pier_cmd_publish(int argc, char **argv)
     char *end;
     int c, rc;
 
+    /* Tests only: refresh every blob the publish reuses, whatever its age
+     * (tests/publish/test_gc_store.sh stages a publish racing gc). */
+    if (getenv("PIER_TEST_REFRESH_ALL") != NULL) {
+        o.refresh_age_s = -1;
+    }
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (pier_client_flag(&a, c, optarg)) {

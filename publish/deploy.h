@@ -65,6 +65,10 @@ struct publish_opts {
     const char *edge_token;   /* bearer token, or NULL */
     unsigned edge_timeout_ms; /* 0: 5000 */
     int64_t now;              /* 0: the clock (tests set it) */
+    /* Reused blobs older than this are refreshed before the manifest is
+     * written (publish/gc.h); 0: PUBLISH_REFRESH_AGE_S; negative: all of
+     * them (tests). */
+    int64_t refresh_age_s;
 };
 
 struct publish_result {
@@ -80,6 +84,8 @@ struct publish_result {
     size_t blobs_known;    /* listed by the live manifest: no request */
     size_t blobs_present;  /* found in the store */
     size_t blobs_uploaded; /* PUT (identity blobs) */
+    size_t refreshed;      /* stored objects (blobs, variants) copied onto
+                            * themselves for a new LastModified */
     size_t variants_uploaded;
     uint64_t bytes_uploaded; /* identity and variants */
     size_t changed;          /* paths in the delta from the live deploy */
