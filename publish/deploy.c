@@ -1912,7 +1912,7 @@ upload_blobs(struct ctx *x, struct pier_err *err)
     en.prog = &x->prog;
     en.refresh_age_s =
         x->o->refresh_age_s != 0 ? x->o->refresh_age_s : PUBLISH_REFRESH_AGE_S;
-    en.bucket = x->o->s3->bucket;
+    en.bucket = x->o->s3 != NULL ? x->o->s3->bucket : "";
     en.todo = pier_calloc(x->nblobs + 1, sizeof(*en.todo));
     for (i = 0; i < x->nblobs; i++) {
         if (x->blobs[i].known) {
