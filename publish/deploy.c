@@ -1116,6 +1116,8 @@ struct engine {
     size_t surveying;   /* listings of the survey under way */
     int64_t refresh_age_s; /* < 0: every reused key is refreshed (tests) */
     const char *bucket;    /* for x-amz-copy-source */
+    void (*before_refresh)(void *arg); /* tests: once; then NULL */
+    void *hook_arg;
 };
 
 /* One listing of the survey: the blobs whose SHA-256 starts with one hex
@@ -1594,6 +1596,10 @@ refresh(struct job *j, bool then_missing)
     char src[256];
     int e;
 
+    if (j->en->before_refresh != NULL) {
+        j->en->before_refresh(j->en->hook_arg);
+        j->en->before_refresh = NULL;
+    }
     j->step = J_REFRESH;
     j->refresh_then_missing = then_missing;
     j->var_pending = 1; /* held while starting them */
@@ -1913,6 +1919,8 @@ upload_blobs(struct ctx *x, struct pier_err *err)
     en.refresh_age_s =
         x->o->refresh_age_s != 0 ? x->o->refresh_age_s : PUBLISH_REFRESH_AGE_S;
     en.bucket = x->o->s3 != NULL ? x->o->s3->bucket : "";
+    en.before_refresh = x->o->before_refresh;
+    en.hook_arg = x->o->hook_arg;
     en.todo = pier_calloc(x->nblobs + 1, sizeof(*en.todo));
     for (i = 0; i < x->nblobs; i++) {
         if (x->blobs[i].known) {

@@ -69,6 +69,9 @@ struct publish_opts {
      * written (publish/gc.h); 0: PUBLISH_REFRESH_AGE_S; negative: all of
      * them (tests). */
     int64_t refresh_age_s;
+    /* Tests: called once, before the first refresh is sent. NULL: none. */
+    void (*before_refresh)(void *arg);
+    void *hook_arg;
 };
 
 struct publish_result {

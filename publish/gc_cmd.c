@@ -9,6 +9,7 @@
 #include "lib/clientconf.h"
 #include "lib/s3client.h"
 #include "publish/gc.h"
+#include "publish/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@
  * PATH.ready once it has listed and chosen the blobs, then waits (at
  * most a minute) for PATH to exist before deleting them.
  */
-static void
-test_wait(void *arg)
+void
+publish_test_wait(void *arg)
 {
     const char *path = arg;
     char ready[4096];
@@ -143,7 +144,7 @@ pier_cmd_gc(int argc, char **argv)
         o.now = strtoll(test_now, &end, 10);
     }
     if (test_wait_path != NULL && test_wait_path[0] != '\0') {
-        o.before_blob_delete = test_wait;
+        o.before_blob_delete = publish_test_wait;
         o.hook_arg = (void *) test_wait_path;
     }
     if (!pier_client_load("gc", &a, true, &conf, &cfg)) {

@@ -347,6 +347,30 @@ check "a stale LastModifiedTime: PreconditionFailed" \
     grep -q "<Code>PreconditionFailed</Code>" "$work/del.out"
 check "a stale LastModifiedTime: the blob stays" s3curl "/$solo" -o /dev/null
 
+# gc first: the blob goes between the publish's listing and its refresh;
+# the refresh answers NoSuchKey and the publish uploads it again.
+git_ revert --no-edit HEAD >/dev/null
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+git_ revert --no-edit HEAD >/dev/null
+rm -f "$work/go2" "$work/go2.ready"
+env PIER_TEST_REFRESH_ALL=1 PIER_TEST_PUBLISH_WAIT="$work/go2" \
+    "${pub_env[@]}" "$PIER" publish --endpoint "$ep" --site demo \
+    --repo "$site" >"$work/gone.out" 2>&1 &
+pub_pid=$!
+for _ in $(seq 300); do
+    test -e "$work/go2.ready" && break
+    sleep 0.1
+done
+check "gc first: the publish waits before refreshing" test -e "$work/go2.ready"
+s3curl "/$solo" -X DELETE
+check "gc first: the blob is gone" test -z "$(stored_blobs | grep -F "$solo")"
+touch "$work/go2"
+pub_rc=0
+wait "$pub_pid" || pub_rc=$?
+check "gc first: the publish succeeds" test "$pub_rc" = 0
+check "gc first: the blob is uploaded again" grep -q " 1 uploaded" "$work/gone.out"
+check "gc first: and stored" s3curl "/$solo" -o /dev/null
+
 # Usage errors.
 set +e
 pier_ gc >/dev/null 2>"$work/usage.err"
