@@ -1536,6 +1536,7 @@ missing(struct job *j)
  * the survey had missed it. Requests only for old keys: a publish whose
  * reused blobs are young, or come from the live manifest, makes none.
  */
+
 /* Every refresh of j answered: go on. */
 static void
 refresh_end(struct job *j)

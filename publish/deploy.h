@@ -19,7 +19,10 @@
  *      (its variants at once, then the blob itself, so an existing
  *      identity blob means its variants are there too), `jobs` blobs in
  *      flight; many blobs are looked up with a survey of blobs/ instead
- *      (16 listings, see survey() in deploy.c);
+ *      (16 listings, see survey() in deploy.c); stored blobs and variants
+ *      the deploy reuses that are older than an hour are refreshed (a
+ *      copy onto themselves), so that a concurrent `pier gc` keeps them
+ *      (publish/gc.h);
  *   5. the manifest, PUT to sites/<site>/deploys/<id>.json.zst;
  *   6. live/<site> flipped with If-Match on the old ETag (If-None-Match: *
  *      for a first deploy); when another deploy won, it stays live and
