@@ -42,8 +42,8 @@
  *    invariant is PUBLISH_REFRESH_AGE_S + (a publish's time from survey
  *    to manifest) + (clock skew between gc and the store) < grace:
  *    1 hour + 23 hours of slack with the default grace of a day, and gc
- *    warns below PUBLISH_GC_GRACE_MIN_S (--grace 0s stays possible for
- *    tests and emptied stores). Ages are measured on the store's clock
+ *    warns below PUBLISH_GC_GRACE_MIN_S (and goes on: --grace 0s is for
+ *    tests and stores nobody publishes to). Ages are measured on the store's clock
  *    by the publish (the Date of its listing) and by gc's own clock.
  * 4. Blobs of the base manifest are not refreshed, which keeps a publish
  *    that changes one file at zero requests for the others. They need

@@ -134,7 +134,7 @@ pier_cmd_gc(int argc, char **argv)
                                          : "unexpected argument");
     }
     o.keep = keep;
-    if (o.grace_s > 0 && o.grace_s < PUBLISH_GC_GRACE_MIN_S) {
+    if (o.grace_s < PUBLISH_GC_GRACE_MIN_S) {
         fprintf(stderr,
                 "gc: warning: a grace below %dh may delete blobs a publish "
                 "running now reuses (publishes refresh them after %d min)\n",
