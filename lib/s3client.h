@@ -160,6 +160,9 @@ struct pier_s3_object {
     char *etag; /* as S3 sends it, quotes included */
     uint64_t size;
     int64_t last_modified; /* seconds since the epoch; 0 if absent */
+    /* LastModified as the listing wrote it ("" if absent or longer): what
+     * a conditional delete (<LastModifiedTime>) must send back. */
+    char last_modified_text[40];
 };
 
 /* A parsed ListObjectsV2 page. */

@@ -155,6 +155,8 @@ parse_contents(const xmlNode *n, struct pier_s3_list *l, struct pier_err *err)
             rc = pier_err_set(err,
                               "ListObjectsV2: bad LastModified '%.40s' of '%s'",
                               s, o->key);
+        } else if (strlen(s) < sizeof(o->last_modified_text)) {
+            memcpy(o->last_modified_text, s, strlen(s) + 1);
         }
         pier_free(s);
     }

@@ -26,6 +26,13 @@ int objstore_preconditions(struct pier_str im, struct pier_str inm,
                            struct pier_str ims, struct pier_str ius,
                            const struct objstore_obj *obj, bool is_read);
 
+/* Parse a timestamp of a conditional delete: ISO 8601 as listings give
+ * LastModified ("2025-05-01T10:00:00.123Z"; any number of fraction
+ * digits, of which the first three count; "Z" or "+00:00") into *ms with
+ * *whole_s false, or an HTTP-date (Last-Modified) with *whole_s true.
+ * PIER_ERR when it is neither. */
+int objstore_time_parse(struct pier_str s, int64_t *ms, bool *whole_s);
+
 /* Parse a Range value against an object of size bytes: 0 serve it all
  * (no header, another unit, several ranges, or a malformed one, which
  * RFC 9110 says to ignore), 1 serve [*first, *last], -1 unsatisfiable

@@ -834,6 +834,7 @@ op_delete_objects(struct oreq *o)
     enum pier_s3 *res = NULL;
     struct pier_str *allowed = NULL;
     enum pier_s3 *ares = NULL;
+    struct objstore_del_cond *aconds = NULL;
     size_t i, na = 0;
 
     objstore_xml_delete_init(&d);
@@ -845,18 +846,24 @@ op_delete_objects(struct oreq *o)
     res = pier_calloc(d.n, sizeof(*res));
     ares = pier_calloc(d.n, sizeof(*ares));
     allowed = pier_calloc(d.n, sizeof(*allowed));
+    aconds = pier_calloc(d.n, sizeof(*aconds));
     /* Each key is authorised on its own: a refused key is an AccessDenied
      * entry and stays. */
     for (i = 0; i < d.n; i++) {
         if (objstore_key_allows(o->key, OBJSTORE_PERM_WRITE, bucket(o),
                                 d.keys[i])) {
+            aconds[na] = d.conds[i];
             allowed[na++] = d.keys[i];
         } else {
             res[i] = PIER_S3_ACCESS_DENIED;
         }
     }
+    /* A key whose ETag, LastModifiedTime or Size no longer holds gets a
+     * PreconditionFailed entry (Quiet or not: errors always come back)
+     * and the others go. */
     if (na > 0
-        && objstore_delete_many(o->srv->st, bucket(o), allowed, na, ares, &err)
+        && objstore_delete_many_if(o->srv->st, bucket(o), allowed, aconds, na,
+                                   ares, &err)
                != PIER_OK) {
         fail(o, &err);
         goto out;
@@ -875,6 +882,7 @@ out:
     pier_free(res);
     pier_free(ares);
     pier_free(allowed);
+    pier_free(aconds);
     objstore_xml_delete_release(&d);
 }
 
@@ -999,12 +1007,48 @@ out:
     objstore_obj_release(&obj);
 }
 
+/* DeleteObject, conditional with If-Match, x-amz-if-match-last-modified-
+ * time and x-amz-if-match-size (412 when one fails; see
+ * objstore_del_cond for a missing key). */
 static void
 op_delete_object(struct oreq *o)
 {
+    struct objstore_del_cond cond;
+    struct pier_str v;
     struct pier_err err;
+    char num[24];
 
-    if (objstore_delete(o->srv->st, bucket(o), key(o), NULL, &err) != PIER_OK) {
+    memset(&cond, 0, sizeof(cond));
+    v = hdr(o, "if-match");
+    if (v.ptr != NULL) {
+        cond.etag = v;
+    }
+    v = hdr(o, "x-amz-if-match-last-modified-time");
+    if (v.ptr != NULL) {
+        cond.has_mtime = true;
+        if (objstore_time_parse(v, &cond.mtime_ms, &cond.mtime_whole_s)
+            != PIER_OK) {
+            fail_s3(o, PIER_S3_INVALID_ARGUMENT,
+                    "bad x-amz-if-match-last-modified-time");
+            return;
+        }
+    }
+    v = hdr(o, "x-amz-if-match-size");
+    if (v.ptr != NULL) {
+        char *end;
+
+        cond.has_size = true;
+        snprintf(num, sizeof(num), "%.*s", (int) v.len, v.ptr);
+        errno = 0;
+        cond.size = strtoull(num, &end, 10);
+        if (v.len == 0 || v.len >= sizeof(num) || num[0] < '0' || num[0] > '9'
+            || *end != '\0' || errno != 0) {
+            fail_s3(o, PIER_S3_INVALID_ARGUMENT, "bad x-amz-if-match-size");
+            return;
+        }
+    }
+    if (objstore_delete_if(o->srv->st, bucket(o), key(o), &cond, NULL, &err)
+        != PIER_OK) {
         fail(o, &err);
         return;
     }

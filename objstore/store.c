@@ -2408,11 +2408,75 @@ delete_row(struct objstore *st, struct pier_str bucket, struct pier_str key,
     return body_forget(st, old, err);
 }
 
-/* Delete n keys in one transaction; *deleted counts the rows that went. */
+bool
+objstore_del_cond_any(const struct objstore_del_cond *cond)
+{
+    return cond != NULL
+           && (cond->etag.len > 0 || cond->has_mtime || cond->has_size);
+}
+
+/* Check cond against the current row of (bucket, key): *res is
+ * PIER_S3_NONE to delete, else why not. Under the mutex, in the delete's
+ * transaction: nothing can commit between this and the delete. */
+static int
+del_check(struct objstore *st, struct pier_str bucket, struct pier_str key,
+          const struct objstore_del_cond *cond, enum pier_s3 *res,
+          struct pier_err *err)
+{
+    static const char sql[] = "SELECT etag, size, mtime_ms FROM objects "
+                              "WHERE bucket = ?1 AND key = ?2";
+    sqlite3_stmt *s = prep(st, sql, err);
+    char etag[OBJSTORE_ETAG_MAX];
+    uint64_t size = 0;
+    int64_t mtime = 0;
+    int r;
+
+    *res = PIER_S3_NONE;
+    if (s == NULL) {
+        return PIER_ERR;
+    }
+    bind_str(s, 1, bucket);
+    bind_blob(s, 2, key.ptr, key.len);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        col_text(s, 0, etag, sizeof(etag));
+        size = (uint64_t) sqlite3_column_int64(s, 1);
+        mtime = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        return db_fail(st, "cannot look an object up", err);
+    }
+    if (r == SQLITE_DONE) {
+        /* S3: If-Match on a missing key is 404; the time and size
+         * conditions alone delete nothing, successfully. */
+        *res = cond->etag.len > 0 ? PIER_S3_NO_SUCH_KEY : PIER_S3_NONE;
+        return PIER_OK;
+    }
+    if (cond->etag.len > 0 && !pier_str_eq(cond->etag, PIER_STR("*"))
+        && !objstore_etag_eq(cond->etag, pier_str_cstr(etag))) {
+        *res = PIER_S3_PRECONDITION_FAILED;
+    }
+    if (cond->has_size && cond->size != size) {
+        *res = PIER_S3_PRECONDITION_FAILED;
+    }
+    /* Listings give LastModified to the millisecond, as stored; an
+     * HTTP-date (Last-Modified) only has the second. */
+    if (cond->has_mtime
+        && (cond->mtime_whole_s ? cond->mtime_ms / 1000 != mtime / 1000
+                                : cond->mtime_ms != mtime)) {
+        *res = PIER_S3_PRECONDITION_FAILED;
+    }
+    return PIER_OK;
+}
+
+/* Delete n keys in one transaction, keys[i] under conds[i] when conds is
+ * not NULL; *deleted counts the rows that went. */
 static int
 delete_keys(struct objstore *st, struct pier_str bucket,
-            const struct pier_str *keys, size_t n, enum pier_s3 *results,
-            size_t *deleted, struct pier_err *err)
+            const struct pier_str *keys, const struct objstore_del_cond *conds,
+            size_t n, enum pier_s3 *results, size_t *deleted,
+            struct pier_err *err)
 {
     struct pier_buf ids;
     char old[ID_LEN + 1];
@@ -2434,6 +2498,18 @@ delete_keys(struct objstore *st, struct pier_str bucket,
         if (keys[i].len > OBJSTORE_KEY_MAX) {
             results[i] = PIER_S3_KEY_TOO_LONG;
             continue;
+        }
+        if (conds != NULL && objstore_del_cond_any(&conds[i])) {
+            if (del_check(st, bucket, keys[i], &conds[i], &results[i], err)
+                != PIER_OK) {
+                rollback(st);
+                unlock(st);
+                pier_buf_release(&ids);
+                return PIER_ERR;
+            }
+            if (results[i] != PIER_S3_NONE) {
+                continue;
+            }
         }
         if (delete_row(st, bucket, keys[i], old, &existed, err) != PIER_OK) {
             rollback(st);
@@ -2461,10 +2537,19 @@ int
 objstore_delete(struct objstore *st, struct pier_str bucket,
                 struct pier_str key, bool *existed, struct pier_err *err)
 {
+    return objstore_delete_if(st, bucket, key, NULL, existed, err);
+}
+
+int
+objstore_delete_if(struct objstore *st, struct pier_str bucket,
+                   struct pier_str key, const struct objstore_del_cond *cond,
+                   bool *existed, struct pier_err *err)
+{
     enum pier_s3 res;
     size_t deleted;
 
-    if (delete_keys(st, bucket, &key, 1, &res, &deleted, err) != PIER_OK) {
+    if (delete_keys(st, bucket, &key, cond, 1, &res, &deleted, err)
+        != PIER_OK) {
         return PIER_ERR;
     }
     if (res != PIER_S3_NONE) {
@@ -2481,9 +2566,18 @@ objstore_delete_many(struct objstore *st, struct pier_str bucket,
                      const struct pier_str *keys, size_t n,
                      enum pier_s3 *results, struct pier_err *err)
 {
+    return objstore_delete_many_if(st, bucket, keys, NULL, n, results, err);
+}
+
+int
+objstore_delete_many_if(struct objstore *st, struct pier_str bucket,
+                        const struct pier_str *keys,
+                        const struct objstore_del_cond *conds, size_t n,
+                        enum pier_s3 *results, struct pier_err *err)
+{
     size_t deleted;
 
-    return delete_keys(st, bucket, keys, n, results, &deleted, err);
+    return delete_keys(st, bucket, keys, conds, n, results, &deleted, err);
 }
 
 int

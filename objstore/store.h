@@ -258,6 +258,42 @@ int objstore_delete_many(struct objstore *st, struct pier_str bucket,
                          const struct pier_str *keys, size_t n,
                          enum pier_s3 *results, struct pier_err *err);
 
+/*
+ * A delete's condition: S3's conditional deletes (DeleteObject's If-Match,
+ * x-amz-if-match-last-modified-time and x-amz-if-match-size headers; the
+ * ETag, LastModifiedTime and Size of a DeleteObjects <Object>). It is
+ * checked in the transaction that deletes, under the store's mutex, so a
+ * write or copy of the key commits either before the check (and fails a
+ * condition on its old version) or after the delete. A missing key fails
+ * with NoSuchKey when etag is given (as S3 answers If-Match) and is no
+ * error otherwise (S3: "if the object doesn't exist, 204"). Zero it, then
+ * set what the request gave.
+ */
+struct objstore_del_cond {
+    struct pier_str etag; /* ETag (quotes allowed) or "*"; empty: none */
+    bool has_mtime;
+    int64_t mtime_ms;   /* the LastModified the object must have... */
+    bool mtime_whole_s; /* ...to the second only (an HTTP-date) */
+    bool has_size;
+    uint64_t size;
+};
+/* Whether cond asks anything. */
+bool objstore_del_cond_any(const struct objstore_del_cond *cond);
+
+/* objstore_delete() under cond (NULL: none): PreconditionFailed when the
+ * key's ETag, LastModified or size differs, NoSuchKey as said above. */
+int objstore_delete_if(struct objstore *st, struct pier_str bucket,
+                       struct pier_str key,
+                       const struct objstore_del_cond *cond, bool *existed,
+                       struct pier_err *err);
+/* objstore_delete_many() with conds[i] the condition of keys[i] (conds
+ * NULL: none): a failed condition is that key's PreconditionFailed or
+ * NoSuchKey in results, and the other keys go on. */
+int objstore_delete_many_if(struct objstore *st, struct pier_str bucket,
+                            const struct pier_str *keys,
+                            const struct objstore_del_cond *conds, size_t n,
+                            enum pier_s3 *results, struct pier_err *err);
+
 /* Copy src to dst (may be the same key) sharing the bytes (a hard link).
  * meta NULL keeps src's metadata (directive COPY); else it replaces it.
  * NoSuchBucket, NoSuchKey for the source; dst_cond as for a put. *out gets

@@ -8,6 +8,9 @@
 
 #include "objstore/xml.h"
 
+#include "objstore/cond.h"
+
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <time.h>
@@ -643,8 +646,58 @@ objstore_xml_delete_release(struct objstore_xml_delete *d)
 {
     pier_free(d->keys);
     d->keys = NULL;
+    pier_free(d->conds);
+    d->conds = NULL;
     d->n = 0;
     pier_buf_release(&d->store_);
+}
+
+/* An <Object>'s conditions: ETag (appended to store, *eoff and *elen
+ * say where), LastModifiedTime, Size. MalformedXML when one is bad. */
+static int
+object_cond(xmlNodePtr obj, struct pier_buf *store, size_t *eoff, size_t *elen,
+            struct objstore_del_cond *cond, struct pier_err *err)
+{
+    struct pier_buf v;
+    xmlNodePtr c;
+    char *end;
+    int rc = PIER_OK;
+
+    pier_buf_init(&v, 64);
+    for (c = obj->children; c != NULL && rc == PIER_OK; c = c->next) {
+        if (is_elem(c, "ETag")) {
+            *eoff = store->len;
+            if (text(c, store) != PIER_OK) {
+                rc = malformed(err, "bad ETag");
+            }
+            *elen = store->len - *eoff;
+            continue;
+        }
+        if (!is_elem(c, "LastModifiedTime") && !is_elem(c, "Size")) {
+            continue;
+        }
+        pier_buf_reset(&v);
+        if (text(c, &v) != PIER_OK) {
+            rc = malformed(err, "bad condition");
+        } else if (is_elem(c, "Size")) {
+            errno = 0;
+            cond->size = strtoull(v.data, &end, 10);
+            cond->has_size = true;
+            if (v.len == 0 || v.data[0] < '0' || v.data[0] > '9' || *end != '\0'
+                || errno != 0) {
+                rc = malformed(err, "bad Size");
+            }
+        } else {
+            cond->has_mtime = true;
+            if (objstore_time_parse(pier_buf_str(&v), &cond->mtime_ms,
+                                    &cond->mtime_whole_s)
+                != PIER_OK) {
+                rc = malformed(err, "bad LastModifiedTime");
+            }
+        }
+    }
+    pier_buf_release(&v);
+    return rc;
 }
 
 int
@@ -652,7 +705,7 @@ objstore_xml_parse_delete(struct pier_str body, struct objstore_xml_delete *d,
                           struct pier_err *err)
 {
     struct pier_buf q;
-    size_t *offs = NULL, *lens = NULL, i;
+    size_t *offs = NULL, *lens = NULL, *eoffs = NULL, *elens = NULL, i;
     xmlDocPtr doc;
     xmlNodePtr n, c;
     int rc = PIER_ERR;
@@ -664,6 +717,9 @@ objstore_xml_parse_delete(struct pier_str body, struct objstore_xml_delete *d,
     pier_buf_init(&q, 16);
     offs = pier_calloc(OBJSTORE_DELETE_MAX, sizeof(*offs));
     lens = pier_calloc(OBJSTORE_DELETE_MAX, sizeof(*lens));
+    eoffs = pier_calloc(OBJSTORE_DELETE_MAX, sizeof(*eoffs));
+    elens = pier_calloc(OBJSTORE_DELETE_MAX, sizeof(*elens));
+    d->conds = pier_calloc(OBJSTORE_DELETE_MAX, sizeof(*d->conds));
     for (n = xmlDocGetRootElement(doc)->children; n != NULL; n = n->next) {
         if (is_elem(n, "Quiet")) {
             pier_buf_reset(&q);
@@ -696,23 +752,34 @@ objstore_xml_parse_delete(struct pier_str body, struct objstore_xml_delete *d,
             goto out;
         }
         lens[d->n] = d->store_.len - offs[d->n];
+        if (object_cond(n, &d->store_, &eoffs[d->n], &elens[d->n],
+                        &d->conds[d->n], err)
+            != PIER_OK) {
+            goto out;
+        }
         d->n++;
     }
     if (d->n == 0) {
         malformed(err, "no Object");
         goto out;
     }
+    /* The store may have moved while it grew: views only now. */
     d->keys = pier_calloc(d->n, sizeof(*d->keys));
     for (i = 0; i < d->n; i++) {
         d->keys[i] = pier_str_make(d->store_.data + offs[i], lens[i]);
+        d->conds[i].etag = pier_str_make(d->store_.data + eoffs[i], elens[i]);
     }
     rc = PIER_OK;
 out:
     if (rc != PIER_OK) {
         d->n = 0;
+        pier_free(d->conds);
+        d->conds = NULL;
     }
     pier_free(offs);
     pier_free(lens);
+    pier_free(eoffs);
+    pier_free(elens);
     pier_buf_release(&q);
     xmlFreeDoc(doc);
     return rc;

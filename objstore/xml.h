@@ -133,16 +133,20 @@ PIER_NODISCARD int objstore_xml_delete_result(struct pier_buf *out, bool quiet,
 int objstore_xml_parse_location(struct pier_str body, struct pier_buf *region,
                                 struct pier_err *err);
 
-/* Delete: Quiet and the keys. Embedded: init, then release. */
+/* Delete: Quiet, the keys and their conditions (an <Object>'s ETag,
+ * LastModifiedTime and Size: conds[i] belongs to keys[i]). Embedded:
+ * init, then release. */
 struct objstore_xml_delete {
     bool quiet;
-    struct pier_str *keys; /* into store_ */
+    struct pier_str *keys;           /* into store_ */
+    struct objstore_del_cond *conds; /* etags into store_ */
     size_t n;
     struct pier_buf store_;
 };
 void objstore_xml_delete_init(struct objstore_xml_delete *d);
 void objstore_xml_delete_release(struct objstore_xml_delete *d);
-/* MalformedXML when malformed, empty or holding more than 1000 keys. */
+/* MalformedXML when malformed, empty, holding more than 1000 keys, or an
+ * unreadable LastModifiedTime (objstore_time_parse) or Size. */
 int objstore_xml_parse_delete(struct pier_str body,
                               struct objstore_xml_delete *d,
                               struct pier_err *err);

@@ -11,6 +11,7 @@
 #include "lib/s3client.h"
 #include "publish/deploy.h"
 #include "publish/history.h"
+#include "publish/internal.h"
 #include "publish/report.h"
 #include "publish/settings.h"
 #include "sites/record.h"
@@ -104,6 +105,17 @@ pier_cmd_publish(int argc, char **argv)
     char *end;
     int c, rc;
 
+    /* Tests only: refresh every blob the publish reuses, whatever its age
+     * (tests/publish/test_gc_store.sh stages a publish racing gc). */
+    if (getenv("PIER_TEST_REFRESH_ALL") != NULL) {
+        o.refresh_age_s = -1;
+    }
+    /* Tests only: PIER_TEST_PUBLISH_WAIT=PATH pauses before the first
+     * refresh (publish_test_wait()), for a gc to delete a blob first. */
+    if (getenv("PIER_TEST_PUBLISH_WAIT") != NULL) {
+        o.before_refresh = publish_test_wait;
+        o.hook_arg = getenv("PIER_TEST_PUBLISH_WAIT");
+    }
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (pier_client_flag(&a, c, optarg)) {

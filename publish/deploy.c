@@ -12,7 +12,9 @@
 
 #include "lib/par.h"
 #include "lib/sha.h"
+#include "lib/sigv2.h"
 #include "publish/compress.h"
+#include "publish/gc.h"
 #include "publish/graph.h"
 #include "publish/internal.h"
 #include "publish/notify.h"
@@ -63,7 +65,11 @@ struct blob {
     enum blob_state state;
     bool listed_have;                 /* the survey saw blobs/<sha256> */
     uint64_t listed[PUBLISH_ENC_N];   /* sizes of variants it saw */
+    unsigned stale; /* stored keys older than the refresh age (see
+                       refresh()): bit e variant e, STALE_ID the blob */
 };
+
+#define STALE_ID (1u << PUBLISH_ENC_N)
 
 /* The live manifest's blobs, sorted by SHA-256, with their variants. */
 struct known {
@@ -1108,6 +1114,10 @@ struct engine {
     struct publish_progress *prog;
     double compress_ms; /* summed over the jobs */
     size_t surveying;   /* listings of the survey under way */
+    int64_t refresh_age_s; /* < 0: every reused key is refreshed (tests) */
+    const char *bucket;    /* for x-amz-copy-source */
+    void (*before_refresh)(void *arg); /* tests: once; then NULL */
+    void *hook_arg;
 };
 
 /* One listing of the survey: the blobs whose SHA-256 starts with one hex
@@ -1122,7 +1132,7 @@ struct shard {
     char *token; /* the continuation, NULL at first */
 };
 
-enum job_step { J_LIST, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
+enum job_step { J_LIST, J_REFRESH, J_COMPRESS, J_PUT_VAR, J_PUT_ID };
 
 struct job;
 
@@ -1144,7 +1154,11 @@ struct job {
                                         on the pool to sign their PUTs */
     uint64_t stored[PUBLISH_ENC_N]; /* sizes of variants already stored */
     struct var_put vp[PUBLISH_ENC_N];
-    unsigned var_pending;  /* variant PUTs under way */
+    struct var_put rp[PUBLISH_ENC_N + 1]; /* refreshes; [PUBLISH_ENC_N]: the
+                                             blob itself */
+    bool refresh_then_missing; /* after the refreshes: upload (else done) */
+    bool refresh_gone;         /* a refresh found its key deleted */
+    unsigned var_pending;      /* variant PUTs (or refreshes) under way */
     bool var_failed;       /* one failed: err says why */
     struct pier_err var_err;
     uv_work_t work;
@@ -1391,36 +1405,68 @@ after_compress(uv_work_t *w, int status)
     put_variants(j);
 }
 
+/* The store's clock when it answered resp (its Date), else ours: ages
+ * compare LastModified with the clock that wrote it. */
+static int64_t
+store_now(const struct pier_s3_response *resp)
+{
+    struct pier_str v;
+    time_t t;
+
+    if (pier_s3_response_header(resp, "date", &v)
+        && pier_http_date_parse(v, &t) == PIER_OK) {
+        return (int64_t) t;
+    }
+    return (int64_t) time(NULL);
+}
+
+/* Whether a listed key is old enough to need a refresh. A key without a
+ * date is never deleted by gc: no refresh. */
+static bool
+is_stale(const struct engine *en, int64_t now, const struct pier_s3_object *ob)
+{
+    return ob->last_modified != 0
+           && (en->refresh_age_s < 0
+               || now - ob->last_modified >= en->refresh_age_s);
+}
+
 /* What the listing of blobs/<sha256> says. */
 static bool
-read_listing(struct job *j, const struct pier_s3_list *l)
+read_listing(struct job *j, const struct pier_s3_response *resp)
 {
+    const struct pier_s3_list *l = &resp->list;
     size_t pn = strlen("blobs/") + strlen(j->b->sha256), i;
+    int64_t now = store_now(resp);
     bool have = false;
     int e;
 
     for (i = 0; i < l->nobjects; i++) {
         const char *key = l->objects[i].key;
+        bool stale = is_stale(j->en, now, &l->objects[i]);
 
         if (strlen(key) < pn || strncmp(key, j->key, pn) != 0) {
             continue;
         }
         if (key[pn] == '\0') {
             have = true;
+            j->b->stale |= stale ? STALE_ID : 0;
             continue;
         }
         for (e = 0; e < PUBLISH_ENC_N; e++) {
             if (strcmp(key + pn, sites_enc_suffix((enum sites_enc) e)) == 0) {
                 j->stored[e] = l->objects[i].size;
+                j->b->stale |= stale ? 1u << e : 0;
             }
         }
     }
     return have;
 }
 
-/* The store has the blob (and the variants in j->stored). */
+static void refresh(struct job *j, bool then_missing);
+
+/* The store has the blob and the variants in j->stored, refreshed. */
 static void
-found(struct job *j)
+found_done(struct job *j)
 {
     int e;
 
@@ -1431,9 +1477,21 @@ found(struct job *j)
     job_done(j);
 }
 
-/* The store lacks the blob: compress it, then PUT what is missing. */
+/* The store has the blob (and the variants in j->stored): refresh the old
+ * ones, or done. */
 static void
-missing(struct job *j)
+found(struct job *j)
+{
+    if (j->b->stale != 0) {
+        refresh(j, false);
+        return;
+    }
+    found_done(j);
+}
+
+/* Compress the blob, then PUT what the store lacks. */
+static void
+upload(struct job *j)
 {
     PIER_ASSERT(j->b->data != NULL || j->b->len == 0);
     if (j->en->compress && j->b->data != NULL) {
@@ -1445,6 +1503,149 @@ missing(struct job *j)
     } else {
         put_identity(j);
     }
+}
+
+/* The store lacks the blob: refresh the old variants it has (they stay
+ * and are reused), then compress it and PUT what is missing. */
+static void
+missing(struct job *j)
+{
+    int e;
+
+    j->b->stale &= ~STALE_ID;
+    for (e = 0; e < PUBLISH_ENC_N; e++) {
+        if (j->stored[e] == 0) {
+            j->b->stale &= ~(1u << e);
+        }
+    }
+    if (j->b->stale != 0) {
+        refresh(j, true);
+        return;
+    }
+    upload(j);
+}
+
+/*
+ * The refresh (publish/gc.h): every stored key the deploy reuses whose
+ * LastModified is older than the refresh age is copied onto itself with
+ * x-amz-metadata-directive: REPLACE (S3 refuses a self-copy that changes
+ * nothing) and the headers its PUT sends, all of a blob's at once. The
+ * copy gives it a new LastModified, so a gc that listed it before fails
+ * its conditional delete and one that lists it after finds it young. A
+ * key already gone (NoSuchKey: a gc was first) is uploaded again as if
+ * the survey had missed it. Requests only for old keys: a publish whose
+ * reused blobs are young, or come from the live manifest, makes none.
+ */
+
+/* Every refresh of j answered: go on. */
+static void
+refresh_end(struct job *j)
+{
+    if (j->var_failed) {
+        job_fail(j, &j->var_err);
+    } else if (j->refresh_then_missing || j->refresh_gone) {
+        upload(j);
+    } else {
+        found_done(j);
+    }
+}
+
+static void
+on_refresh_done(struct pier_s3_response *resp, const struct pier_err *err,
+                void *arg)
+{
+    struct var_put *vp = arg;
+    struct job *j = vp->j;
+
+    PIER_CHECK_OBJ(j, JOB_MAGIC);
+    PIER_ASSERT(j->var_pending > 0);
+    j->var_pending--;
+    if (err != NULL && publish_err_is_404(err)) {
+        /* Deleted between the listing and now: upload it again. */
+        j->refresh_gone = true;
+        if (vp->e < PUBLISH_ENC_N) {
+            j->stored[vp->e] = 0;
+        }
+    } else if (err == NULL && resp->body.len > 0
+               && strstr(resp->body.data, "<Error>") != NULL) {
+        /* S3 may answer a copy 200 with an error in the body. */
+        if (!j->var_failed) {
+            j->var_failed = true;
+            pier_err_set(&j->var_err, "cannot refresh '%s': %.200s", vp->key,
+                         resp->body.data);
+        }
+    } else if (err != NULL) {
+        if (!j->var_failed) {
+            j->var_failed = true;
+            j->var_err = *err;
+        }
+    } else {
+        j->en->res->refreshed++;
+    }
+    if (j->var_pending > 0) {
+        return;
+    }
+    refresh_end(j);
+}
+
+static void
+refresh(struct job *j, bool then_missing)
+{
+    const char *cc = publish_cache_control(j->b->asset ? SITES_CLASS_ASSET
+                                                       : SITES_CLASS_ENTRY);
+    struct pier_err err;
+    char src[256];
+    int e;
+
+    if (j->en->before_refresh != NULL) {
+        j->en->before_refresh(j->en->hook_arg);
+        j->en->before_refresh = NULL;
+    }
+    j->step = J_REFRESH;
+    j->refresh_then_missing = then_missing;
+    j->var_pending = 1; /* held while starting them */
+    for (e = 0; e <= PUBLISH_ENC_N; e++) {
+        struct var_put *vp = &j->rp[e];
+        struct pier_s3_request r = {0};
+        struct pier_s3_header h[4];
+
+        if ((j->b->stale & (1u << e)) == 0) {
+            continue;
+        }
+        vp->j = j;
+        vp->e = e;
+        snprintf(vp->key, sizeof(vp->key), "blobs/%s%s", j->b->sha256,
+                 e < PUBLISH_ENC_N ? sites_enc_suffix((enum sites_enc) e) : "");
+        snprintf(src, sizeof(src), "/%s/%s", j->en->bucket, vp->key);
+        h[0] = (struct pier_s3_header){PIER_STR("x-amz-copy-source"),
+                                       pier_str_cstr(src)};
+        h[1] = (struct pier_s3_header){PIER_STR("x-amz-metadata-directive"),
+                                       PIER_STR("REPLACE")};
+        h[2] = (struct pier_s3_header){PIER_STR("Content-Type"),
+                                       pier_str_cstr(j->b->type)};
+        h[3] = (struct pier_s3_header){PIER_STR("Cache-Control"),
+                                       pier_str_cstr(cc)};
+        r.key = vp->key;
+        r.body = "";
+        r.body_len = 0;
+        r.headers = h;
+        r.nheaders = PIER_NELEMS(h);
+        if (pier_s3_start(j->en->c, PIER_S3_OP_PUT, &r, on_refresh_done, vp,
+                          &err)
+            != PIER_OK) {
+            if (!j->var_failed) {
+                j->var_failed = true;
+                j->var_err = err;
+            }
+            break;
+        }
+        j->var_pending++;
+    }
+    j->b->stale = 0;
+    if (--j->var_pending > 0) {
+        return; /* the last answer goes on */
+    }
+    refresh_end(j);
 }
 
 static void
@@ -1460,7 +1661,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
             job_fail(j, err);
             return;
         }
-        if (read_listing(j, &resp->list)) {
+        if (read_listing(j, resp)) {
             found(j);
         } else {
             missing(j);
@@ -1479,6 +1680,7 @@ on_done(struct pier_s3_response *resp, const struct pier_err *err, void *arg)
         }
         job_done(j);
         return;
+    case J_REFRESH: /* on_refresh_done's */
     case J_COMPRESS:
     case J_PUT_VAR: /* on_var_done's */
         break;
@@ -1494,8 +1696,9 @@ pump(struct engine *en)
         struct job *j;
         int e;
 
-        if (en->todo[en->next]->state == B_PRESENT) {
-            /* The survey saw it: nothing to do, no job. */
+        if (en->todo[en->next]->state == B_PRESENT
+            && en->todo[en->next]->stale == 0) {
+            /* The survey saw it, young: nothing to do, no job. */
             struct blob *b = en->todo[en->next++];
 
             en->res->blobs_present++;
@@ -1516,6 +1719,12 @@ pump(struct engine *en)
             /* The survey said so: no request to ask again. */
             memcpy(j->stored, j->b->listed, sizeof(j->stored));
             missing(j);
+            continue;
+        }
+        if (j->b->state == B_PRESENT) {
+            /* The survey saw it, with keys to refresh. */
+            memcpy(j->stored, j->b->listed, sizeof(j->stored));
+            refresh(j, false);
             continue;
         }
         j->step = J_LIST;
@@ -1582,6 +1791,8 @@ on_survey(struct pier_s3_response *resp, const struct pier_err *err,
     struct shard *sh = arg;
     const struct pier_s3_list *l = &resp->list;
     const char *last = NULL;
+    int64_t now;
+    bool stale;
     size_t i;
 
     PIER_CHECK_OBJ(sh, SHARD_MAGIC);
@@ -1589,6 +1800,7 @@ on_survey(struct pier_s3_response *resp, const struct pier_err *err,
         survey_done(sh); /* what it did not settle is looked up later */
         return;
     }
+    now = store_now(resp);
     for (i = 0; i < l->nobjects; i++) {
         const char *key = l->objects[i].key, *sha, *suffix;
         struct blob **hit;
@@ -1606,12 +1818,15 @@ on_survey(struct pier_s3_response *resp, const struct pier_err *err,
         if (hit == NULL) {
             continue;
         }
+        stale = is_stale(sh->en, now, &l->objects[i]);
         if (*suffix == '\0') {
             (*hit)->listed_have = true;
+            (*hit)->stale |= stale ? STALE_ID : 0;
         }
         for (e = 0; e < PUBLISH_ENC_N; e++) {
             if (strcmp(suffix, sites_enc_suffix((enum sites_enc) e)) == 0) {
                 (*hit)->listed[e] = l->objects[i].size;
+                (*hit)->stale |= stale ? 1u << e : 0;
             }
         }
     }
@@ -1702,6 +1917,11 @@ upload_blobs(struct ctx *x, struct pier_err *err)
         publish_levels_default(&en.lv);
     }
     en.prog = &x->prog;
+    en.refresh_age_s =
+        x->o->refresh_age_s != 0 ? x->o->refresh_age_s : PUBLISH_REFRESH_AGE_S;
+    en.bucket = x->o->s3 != NULL ? x->o->s3->bucket : "";
+    en.before_refresh = x->o->before_refresh;
+    en.hook_arg = x->o->hook_arg;
     en.todo = pier_calloc(x->nblobs + 1, sizeof(*en.todo));
     for (i = 0; i < x->nblobs; i++) {
         if (x->blobs[i].known) {

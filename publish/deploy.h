@@ -19,7 +19,10 @@
  *      (its variants at once, then the blob itself, so an existing
  *      identity blob means its variants are there too), `jobs` blobs in
  *      flight; many blobs are looked up with a survey of blobs/ instead
- *      (16 listings, see survey() in deploy.c);
+ *      (16 listings, see survey() in deploy.c); stored blobs and variants
+ *      the deploy reuses that are older than an hour are refreshed (a
+ *      copy onto themselves), so that a concurrent `pier gc` keeps them
+ *      (publish/gc.h);
  *   5. the manifest, PUT to sites/<site>/deploys/<id>.json.zst;
  *   6. live/<site> flipped with If-Match on the old ETag (If-None-Match: *
  *      for a first deploy); when another deploy won, it stays live and
@@ -65,6 +68,13 @@ struct publish_opts {
     const char *edge_token;   /* bearer token, or NULL */
     unsigned edge_timeout_ms; /* 0: 5000 */
     int64_t now;              /* 0: the clock (tests set it) */
+    /* Reused blobs older than this are refreshed before the manifest is
+     * written (publish/gc.h); 0: PUBLISH_REFRESH_AGE_S; negative: all of
+     * them (tests). */
+    int64_t refresh_age_s;
+    /* Tests: called once, before the first refresh is sent. NULL: none. */
+    void (*before_refresh)(void *arg);
+    void *hook_arg;
 };
 
 struct publish_result {
@@ -80,6 +90,8 @@ struct publish_result {
     size_t blobs_known;    /* listed by the live manifest: no request */
     size_t blobs_present;  /* found in the store */
     size_t blobs_uploaded; /* PUT (identity blobs) */
+    size_t refreshed;      /* stored objects (blobs, variants) copied onto
+                            * themselves for a new LastModified */
     size_t variants_uploaded;
     uint64_t bytes_uploaded; /* identity and variants */
     size_t changed;          /* paths in the delta from the live deploy */

@@ -22,6 +22,7 @@ struct gc_obj {
     char *key;
     uint64_t size;
     int64_t mtime;
+    char *mtime_text; /* LastModified as listed, for the conditional delete */
 };
 
 struct gc_objs {
@@ -50,6 +51,7 @@ objs_release(struct gc_objs *o)
 
     for (i = 0; i < o->n; i++) {
         pier_free(o->v[i].key);
+        pier_free(o->v[i].mtime_text);
     }
     pier_free(o->v);
     memset(o, 0, sizeof(*o));
@@ -65,7 +67,8 @@ list_one(void *arg, const struct pier_s3_object *ob)
         out->v = pier_realloc(out->v, out->cap * sizeof(*out->v));
     }
     out->v[out->n++] =
-        (struct gc_obj){pier_strdup(ob->key), ob->size, ob->last_modified};
+        (struct gc_obj){pier_strdup(ob->key), ob->size, ob->last_modified,
+                        pier_strdup(ob->last_modified_text)};
     return true;
 }
 
@@ -196,8 +199,27 @@ blob_sha(const char *key)
     return NULL;
 }
 
+/* Append s with & < > escaped. */
+static void
+add_escaped(struct pier_buf *out, const char *s)
+{
+    const char *p;
+
+    for (p = s; *p != '\0'; p++) {
+        const char *e = *p == '&'   ? "&amp;"
+                        : *p == '<' ? "&lt;"
+                        : *p == '>' ? "&gt;"
+                                    : NULL;
+
+        PIER_ASSERT(
+            (e != NULL ? pier_buf_adds(out, e) : pier_buf_addch(out, *p))
+            == PIER_OK);
+    }
+}
+
 void
-publish_gc_delete_xml(const char *const *keys, size_t n, struct pier_buf *out)
+publish_gc_delete_xml(const char *const *keys, const char *const *times,
+                      size_t n, struct pier_buf *out)
 {
     size_t i;
 
@@ -206,20 +228,15 @@ publish_gc_delete_xml(const char *const *keys, size_t n, struct pier_buf *out)
                                    "<Delete><Quiet>true</Quiet>")
                 == PIER_OK);
     for (i = 0; i < n; i++) {
-        const char *p;
-
         PIER_ASSERT(pier_buf_adds(out, "<Object><Key>") == PIER_OK);
-        for (p = keys[i]; *p != '\0'; p++) {
-            const char *e = *p == '&'   ? "&amp;"
-                            : *p == '<' ? "&lt;"
-                            : *p == '>' ? "&gt;"
-                                        : NULL;
-
-            PIER_ASSERT(
-                (e != NULL ? pier_buf_adds(out, e) : pier_buf_addch(out, *p))
-                == PIER_OK);
+        add_escaped(out, keys[i]);
+        PIER_ASSERT(pier_buf_adds(out, "</Key>") == PIER_OK);
+        if (times != NULL && times[i] != NULL && times[i][0] != '\0') {
+            PIER_ASSERT(pier_buf_adds(out, "<LastModifiedTime>") == PIER_OK);
+            add_escaped(out, times[i]);
+            PIER_ASSERT(pier_buf_adds(out, "</LastModifiedTime>") == PIER_OK);
         }
-        PIER_ASSERT(pier_buf_adds(out, "</Key></Object>") == PIER_OK);
+        PIER_ASSERT(pier_buf_adds(out, "</Object>") == PIER_OK);
     }
     PIER_ASSERT(pier_buf_adds(out, "</Delete>") == PIER_OK);
 }
@@ -243,14 +260,42 @@ xml_text(const char *s, const char *tag, char *out, size_t outn)
     snprintf(out, outn, "%.*s", (int) (b - a), a);
 }
 
-/* Delete n keys, PUBLISH_GC_BATCH at a time. */
+/* The index in keys[0, n) of the key an <Error> names (as escaped XML
+ * text), or n. */
+static size_t
+key_index(const char *const *keys, size_t n, const char *text,
+          struct pier_buf *tmp)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        pier_buf_reset(tmp);
+        add_escaped(tmp, keys[i]);
+        if (strcmp(tmp->data, text) == 0) {
+            return i;
+        }
+    }
+    return n;
+}
+
+/*
+ * Delete n keys, PUBLISH_GC_BATCH at a time, each under the condition
+ * that its LastModified is still times[i] (times NULL, or an entry NULL
+ * or "": unconditional). A key whose condition failed was written since
+ * it was listed (a publish refreshed it: see publish/gc.h) and stays:
+ * kept[i] (when kept is not NULL) is set and it is no error. Any other
+ * per-key error fails the call.
+ */
 static int
-delete_keys(struct pier_s3_sync *s3, const char *const *keys, size_t n,
+delete_keys(struct pier_s3_sync *s3, const char *const *keys,
+            const char *const *times, size_t n, bool *kept,
             struct pier_err *err)
 {
-    struct pier_buf body;
+    struct pier_buf body, tmp;
     size_t at = 0;
     int rc = PIER_OK;
+
+    pier_buf_init(&tmp, SIZE_MAX);
 
     pier_buf_init(&body, SIZE_MAX);
     while (at < n && rc == PIER_OK) {
@@ -260,8 +305,10 @@ delete_keys(struct pier_s3_sync *s3, const char *const *keys, size_t n,
         struct pier_s3_header hdrs[2];
         struct pier_s3_request r = {0};
         struct pier_s3_response resp;
+        const char *e;
 
-        publish_gc_delete_xml(keys + at, k, &body);
+        publish_gc_delete_xml(keys + at, times != NULL ? times + at : NULL, k,
+                              &body);
         pier_md5(body.data, body.len, md5);
         md5b64[pier_base64_encode(md5, sizeof(md5), md5b64)] = '\0';
         hdrs[0] = (struct pier_s3_header){PIER_STR("Content-MD5"),
@@ -274,19 +321,31 @@ delete_keys(struct pier_s3_sync *s3, const char *const *keys, size_t n,
         r.nheaders = PIER_NELEMS(hdrs);
         pier_s3_response_init(&resp);
         rc = pier_s3_sync_run(s3, PIER_S3_OP_DELETE_OBJECTS, &r, &resp, err);
-        if (rc == PIER_OK && resp.body.len > 0
-            && strstr(resp.body.data, "<Error>") != NULL) {
-            const char *e = strstr(resp.body.data, "<Error>");
+        for (e = rc == PIER_OK && resp.body.len > 0
+                     ? strstr(resp.body.data, "<Error>")
+                     : NULL;
+             e != NULL && rc == PIER_OK; e = strstr(e + 1, "<Error>")) {
             char key[300], code[64];
+            size_t i;
 
             xml_text(e, "Key", key, sizeof(key));
             xml_text(e, "Code", code, sizeof(code));
+            i = key_index(keys + at, k, key, &tmp);
+            if (strcmp(code, "PreconditionFailed") == 0 && i < k
+                && times != NULL && times[at + i] != NULL
+                && times[at + i][0] != '\0') {
+                if (kept != NULL) {
+                    kept[at + i] = true;
+                }
+                continue;
+            }
             rc = pier_err_set(err, "cannot delete '%s': %s", key, code);
         }
         pier_s3_response_release(&resp);
         at += k;
     }
     pier_buf_release(&body);
+    pier_buf_release(&tmp);
     return rc;
 }
 
@@ -390,7 +449,9 @@ publish_gc(struct pier_s3_sync *s3, const struct publish_gc_opts *o,
     struct gc_objs sites = {0}, blobs = {0};
     struct gc_marks marks = {0};
     struct gc_deploy *d = NULL;
-    const char **keys = NULL;
+    const char **keys = NULL, **times = NULL;
+    uint64_t *sizes = NULL;
+    bool *kept = NULL;
     int64_t now = o->now != 0 ? o->now : (int64_t) time(NULL);
     size_t nd = 0, nk = 0, i;
     int rc = PIER_ERR;
@@ -414,7 +475,8 @@ publish_gc(struct pier_s3_sync *s3, const struct publish_gc_opts *o,
             }
         }
     }
-    if (!o->dry_run && nk > 0 && delete_keys(s3, keys, nk, err) != PIER_OK) {
+    if (!o->dry_run && nk > 0
+        && delete_keys(s3, keys, NULL, nk, NULL, err) != PIER_OK) {
         goto out;
     }
     pier_free(keys);
@@ -427,6 +489,8 @@ publish_gc(struct pier_s3_sync *s3, const struct publish_gc_opts *o,
         qsort(marks.v, marks.n, sizeof(*marks.v), cmp_mark);
     }
     keys = pier_calloc(blobs.n + 1, sizeof(*keys));
+    times = pier_calloc(blobs.n + 1, sizeof(*times));
+    sizes = pier_calloc(blobs.n + 1, sizeof(*sizes));
     nk = 0;
     for (i = 0; i < blobs.n; i++) {
         const struct gc_obj *b = &blobs.v[i];
@@ -441,16 +505,38 @@ publish_gc(struct pier_s3_sync *s3, const struct publish_gc_opts *o,
             /* No date is no proof of age. */
             res->blobs_young++;
         } else {
+            /* Deleted only if it is still the version listed: a publish
+             * that reuses it refreshes it first (publish/gc.h). */
+            times[nk] = b->mtime_text;
+            sizes[nk] = b->size;
             keys[nk++] = b->key;
             res->blobs_deleted++;
             res->bytes_freed += b->size;
         }
     }
-    if (!o->dry_run && nk > 0 && delete_keys(s3, keys, nk, err) != PIER_OK) {
+    if (o->before_blob_delete != NULL) {
+        o->before_blob_delete(o->hook_arg);
+    }
+    if (o->dry_run || nk == 0) {
+        rc = PIER_OK;
         goto out;
+    }
+    kept = pier_calloc(nk, sizeof(*kept));
+    if (delete_keys(s3, keys, times, nk, kept, err) != PIER_OK) {
+        goto out;
+    }
+    for (i = 0; i < nk; i++) {
+        if (kept[i]) {
+            res->blobs_deleted--;
+            res->bytes_freed -= sizes[i];
+            res->blobs_touched++;
+        }
     }
     rc = PIER_OK;
 out:
+    pier_free(kept);
+    pier_free(sizes);
+    pier_free(times);
     pier_free(keys);
     pier_free(d);
     pier_free(marks.v);

@@ -9,10 +9,39 @@
 #include "lib/clientconf.h"
 #include "lib/s3client.h"
 #include "publish/gc.h"
+#include "publish/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Two environment variables for tests only, to stage a publish racing
+ * gc (tests/publish/test_gc_store.sh): PIER_TEST_GC_NOW, seconds since
+ * the epoch, is gc's clock; with PIER_TEST_GC_WAIT=PATH, gc creates
+ * PATH.ready once it has listed and chosen the blobs, then waits (at
+ * most a minute) for PATH to exist before deleting them.
+ */
+void
+publish_test_wait(void *arg)
+{
+    const char *path = arg;
+    char ready[4096];
+    struct stat st;
+    FILE *f;
+    int i;
+
+    snprintf(ready, sizeof(ready), "%s.ready", path);
+    f = fopen(ready, "w");
+    if (f != NULL) {
+        fclose(f);
+    }
+    for (i = 0; i < 600 && stat(path, &st) != 0; i++) {
+        usleep(100000);
+    }
+}
 
 int
 pier_cmd_gc(int argc, char **argv)
@@ -28,7 +57,10 @@ pier_cmd_gc(int argc, char **argv)
         PIER_CLIENT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    struct publish_gc_opts o = {.grace_s = 86400, .out_fd = 1};
+    struct publish_gc_opts o = {.grace_s = PUBLISH_GC_GRACE_DEFAULT_S,
+                                .out_fd = 1};
+    const char *test_now = getenv("PIER_TEST_GC_NOW");
+    const char *test_wait_path = getenv("PIER_TEST_GC_WAIT");
     struct pier_client_args a = {0};
     struct pier_client_conf conf;
     struct publish_gc_result res;
@@ -73,15 +105,22 @@ pier_cmd_gc(int argc, char **argv)
                    "Of every site, the N newest deploys\nand the live one "
                    "are kept; the manifests of the others are deleted, then\n"
                    "every blob no kept deploy references, unless it is "
-                   "younger than the grace\nperiod (a publish running "
-                   "meanwhile may use it). A rollback to a deleted\ndeploy "
-                   "is no longer possible.\n\n"
+                   "younger than the grace\nperiod. A rollback to a deleted "
+                   "deploy is no longer possible.\n\n"
+                   "gc is safe while publishing: a publish refreshes the "
+                   "blobs older than %d\nminutes that it reuses (a copy "
+                   "onto themselves) before writing its manifest,\nand gc "
+                   "deletes a blob only if its LastModified is still the "
+                   "listed one.\nThis holds while the grace period is well "
+                   "above that refresh age plus the\nlongest publish: keep "
+                   "it at %d hours or more (gc warns below).\n\n"
                    "  --keep N         deploys kept per site, besides the "
                    "live one (required)\n"
                    "  --grace DURATION keep blobs younger than this "
                    "(default 1d; s, m, h, d, w)\n"
                    "  --dry-run        say what would go, delete nothing\n%s",
-                   usage, pier_client_help);
+                   usage, PUBLISH_REFRESH_AGE_S / 60,
+                   PUBLISH_GC_GRACE_MIN_S / 3600, pier_client_help);
             return 0;
         default:
             pier_client_args_release(&a);
@@ -95,6 +134,19 @@ pier_cmd_gc(int argc, char **argv)
                                          : "unexpected argument");
     }
     o.keep = keep;
+    if (o.grace_s < PUBLISH_GC_GRACE_MIN_S) {
+        fprintf(stderr,
+                "gc: warning: a grace below %dh may delete blobs a publish "
+                "running now reuses (publishes refresh them after %d min)\n",
+                PUBLISH_GC_GRACE_MIN_S / 3600, PUBLISH_REFRESH_AGE_S / 60);
+    }
+    if (test_now != NULL) {
+        o.now = strtoll(test_now, &end, 10);
+    }
+    if (test_wait_path != NULL && test_wait_path[0] != '\0') {
+        o.before_blob_delete = publish_test_wait;
+        o.hook_arg = (void *) test_wait_path;
+    }
     if (!pier_client_load("gc", &a, true, &conf, &cfg)) {
         pier_client_args_release(&a);
         return 1;
@@ -113,11 +165,11 @@ pier_cmd_gc(int argc, char **argv)
     }
     printf("gc%s: %zu sites, %zu deploys kept, %zu %s; %zu blobs %s (%llu "
            "bytes), %zu referenced, %zu unreferenced within the grace "
-           "period\n",
+           "period, %zu written meanwhile (kept)\n",
            o.dry_run ? " (dry run)" : "", res.sites, res.deploys_kept,
            res.deploys_deleted, o.dry_run ? "to delete" : "deleted",
            res.blobs_deleted, o.dry_run ? "to delete" : "deleted",
            (unsigned long long) res.bytes_freed, res.blobs_kept,
-           res.blobs_young);
+           res.blobs_young, res.blobs_touched);
     return 0;
 }

@@ -44,4 +44,9 @@ int publish_notify_delta(const struct sites_delta *delta,
                          const char *token, unsigned timeout_ms, int out_fd,
                          size_t *ok, size_t *failed, struct pier_err *err);
 
+/* Tests only (publish/gc_cmd.c): create PATH.ready, then wait (at most a
+ * minute) until PATH exists. arg is PATH. For the hooks that stage a
+ * publish racing gc (PIER_TEST_GC_WAIT, PIER_TEST_PUBLISH_WAIT). */
+void publish_test_wait(void *arg);
+
 #endif

@@ -257,7 +257,7 @@ publish_report_summary(FILE *f, const struct publish_opts *o,
                        const struct publish_result *r)
 {
     const char *site = o->site;
-    char sent[32], read[32];
+    char sent[32], read[32], refreshed[48];
     size_t i;
 
     if (r->noop) {
@@ -268,12 +268,14 @@ publish_report_summary(FILE *f, const struct publish_opts *o,
         bytes_text(read, sizeof(read), r->read_bytes);
         fprintf(f, "%s: deploy %s: %zu files, %zu read (%s)\n", site,
                 r->deploy, r->files, r->read_files, read);
+        snprintf(refreshed, sizeof(refreshed), " (%zu objects refreshed)",
+                 r->refreshed);
         fprintf(f,
-                "%s: %zu blobs: %zu known, %zu already stored, %zu uploaded "
+                "%s: %zu blobs: %zu known, %zu already stored%s, %zu uploaded "
                 "(+%zu variants), %llu bytes sent%s%s%s\n",
                 site, r->blobs, r->blobs_known, r->blobs_present,
-                r->blobs_uploaded, r->variants_uploaded,
-                (unsigned long long) r->bytes_uploaded,
+                r->refreshed > 0 ? refreshed : "", r->blobs_uploaded,
+                r->variants_uploaded, (unsigned long long) r->bytes_uploaded,
                 r->bytes_uploaded >= 10000 ? " (" : "",
                 r->bytes_uploaded >= 10000 ? sent : "",
                 r->bytes_uploaded >= 10000 ? ")" : "");

@@ -1,6 +1,7 @@
 /*
  * tests/fuzz/fuzz_objstore_xml.c - the object store's XML request bodies:
- * CreateBucketConfiguration, Delete and CompleteMultipartUpload. Every
+ * CreateBucketConfiguration, Delete (with its conditions) and
+ * CompleteMultipartUpload. Every
  * input must be parsed or refused with MalformedXML, without a leak, a
  * crash or an entity expanded; whatever parses is written back out as a
  * DeleteResult and must be well-formed.
@@ -38,6 +39,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     objstore_xml_delete_init(&d);
     if (objstore_xml_parse_delete(body, &d, &err) == PIER_OK) {
         PIER_ASSERT(d.n >= 1 && d.n <= OBJSTORE_DELETE_MAX);
+        /* Conditions point into the parser's storage, or are empty. */
+        for (i = 0; i < d.n; i++) {
+            const struct pier_str *e = &d.conds[i].etag;
+
+            PIER_ASSERT(
+                e->len == 0
+                || (e->ptr >= d.store_.data
+                    && e->ptr + e->len <= d.store_.data + d.store_.len));
+            PIER_ASSERT(!d.conds[i].has_mtime || d.conds[i].mtime_ms % 1000 == 0
+                        || !d.conds[i].mtime_whole_s);
+        }
         res = pier_calloc(d.n, sizeof(*res));
         for (i = 0; i < d.n; i++) {
             res[i] = i % 2 == 0 ? PIER_S3_NONE : PIER_S3_KEY_TOO_LONG;

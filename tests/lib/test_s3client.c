@@ -641,6 +641,8 @@ test_s3client_xml_parsers(void **state)
     assert_string_equal(l.objects[0].etag, "\"e1\"");
     assert_int_equal(l.objects[0].size, 434234);
     assert_int_equal(l.objects[0].last_modified, 1255369830);
+    assert_string_equal(l.objects[0].last_modified_text,
+                        "2009-10-12T17:50:30.000Z");
     assert_int_equal(l.nprefixes, 1);
     assert_string_equal(l.prefixes[0], "p/");
     assert_true(l.truncated);

@@ -124,10 +124,63 @@ test_cond_ranges(void **state)
     assert_true(f == 12345 && l == 12345);
 }
 
+/* Conditional deletes' timestamps: ISO 8601 to the millisecond as
+ * listings give them, or an HTTP-date to the second. */
+static void
+test_cond_time_parse(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "2025-05-01",
+        "2025-05-01T10:00:00",
+        "2025-05-01T10:00:00.Z",
+        "2025-05-01T10:00:00.123",
+        "2025-05-01T10:00:00+01:00",
+        "2025-05-01 10:00:00Z",
+        "2025-00-01T10:00:00Z",
+        "2025-05-01T24:00:00Z",
+        "2025-05-01T10:00:00.123Zjunk",
+        "Thu, 01 May 2025 10:00:00",
+    };
+    int64_t ms;
+    bool whole;
+    size_t i;
+
+    (void) state;
+    assert_int_equal(
+        objstore_time_parse(PIER_STR("2025-05-01T10:00:00.123Z"), &ms, &whole),
+        PIER_OK);
+    assert_int_equal(ms, 1746093600123LL);
+    assert_false(whole);
+    assert_int_equal(
+        objstore_time_parse(PIER_STR("2025-05-01T10:00:00Z"), &ms, &whole),
+        PIER_OK);
+    assert_int_equal(ms, 1746093600000LL);
+    /* botocore sends microseconds: the first three digits count. */
+    assert_int_equal(
+        objstore_time_parse(PIER_STR("2025-05-01T10:00:00.123456+00:00"), &ms,
+                            &whole),
+        PIER_OK);
+    assert_int_equal(ms, 1746093600123LL);
+    assert_int_equal(
+        objstore_time_parse(PIER_STR("Thu, 01 May 2025 10:00:00 GMT"), &ms,
+                            &whole),
+        PIER_OK);
+    assert_int_equal(ms, 1746093600000LL);
+    assert_true(whole);
+    for (i = 0; i < PIER_NELEMS(bad); i++) {
+        if (objstore_time_parse(pier_str_cstr(bad[i]), &ms, &whole)
+            != PIER_ERR) {
+            fail_msg("'%s' parsed", bad[i]);
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cond_time_parse),
         cmocka_unit_test(test_cond_etag_lists),
         cmocka_unit_test(test_cond_preconditions_order),
         cmocka_unit_test(test_cond_ranges),

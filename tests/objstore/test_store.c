@@ -1182,6 +1182,128 @@ test_store_delete_and_delete_many(void **state)
     assert_int_equal(err.s3, PIER_S3_NO_SUCH_BUCKET);
 }
 
+/* S3's conditional deletes: ETag, LastModified (to the millisecond, or
+ * the second for an HTTP-date) and size; a self-copy (a new LastModified)
+ * fails a condition read before it; a missing key is NoSuchKey only for
+ * an ETag condition. */
+static void
+test_store_conditional_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct objstore_obj a, c, c2;
+    struct objstore_del_cond cond, conds[3];
+    struct pier_str keys[3] = {PIER_STR("a"), PIER_STR("c"), PIER_STR("gone")};
+    enum pier_s3 res[3];
+    struct pier_err err;
+    bool existed = true;
+    char *body;
+
+    objstore_obj_init(&a);
+    objstore_obj_init(&c);
+    objstore_obj_init(&c2);
+    assert_int_equal(put_s(f->st, "a", "alpha"), PIER_OK);
+    assert_int_equal(put_s(f->st, "b", "beta"), PIER_OK);
+    assert_int_equal(put_s(f->st, "c", "gamma"), PIER_OK);
+    assert_non_null(body = get_s(f->st, PIER_STR("a"), &a));
+    pier_free(body);
+    assert_non_null(body = get_s(f->st, PIER_STR("c"), &c));
+    pier_free(body);
+
+    memset(&cond, 0, sizeof(cond));
+    assert_false(objstore_del_cond_any(&cond));
+    cond.has_size = true;
+    cond.size = 4;
+    assert_true(objstore_del_cond_any(&cond));
+    assert_int_equal(objstore_delete_if(f->st, PIER_STR("bkt"), PIER_STR("a"),
+                                        &cond, &existed, &err),
+                     PIER_ERR);
+    assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
+    memset(&cond, 0, sizeof(cond));
+    cond.etag = PIER_STR("\"00000000000000000000000000000000\"");
+    assert_int_equal(objstore_delete_if(f->st, PIER_STR("bkt"), PIER_STR("a"),
+                                        &cond, &existed, &err),
+                     PIER_ERR);
+    assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
+    memset(&cond, 0, sizeof(cond));
+    cond.has_mtime = true;
+    cond.mtime_ms = a.mtime_ms + 1;
+    assert_int_equal(objstore_delete_if(f->st, PIER_STR("bkt"), PIER_STR("a"),
+                                        &cond, &existed, &err),
+                     PIER_ERR);
+    assert_int_equal(err.s3, PIER_S3_PRECONDITION_FAILED);
+    assert_non_null(body = get_s(f->st, PIER_STR("a"), NULL));
+    pier_free(body);
+    /* An HTTP-date only has the second. */
+    cond.mtime_ms = a.mtime_ms / 1000 * 1000;
+    cond.mtime_whole_s = true;
+    cond.etag = pier_str_cstr(a.etag);
+    cond.has_size = true;
+    cond.size = 5;
+    assert_int_equal(objstore_delete_if(f->st, PIER_STR("bkt"), PIER_STR("a"),
+                                        &cond, &existed, &err),
+                     PIER_OK);
+    assert_true(existed);
+    assert_null(get_s(f->st, PIER_STR("a"), NULL));
+
+    /* A missing key: the time and the size delete nothing, successfully;
+     * an ETag (even "*") is NoSuchKey, as S3 answers If-Match. */
+    memset(&cond, 0, sizeof(cond));
+    cond.has_mtime = true;
+    cond.mtime_ms = a.mtime_ms;
+    assert_int_equal(objstore_delete_if(f->st, PIER_STR("bkt"), PIER_STR("a"),
+                                        &cond, &existed, &err),
+                     PIER_OK);
+    assert_false(existed);
+    cond.etag = PIER_STR("*");
+    assert_int_equal(objstore_delete_if(f->st, PIER_STR("bkt"), PIER_STR("a"),
+                                        &cond, &existed, &err),
+                     PIER_ERR);
+    assert_int_equal(err.s3, PIER_S3_NO_SUCH_KEY);
+
+    /* gc's race: c listed at c.mtime_ms, then copied onto itself (a
+     * publish refreshing it), then the batch with the listed times. */
+    assert_int_equal(put_s(f->st, "a", "alpha"), PIER_OK);
+    assert_non_null(body = get_s(f->st, PIER_STR("a"), &a));
+    pier_free(body);
+    usleep(3000); /* a LastModified of another millisecond */
+    assert_int_equal(objstore_copy(f->st, PIER_STR("bkt"), PIER_STR("c"),
+                                   PIER_STR("bkt"), PIER_STR("c"), &c.meta,
+                                   NULL, &c2, &err),
+                     PIER_OK);
+    assert_true(c2.mtime_ms > c.mtime_ms);
+    assert_string_equal(c2.etag, c.etag);
+    memset(conds, 0, sizeof(conds));
+    conds[0].has_mtime = true;
+    conds[0].mtime_ms = a.mtime_ms;
+    conds[1].has_mtime = true;
+    conds[1].mtime_ms = c.mtime_ms;
+    conds[2].has_size = true;
+    conds[2].size = 1;
+    assert_int_equal(objstore_delete_many_if(f->st, PIER_STR("bkt"), keys,
+                                             conds, 3, res, &err),
+                     PIER_OK);
+    assert_int_equal(res[0], PIER_S3_NONE);
+    assert_int_equal(res[1], PIER_S3_PRECONDITION_FAILED);
+    assert_int_equal(res[2], PIER_S3_NONE);
+    assert_null(get_s(f->st, PIER_STR("a"), NULL));
+    body = get_s(f->st, PIER_STR("c"), NULL);
+    assert_string_equal(body, "gamma");
+    pier_free(body);
+    /* With the time it has now, it goes; b never had a condition. */
+    conds[1].mtime_ms = c2.mtime_ms;
+    assert_int_equal(objstore_delete_many_if(f->st, PIER_STR("bkt"), keys + 1,
+                                             conds + 1, 1, res, &err),
+                     PIER_OK);
+    assert_int_equal(res[0], PIER_S3_NONE);
+    assert_null(get_s(f->st, PIER_STR("c"), NULL));
+    body = get_s(f->st, PIER_STR("b"), NULL);
+    assert_string_equal(body, "beta");
+    pier_free(body);
+    objstore_obj_release(&a);
+    objstore_obj_release(&c);
+    objstore_obj_release(&c2);
+}
+
 static void
 test_store_copy(void **state)
 {
@@ -1913,6 +2035,7 @@ main(void)
         T(test_store_reader_races_overwrites),
         T(test_store_inline_bodies),
         T(test_store_delete_and_delete_many),
+        T(test_store_conditional_delete),
         T(test_store_copy),
         T(test_store_list_pagination_matches_reference),
         T(test_store_list_entry_fields_and_after),

@@ -386,10 +386,63 @@ test_xml_parse_delete(void **state)
     objstore_xml_delete_release(&d);
 }
 
+/* An <Object>'s ETag, LastModifiedTime and Size, as the 2024 S3 API
+ * (and pier gc) send them. */
+static void
+test_xml_parse_delete_conditions(void **state)
+{
+    static const char body[] =
+        "<Delete><Quiet>true</Quiet>"
+        "<Object><Key>plain</Key></Object>"
+        "<Object><Key>blobs/x.br</Key>"
+        "<LastModifiedTime>2025-05-01T10:00:00.123Z</LastModifiedTime>"
+        "</Object>"
+        "<Object><Key>k</Key><ETag>\"abc\"</ETag><Size>42</Size>"
+        "<LastModifiedTime>2025-05-01T10:00:00.5+00:00</LastModifiedTime>"
+        "</Object>"
+        "<Object><Key>h</Key>"
+        "<LastModifiedTime>Thu, 01 May 2025 10:00:00 GMT</LastModifiedTime>"
+        "</Object>"
+        "</Delete>";
+    struct objstore_xml_delete d;
+    struct pier_err err;
+
+    (void) state;
+    objstore_xml_delete_init(&d);
+    assert_int_equal(objstore_xml_parse_delete(PIER_STR(body), &d, &err),
+                     PIER_OK);
+    assert_int_equal(d.n, 4);
+    assert_false(objstore_del_cond_any(&d.conds[0]));
+    assert_true(pier_str_eq(d.keys[1], PIER_STR("blobs/x.br")));
+    assert_true(d.conds[1].has_mtime);
+    assert_false(d.conds[1].mtime_whole_s);
+    assert_int_equal(d.conds[1].mtime_ms, 1746093600123LL);
+    assert_false(d.conds[1].has_size);
+    assert_int_equal(d.conds[1].etag.len, 0);
+    assert_true(pier_str_eq(d.conds[2].etag, PIER_STR("\"abc\"")));
+    assert_true(d.conds[2].has_size);
+    assert_int_equal(d.conds[2].size, 42);
+    assert_int_equal(d.conds[2].mtime_ms, 1746093600500LL);
+    assert_true(d.conds[3].mtime_whole_s);
+    assert_int_equal(d.conds[3].mtime_ms, 1746093600000LL);
+    objstore_xml_delete_release(&d);
+}
+
 static void
 test_xml_parse_delete_refuses(void **state)
 {
     static const char *bad[] = {
+        "<Delete><Object><Key>a</Key><Size>-1</Size></Object></Delete>",
+        "<Delete><Object><Key>a</Key><Size></Size></Object></Delete>",
+        "<Delete><Object><Key>a</Key><Size>1x</Size></Object></Delete>",
+        "<Delete><Object><Key>a</Key><Size>99999999999999999999999</Size>"
+        "</Object></Delete>",
+        "<Delete><Object><Key>a</Key><LastModifiedTime>yesterday"
+        "</LastModifiedTime></Object></Delete>",
+        "<Delete><Object><Key>a</Key><LastModifiedTime>2025-05-01T10:00:00."
+        "Z</LastModifiedTime></Object></Delete>",
+        "<Delete><Object><Key>a</Key><LastModifiedTime>2025-13-01T10:00:00Z"
+        "</LastModifiedTime></Object></Delete>",
         "",
         "<Delete></Delete>",
         "<Delete><Object></Object></Delete>",
@@ -536,6 +589,7 @@ main(void)
         cmocka_unit_test(test_xml_list_uploads),
         cmocka_unit_test(test_xml_parse_location),
         cmocka_unit_test(test_xml_parse_delete),
+        cmocka_unit_test(test_xml_parse_delete_conditions),
         cmocka_unit_test(test_xml_parse_delete_refuses),
         cmocka_unit_test(test_xml_refuses_dtd_and_entities),
         cmocka_unit_test(test_xml_parse_complete),

@@ -56,20 +56,32 @@ test_gc_durations(void **state)
 static void
 test_gc_delete_body(void **state)
 {
-    const char *keys[] = {"blobs/ab", "sites/a&b/deploys/<x>.json.zst"};
+    const char *keys[] = {"blobs/ab", "sites/a&b/deploys/<x>.json.zst",
+                          "blobs/cd.br"};
+    const char *times[] = {"2025-05-01T10:00:00.123Z", NULL, ""};
     struct pier_buf b;
 
     (void) state;
     pier_buf_init(&b, SIZE_MAX);
-    publish_gc_delete_xml(keys, 2, &b);
+    publish_gc_delete_xml(keys, NULL, 2, &b);
     assert_string_equal(
         b.data, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete>"
                 "<Quiet>true</Quiet><Object><Key>blobs/ab</Key></Object>"
                 "<Object><Key>sites/a&amp;b/deploys/&lt;x&gt;.json.zst</Key>"
                 "</Object></Delete>");
-    publish_gc_delete_xml(keys, 0, &b);
+    publish_gc_delete_xml(keys, NULL, 0, &b);
     assert_string_equal(b.data, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
                                 "<Delete><Quiet>true</Quiet></Delete>");
+    /* Blobs go only if still the version listed: LastModifiedTime as the
+     * listing spelled it; an empty time is no condition. */
+    publish_gc_delete_xml(keys, times, 3, &b);
+    assert_string_equal(
+        b.data, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete>"
+                "<Quiet>true</Quiet><Object><Key>blobs/ab</Key>"
+                "<LastModifiedTime>2025-05-01T10:00:00.123Z</LastModifiedTime>"
+                "</Object>"
+                "<Object><Key>sites/a&amp;b/deploys/&lt;x&gt;.json.zst</Key>"
+                "</Object><Object><Key>blobs/cd.br</Key></Object></Delete>");
     pier_buf_release(&b);
 }
 

@@ -241,6 +241,136 @@ stored_blobs >"$work/after"
 check "two batches: exactly the live deploy's blobs remain" \
     cmp -s "$work/need" "$work/after"
 
+# gc racing a publish (publish/gc.h). A publish that reuses stored
+# blobs refreshes the old ones (a copy onto themselves) before writing
+# its manifest; gc deletes a blob only if its LastModified is still the
+# listed one. Staged with the test-only hooks: PIER_TEST_REFRESH_ALL
+# makes every reused blob "old" for the publish, PIER_TEST_GC_NOW (two
+# days ahead) makes every blob old for gc, PIER_TEST_GC_WAIT pauses gc
+# between choosing the blobs and deleting them.
+lm_of() { # lm_of KEY: its LastModified as listed
+    s3curl "?list-type=2&prefix=$(sed 's|/|%2F|g' <<<"$1")" |
+        grep -o '<LastModified>[^<]*' | head -1 | cut -d'>' -f2
+}
+# X: 70 files (more than SURVEY_MIN blobs to look up: the survey path);
+# Y: the same paths, other bytes.
+write_many() {
+    local k=$1 i
+    rm -rf "$site"/many
+    mkdir -p "$site/many"
+    for i in $(seq 70); do
+        printf 'file %s of set %s\n' "$i" "$k" >"$site/many/f$i.txt"
+    done
+    printf 'var set_%s = [%s];\n' "$k" "$(seq -s, 400)" >"$site/many/big.js"
+}
+write_many X
+git_ add -A
+git_ commit -qm X
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+x_id=$(live_id)
+write_many Y
+git_ add -A
+git_ commit -qm Y
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+manifest "$x_id" | manifest_blobs >"$work/x_blobs"
+manifest "$(live_id)" | manifest_blobs >"$work/y_blobs"
+comm -23 "$work/x_blobs" "$work/y_blobs" >"$work/x_only"
+check "the race: X has blobs Y does not use" test "$(wc -l <"$work/x_only")" -gt 70
+check "the race: some of them are variants" grep -q '\.br$' "$work/x_only"
+while read -r k; do
+    echo "$k $(lm_of "$k")"
+done <"$work/x_only" >"$work/x_lm_before"
+
+# gc lists, finds X's blobs unreferenced (X's manifest goes: --keep 0)
+# and old, and waits; meanwhile X is published again (a revert).
+rm -f "$work/go" "$work/go.ready"
+env PIER_TEST_GC_NOW=$(($(date +%s) + 2 * 86400)) \
+    PIER_TEST_GC_WAIT="$work/go" "${pub_env[@]}" "$PIER" gc --endpoint "$ep" \
+    --keep 0 --grace 1d >"$work/gc_race.out" 2>"$work/gc_race.err" &
+gc_pid=$!
+for _ in $(seq 300); do
+    test -e "$work/go.ready" && break
+    sleep 0.1
+done
+check "the race: gc has chosen its blobs" test -e "$work/go.ready"
+git_ revert --no-edit HEAD >/dev/null
+sleep 0.01 # a LastModified of another millisecond
+out=$(env PIER_TEST_REFRESH_ALL=1 "${pub_env[@]}" "$PIER" publish \
+    --endpoint "$ep" --site demo --repo "$site" 2>&1)
+check "the race: the revert is live" grep -q "is live" <<<"$out"
+check "the race: nothing uploaded, all found" grep -q " 0 uploaded (+0 variants)" <<<"$out"
+check "the race: the reused objects were refreshed" \
+    grep -q "already stored ($(wc -l <"$work/x_only") objects refreshed)" <<<"$out"
+moved=0
+while read -r k lm; do
+    test "$(lm_of "$k")" != "$lm" && moved=$((moved + 1))
+done <"$work/x_lm_before"
+check "the race: every refreshed LastModified moved" \
+    test "$moved" = "$(wc -l <"$work/x_only")"
+touch "$work/go"
+gc_rc=0
+wait "$gc_pid" || gc_rc=$?
+check "the race: gc succeeds" test "$gc_rc" = 0
+check "the race: gc warns about nothing" test ! -s "$work/gc_race.err"
+check "the race: gc deleted none of the live deploy's blobs" \
+    grep -q "; 0 blobs deleted" "$work/gc_race.out"
+check "the race: gc counts them as written meanwhile" \
+    grep -q ", $(wc -l <"$work/x_only") written meanwhile (kept)" "$work/gc_race.out"
+manifest "$(live_id)" | manifest_blobs >"$work/need"
+stored_blobs >"$work/after"
+check "the race: every blob of the live deploy is stored" \
+    test -z "$(comm -23 "$work/need" "$work/after")"
+
+# A publish of few blobs (one listing each, not the survey) refreshes
+# too, and a conditional delete with a time listed before fails.
+printf 'solo\n' >"$site/solo.txt"
+git_ add -A
+git_ commit -qm solo
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+solo=$(comm -13 "$work/need" <(manifest "$(live_id)" | manifest_blobs) | head -1)
+lm=$(lm_of "$solo")
+git_ rm -q solo.txt
+git_ commit -qm unsolo
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+git_ revert --no-edit HEAD >/dev/null
+sleep 0.01
+out=$(env PIER_TEST_REFRESH_ALL=1 "${pub_env[@]}" "$PIER" publish \
+    --endpoint "$ep" --site demo --repo "$site" 2>&1)
+check "one listing per blob: refreshed" grep -q "(1 objects refreshed)" <<<"$out"
+check "one listing per blob: LastModified moved" test "$(lm_of "$solo")" != "$lm"
+printf '<Delete><Quiet>true</Quiet><Object><Key>%s</Key><LastModifiedTime>%s</LastModifiedTime></Object></Delete>' \
+    "$solo" "$lm" >"$work/del.xml"
+s3curl "?delete=" -X POST --data-binary @"$work/del.xml" \
+    -H "Content-MD5: $(openssl dgst -md5 -binary "$work/del.xml" | base64)" \
+    >"$work/del.out"
+check "a stale LastModifiedTime: PreconditionFailed" \
+    grep -q "<Code>PreconditionFailed</Code>" "$work/del.out"
+check "a stale LastModifiedTime: the blob stays" s3curl "/$solo" -o /dev/null
+
+# gc first: the blob goes between the publish's listing and its refresh;
+# the refresh answers NoSuchKey and the publish uploads it again.
+git_ revert --no-edit HEAD >/dev/null
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+git_ revert --no-edit HEAD >/dev/null
+rm -f "$work/go2" "$work/go2.ready"
+env PIER_TEST_REFRESH_ALL=1 PIER_TEST_PUBLISH_WAIT="$work/go2" \
+    "${pub_env[@]}" "$PIER" publish --endpoint "$ep" --site demo \
+    --repo "$site" >"$work/gone.out" 2>&1 &
+pub_pid=$!
+for _ in $(seq 300); do
+    test -e "$work/go2.ready" && break
+    sleep 0.1
+done
+check "gc first: the publish waits before refreshing" test -e "$work/go2.ready"
+s3curl "/$solo" -X DELETE
+check "gc first: the blob is gone" test -z "$(stored_blobs | grep -F "$solo")"
+touch "$work/go2"
+pub_rc=0
+wait "$pub_pid" || pub_rc=$?
+check "gc first: the publish succeeds" test "$pub_rc" = 0
+check "gc first: the blob is uploaded again" grep -q " 1 uploaded" "$work/gone.out"
+check "gc first: and stored" s3curl "/$solo" -o /dev/null
+
 # Usage errors.
 set +e
 pier_ gc >/dev/null 2>"$work/usage.err"
@@ -248,4 +378,8 @@ rc=$?
 set -e
 check "gc without --keep is a usage error" test "$rc" = 2
 check "gc --help" bash -c "'$PIER' gc --help | grep -q -- '--grace'"
+check "gc --help says it is safe while publishing" \
+    bash -c "'$PIER' gc --help | grep -q 'safe while publishing'"
+pier_ gc --keep 5 --grace 1h --dry-run >/dev/null 2>"$work/warn.err"
+check "gc warns on a grace below two hours" grep -q "warning" "$work/warn.err"
 finish
