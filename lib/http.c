@@ -475,8 +475,13 @@ struct sched_attr0 {
  * since 6.12) a task with a shorter slice gets an earlier deadline, so it
  * runs sooner when it becomes runnable and gives the core back sooner.
  * On bench/edge.sh's 100 KiB asset at 256 connections the p99 went from
- * 24.5-26.6 ms to 21.8-22.1 ms (two runs, 4 rounds each) with the same
- * requests/s, the other cases unchanged within their noise. Only a thread
+ * 1.05x-1.17x nginx's to 0.87x-0.93x (five runs) with the same
+ * requests/s. It costs the 4 KiB page at 50 connections, whose rounds
+ * are short and whose yield already hands the core over: its p99 went
+ * from 1.4-2.4 ms to 2.6-4.4 ms, 0.44x-1.00x nginx's. Asking for the
+ * short slice only while rounds last over 0.5 ms kept the page at
+ * 1.4 ms but brought the asset back to 0.96x-1.04x (three runs): not
+ * taken. Only a thread
  * under SCHED_OTHER is changed, with its nice value kept (get, then set);
  * kernels without custom slices ignore sched_runtime there. Failure only
  * costs the gain: nothing is logged.
