@@ -481,10 +481,9 @@ struct sched_attr0 {
  * from 1.4-2.4 ms to 2.6-4.4 ms, 0.44x-1.00x nginx's. Asking for the
  * short slice only while rounds last over 0.5 ms kept the page at
  * 1.4 ms but brought the asset back to 0.96x-1.04x (three runs): not
- * taken. Only a thread
- * under SCHED_OTHER is changed, with its nice value kept (get, then set);
- * kernels without custom slices ignore sched_runtime there. Failure only
- * costs the gain: nothing is logged.
+ * taken. Only a thread under SCHED_OTHER is changed, with its nice value
+ * kept (get, then set); kernels without custom slices ignore
+ * sched_runtime there. Failure only costs the gain: nothing is logged.
  */
 static void
 worker_slice(unsigned us)
