@@ -726,29 +726,29 @@ test_deploy_history_and_rollback(void **state)
     assert_int_equal(strlen(v[n - 1].commit), 40);
     assert_true(v[n - 1].files > 0 && v[n - 1].bytes > 0);
     /* Back to the previous deploy: live moves, edges would hear of it. */
-    assert_int_equal(
-        publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
-        PIER_OK);
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", NULL, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
+                     PIER_OK);
     assert_string_equal(rb.from, live.data);
     assert_string_equal(rb.to, edge_parent);
     assert_int_equal(rb.changed, 2); /* dry.txt and edge.txt go away */
     assert_live_is(edge_parent);
     /* Forward again by id; then the errors. */
-    assert_int_equal(publish_rollback(s3, "blog", live.data, NULL, 0, NULL, 0,
-                                      -1, &rb, &err),
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live.data, NULL, NULL,
+                                      0, NULL, 0, -1, &rb, &err),
                      PIER_OK);
     assert_live_is(live.data);
-    assert_int_equal(publish_rollback(s3, "blog", live.data, NULL, 0, NULL, 0,
-                                      -1, &rb, &err),
-                     PIER_ERR);
-    assert_non_null(strstr(err.msg, "already live"));
-    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope", NULL,
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live.data, NULL, NULL,
                                       0, NULL, 0, -1, &rb, &err),
                      PIER_ERR);
+    assert_non_null(strstr(err.msg, "already live"));
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", "20200101T000000Z-nope",
+                                      NULL, NULL, 0, NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
     assert_live_is(live.data);
-    assert_int_equal(
-        publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
-        PIER_ERR);
+    assert_int_equal(publish_rollback(s3, &cfg, "nosite", NULL, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
     assert_non_null(strstr(err.msg, "no live deploy"));
     pier_free(v);
     pier_buf_release(&live);
