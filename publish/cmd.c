@@ -185,16 +185,15 @@ print_time(char *out, size_t n, int64_t t)
  * why. */
 static struct pier_s3_sync *
 store_open(const char *cmd, const struct pier_client_args *a,
-           struct pier_client_conf *c)
+           struct pier_client_conf *c, struct pier_s3_config *cfg)
 {
-    struct pier_s3_config cfg;
     struct pier_s3_sync *s3;
     struct pier_err err;
 
-    if (!pier_client_load(cmd, a, true, c, &cfg)) {
+    if (!pier_client_load(cmd, a, true, c, cfg)) {
         return NULL;
     }
-    s3 = pier_s3_sync_new(&cfg, &err);
+    s3 = pier_s3_sync_new(cfg, &err);
     if (s3 == NULL) {
         pier_client_conf_release(c);
         pier_cli_fail(cmd, "%s", err.msg);
@@ -217,6 +216,7 @@ pier_cmd_deploys(int argc, char **argv)
     };
     struct pier_client_args a = {0};
     struct pier_client_conf conf;
+    struct pier_s3_config cfg;
     struct publish_deploy_info *v;
     struct pier_s3_sync *s3;
     struct pier_err err;
@@ -265,7 +265,7 @@ pier_cmd_deploys(int argc, char **argv)
         pier_client_args_release(&a);
         return pier_cli_fail("deploys", "'%s' is not a site name", site);
     }
-    s3 = store_open("deploys", &a, &conf);
+    s3 = store_open("deploys", &a, &conf, &cfg);
     pier_client_args_release(&a);
     if (s3 == NULL) {
         return 1;
@@ -307,6 +307,8 @@ pier_cmd_rollback(int argc, char **argv)
     struct pier_client_args a = {0};
     struct pier_client_conf conf;
     struct publish_rollback_result res;
+    struct publish_refresh_opts ro = {0};
+    struct pier_s3_config cfg;
     struct pier_s3_sync *s3;
     struct pier_err err;
     const char *site = NULL, *to = NULL, *token;
@@ -348,13 +350,23 @@ pier_cmd_rollback(int argc, char **argv)
         pier_client_args_release(&a);
         return pier_cli_fail("rollback", "'%s' is not a site name", site);
     }
-    s3 = store_open("rollback", &a, &conf);
+    s3 = store_open("rollback", &a, &conf, &cfg);
     if (s3 == NULL) {
         pier_client_args_release(&a);
         return 1;
     }
     pier_client_edges(&a, &conf, &edges, &nedges, &token);
-    rc = publish_rollback(s3, site, to, edges, nedges, token, 0, 2, &res, &err);
+    /* Tests only, as for a publish: refresh every key whatever its age;
+     * pause before the first refresh (a gc racing the rollback). */
+    if (getenv("PIER_TEST_REFRESH_ALL") != NULL) {
+        ro.refresh_age_s = -1;
+    }
+    if (getenv("PIER_TEST_PUBLISH_WAIT") != NULL) {
+        ro.before_refresh = publish_test_wait;
+        ro.hook_arg = getenv("PIER_TEST_PUBLISH_WAIT");
+    }
+    rc = publish_rollback(s3, &cfg, site, to, &ro, edges, nedges, token, 0, 2,
+                          &res, &err);
     pier_s3_sync_free(s3);
     pier_client_conf_release(&conf);
     pier_client_args_release(&a);

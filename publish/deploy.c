@@ -38,6 +38,7 @@
 #define SURVEY_PAGE    1000
 #define SIBLINGS_MAX   64 /* other sites' live pointers read at most */
 #define BUILD_TAIL_MAX 4096
+#define MANIFEST_TYPE  "application/zstd" /* a stored manifest's type */
 #define WARNINGS_SHOW  50
 
 const char *
@@ -242,6 +243,13 @@ publish_live_read(struct pier_s3_sync *s3, const char *site,
     return live_read_tree(s3, site, id, etag, NULL, err);
 }
 
+/* "sites/<site>/deploys/<id>.json.zst", where a deploy's manifest is. */
+static void
+manifest_key(char *key, size_t n, const char *site, const char *id)
+{
+    snprintf(key, n, "sites/%s/deploys/%s.json.zst", site, id);
+}
+
 struct sites_manifest *
 publish_manifest_fetch(struct pier_s3_sync *s3, const char *site,
                        const char *id, struct pier_err *err)
@@ -251,7 +259,7 @@ publish_manifest_fetch(struct pier_s3_sync *s3, const char *site,
     struct sites_manifest *m;
     char key[512];
 
-    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", site, id);
+    manifest_key(key, sizeof(key), site, id);
     r.key = key;
     r.max_body = PUBLISH_MANIFEST_ZST_MAX;
     if (sync_req(s3, PIER_S3_OP_GET, &r, &resp, err) != PIER_OK) {
@@ -1118,6 +1126,11 @@ struct engine {
     const char *bucket;    /* for x-amz-copy-source */
     void (*before_refresh)(void *arg); /* tests: once; then NULL */
     void *hook_arg;
+    /* A rollback's check (publish_blobs_refresh()): the blobs' enc hold
+     * the variants the manifest lists; nothing is uploaded, and a blob
+     * the store lacks (or one of those variants) is counted in gone. */
+    bool verify;
+    size_t gone;
 };
 
 /* One listing of the survey: the blobs whose SHA-256 starts with one hex
@@ -1463,6 +1476,7 @@ read_listing(struct job *j, const struct pier_s3_response *resp)
 }
 
 static void refresh(struct job *j, bool then_missing);
+static void verify_end(struct job *j, bool have);
 
 /* The store has the blob and the variants in j->stored, refreshed. */
 static void
@@ -1470,6 +1484,10 @@ found_done(struct job *j)
 {
     int e;
 
+    if (j->en->verify) {
+        verify_end(j, true);
+        return;
+    }
     j->en->res->blobs_present++;
     for (e = 0; e < PUBLISH_ENC_N; e++) {
         j->b->enc[e] = j->stored[e];
@@ -1512,6 +1530,10 @@ missing(struct job *j)
 {
     int e;
 
+    if (j->en->verify) {
+        verify_end(j, false);
+        return;
+    }
     j->b->stale &= ~STALE_ID;
     for (e = 0; e < PUBLISH_ENC_N; e++) {
         if (j->stored[e] == 0) {
@@ -1523,6 +1545,48 @@ missing(struct job *j)
         return;
     }
     upload(j);
+}
+
+/* The request of a refresh: key copied onto itself in bucket with
+ * x-amz-metadata-directive: REPLACE and the headers its PUT sends
+ * (Content-Type type, and Cache-Control cc unless NULL), in h and src. */
+static void
+self_copy(struct pier_s3_request *r, struct pier_s3_header h[4], char *src,
+          size_t srcn, const char *bucket, const char *key, const char *type,
+          const char *cc)
+{
+    snprintf(src, srcn, "/%s/%s", bucket, key);
+    h[0] = (struct pier_s3_header){PIER_STR("x-amz-copy-source"),
+                                   pier_str_cstr(src)};
+    h[1] = (struct pier_s3_header){PIER_STR("x-amz-metadata-directive"),
+                                   PIER_STR("REPLACE")};
+    h[2] =
+        (struct pier_s3_header){PIER_STR("Content-Type"), pier_str_cstr(type)};
+    h[3] = (struct pier_s3_header){PIER_STR("Cache-Control"),
+                                   pier_str_cstr(cc != NULL ? cc : "")};
+    memset(r, 0, sizeof(*r));
+    r->key = key;
+    r->body = "";
+    r->body_len = 0;
+    r->headers = h;
+    r->nheaders = cc != NULL ? 4 : 3;
+}
+
+/* A rollback's check of j's blob is done: it is gone when the store
+ * lacks the blob (have false) or a variant the manifest lists. */
+static void
+verify_end(struct job *j, bool have)
+{
+    bool gone = !have;
+    int e;
+
+    for (e = 0; e < PUBLISH_ENC_N; e++) {
+        gone |= j->b->enc[e] != 0 && j->stored[e] == 0;
+    }
+    if (gone) {
+        j->en->gone++;
+    }
+    job_done(j);
 }
 
 /*
@@ -1543,6 +1607,8 @@ refresh_end(struct job *j)
 {
     if (j->var_failed) {
         job_fail(j, &j->var_err);
+    } else if (j->en->verify) {
+        verify_end(j, !j->refresh_gone);
     } else if (j->refresh_then_missing || j->refresh_gone) {
         upload(j);
     } else {
@@ -1597,6 +1663,14 @@ refresh(struct job *j, bool then_missing)
     char src[256];
     int e;
 
+    if (j->en->verify) {
+        /* Only what the manifest lists is needed. */
+        for (e = 0; e < PUBLISH_ENC_N; e++) {
+            if (j->b->enc[e] == 0) {
+                j->b->stale &= ~(1u << e);
+            }
+        }
+    }
     if (j->en->before_refresh != NULL) {
         j->en->before_refresh(j->en->hook_arg);
         j->en->before_refresh = NULL;
@@ -1606,7 +1680,7 @@ refresh(struct job *j, bool then_missing)
     j->var_pending = 1; /* held while starting them */
     for (e = 0; e <= PUBLISH_ENC_N; e++) {
         struct var_put *vp = &j->rp[e];
-        struct pier_s3_request r = {0};
+        struct pier_s3_request r;
         struct pier_s3_header h[4];
 
         if ((j->b->stale & (1u << e)) == 0) {
@@ -1616,20 +1690,8 @@ refresh(struct job *j, bool then_missing)
         vp->e = e;
         snprintf(vp->key, sizeof(vp->key), "blobs/%s%s", j->b->sha256,
                  e < PUBLISH_ENC_N ? sites_enc_suffix((enum sites_enc) e) : "");
-        snprintf(src, sizeof(src), "/%s/%s", j->en->bucket, vp->key);
-        h[0] = (struct pier_s3_header){PIER_STR("x-amz-copy-source"),
-                                       pier_str_cstr(src)};
-        h[1] = (struct pier_s3_header){PIER_STR("x-amz-metadata-directive"),
-                                       PIER_STR("REPLACE")};
-        h[2] = (struct pier_s3_header){PIER_STR("Content-Type"),
-                                       pier_str_cstr(j->b->type)};
-        h[3] = (struct pier_s3_header){PIER_STR("Cache-Control"),
-                                       pier_str_cstr(cc)};
-        r.key = vp->key;
-        r.body = "";
-        r.body_len = 0;
-        r.headers = h;
-        r.nheaders = PIER_NELEMS(h);
+        self_copy(&r, h, src, sizeof(src), j->en->bucket, vp->key, j->b->type,
+                  cc);
         if (pier_s3_start(j->en->c, PIER_S3_OP_PUT, &r, on_refresh_done, vp,
                           &err)
             != PIER_OK) {
@@ -1702,7 +1764,16 @@ pump(struct engine *en)
             struct blob *b = en->todo[en->next++];
 
             en->res->blobs_present++;
-            memcpy(b->enc, b->listed, sizeof(b->listed));
+            if (en->verify) {
+                for (e = 0; e < PUBLISH_ENC_N; e++) {
+                    if (b->enc[e] != 0 && b->listed[e] == 0) {
+                        en->gone++;
+                        break;
+                    }
+                }
+            } else {
+                memcpy(b->enc, b->listed, sizeof(b->listed));
+            }
             en->prog->blobs++;
             continue;
         }
@@ -1900,6 +1971,32 @@ survey(struct engine *en)
     }
 }
 
+/* Run en (set up, todo in SHA-256 order) to its end on a loop and S3
+ * client of its own. */
+static int
+engine_run(struct engine *en, const struct pier_s3_config *cfg,
+           struct pier_err *err)
+{
+    PIER_ASSERT(uv_loop_init(&en->loop) == 0);
+    en->c = pier_s3_client_new(&en->loop, cfg, err);
+    if (en->c == NULL) {
+        PIER_ASSERT(uv_loop_close(&en->loop) == 0);
+        return PIER_ERR;
+    }
+    survey(en);
+    while (en->active > 0 || en->surveying > 0) {
+        uv_run(&en->loop, UV_RUN_ONCE);
+    }
+    pier_s3_client_free(en->c);
+    uv_run(&en->loop, UV_RUN_DEFAULT);
+    PIER_ASSERT(uv_loop_close(&en->loop) == 0);
+    if (en->failed) {
+        *err = en->err;
+        return PIER_ERR;
+    }
+    return PIER_OK;
+}
+
 static int
 upload_blobs(struct ctx *x, struct pier_err *err)
 {
@@ -1939,34 +2036,116 @@ upload_blobs(struct ctx *x, struct pier_err *err)
         pier_free(en.todo);
         return PIER_OK;
     }
-    PIER_ASSERT(uv_loop_init(&en.loop) == 0);
-    en.c = pier_s3_client_new(&en.loop, x->o->s3, err);
-    if (en.c == NULL) {
-        PIER_ASSERT(uv_loop_close(&en.loop) == 0);
-        pier_free(en.todo);
-        return PIER_ERR;
-    }
     publish_progress_line(&x->prog,
                           "%s: %zu blobs not in the live deploy: looking "
                           "them up, compressing and uploading what the store "
                           "lacks",
                           x->o->site, en.n);
-    survey(&en);
-    while (en.active > 0 || en.surveying > 0) {
-        uv_run(&en.loop, UV_RUN_ONCE);
-    }
+    rc = engine_run(&en, x->o->s3, err);
     x->prog.bytes = x->res->bytes_uploaded;
     publish_progress_tick(&x->prog, true);
     publish_progress_end(&x->prog);
     x->res->ms_compress = en.compress_ms;
-    pier_s3_client_free(en.c);
-    uv_run(&en.loop, UV_RUN_DEFAULT);
-    PIER_ASSERT(uv_loop_close(&en.loop) == 0);
-    if (en.failed) {
-        *err = en.err;
-        rc = PIER_ERR;
-    }
     pier_free(en.todo);
+    return rc;
+}
+
+static int
+cmp_blob_sha(const void *a, const void *b)
+{
+    return strcmp(((const struct blob *) a)->sha256,
+                  ((const struct blob *) b)->sha256);
+}
+
+int
+publish_blobs_refresh(const struct pier_s3_config *cfg,
+                      const struct sites_manifest *m,
+                      const struct publish_refresh_opts *o, size_t *refreshed,
+                      size_t *gone, struct pier_err *err)
+{
+    size_t n = sites_manifest_count(m), nb = 0, i;
+    struct publish_progress prog;
+    struct publish_result res;
+    struct blob *blobs;
+    struct engine en;
+    int rc, e;
+
+    *refreshed = 0;
+    *gone = 0;
+    /* One blob per SHA-256 (paths may share one), in SHA-256 order as the
+     * survey wants, with every variant any of its entries lists. */
+    blobs = pier_calloc(n + 1, sizeof(*blobs));
+    for (i = 0; i < n; i++) {
+        const struct sites_entry *se = sites_manifest_at(m, i);
+        struct blob *b = &blobs[nb++];
+
+        memcpy(b->sha256, se->sha256, sizeof(b->sha256));
+        b->type = se->type;
+        b->asset = se->klass == SITES_CLASS_ASSET;
+        b->len = (size_t) se->size;
+        memcpy(b->enc, se->enc_size, sizeof(b->enc));
+    }
+    if (nb > 1) {
+        qsort(blobs, nb, sizeof(*blobs), cmp_blob_sha);
+    }
+    memset(&en, 0, sizeof(en));
+    memset(&res, 0, sizeof(res));
+    publish_progress_init(&prog, -1);
+    en.todo = pier_calloc(nb + 1, sizeof(*en.todo));
+    for (i = 0; i < nb; i++) {
+        if (en.n > 0
+            && strcmp(en.todo[en.n - 1]->sha256, blobs[i].sha256) == 0) {
+            for (e = 0; e < PUBLISH_ENC_N; e++) {
+                if (blobs[i].enc[e] != 0) {
+                    en.todo[en.n - 1]->enc[e] = blobs[i].enc[e];
+                }
+            }
+            continue;
+        }
+        en.todo[en.n++] = &blobs[i];
+    }
+    en.res = &res;
+    en.prog = &prog;
+    en.max = o->jobs != 0 ? o->jobs : PUBLISH_JOBS_DEFAULT;
+    en.refresh_age_s =
+        o->refresh_age_s != 0 ? o->refresh_age_s : PUBLISH_REFRESH_AGE_S;
+    en.bucket = cfg->bucket;
+    en.before_refresh = o->before_refresh;
+    en.hook_arg = o->hook_arg;
+    en.verify = true;
+    rc = en.n > 0 ? engine_run(&en, cfg, err) : PIER_OK;
+    *refreshed = res.refreshed;
+    *gone = en.gone;
+    pier_free(en.todo);
+    pier_free(blobs);
+    return rc;
+}
+
+int
+publish_manifest_refresh(struct pier_s3_sync *s3, const char *bucket,
+                         const char *site, const char *id, bool *gone,
+                         struct pier_err *err)
+{
+    struct pier_s3_request r;
+    struct pier_s3_response resp;
+    struct pier_s3_header h[4];
+    char key[512], src[600];
+    int rc;
+
+    *gone = false;
+    manifest_key(key, sizeof(key), site, id);
+    self_copy(&r, h, src, sizeof(src), bucket, key, MANIFEST_TYPE, NULL);
+    pier_s3_response_init(&resp);
+    rc = pier_s3_sync_run(s3, PIER_S3_OP_PUT, &r, &resp, err);
+    if (rc != PIER_OK && publish_err_is_404(err)) {
+        *gone = true;
+        rc = PIER_OK;
+    } else if (rc == PIER_OK && resp.body.len > 0
+               && strstr(resp.body.data, "<Error>") != NULL) {
+        rc = pier_err_set(err, "cannot refresh '%s': %.200s", key,
+                          resp.body.data);
+    }
+    pier_s3_response_release(&resp);
     return rc;
 }
 
@@ -2028,7 +2207,7 @@ activate(struct ctx *x, struct pier_err *err)
     struct pier_s3_response resp;
     struct pier_buf zst;
     struct pier_s3_header h = {PIER_STR("Content-Type"),
-                               PIER_STR("application/zstd")};
+                               PIER_STR(MANIFEST_TYPE)};
     char key[512];
     int rc;
 
@@ -2037,8 +2216,7 @@ activate(struct ctx *x, struct pier_err *err)
         pier_buf_release(&zst);
         return PIER_ERR;
     }
-    snprintf(key, sizeof(key), "sites/%s/deploys/%s.json.zst", x->o->site,
-             x->res->deploy);
+    manifest_key(key, sizeof(key), x->o->site, x->res->deploy);
     r.key = key;
     r.body = zst.data;
     r.body_len = zst.len;

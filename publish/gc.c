@@ -32,7 +32,8 @@ struct gc_objs {
 
 /* One manifest key, split. */
 struct gc_deploy {
-    const char *key; /* borrowed from the listing */
+    const char *key;        /* borrowed from the listing */
+    const char *mtime_text; /* its LastModified as listed, borrowed */
     char site[256];
     char id[SITES_DEPLOY_ID_MAX + 1];
     bool keep;
@@ -358,7 +359,7 @@ deploys_of(const struct gc_objs *l, size_t *n)
 
     for (i = 0; i < l->n; i++) {
         if (split_manifest_key(l->v[i].key, &d[k])) {
-            k++;
+            d[k++].mtime_text = l->v[i].mtime_text;
         }
     }
     if (k > 1) {
@@ -453,7 +454,7 @@ publish_gc(struct pier_s3_sync *s3, const struct publish_gc_opts *o,
     uint64_t *sizes = NULL;
     bool *kept = NULL;
     int64_t now = o->now != 0 ? o->now : (int64_t) time(NULL);
-    size_t nd = 0, nk = 0, i;
+    size_t nd = 0, nk = 0, i, k;
     int rc = PIER_ERR;
 
     memset(res, 0, sizeof(*res));
@@ -464,22 +465,48 @@ publish_gc(struct pier_s3_sync *s3, const struct publish_gc_opts *o,
     if (plan_deploys(s3, o, d, nd, &marks, res, err) != PIER_OK) {
         goto out;
     }
-    /* Manifests first: a kept manifest never names a deleted blob. */
+    /* Manifests first: a kept manifest never names a deleted blob. Each
+     * only if it is still the version listed: a rollback refreshes its
+     * target's manifest before the flip (publish/gc.h, point 5). */
     keys = pier_calloc(nd + 1, sizeof(*keys));
+    times = pier_calloc(nd + 1, sizeof(*times));
+    kept = pier_calloc(nd + 1, sizeof(*kept));
     for (i = 0; i < nd; i++) {
         if (!d[i].keep) {
+            times[nk] = d[i].mtime_text;
             keys[nk++] = d[i].key;
-            if (o->out_fd >= 0) {
-                dprintf(o->out_fd, "%s: %s deploy %s\n", d[i].site,
-                        o->dry_run ? "would delete" : "deleted", d[i].id);
-            }
         }
     }
+    if (o->before_manifest_delete != NULL) {
+        o->before_manifest_delete(o->hook_arg);
+    }
     if (!o->dry_run && nk > 0
-        && delete_keys(s3, keys, NULL, nk, NULL, err) != PIER_OK) {
+        && delete_keys(s3, keys, times, nk, kept, err) != PIER_OK) {
         goto out;
     }
+    for (i = 0, k = 0; i < nd; i++) {
+        if (d[i].keep) {
+            continue;
+        }
+        if (kept[k++]) {
+            /* Written since the listing: a rollback to it is under way.
+             * It stays, and so does all it lists. */
+            res->deploys_deleted--;
+            res->deploys_kept++;
+            res->deploys_touched++;
+            if (mark_manifest(s3, d[i].site, d[i].id, &marks, err) != PIER_OK) {
+                goto out;
+            }
+        } else if (o->out_fd >= 0) {
+            dprintf(o->out_fd, "%s: %s deploy %s\n", d[i].site,
+                    o->dry_run ? "would delete" : "deleted", d[i].id);
+        }
+    }
+    pier_free(kept);
+    pier_free(times);
     pier_free(keys);
+    kept = NULL;
+    times = NULL;
     keys = NULL;
     if (list_all(s3, "blobs/", &blobs, err) != PIER_OK
         || mark_new_deploys(s3, d, nd, &marks, err) != PIER_OK) {

@@ -7,8 +7,9 @@
  * the live one are kept, the manifests of the others are deleted; then
  * every blob (blobs/<sha256> and its .br, .zst and .gz variants) that no
  * kept manifest lists is deleted, unless its LastModified is within the
- * grace period. Manifests that appear while gc runs are read and their
- * blobs kept too.
+ * grace period. Manifests that appear while gc runs, or that were written
+ * again after the listing (a rollback, point 5), are read and their blobs
+ * kept too.
  *
  * Manifests go first: a crash between the two steps leaves unreferenced
  * blobs for the next run, never a kept manifest with missing blobs. Keys
@@ -43,8 +44,9 @@
  *    to manifest) + (clock skew between gc and the store) < grace:
  *    1 hour + 23 hours of slack with the default grace of a day, and gc
  *    warns below PUBLISH_GC_GRACE_MIN_S (and goes on: --grace 0s is for
- *    tests and stores nobody publishes to). Ages are measured on the store's clock
- *    by the publish (the Date of its listing) and by gc's own clock.
+ *    tests and stores nobody publishes to). Ages are measured on the
+ *    store's clock by the publish (the Date of its listing) and by gc's
+ *    own clock.
  * 4. Blobs of the base manifest are not refreshed, which keeps a publish
  *    that changes one file at zero requests for the others. They need
  *    none: the live flip is conditional on the pointer's ETag the
@@ -55,14 +57,32 @@
  *    such publishes, each of whose blobs is its base's or covered by 1-3.
  *    A publish whose base stops being live meanwhile loses the flip: its
  *    manifest is written but never live (a rollback to it may find
- *    blobs gone).
+ *    blobs gone, and fails: point 5).
+ * 5. `pier rollback` to a deploy gc has chosen (it read the site's
+ *    pointer before the flip) uses the same mechanism. Before the flip
+ *    the rollback refreshes every blob and listed variant of the target
+ *    older than PUBLISH_REFRESH_AGE_S (the publish's survey, lookups and
+ *    copies, in parallel), then, always and last, its manifest. gc
+ *    deletes manifests as it deletes blobs, conditional on the listed
+ *    LastModified; one that fails ("touched meanwhile") keeps its deploy,
+ *    and gc reads it and keeps all it lists before it lists and deletes
+ *    blobs. So a gc that listed the manifest before its refresh either
+ *    deleted it first (the refresh answers NoSuchKey and the rollback
+ *    fails, the pointer unchanged) or keeps the deploy whole; a gc that
+ *    deleted blobs of it first makes their refresh answer NoSuchKey (or
+ *    the lookup find them missing): the rollback fails, naming how many.
+ *    Young blobs are not refreshed: gc deletes them only a grace minus
+ *    that age later, when the flip is long done (as in point 3).
  *
- * XXX: not covered: `pier rollback` to a deploy that gc is deleting at
- * that moment (gc decided on the old pointer; the rollback read the
- * manifest before gc deleted it), and stores that ignore
- * <LastModifiedTime> (AWS documents it for directory buckets only): with
- * them point 2 does not hold and a refresh after gc's listing no longer
- * saves a blob, as before conditional deletes.
+ * XXX: not covered: a gc that lists the target's manifest after the
+ * rollback refreshed it and reads the pointer before the flip (the
+ * window is the one request between the manifest's refresh and the
+ * flip, which gc's listing and its read of the pointer must both fall
+ * into): it deletes the manifest. Closing it would take a grace for
+ * manifests too. And stores that ignore <LastModifiedTime> (AWS
+ * documents it for directory buckets only): with them points 2 and 5 do
+ * not hold and a refresh after gc's listing no longer saves a blob or a
+ * manifest, as before conditional deletes.
  */
 #ifndef PUBLISH_GC_H
 #define PUBLISH_GC_H
@@ -87,18 +107,24 @@ struct publish_gc_opts {
     /* Tests: called after the blobs are listed and chosen, before they
      * are deleted (a publish racing gc). NULL: none. */
     void (*before_blob_delete)(void *arg);
+    /* Tests: called after the deploys are chosen, before their manifests
+     * are deleted (a rollback racing gc). NULL: none. */
+    void (*before_manifest_delete)(void *arg);
     void *hook_arg;
 };
 
 struct publish_gc_result {
     size_t sites;
     size_t deploys_kept, deploys_deleted;
-    size_t blobs_kept;    /* objects under blobs/ that stay referenced */
-    size_t blobs_young;   /* unreferenced, within the grace period */
-    size_t blobs_touched; /* chosen, but written since the listing (a
-                             publish refreshed them): kept */
-    size_t blobs_deleted; /* objects, variants included */
-    uint64_t bytes_freed; /* their sizes */
+    size_t deploys_touched; /* chosen, but their manifest was written since
+                               the listing (a rollback refreshed it): kept,
+                               and counted in deploys_kept */
+    size_t blobs_kept;      /* objects under blobs/ that stay referenced */
+    size_t blobs_young;     /* unreferenced, within the grace period */
+    size_t blobs_touched;   /* chosen, but written since the listing (a
+                               publish refreshed them): kept */
+    size_t blobs_deleted;   /* objects, variants included */
+    uint64_t bytes_freed;   /* their sizes */
 };
 
 /* Run gc on the store behind s3 (with dry_run, only count what would

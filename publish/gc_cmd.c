@@ -22,7 +22,9 @@
  * gc (tests/publish/test_gc_store.sh): PIER_TEST_GC_NOW, seconds since
  * the epoch, is gc's clock; with PIER_TEST_GC_WAIT=PATH, gc creates
  * PATH.ready once it has listed and chosen the blobs, then waits (at
- * most a minute) for PATH to exist before deleting them.
+ * most a minute) for PATH to exist before deleting them;
+ * PIER_TEST_GC_WAIT_MANIFESTS=PATH waits the same way once it has chosen
+ * the deploys, before deleting their manifests (a rollback racing gc).
  */
 void
 publish_test_wait(void *arg)
@@ -61,6 +63,7 @@ pier_cmd_gc(int argc, char **argv)
                                 .out_fd = 1};
     const char *test_now = getenv("PIER_TEST_GC_NOW");
     const char *test_wait_path = getenv("PIER_TEST_GC_WAIT");
+    const char *test_wait_man = getenv("PIER_TEST_GC_WAIT_MANIFESTS");
     struct pier_client_args a = {0};
     struct pier_client_conf conf;
     struct publish_gc_result res;
@@ -110,10 +113,12 @@ pier_cmd_gc(int argc, char **argv)
                    "gc is safe while publishing: a publish refreshes the "
                    "blobs older than %d\nminutes that it reuses (a copy "
                    "onto themselves) before writing its manifest,\nand gc "
-                   "deletes a blob only if its LastModified is still the "
-                   "listed one.\nThis holds while the grace period is well "
-                   "above that refresh age plus the\nlongest publish: keep "
-                   "it at %d hours or more (gc warns below).\n\n"
+                   "deletes a blob (or manifest) only if its LastModified "
+                   "is still the\nlisted one; a rollback refreshes what its "
+                   "deploy needs the same way\nbefore it goes live. "
+                   "This holds while the grace period is well above\nthat "
+                   "refresh age plus the longest publish: keep it at %d "
+                   "hours or more\n(gc warns below).\n\n"
                    "  --keep N         deploys kept per site, besides the "
                    "live one (required)\n"
                    "  --grace DURATION keep blobs younger than this "
@@ -146,6 +151,9 @@ pier_cmd_gc(int argc, char **argv)
     if (test_wait_path != NULL && test_wait_path[0] != '\0') {
         o.before_blob_delete = publish_test_wait;
         o.hook_arg = (void *) test_wait_path;
+    } else if (test_wait_man != NULL && test_wait_man[0] != '\0') {
+        o.before_manifest_delete = publish_test_wait;
+        o.hook_arg = (void *) test_wait_man;
     }
     if (!pier_client_load("gc", &a, true, &conf, &cfg)) {
         pier_client_args_release(&a);
@@ -165,11 +173,12 @@ pier_cmd_gc(int argc, char **argv)
     }
     printf("gc%s: %zu sites, %zu deploys kept, %zu %s; %zu blobs %s (%llu "
            "bytes), %zu referenced, %zu unreferenced within the grace "
-           "period, %zu written meanwhile (kept)\n",
+           "period, %zu written meanwhile (kept); %zu deploys restored "
+           "meanwhile (kept)\n",
            o.dry_run ? " (dry run)" : "", res.sites, res.deploys_kept,
            res.deploys_deleted, o.dry_run ? "to delete" : "deleted",
            res.blobs_deleted, o.dry_run ? "to delete" : "deleted",
            (unsigned long long) res.bytes_freed, res.blobs_kept,
-           res.blobs_young, res.blobs_touched);
+           res.blobs_young, res.blobs_touched, res.deploys_touched);
     return 0;
 }

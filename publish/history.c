@@ -100,8 +100,54 @@ publish_deploys_list(struct pier_s3_sync *s3, const char *site, size_t load,
     return PIER_OK;
 }
 
+/*
+ * Keep gc off the target until the flip (publish/gc.h, point 5): its old
+ * blobs and variants, then its manifest, are refreshed as a publish
+ * refreshes what it reuses. A gc that listed them before fails its
+ * conditional deletes (and, for the manifest, keeps the deploy and all
+ * it lists); one that was first leaves them missing, and the rollback
+ * stops before the flip. The manifest goes last, just before the flip,
+ * and always (one request: gc gives manifests no grace).
+ */
+static int
+refresh_target(struct pier_s3_sync *s3, const struct pier_s3_config *cfg,
+               const char *site, const struct sites_manifest *target,
+               const struct publish_refresh_opts *ro,
+               struct publish_rollback_result *res, struct pier_err *err)
+{
+    struct publish_refresh_opts none = {0};
+    size_t gone;
+    bool man_gone;
+
+    if (publish_blobs_refresh(cfg, target, ro != NULL ? ro : &none,
+                              &res->refreshed, &gone, err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (gone > 0) {
+        return pier_err_set(err,
+                            "deploy %s can no longer be restored: %zu blobs "
+                            "were deleted by gc; publish it again",
+                            res->to, gone);
+    }
+    if (publish_manifest_refresh(s3, cfg->bucket, site, res->to, &man_gone, err)
+        != PIER_OK) {
+        return PIER_ERR;
+    }
+    if (man_gone) {
+        return pier_err_set(err,
+                            "deploy %s can no longer be restored: its "
+                            "manifest was deleted by gc; publish it again",
+                            res->to);
+    }
+    res->refreshed++;
+    return PIER_OK;
+}
+
 int
-publish_rollback(struct pier_s3_sync *s3, const char *site, const char *to,
+publish_rollback(struct pier_s3_sync *s3, const struct pier_s3_config *cfg,
+                 const char *site, const char *to,
+                 const struct publish_refresh_opts *ro,
                  const char *const *edges, size_t nedges,
                  const char *edge_token, unsigned edge_timeout_ms, int out_fd,
                  struct publish_rollback_result *res, struct pier_err *err)
@@ -150,6 +196,9 @@ publish_rollback(struct pier_s3_sync *s3, const char *site, const char *to,
         goto out;
     }
     res->changed = sites_delta_count(delta);
+    if (refresh_target(s3, cfg, site, target, ro, res, err) != PIER_OK) {
+        goto out;
+    }
     if (publish_live_flip(s3, site, res->to, etag, &lost, winner, err)
         != PIER_OK) {
         goto out;

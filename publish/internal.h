@@ -36,6 +36,32 @@ struct sites_manifest *publish_manifest_fetch(struct pier_s3_sync *s3,
                                               const char *site, const char *id,
                                               struct pier_err *err);
 
+/* How a rollback refreshes its target's blobs (publish_blobs_refresh). */
+struct publish_refresh_opts {
+    unsigned jobs;         /* requests in flight; 0: PUBLISH_JOBS_DEFAULT */
+    int64_t refresh_age_s; /* 0: PUBLISH_REFRESH_AGE_S; < 0: every key */
+    void (*before_refresh)(void *arg); /* tests: before the first; NULL */
+    void *hook_arg;
+};
+
+/* A rollback's guard against gc (publish/gc.h, point 5): every object m's
+ * blobs need (each blob, and each variant m lists) whose LastModified is
+ * older than the refresh age is refreshed, as a publish refreshes what it
+ * reuses (the same survey, lookups and copies, in parallel). *gone counts
+ * the blobs the store lacks, or lacks a listed variant of (gc deleted
+ * them); *refreshed the objects copied. PIER_ERR on any other failure. */
+int publish_blobs_refresh(const struct pier_s3_config *cfg,
+                          const struct sites_manifest *m,
+                          const struct publish_refresh_opts *o,
+                          size_t *refreshed, size_t *gone,
+                          struct pier_err *err);
+
+/* Refresh deploy id's manifest (a copy onto itself in bucket, with the
+ * headers its PUT sent); *gone when the store no longer has it. */
+int publish_manifest_refresh(struct pier_s3_sync *s3, const char *bucket,
+                             const char *site, const char *id, bool *gone,
+                             struct pier_err *err);
+
 /* POST delta to each edge's admin API (edges are base URLs such as
  * "http://127.0.0.1:8081"; the path is /v1/sites/{site}/activate), write
  * one line per edge to out_fd (-1: none) and count the answers. */

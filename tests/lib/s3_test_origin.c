@@ -669,7 +669,26 @@ do_object(struct conn *k, const char *key)
                           "did not hold");
             break;
         }
-        ob = store(o, key, k->body.data, k->body.len);
+        if (hdr(k, "x-amz-copy-source") != NULL) {
+            /* CopyObject (a refresh copies a key onto itself), the
+             * source given as "/bucket/key", the headers replaced. */
+            const char *cs = hdr(k, "x-amz-copy-source");
+            const char *sk = cs[0] == '/' ? strchr(cs + 1, '/') : NULL;
+            struct object *src = sk != NULL ? find(o, sk + 1, &pos) : NULL;
+            struct pier_buf copy;
+
+            if (src == NULL) {
+                respond_error(k, 404, "NoSuchKey",
+                              "The specified key does not exist.");
+                break;
+            }
+            pier_buf_init(&copy, SIZE_MAX);
+            must(pier_buf_add(&copy, src->data.data, src->data.len));
+            ob = store(o, key, copy.data, copy.len);
+            pier_buf_release(&copy);
+        } else {
+            ob = store(o, key, k->body.data, k->body.len);
+        }
         for (i = 0; i < k->nh; i++) {
             if (strcasecmp(k->hname[i], "content-type") == 0
                 || strcasecmp(k->hname[i], "cache-control") == 0

@@ -15,6 +15,7 @@
 
 #include "publish/deploy.h"
 #include "publish/history.h"
+#include "publish/internal.h"
 #include "tests/lib/s3_test_origin.h"
 
 #include <arpa/inet.h>
@@ -690,6 +691,61 @@ test_deploy_tells_the_edges(void **state)
     pier_buf_release(&st.req);
 }
 
+/* A rollback refreshes its target before the flip (publish/gc.h, point
+ * 5): with every key counted old, the target's blobs and manifest are
+ * copied onto themselves, their headers kept; with a blob gone, it fails
+ * and live stays. live is the live deploy, before and after. */
+static void
+rollback_refreshes(struct pier_s3_sync *s3, const char *live)
+{
+    struct publish_refresh_opts ro = {.refresh_age_s = -1};
+    struct publish_rollback_result rb;
+    struct pier_s3_request r = {0};
+    struct pier_s3_response resp;
+    struct sites_manifest *m;
+    struct pier_buf blob, type;
+    struct pier_err err;
+    char key[128], mkey[256];
+
+    m = publish_manifest_fetch(s3, "blog", edge_parent, &err);
+    assert_non_null(m);
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", edge_parent, &ro, NULL,
+                                      0, NULL, 0, -1, &rb, &err),
+                     PIER_OK);
+    assert_live_is(edge_parent);
+    /* The manifest and at least one blob per distinct SHA-256. */
+    assert_true(rb.refreshed >= 2);
+    snprintf(key, sizeof(key), "blobs/%s", sites_manifest_at(m, 0)->sha256);
+    pier_buf_init(&type, SIZE_MAX);
+    assert_true(s3_test_origin_header(origin, key, "content-type", &type));
+    assert_string_equal(type.data, sites_manifest_at(m, 0)->type);
+    snprintf(mkey, sizeof(mkey), "sites/blog/deploys/%s.json.zst", edge_parent);
+    assert_true(s3_test_origin_header(origin, mkey, "content-type", &type));
+    assert_string_equal(type.data, "application/zstd");
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
+                     PIER_OK);
+    assert_live_is(live);
+    /* gc deleted one of its blobs first. */
+    pier_buf_init(&blob, SIZE_MAX);
+    assert_true(s3_test_origin_get(origin, key, &blob));
+    r.key = key;
+    pier_s3_response_init(&resp);
+    assert_int_equal(pier_s3_sync_run(s3, PIER_S3_OP_DELETE, &r, &resp, &err),
+                     PIER_OK);
+    pier_s3_response_release(&resp);
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", edge_parent, NULL, NULL,
+                                      0, NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
+    assert_non_null(strstr(err.msg, "can no longer be restored: 1 blobs were "
+                                    "deleted by gc; publish it again"));
+    assert_live_is(live);
+    s3_test_origin_put(origin, key, blob.data, blob.len);
+    pier_buf_release(&blob);
+    pier_buf_release(&type);
+    sites_manifest_free(m);
+}
+
 static void
 test_deploy_history_and_rollback(void **state)
 {
@@ -726,29 +782,30 @@ test_deploy_history_and_rollback(void **state)
     assert_int_equal(strlen(v[n - 1].commit), 40);
     assert_true(v[n - 1].files > 0 && v[n - 1].bytes > 0);
     /* Back to the previous deploy: live moves, edges would hear of it. */
-    assert_int_equal(
-        publish_rollback(s3, "blog", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
-        PIER_OK);
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", NULL, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
+                     PIER_OK);
     assert_string_equal(rb.from, live.data);
     assert_string_equal(rb.to, edge_parent);
     assert_int_equal(rb.changed, 2); /* dry.txt and edge.txt go away */
     assert_live_is(edge_parent);
     /* Forward again by id; then the errors. */
-    assert_int_equal(publish_rollback(s3, "blog", live.data, NULL, 0, NULL, 0,
-                                      -1, &rb, &err),
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live.data, NULL, NULL,
+                                      0, NULL, 0, -1, &rb, &err),
                      PIER_OK);
     assert_live_is(live.data);
-    assert_int_equal(publish_rollback(s3, "blog", live.data, NULL, 0, NULL, 0,
-                                      -1, &rb, &err),
-                     PIER_ERR);
-    assert_non_null(strstr(err.msg, "already live"));
-    assert_int_equal(publish_rollback(s3, "blog", "20200101T000000Z-nope", NULL,
+    rollback_refreshes(s3, live.data);
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live.data, NULL, NULL,
                                       0, NULL, 0, -1, &rb, &err),
                      PIER_ERR);
+    assert_non_null(strstr(err.msg, "already live"));
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", "20200101T000000Z-nope",
+                                      NULL, NULL, 0, NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
     assert_live_is(live.data);
-    assert_int_equal(
-        publish_rollback(s3, "nosite", NULL, NULL, 0, NULL, 0, -1, &rb, &err),
-        PIER_ERR);
+    assert_int_equal(publish_rollback(s3, &cfg, "nosite", NULL, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
+                     PIER_ERR);
     assert_non_null(strstr(err.msg, "no live deploy"));
     pier_free(v);
     pier_buf_release(&live);

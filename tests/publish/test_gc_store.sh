@@ -6,7 +6,7 @@
 # variants) the live deploy does not list; a fresh edge still serves the
 # whole live site, its integrity attributes matching the bytes it serves;
 # rollback to a deleted deploy fails cleanly; a --grace 1d run keeps young
-# blobs.
+# blobs; gc racing a publish and a rollback (publish/gc.h).
 source "$(dirname "$0")/../integ/lib.sh"
 
 for tool in zstd openssl /usr/bin/python3; do
@@ -370,6 +370,93 @@ wait "$pub_pid" || pub_rc=$?
 check "gc first: the publish succeeds" test "$pub_rc" = 0
 check "gc first: the blob is uploaded again" grep -q " 1 uploaded" "$work/gone.out"
 check "gc first: and stored" s3curl "/$solo" -o /dev/null
+
+# gc racing a rollback (publish/gc.h, point 5). R and then S are
+# published; gc (--keep 0, every blob old for it) reads live = S, chooses
+# to delete R and waits before deleting manifests; meanwhile a rollback
+# to R refreshes R's blobs and manifest and flips. gc's conditional
+# delete of R's manifest fails: it keeps R and all R lists.
+write_many R
+git_ add -A
+git_ commit -qm R
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+r_id=$(live_id)
+write_many S
+git_ add -A
+git_ commit -qm S
+pier_ publish --site demo --repo "$site" >/dev/null 2>"$work/publish.err"
+s_id=$(live_id)
+manifest "$r_id" | manifest_blobs >"$work/r_blobs"
+manifest "$s_id" | manifest_blobs >"$work/s_blobs"
+check "rollback race: R has blobs S does not use" \
+    test "$(comm -23 "$work/r_blobs" "$work/s_blobs" | wc -l)" -gt 70
+rm -f "$work/go3" "$work/go3.ready"
+env PIER_TEST_GC_NOW=$(($(date +%s) + 2 * 86400)) \
+    PIER_TEST_GC_WAIT_MANIFESTS="$work/go3" "${pub_env[@]}" "$PIER" gc \
+    --endpoint "$ep" --keep 0 --grace 1d >"$work/gc_rb.out" \
+    2>"$work/gc_rb.err" &
+gc_pid=$!
+for _ in $(seq 300); do
+    test -e "$work/go3.ready" && break
+    sleep 0.1
+done
+check "rollback race: gc has chosen the deploys" test -e "$work/go3.ready"
+sleep 0.01 # a LastModified of another millisecond
+rb_rc=0
+env PIER_TEST_REFRESH_ALL=1 "${pub_env[@]}" "$PIER" rollback \
+    --endpoint "$ep" --site demo "$r_id" >"$work/rb_race.out" \
+    2>"$work/rb_race.err" || rb_rc=$?
+check "rollback race: the rollback succeeds" test "$rb_rc" = 0
+check "rollback race: R is live" test "$(live_id)" = "$r_id"
+touch "$work/go3"
+gc_rc=0
+wait "$gc_pid" || gc_rc=$?
+check "rollback race: gc succeeds" test "$gc_rc" = 0
+check "rollback race: gc keeps R, restored meanwhile" \
+    grep -q "; 1 deploys restored meanwhile (kept)" "$work/gc_rb.out"
+check "rollback race: gc does not say it deleted R" \
+    bash -c "! grep -q 'deleted deploy $r_id' '$work/gc_rb.out'"
+check "rollback race: R's manifest is stored" \
+    s3curl "/sites/demo/deploys/$r_id.json.zst" -o /dev/null
+stored_blobs >"$work/after"
+check "rollback race: every blob R lists is stored" \
+    test -z "$(comm -23 "$work/r_blobs" "$work/after")"
+check "rollback race: gc deleted others' blobs meanwhile" \
+    grep -qv "; 0 blobs deleted" "$work/gc_rb.out"
+check "rollback race: every blob S (live when gc read it) lists is stored" \
+    test -z "$(comm -23 "$work/s_blobs" "$work/after")"
+
+# gc first: a rollback to S waits before its first refresh, gc (reading
+# live = R) deletes S's manifest and the blobs only S lists; the
+# rollback's refreshes answer NoSuchKey and it fails, live unchanged.
+comm -23 "$work/s_blobs" "$work/r_blobs" | grep -cvE '\.(br|zst|gz)$' \
+    >"$work/s_only_n"
+rm -f "$work/go4" "$work/go4.ready"
+env PIER_TEST_REFRESH_ALL=1 PIER_TEST_PUBLISH_WAIT="$work/go4" \
+    "${pub_env[@]}" "$PIER" rollback --endpoint "$ep" --site demo "$s_id" \
+    >"$work/rb_gone.out" 2>"$work/rb_gone.err" &
+rb_pid=$!
+for _ in $(seq 300); do
+    test -e "$work/go4.ready" && break
+    sleep 0.1
+done
+check "rollback gc first: the rollback waits before refreshing" \
+    test -e "$work/go4.ready"
+pier_ gc --keep 0 --grace 0s >"$work/gc_first.out" 2>/dev/null
+check "rollback gc first: gc deletes S" \
+    grep -q "deleted deploy $s_id" "$work/gc_first.out"
+touch "$work/go4"
+rb_rc=0
+wait "$rb_pid" || rb_rc=$?
+check "rollback gc first: the rollback fails" test "$rb_rc" != 0
+check "rollback gc first: one line" test "$(wc -l <"$work/rb_gone.err")" = 1
+check "rollback gc first: it names what gc deleted" \
+    grep -q "deploy $s_id can no longer be restored: $(cat "$work/s_only_n") blobs were deleted by gc; publish it again" \
+    "$work/rb_gone.err"
+check "rollback gc first: live unchanged" test "$(live_id)" = "$r_id"
+stored_blobs >"$work/after"
+check "rollback gc first: every blob R lists is still stored" \
+    test -z "$(comm -23 "$work/r_blobs" "$work/after")"
 
 # Usage errors.
 set +e
