@@ -2057,13 +2057,22 @@ cmp_blob_sha(const void *a, const void *b)
                   ((const struct blob *) b)->sha256);
 }
 
+static int
+cmp_sha_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
 int
 publish_blobs_refresh(const struct pier_s3_config *cfg,
                       const struct sites_manifest *m,
+                      const struct sites_manifest *live,
                       const struct publish_refresh_opts *o, size_t *refreshed,
                       size_t *gone, struct pier_err *err)
 {
     size_t n = sites_manifest_count(m), nb = 0, i;
+    size_t nlive = live != NULL ? sites_manifest_count(live) : 0;
+    const char **have = pier_calloc(nlive + 1, sizeof(*have));
     struct publish_progress prog;
     struct publish_result res;
     struct blob *blobs;
@@ -2074,10 +2083,23 @@ publish_blobs_refresh(const struct pier_s3_config *cfg,
     *gone = 0;
     /* One blob per SHA-256 (paths may share one), in SHA-256 order as the
      * survey wants, with every variant any of its entries lists. */
+    for (i = 0; i < nlive; i++) {
+        have[i] = sites_manifest_at(live, i)->sha256;
+    }
+    if (nlive > 1) {
+        qsort(have, nlive, sizeof(*have), cmp_sha_ptr);
+    }
     blobs = pier_calloc(n + 1, sizeof(*blobs));
     for (i = 0; i < n; i++) {
         const struct sites_entry *se = sites_manifest_at(m, i);
-        struct blob *b = &blobs[nb++];
+        const char *sha = se->sha256;
+        struct blob *b;
+
+        if (nlive > 0
+            && bsearch(&sha, have, nlive, sizeof(*have), cmp_sha_ptr) != NULL) {
+            continue;
+        }
+        b = &blobs[nb++];
 
         memcpy(b->sha256, se->sha256, sizeof(b->sha256));
         b->type = se->type;
@@ -2118,6 +2140,7 @@ publish_blobs_refresh(const struct pier_s3_config *cfg,
     *gone = en.gone;
     pier_free(en.todo);
     pier_free(blobs);
+    pier_free(have);
     return rc;
 }
 

@@ -72,7 +72,10 @@
  *    deleted blobs of it first makes their refresh answer NoSuchKey (or
  *    the lookup find them missing): the rollback fails, naming how many.
  *    Young blobs are not refreshed: gc deletes them only a grace minus
- *    that age later, when the flip is long done (as in point 3).
+ *    that age later, when the flip is long done (as in point 3). Nor are
+ *    the blobs the live manifest lists, by point 4's argument (a gc that
+ *    read the pointer before the flip keeps them), so a rollback to the
+ *    previous deploy costs requests only for the files that differ.
  *
  * XXX: not covered: a gc that lists the target's manifest after the
  * rollback refreshed it and reads the pointer before the flip (the

@@ -107,11 +107,14 @@ publish_deploys_list(struct pier_s3_sync *s3, const char *site, size_t load,
  * conditional deletes (and, for the manifest, keeps the deploy and all
  * it lists); one that was first leaves them missing, and the rollback
  * stops before the flip. The manifest goes last, just before the flip,
- * and always (one request: gc gives manifests no grace).
+ * and always (one request: gc gives manifests no grace). Blobs the live
+ * manifest lists need nothing (gc.h, point 4's argument): a rollback to
+ * the previous deploy refreshes only what differs.
  */
 static int
 refresh_target(struct pier_s3_sync *s3, const struct pier_s3_config *cfg,
                const char *site, const struct sites_manifest *target,
+               const struct sites_manifest *live,
                const struct publish_refresh_opts *ro,
                struct publish_rollback_result *res, struct pier_err *err)
 {
@@ -119,7 +122,7 @@ refresh_target(struct pier_s3_sync *s3, const struct pier_s3_config *cfg,
     size_t gone;
     bool man_gone;
 
-    if (publish_blobs_refresh(cfg, target, ro != NULL ? ro : &none,
+    if (publish_blobs_refresh(cfg, target, live, ro != NULL ? ro : &none,
                               &res->refreshed, &gone, err)
         != PIER_OK) {
         return PIER_ERR;
@@ -196,7 +199,7 @@ publish_rollback(struct pier_s3_sync *s3, const struct pier_s3_config *cfg,
         goto out;
     }
     res->changed = sites_delta_count(delta);
-    if (refresh_target(s3, cfg, site, target, ro, res, err) != PIER_OK) {
+    if (refresh_target(s3, cfg, site, target, cur, ro, res, err) != PIER_OK) {
         goto out;
     }
     if (publish_live_flip(s3, site, res->to, etag, &lost, winner, err)

@@ -47,11 +47,15 @@ struct publish_refresh_opts {
 /* A rollback's guard against gc (publish/gc.h, point 5): every object m's
  * blobs need (each blob, and each variant m lists) whose LastModified is
  * older than the refresh age is refreshed, as a publish refreshes what it
- * reuses (the same survey, lookups and copies, in parallel). *gone counts
- * the blobs the store lacks, or lacks a listed variant of (gc deleted
- * them); *refreshed the objects copied. PIER_ERR on any other failure. */
+ * reuses (the same survey, lookups and copies, in parallel). Blobs live
+ * also lists are left alone, as a publish leaves its base's (point 4):
+ * a rollback to the previous deploy costs requests for what changed, not
+ * for the whole site. live may be NULL. *gone counts the blobs the store
+ * lacks, or lacks a listed variant of (gc deleted them); *refreshed the
+ * objects copied. PIER_ERR on any other failure. */
 int publish_blobs_refresh(const struct pier_s3_config *cfg,
                           const struct sites_manifest *m,
+                          const struct sites_manifest *live,
                           const struct publish_refresh_opts *o,
                           size_t *refreshed, size_t *gone,
                           struct pier_err *err);

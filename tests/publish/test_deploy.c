@@ -692,9 +692,11 @@ test_deploy_tells_the_edges(void **state)
 }
 
 /* A rollback refreshes its target before the flip (publish/gc.h, point
- * 5): with every key counted old, the target's blobs and manifest are
- * copied onto themselves, their headers kept; with a blob gone, it fails
- * and live stays. live is the live deploy, before and after. */
+ * 5): with every key counted old, the manifest and the target's blobs
+ * that live does not list are copied onto themselves, their headers kept
+ * (the blobs live lists need nothing); with such a blob gone, it fails
+ * and live stays. live is the live deploy, before and after; its parent
+ * (edge_parent) lacks only /edge.txt. */
 static void
 rollback_refreshes(struct pier_s3_sync *s3, const char *live)
 {
@@ -703,30 +705,38 @@ rollback_refreshes(struct pier_s3_sync *s3, const char *live)
     struct pier_s3_request r = {0};
     struct pier_s3_response resp;
     struct sites_manifest *m;
+    const struct sites_entry *se;
     struct pier_buf blob, type;
     struct pier_err err;
     char key[128], mkey[256];
 
-    m = publish_manifest_fetch(s3, "blog", edge_parent, &err);
+    m = publish_manifest_fetch(s3, "blog", live, &err);
     assert_non_null(m);
+    se = sites_manifest_get(m, PIER_STR("/edge.txt"), NULL);
+    assert_non_null(se);
+    /* Back to the parent: every blob it lists is live; the manifest only. */
     assert_int_equal(publish_rollback(s3, &cfg, "blog", edge_parent, &ro, NULL,
                                       0, NULL, 0, -1, &rb, &err),
                      PIER_OK);
     assert_live_is(edge_parent);
-    /* The manifest and at least one blob per distinct SHA-256. */
-    assert_true(rb.refreshed >= 2);
-    snprintf(key, sizeof(key), "blobs/%s", sites_manifest_at(m, 0)->sha256);
-    pier_buf_init(&type, SIZE_MAX);
-    assert_true(s3_test_origin_header(origin, key, "content-type", &type));
-    assert_string_equal(type.data, sites_manifest_at(m, 0)->type);
+    assert_int_equal(rb.refreshed, 1);
     snprintf(mkey, sizeof(mkey), "sites/blog/deploys/%s.json.zst", edge_parent);
+    pier_buf_init(&type, SIZE_MAX);
     assert_true(s3_test_origin_header(origin, mkey, "content-type", &type));
     assert_string_equal(type.data, "application/zstd");
-    assert_int_equal(publish_rollback(s3, &cfg, "blog", live, NULL, NULL, 0,
+    /* Forward again: /edge.txt's blob (and variants) too. */
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live, &ro, NULL, 0,
                                       NULL, 0, -1, &rb, &err),
                      PIER_OK);
     assert_live_is(live);
-    /* gc deleted one of its blobs first. */
+    assert_true(rb.refreshed >= 2);
+    snprintf(key, sizeof(key), "blobs/%s", se->sha256);
+    assert_true(s3_test_origin_header(origin, key, "content-type", &type));
+    assert_string_equal(type.data, se->type);
+    /* gc deleted /edge.txt's blob while the parent was live. */
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", edge_parent, NULL, NULL,
+                                      0, NULL, 0, -1, &rb, &err),
+                     PIER_OK);
     pier_buf_init(&blob, SIZE_MAX);
     assert_true(s3_test_origin_get(origin, key, &blob));
     r.key = key;
@@ -734,13 +744,17 @@ rollback_refreshes(struct pier_s3_sync *s3, const char *live)
     assert_int_equal(pier_s3_sync_run(s3, PIER_S3_OP_DELETE, &r, &resp, &err),
                      PIER_OK);
     pier_s3_response_release(&resp);
-    assert_int_equal(publish_rollback(s3, &cfg, "blog", edge_parent, NULL, NULL,
-                                      0, NULL, 0, -1, &rb, &err),
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
                      PIER_ERR);
     assert_non_null(strstr(err.msg, "can no longer be restored: 1 blobs were "
                                     "deleted by gc; publish it again"));
-    assert_live_is(live);
+    assert_live_is(edge_parent);
     s3_test_origin_put(origin, key, blob.data, blob.len);
+    assert_int_equal(publish_rollback(s3, &cfg, "blog", live, NULL, NULL, 0,
+                                      NULL, 0, -1, &rb, &err),
+                     PIER_OK);
+    assert_live_is(live);
     pier_buf_release(&blob);
     pier_buf_release(&type);
     sites_manifest_free(m);
