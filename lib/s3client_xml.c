@@ -10,6 +10,8 @@
 
 #include "lib/s3client.h"
 
+#include "lib/sigv2.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,24 +80,12 @@ child(const xmlNode *n, const char *name)
 static int
 parse_time(const char *s, int64_t *out)
 {
-    struct tm tm;
-    const char *end;
+    int64_t ms;
 
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (end == NULL) {
+    if (pier_iso8601_parse(pier_str_cstr(s), &ms) != PIER_OK) {
         return PIER_ERR;
     }
-    if (*end == '.') {
-        end++;
-        while (*end >= '0' && *end <= '9') {
-            end++;
-        }
-    }
-    if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0) {
-        return PIER_ERR;
-    }
-    *out = (int64_t) timegm(&tm);
+    *out = ms / 1000;
     return PIER_OK;
 }
 

@@ -480,6 +480,56 @@ pier_http_date_parse(struct pier_str s, time_t *t)
     return PIER_OK;
 }
 
+int
+pier_iso8601_parse(struct pier_str s, int64_t *ms)
+{
+    struct tm tm;
+    const char *p = s.ptr, *end = s.ptr + s.len;
+    int frac = 0, scale = 100;
+    struct pier_str zone;
+    time_t t;
+
+    if (s.len < 20 || !all_digits(p, 4) || p[4] != '-' || !all_digits(p + 5, 2)
+        || p[7] != '-' || !all_digits(p + 8, 2) || (p[10] != 'T' && p[10] != 't')
+        || !all_digits(p + 11, 2) || p[13] != ':' || !all_digits(p + 14, 2)
+        || p[16] != ':' || !all_digits(p + 17, 2)) {
+        return PIER_ERR;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = num(p, 4) - 1900;
+    tm.tm_mon = num(p + 5, 2) - 1;
+    tm.tm_mday = num(p + 8, 2);
+    tm.tm_hour = num(p + 11, 2);
+    tm.tm_min = num(p + 14, 2);
+    tm.tm_sec = num(p + 17, 2);
+    if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1
+        || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59
+        || tm.tm_sec > 60) {
+        return PIER_ERR;
+    }
+    p += 19;
+    if (p < end && *p == '.') {
+        if (++p == end || *p < '0' || *p > '9') {
+            return PIER_ERR;
+        }
+        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+            frac += (*p - '0') * scale; /* milliseconds: the rest is 0 */
+            scale /= 10;
+        }
+    }
+    zone = pier_str_make(p, (size_t) (end - p));
+    if (!pier_str_eq(zone, PIER_STR("Z"))
+        && !pier_str_eq(zone, PIER_STR("+00:00"))) {
+        return PIER_ERR;
+    }
+    t = timegm(&tm);
+    if (t == (time_t) -1) {
+        return PIER_ERR;
+    }
+    *ms = (int64_t) t * 1000 + frac;
+    return PIER_OK;
+}
+
 /* The value of query parameter name, decoded, in out; PIER_AGAIN when
  * absent. Signature values keep '+' (base64), as some clients leave it
  * unescaped. */

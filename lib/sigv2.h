@@ -76,5 +76,10 @@ int pier_sigv2_verify(const struct pier_sigv4_verify_req *req,
 /* Parse an HTTP date (IMF-fixdate, "GMT" or a numeric zone such as
  * "+0000") into *t; PIER_ERR (nothing set) if it is not one. */
 int pier_http_date_parse(struct pier_str s, time_t *t);
+/* Parse an ISO 8601 UTC time as S3 writes it ("2026-11-24T09:00:00.123Z",
+ * fraction optional, "Z" or "+00:00") into milliseconds since the epoch
+ * (digits past the third are dropped); PIER_ERR (nothing set) if it is
+ * not one. */
+int pier_iso8601_parse(struct pier_str s, int64_t *ms);
 
 #endif

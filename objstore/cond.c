@@ -67,76 +67,12 @@ objstore_preconditions(struct pier_str im, struct pier_str inm,
     return 0;
 }
 
-/* n digits at p as a number; -1 if one is not a digit. */
-static int
-digits(const char *p, size_t n)
-{
-    int v = 0;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            return -1;
-        }
-        v = v * 10 + (p[i] - '0');
-    }
-    return v;
-}
-
-/* "YYYY-MM-DDTHH:MM:SS[.fff...](Z|+00:00)" into ms. */
-static int
-iso_parse(struct pier_str s, int64_t *ms)
-{
-    struct tm tm;
-    const char *p = s.ptr, *end = s.ptr + s.len;
-    int frac = 0, scale = 100;
-    time_t t;
-
-    if (s.len < 20 || p[4] != '-' || p[7] != '-'
-        || (p[10] != 'T' && p[10] != 't') || p[13] != ':' || p[16] != ':') {
-        return PIER_ERR;
-    }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = digits(p, 4) - 1900;
-    tm.tm_mon = digits(p + 5, 2) - 1;
-    tm.tm_mday = digits(p + 8, 2);
-    tm.tm_hour = digits(p + 11, 2);
-    tm.tm_min = digits(p + 14, 2);
-    tm.tm_sec = digits(p + 17, 2);
-    if (tm.tm_year < 0 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1
-        || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0
-        || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60) {
-        return PIER_ERR;
-    }
-    p += 19;
-    if (p < end && *p == '.') {
-        if (++p == end || *p < '0' || *p > '9') {
-            return PIER_ERR;
-        }
-        for (; p < end && *p >= '0' && *p <= '9'; p++) {
-            frac += (*p - '0') * scale; /* milliseconds: the rest is 0 */
-            scale /= 10;
-        }
-    }
-    if (!pier_str_eq(pier_str_make(p, (size_t) (end - p)), PIER_STR("Z"))
-        && !pier_str_eq(pier_str_make(p, (size_t) (end - p)),
-                        PIER_STR("+00:00"))) {
-        return PIER_ERR;
-    }
-    t = timegm(&tm);
-    if (t == (time_t) -1) {
-        return PIER_ERR;
-    }
-    *ms = (int64_t) t * 1000 + frac;
-    return PIER_OK;
-}
-
 int
 objstore_time_parse(struct pier_str s, int64_t *ms, bool *whole_s)
 {
     time_t t;
 
-    if (iso_parse(s, ms) == PIER_OK) {
+    if (pier_iso8601_parse(s, ms) == PIER_OK) {
         *whole_s = false;
         return PIER_OK;
     }
