@@ -490,9 +490,10 @@ pier_iso8601_parse(struct pier_str s, int64_t *ms)
     time_t t;
 
     if (s.len < 20 || !all_digits(p, 4) || p[4] != '-' || !all_digits(p + 5, 2)
-        || p[7] != '-' || !all_digits(p + 8, 2) || (p[10] != 'T' && p[10] != 't')
-        || !all_digits(p + 11, 2) || p[13] != ':' || !all_digits(p + 14, 2)
-        || p[16] != ':' || !all_digits(p + 17, 2)) {
+        || p[7] != '-' || !all_digits(p + 8, 2)
+        || (p[10] != 'T' && p[10] != 't') || !all_digits(p + 11, 2)
+        || p[13] != ':' || !all_digits(p + 14, 2) || p[16] != ':'
+        || !all_digits(p + 17, 2)) {
         return PIER_ERR;
     }
     memset(&tm, 0, sizeof(tm));
